@@ -1,0 +1,57 @@
+// Readers for the catalog files under <data_dir>/catalog/ (tab-separated, one header line):
+// queries.tsv and judgments.tsv. Listings are parsed and validated by features/ingest.
+// Thread-compatible; the returned values own their data.
+#ifndef MARKETSEARCH_DATASETS_CATALOG_READER_H_
+#define MARKETSEARCH_DATASETS_CATALOG_READER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+
+namespace marketsearch {
+
+// ESCI grades.
+enum class Esci { kIrrelevant = 0, kComplement = 1, kSubstitute = 2, kExact = 3 };
+
+// NDCG gain of a grade: Exact 1.0, Substitute 0.1, Complement 0.01, Irrelevant 0.
+double EsciGain(Esci e);
+// Parses "E", "S", "C", "I" (also the full words, any case).
+absl::StatusOr<Esci> ParseEsci(const std::string& s);
+
+struct QueryRecord {
+  uint64_t query_id = 0;
+  std::string split;  // train | valid | test
+  uint64_t user_id = 0;
+  std::string text;
+};
+
+struct Judgment {
+  uint64_t query_id = 0;
+  uint64_t listing_id = 0;
+  Esci label = Esci::kIrrelevant;
+};
+
+// One row of a header-first TSV file, split on tabs.
+using TsvRow = std::vector<std::string>;
+
+// Reads a TSV file with a header line; checks that every named column exists and returns,
+// per row, the fields in the order of `columns`. A row with the wrong field count is an
+// InvalidArgument error naming the file and line.
+absl::StatusOr<std::vector<TsvRow>> ReadTsv(const std::string& path,
+                                            const std::vector<std::string>& columns);
+
+// queries.tsv: query_id, split, user_id, text (other columns ignored).
+absl::StatusOr<std::vector<QueryRecord>> ReadQueries(const std::string& path);
+// judgments.tsv: query_id, listing_id, label.
+absl::StatusOr<std::vector<Judgment>> ReadJudgments(const std::string& path);
+
+// Judgments grouped by query: query_id -> (listing_id -> label).
+using JudgmentMap = absl::flat_hash_map<uint64_t, absl::flat_hash_map<uint64_t, Esci>>;
+JudgmentMap GroupJudgments(const std::vector<Judgment>& judgments);
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_DATASETS_CATALOG_READER_H_
