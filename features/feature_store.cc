@@ -1,0 +1,171 @@
+#include "features/feature_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace marketsearch {
+namespace {
+
+constexpr int kListings = 1;
+constexpr int kUsers = 2;
+
+absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return absl::OkStatus();
+  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat(what, ": ", s.ToString()));
+  if (s.IsIOError()) return absl::UnavailableError(absl::StrCat(what, ": ", s.ToString()));
+  return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
+}
+
+}  // namespace
+
+std::string IdKey(uint64_t id) {
+  std::string k(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    k[i] = static_cast<char>(id & 0xff);
+    id >>= 8;
+  }
+  return k;
+}
+
+absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("feature store path is empty");
+  rocksdb::Options db_opts;
+  db_opts.create_if_missing = !options.read_only;
+  db_opts.create_missing_column_families = !options.read_only;
+  db_opts.IncreaseParallelism(2);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_mb) << 20);
+  table.cache_index_and_filter_blocks = true;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions cf_opts;
+  cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_opts.compression = rocksdb::kLZ4Compression;
+  db_opts.table_factory = cf_opts.table_factory;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, cf_opts},
+      {"listings", cf_opts},
+      {"users", cf_opts},
+      {"counters", cf_opts},
+  };
+  std::unique_ptr<FeatureStore> store(new FeatureStore());
+  store->sync_writes_ = options.sync_writes;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_opts, options.path, cfs, &store->handles_, &db)
+          : rocksdb::DB::Open(db_opts, options.path, cfs, &store->handles_, &db);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("open feature store ", options.path));
+  store->db_.reset(db);
+  return store;
+}
+
+FeatureStore::~FeatureStore() {
+  if (db_) {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+  }
+}
+
+absl::Status FeatureStore::PutListings(absl::Span<const Listing> listings) {
+  rocksdb::WriteBatch batch;
+  std::string value;
+  for (const Listing& l : listings) {
+    if (l.listing_id() == 0) return absl::InvalidArgumentError("listing_id: must be > 0");
+    l.SerializeToString(&value);
+    batch.Put(handles_[kListings], IdKey(l.listing_id()), value);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  return FromRocks(db_->Write(wo, &batch), "put listings");
+}
+
+absl::Status FeatureStore::DeleteListings(absl::Span<const uint64_t> ids) {
+  rocksdb::WriteBatch batch;
+  for (uint64_t id : ids) batch.Delete(handles_[kListings], IdKey(id));
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  return FromRocks(db_->Write(wo, &batch), "delete listings");
+}
+
+absl::StatusOr<std::vector<std::optional<Listing>>> FeatureStore::GetListings(
+    absl::Span<const uint64_t> ids) const {
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (uint64_t id : ids) keys.push_back(IdKey(id));
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(ids.size());
+  std::vector<rocksdb::Status> statuses(ids.size());
+  db_->MultiGet(rocksdb::ReadOptions(), handles_[kListings], slices.size(), slices.data(),
+                values.data(), statuses.data());
+  std::vector<std::optional<Listing>> out(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return FromRocks(statuses[i], "multiget listings");
+    Listing l;
+    if (!l.ParseFromArray(values[i].data(), static_cast<int>(values[i].size()))) {
+      return absl::DataLossError(absl::StrCat("corrupt listing record ", ids[i]));
+    }
+    out[i] = std::move(l);
+  }
+  return out;
+}
+
+absl::Status FeatureStore::ScanListings(const std::function<bool(const Listing&)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // a full scan should not evict the serving hot set
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kListings]));
+  Listing l;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!l.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("corrupt listing record during scan");
+    }
+    if (!fn(l)) break;
+  }
+  return FromRocks(it->status(), "scan listings");
+}
+
+absl::Status FeatureStore::PutUsers(absl::Span<const User> users) {
+  rocksdb::WriteBatch batch;
+  std::string value;
+  for (const User& u : users) {
+    u.SerializeToString(&value);
+    batch.Put(handles_[kUsers], IdKey(u.user_id()), value);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  return FromRocks(db_->Write(wo, &batch), "put users");
+}
+
+absl::StatusOr<std::optional<User>> FeatureStore::GetUser(uint64_t user_id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kUsers], IdKey(user_id), &value);
+  if (s.IsNotFound()) return std::optional<User>();
+  if (!s.ok()) return FromRocks(s, "get user");
+  User u;
+  if (!u.ParseFromString(value)) return absl::DataLossError("corrupt user record");
+  return std::optional<User>(std::move(u));
+}
+
+int64_t FeatureStore::EstimateListingCount() const {
+  uint64_t n = 0;
+  db_->GetIntProperty(handles_[kListings], "rocksdb.estimate-num-keys", &n);
+  return static_cast<int64_t>(n);
+}
+
+absl::Status FeatureStore::Flush() {
+  rocksdb::FlushOptions fo;
+  for (auto* h : handles_) {
+    rocksdb::Status s = db_->Flush(fo, h);
+    if (!s.ok()) return FromRocks(s, "flush");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace marketsearch

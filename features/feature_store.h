@@ -1,0 +1,71 @@
+// The feature store: listings, users and counters in RocksDB column families, values are
+// serialized protos, keys are big-endian uint64 ids (so a scan is in id order).
+//
+// Thread safety: all methods may be called concurrently (RocksDB is thread-safe).
+// Durability: writes go through the WAL; with Options::sync_writes (default true) a write
+// that returned OK survives a process crash (kill -9) and a machine crash.
+#ifndef MARKETSEARCH_FEATURES_FEATURE_STORE_H_
+#define MARKETSEARCH_FEATURES_FEATURE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "proto/catalog.pb.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace marketsearch {
+
+class FeatureStore {
+ public:
+  struct Options {
+    std::string path;              // directory of the RocksDB database (created if missing)
+    bool read_only = false;        // open without taking the write lock (several readers)
+    bool sync_writes = true;       // fsync the WAL on every write batch
+    int64_t block_cache_mb = 256;  // shared LRU block cache
+  };
+
+  static absl::StatusOr<std::unique_ptr<FeatureStore>> Open(const Options& options);
+  ~FeatureStore();
+
+  // Writes the listings in one atomic batch (replaces existing ones with the same id).
+  absl::Status PutListings(absl::Span<const Listing> listings);
+  // Deletes listings (sold / withdrawn) in one atomic batch; unknown ids are ignored.
+  absl::Status DeleteListings(absl::Span<const uint64_t> ids);
+  // Batched lookup; result[i] is empty when ids[i] is not in the store.
+  absl::StatusOr<std::vector<std::optional<Listing>>> GetListings(
+      absl::Span<const uint64_t> ids) const;
+  // Calls `fn` for every listing in id order until it returns false.
+  absl::Status ScanListings(const std::function<bool(const Listing&)>& fn) const;
+
+  absl::Status PutUsers(absl::Span<const User> users);
+  absl::StatusOr<std::optional<User>> GetUser(uint64_t user_id) const;
+
+  // Approximate number of listings (RocksDB estimate).
+  int64_t EstimateListingCount() const;
+  // Flushes memtables so the on-disk size is meaningful.
+  absl::Status Flush();
+
+ private:
+  FeatureStore() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, listings, users, counters
+  bool sync_writes_ = true;
+};
+
+// Big-endian 8-byte key of an id.
+std::string IdKey(uint64_t id);
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_FEATURES_FEATURE_STORE_H_

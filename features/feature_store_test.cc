@@ -1,0 +1,97 @@
+#include "features/feature_store.h"
+
+#include <cstdlib>
+
+#include "gtest/gtest.h"
+
+namespace marketsearch {
+namespace {
+
+std::string StorePath(const std::string& name) {
+  const char* t = std::getenv("TEST_TMPDIR");
+  return std::string(t ? t : "/tmp") + "/" + name;
+}
+
+Listing MakeListing(uint64_t id, const std::string& title) {
+  Listing l;
+  l.set_listing_id(id);
+  l.set_title(title);
+  l.set_price(10.0 * id);
+  return l;
+}
+
+TEST(FeatureStore, PutMultiGetDeleteScan) {
+  FeatureStore::Options o;
+  o.path = StorePath("fs1");
+  auto store = FeatureStore::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::vector<Listing> ls = {MakeListing(3, "c"), MakeListing(1, "a"), MakeListing(256, "big")};
+  ASSERT_TRUE((*store)->PutListings(ls).ok());
+
+  std::vector<uint64_t> ids = {1, 2, 256};
+  auto got = (*store)->GetListings(ids);
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE((*got)[0].has_value());
+  EXPECT_EQ((*got)[0]->title(), "a");
+  EXPECT_FALSE((*got)[1].has_value());
+  EXPECT_EQ((*got)[2]->title(), "big");
+
+  std::vector<uint64_t> del = {3};
+  ASSERT_TRUE((*store)->DeleteListings(del).ok());
+  std::vector<uint64_t> scanned;
+  ASSERT_TRUE((*store)->ScanListings([&](const Listing& l) {
+    scanned.push_back(l.listing_id());
+    return true;
+  }).ok());
+  EXPECT_EQ(scanned, (std::vector<uint64_t>{1, 256}));  // id order, 3 deleted
+}
+
+TEST(FeatureStore, ReopenSeesWritesAndReadOnlyWorks) {
+  const std::string path = StorePath("fs2");
+  {
+    FeatureStore::Options o;
+    o.path = path;
+    auto store = FeatureStore::Open(o);
+    ASSERT_TRUE(store.ok());
+    std::vector<Listing> ls = {MakeListing(7, "seven")};
+    ASSERT_TRUE((*store)->PutListings(ls).ok());
+    User u;
+    u.set_user_id(9);
+    u.set_city("Berlin");
+    std::vector<User> us = {u};
+    ASSERT_TRUE((*store)->PutUsers(us).ok());
+  }
+  FeatureStore::Options ro;
+  ro.path = path;
+  ro.read_only = true;
+  auto store = FeatureStore::Open(ro);
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::vector<uint64_t> ids = {7};
+  EXPECT_EQ((*(*store)->GetListings(ids))[0]->title(), "seven");
+  auto u = (*store)->GetUser(9);
+  ASSERT_TRUE(u.ok() && u->has_value());
+  EXPECT_EQ((*u)->city(), "Berlin");
+  EXPECT_FALSE((*(*store)->GetUser(10)).has_value());
+}
+
+TEST(FeatureStore, RejectsZeroIdAndMissingReadOnlyStore) {
+  FeatureStore::Options o;
+  o.path = StorePath("fs3");
+  auto store = FeatureStore::Open(o);
+  ASSERT_TRUE(store.ok());
+  std::vector<Listing> ls = {MakeListing(0, "zero")};
+  EXPECT_EQ((*store)->PutListings(ls).code(), absl::StatusCode::kInvalidArgument);
+
+  FeatureStore::Options ro;
+  ro.path = StorePath("does_not_exist");
+  ro.read_only = true;
+  EXPECT_FALSE(FeatureStore::Open(ro).ok());
+}
+
+TEST(FeatureStore, IdKeyIsBigEndian) {
+  EXPECT_LT(IdKey(255), IdKey(256));
+  EXPECT_EQ(IdKey(1), std::string("\0\0\0\0\0\0\0\1", 8));
+}
+
+}  // namespace
+}  // namespace marketsearch

@@ -1,0 +1,47 @@
+// Streaming reader of listings.tsv that validates each row into a Listing proto.
+// A bad row is reported with its line number and skipped; the reader never stops at one.
+// Thread-compatible.
+#ifndef MARKETSEARCH_FEATURES_LISTING_TSV_H_
+#define MARKETSEARCH_FEATURES_LISTING_TSV_H_
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "proto/catalog.pb.h"
+
+namespace marketsearch {
+
+// Upper bound on a believable price; anything above is treated as a typo.
+inline constexpr double kMaxPrice = 10'000'000.0;
+
+class ListingTsvReader {
+ public:
+  enum class Result { kOk, kBadRow, kEnd };
+
+  // Opens `path` and checks its header: listing_id, title, category, price and condition
+  // are required; description, brand, attributes, seller_id, seller_rating, city, lat, lon,
+  // listed_at_unix are optional.
+  absl::Status Open(const std::string& path);
+
+  // Reads the next row. kOk fills `listing`; kBadRow fills `error` (the reason, without the
+  // line number); kEnd at end of file. line_number() is the 1-based line just read.
+  Result Next(Listing* listing, std::string* error);
+  int64_t line_number() const { return line_no_; }
+
+ private:
+  std::ifstream in_;
+  std::vector<int> col_;  // index of each known column in the file, -1 when absent
+  size_t field_count_ = 0;
+  int64_t line_no_ = 0;
+};
+
+// Parses "new", "like_new", "used", "for_parts" (case-insensitive).
+bool ParseCondition(const std::string& s, Condition* out);
+const char* ConditionName(Condition c);
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_FEATURES_LISTING_TSV_H_

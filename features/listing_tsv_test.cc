@@ -1,0 +1,83 @@
+#include "features/listing_tsv.h"
+
+#include <cstdlib>
+#include <fstream>
+
+#include "gtest/gtest.h"
+
+namespace marketsearch {
+namespace {
+
+std::string Write(const std::string& name, const std::string& body) {
+  const char* t = std::getenv("TEST_TMPDIR");
+  std::string p = std::string(t ? t : "/tmp") + "/" + name;
+  std::ofstream(p) << body;
+  return p;
+}
+
+const char kHeader[] =
+    "listing_id\ttitle\tcategory\tbrand\tattributes\tprice\tcondition\tseller_rating\tcity\tlat\tlon\n";
+
+TEST(ListingTsv, ParsesGoodRow) {
+  auto p = Write("good.tsv", std::string(kHeader) +
+                                 "5\tGrey IKEA couch 🛋\tsofas\tikea\tcolour=grey;seats=3\t120.50\tused\t4.8\tBerlin\t52.52\t13.40\n");
+  ListingTsvReader r;
+  ASSERT_TRUE(r.Open(p).ok());
+  Listing l;
+  std::string err;
+  ASSERT_EQ(r.Next(&l, &err), ListingTsvReader::Result::kOk) << err;
+  EXPECT_EQ(l.listing_id(), 5u);
+  EXPECT_EQ(l.attributes_size(), 2);
+  EXPECT_EQ(l.attributes(1).name(), "seats");
+  EXPECT_EQ(l.condition(), CONDITION_USED);
+  EXPECT_NEAR(l.location().lat(), 52.52, 1e-9);
+  EXPECT_EQ(r.Next(&l, &err), ListingTsvReader::Result::kEnd);
+}
+
+TEST(ListingTsv, ReportsEachKindOfBadRowAndKeepsGoing) {
+  const std::string rows[] = {
+      "1\ta\tc\t\t\t10\tnew\t4\tX\t1\t1",           // 2: ok
+      "2\ta\tc\t\t\t10\tnew",                        // 3: wrong column count
+      "3\tbad \xff utf8\tc\t\t\t10\tnew\t4\tX\t1\t1",  // 4: invalid UTF-8
+      "4\ta\tc\t\t\t-5\tnew\t4\tX\t1\t1",            // 5: negative price
+      "5\ta\tc\t\t\t1e12\tnew\t4\tX\t1\t1",          // 6: absurd price
+      "\ta\tc\t\t\t10\tnew\t4\tX\t1\t1",             // 7: missing id
+      "8\ta\tc\t\t\t10\tshiny\t4\tX\t1\t1",          // 8: unknown condition
+      "9\ta\tc\t\t\t10\tnew\t4\tX\t1\t1",            // 9: ok
+  };
+  std::string body = kHeader;
+  for (const auto& r : rows) body += r + std::string("\n");
+  ListingTsvReader reader;
+  ASSERT_TRUE(reader.Open(Write("bad.tsv", body)).ok());
+  Listing l;
+  std::string err;
+  std::vector<int64_t> bad_lines, ok_ids;
+  std::vector<std::string> reasons;
+  for (;;) {
+    auto res = reader.Next(&l, &err);
+    if (res == ListingTsvReader::Result::kEnd) break;
+    if (res == ListingTsvReader::Result::kBadRow) {
+      bad_lines.push_back(reader.line_number());
+      reasons.push_back(err);
+    } else {
+      ok_ids.push_back(static_cast<int64_t>(l.listing_id()));
+    }
+  }
+  EXPECT_EQ(bad_lines, (std::vector<int64_t>{3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(ok_ids, (std::vector<int64_t>{1, 9}));
+  EXPECT_NE(reasons[0].find("fields"), std::string::npos);
+  EXPECT_NE(reasons[1].find("UTF-8"), std::string::npos);
+  EXPECT_NE(reasons[2].find("price"), std::string::npos);
+  EXPECT_NE(reasons[4].find("listing_id"), std::string::npos);
+  EXPECT_NE(reasons[5].find("condition"), std::string::npos);
+}
+
+TEST(ListingTsv, MissingRequiredColumn) {
+  ListingTsvReader r;
+  absl::Status s = r.Open(Write("nohdr.tsv", "listing_id\ttitle\n1\tx\n"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("category"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace marketsearch
