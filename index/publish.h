@@ -1,0 +1,30 @@
+// Atomic publication of versioned artifact directories under an index root:
+//   1. the caller writes everything into a temporary directory inside the root,
+//   2. PublishVersion fsyncs it and renames it to <root>/<version> (atomic on POSIX),
+//   3. SetCurrent rewrites <root>/CURRENT via temp file + fsync + rename.
+// A crash at any point leaves the previously published version and CURRENT intact.
+#ifndef MARKETSEARCH_INDEX_PUBLISH_H_
+#define MARKETSEARCH_INDEX_PUBLISH_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace marketsearch {
+
+// A fresh temporary directory <root>/.tmp-<version>-<pid> (created).
+absl::StatusOr<std::string> MakeStagingDir(const std::string& root, int64_t version);
+
+// REQUIRES: staging_dir is inside root and <root>/<version> does not exist.
+absl::Status PublishVersion(const std::string& staging_dir, const std::string& root, int64_t version);
+
+absl::Status SetCurrent(const std::string& root, int64_t version);
+
+// One more than the highest numbered version under root (1 when there is none).
+int64_t NextVersion(const std::string& root);
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_INDEX_PUBLISH_H_

@@ -1,0 +1,40 @@
+#include "index/publish.h"
+
+#include <cstdlib>
+
+#include "common/file_util.h"
+#include "gtest/gtest.h"
+
+namespace marketsearch {
+namespace {
+
+std::string Root(const std::string& name) {
+  const char* t = std::getenv("TEST_TMPDIR");
+  return std::string(t ? t : "/tmp") + "/" + name;
+}
+
+TEST(Publish, StagePublishAndSwitchCurrent) {
+  const std::string root = Root("idx");
+  EXPECT_EQ(NextVersion(root), 1);
+  auto staging = MakeStagingDir(root, 1);
+  ASSERT_TRUE(staging.ok());
+  ASSERT_TRUE(WriteFileAtomically(*staging + "/index.faiss", "data").ok());
+  // An unpublished staging dir is not a version.
+  EXPECT_EQ(NextVersion(root), 1);
+  ASSERT_TRUE(PublishVersion(*staging, root, 1).ok());
+  ASSERT_TRUE(SetCurrent(root, 1).ok());
+  EXPECT_EQ(*ReadFile(root + "/CURRENT"), "1\n");
+  EXPECT_EQ(*ReadFile(root + "/1/index.faiss"), "data");
+  EXPECT_EQ(NextVersion(root), 2);
+}
+
+TEST(Publish, VersionsAreImmutable) {
+  const std::string root = Root("idx2");
+  auto s1 = MakeStagingDir(root, 1);
+  ASSERT_TRUE(PublishVersion(*s1, root, 1).ok());
+  auto s2 = MakeStagingDir(root, 1);
+  EXPECT_EQ(PublishVersion(*s2, root, 1).code(), absl::StatusCode::kAlreadyExists);
+}
+
+}  // namespace
+}  // namespace marketsearch

@@ -1,0 +1,48 @@
+// Query and listing encoders: the featurizer + the two towers of the retriever.
+// Both are thin, stateless wrappers over a shared ModelRunner; thread-safe.
+#ifndef MARKETSEARCH_RETRIEVAL_ENCODERS_H_
+#define MARKETSEARCH_RETRIEVAL_ENCODERS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "proto/catalog.pb.h"
+#include "retrieval/model_runner.h"
+
+namespace marketsearch {
+
+class QueryEncoder {
+ public:
+  // REQUIRES: runner holds a query_tower artifact.
+  explicit QueryEncoder(std::shared_ptr<const ModelRunner> runner) : runner_(std::move(runner)) {}
+  static absl::StatusOr<QueryEncoder> Load(const std::string& dir);
+
+  // One L2-normalised embedding per query, [queries.size(), dim].
+  absl::StatusOr<FloatMatrix> Encode(absl::Span<const std::string> queries) const;
+  int dim() const { return runner_->manifest().embedding_dim(); }
+  int64_t version() const { return runner_->manifest().version(); }
+
+ private:
+  std::shared_ptr<const ModelRunner> runner_;
+};
+
+class ListingEncoder {
+ public:
+  explicit ListingEncoder(std::shared_ptr<const ModelRunner> runner) : runner_(std::move(runner)) {}
+  static absl::StatusOr<ListingEncoder> Load(const std::string& dir, int intra_op_threads = 1);
+
+  // One embedding per listing, [listings.size(), dim]; callers batch (e.g. 1024 at a time).
+  absl::StatusOr<FloatMatrix> Encode(absl::Span<const Listing> listings) const;
+  int dim() const { return runner_->manifest().embedding_dim(); }
+  int64_t version() const { return runner_->manifest().version(); }
+
+ private:
+  std::shared_ptr<const ModelRunner> runner_;
+};
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_RETRIEVAL_ENCODERS_H_

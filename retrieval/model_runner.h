@@ -1,0 +1,83 @@
+// ModelRunner: the only way C++ code loads and runs a trained model artifact
+// (<models_root>/<name>/<version>/{model.pt, MANIFEST}). It verifies the manifest, the
+// file checksum and the featurizer version before the model can be used, and turns every
+// libtorch exception into an absl::Status. Only model_runner.cc includes torch headers, so
+// the rest of the tree compiles without them; another runtime (AOT, torch.export) can be
+// added behind this interface without touching callers.
+//
+// Thread safety: Run() may be called concurrently from many threads on one instance.
+#ifndef MARKETSEARCH_RETRIEVAL_MODEL_RUNNER_H_
+#define MARKETSEARCH_RETRIEVAL_MODEL_RUNNER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "proto/manifest.pb.h"
+
+namespace marketsearch {
+
+// A borrowed input buffer (C order). The data must outlive the Run() call.
+struct InputTensor {
+  enum class Dtype { kInt64, kFloat32 };
+  Dtype dtype;
+  std::vector<int64_t> shape;
+  const void* data;
+
+  static InputTensor Int64(const std::vector<int64_t>& v) {
+    return {Dtype::kInt64, {static_cast<int64_t>(v.size())}, v.data()};
+  }
+  static InputTensor Float32(const std::vector<float>& v, int64_t rows, int64_t cols) {
+    return {Dtype::kFloat32, {rows, cols}, v.data()};
+  }
+};
+
+// A dense float matrix [rows, cols] in row-major order.
+struct FloatMatrix {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  std::vector<float> data;
+  const float* row(int64_t r) const { return data.data() + r * cols; }
+};
+
+class ModelRunner {
+ public:
+  struct Options {
+    std::string dir;            // the version directory holding model.pt and MANIFEST
+    std::string expected_name;  // if set, the manifest's model_name must equal it
+    int intra_op_threads = 1;   // libtorch intra-op threads (process-wide setting)
+  };
+
+  // Heavy: reads and verifies the artifact and deserialises the TorchScript module.
+  // Errors: NotFound (missing files), DataLoss (checksum mismatch), FailedPrecondition
+  // (featurizer version or model name mismatch), Internal (libtorch failed to load).
+  static absl::StatusOr<std::unique_ptr<ModelRunner>> Load(const Options& options);
+  ~ModelRunner();
+
+  // Runs forward(inputs...) without autograd. The model must return one 2-D float tensor.
+  absl::StatusOr<FloatMatrix> Run(absl::Span<const InputTensor> inputs) const;
+
+  const ModelManifest& manifest() const { return manifest_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct Impl;
+  ModelRunner() = default;
+  std::unique_ptr<Impl> impl_;
+  ModelManifest manifest_;
+  std::string dir_;
+};
+
+// Reads and parses a text-proto MANIFEST (no verification).
+absl::StatusOr<ModelManifest> ReadModelManifest(const std::string& dir);
+
+// Directory of the highest version under <models_root>/<name>, or NotFound.
+absl::StatusOr<std::string> LatestModelDir(const std::string& models_root, const std::string& name);
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_RETRIEVAL_MODEL_RUNNER_H_

@@ -1,0 +1,293 @@
+#!/usr/bin/python3
+"""Trains the two-tower retriever on tensors written by `export_training` and exports both
+towers as TorchScript artifacts with manifests:
+
+    <data_dir>/models/query_tower/<v>/{model.pt,MANIFEST}
+    <data_dir>/models/listing_tower/<v>/{model.pt,MANIFEST}
+
+Loss: in-batch softmax over (query, Exact listing) pairs with a learned temperature, plus
+one mined hard negative per query (a judged Substitute/Complement/Irrelevant listing that
+the current model scores highest). Early stopping on validation Recall@100.
+"""
+import argparse
+import hashlib
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from two_tower import ListingTower, QueryTower, bag_slice  # noqa: E402
+
+EXACT = 3
+
+
+def load(training_dir):
+    def npy(name):
+        return np.load(os.path.join(training_dir, name + ".npy"))
+
+    meta = {}
+    with open(os.path.join(training_dir, "meta.txt")) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.strip().split("=", 1)
+                meta[k] = int(v)
+    data = {
+        "meta": meta,
+        "listing_tok": torch.from_numpy(npy("listing_tok")),
+        "listing_off": torch.from_numpy(npy("listing_off")),
+        "listing_cat": torch.from_numpy(npy("listing_cat")),
+        "listing_dense": torch.from_numpy(npy("listing_dense")),
+    }
+    for split in ("train", "valid", "test"):
+        data["q_%s_tok" % split] = torch.from_numpy(npy("q_%s_tok" % split))
+        data["q_%s_off" % split] = torch.from_numpy(npy("q_%s_off" % split))
+        data["pairs_%s" % split] = torch.from_numpy(npy("pairs_%s" % split))
+    return data
+
+
+def encode_listings(tower, d, rows=None, batch=4096):
+    n = d["listing_cat"].shape[0]
+    rows = torch.arange(n) if rows is None else rows
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(rows), batch):
+            r = rows[i:i + batch]
+            tok, off = bag_slice(d["listing_tok"], d["listing_off"], r)
+            out.append(tower(tok, off, d["listing_cat"][r], d["listing_dense"][r]))
+    return torch.cat(out)
+
+
+def encode_queries(tower, tok, off_full, rows, batch=4096):
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(rows), batch):
+            t, o = bag_slice(tok, off_full, rows[i:i + batch])
+            out.append(tower(t, o))
+    return torch.cat(out)
+
+
+def exact_sets(pairs):
+    sets = {}
+    for q, l, g in pairs.tolist():
+        if g == EXACT:
+            sets.setdefault(q, set()).add(l)
+    return sets
+
+
+def recall_at_k(qt, lt, d, split, k=100, listing_emb=None):
+    """Capped Recall@k of Exact listings: hits / min(|Exact|, k), averaged over queries."""
+    exact = exact_sets(d["pairs_" + split])
+    if not exact:
+        return 0.0
+    if listing_emb is None:
+        listing_emb = encode_listings(lt, d)
+    qrows = torch.tensor(sorted(exact), dtype=torch.long)
+    q_emb = encode_queries(qt, d["q_%s_tok" % split], d["q_%s_off" % split], qrows)
+    top = torch.topk(q_emb @ listing_emb.T, k=min(k, listing_emb.shape[0]), dim=1).indices
+    total = 0.0
+    for i, q in enumerate(qrows.tolist()):
+        hits = len(exact[q].intersection(top[i].tolist()))
+        total += hits / min(len(exact[q]), k)
+    return total / len(qrows)
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def next_version(models_dir):
+    v = 0
+    for name in ("query_tower", "listing_tower"):
+        root = os.path.join(models_dir, name)
+        if os.path.isdir(root):
+            for e in os.listdir(root):
+                if e.isdigit():
+                    v = max(v, int(e))
+    return v + 1
+
+
+def write_artifact(models_dir, name, version, scripted, meta, dim, inputs, metrics):
+    """Writes <models_dir>/<name>/<version>/ atomically (temp dir, fsync, rename)."""
+    root = os.path.join(models_dir, name)
+    os.makedirs(root, exist_ok=True)
+    tmp = os.path.join(root, ".tmp-%d-%d" % (version, os.getpid()))
+    os.makedirs(tmp)
+    model_path = os.path.join(tmp, "model.pt")
+    scripted.save(model_path)
+    lines = [
+        'model_name: "%s"' % name,
+        "version: %d" % version,
+        "featurizer_version: %d" % meta["featurizer_version"],
+        "embedding_dim: %d" % dim,
+        'device: "cpu"',
+        'format: "torchscript"',
+        "dense_dim: %d" % meta["dense_dim"],
+        "created_unix: %d" % int(time.time()),
+    ]
+    for iname, dtype, shape in inputs:
+        lines.append('inputs { name: "%s" dtype: "%s" %s }' % (
+            iname, dtype, " ".join("shape: %d" % s for s in shape)))
+    lines.append('files { name: "model.pt" sha256: "%s" bytes: %d }' % (
+        sha256(model_path), os.path.getsize(model_path)))
+    for k, v in sorted(metrics.items()):
+        lines.append('metrics { key: "%s" value: %.6f }' % (k, v))
+    manifest = os.path.join(tmp, "MANIFEST")
+    with open(manifest, "w") as f:
+        f.write("\n".join(lines) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    for p in (model_path,):
+        fd = os.open(p, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+    final = os.path.join(root, str(version))
+    os.rename(tmp, final)
+    fd = os.open(root, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    return final
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data_dir", default="var")
+    ap.add_argument("--training_dir", default="", help="default <data_dir>/training")
+    ap.add_argument("--dim", type=int, default=64, help="embedding size")
+    ap.add_argument("--emb_dim", type=int, default=64, help="n-gram embedding size")
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--patience", type=int, default=4, help="epochs without validation gain")
+    ap.add_argument("--hard_negatives", type=int, default=1, help="per query; 0 disables mining")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    torch.set_num_threads(args.threads)
+    training_dir = args.training_dir or os.path.join(args.data_dir, "training")
+    d = load(training_dir)
+    meta = d["meta"]
+    vocab, cats, dense_dim = meta["text_vocab"], meta["category_buckets"], meta["dense_dim"]
+    print("train_two_tower: %d listings, %d/%d/%d train/valid/test queries, featurizer v%d" % (
+        meta["listings"], meta["queries_train"], meta["queries_valid"], meta["queries_test"],
+        meta["featurizer_version"]), flush=True)
+
+    qt = QueryTower(vocab, args.emb_dim, args.dim)
+    lt = ListingTower(vocab, args.emb_dim, args.dim, cats, dense_dim)
+    log_temp = torch.nn.Parameter(torch.tensor(np.log(0.05), dtype=torch.float32))
+    opt = torch.optim.Adam(list(qt.parameters()) + list(lt.parameters()) + [log_temp], lr=args.lr)
+
+    pairs = d["pairs_train"]
+    exact = exact_sets(pairs)
+    others = {}
+    for q, l, g in pairs.tolist():
+        if g != EXACT:
+            others.setdefault(q, []).append(l)
+    train_q = sorted(exact)
+    exact_lists = {q: sorted(s) for q, s in exact.items()}
+    n_listings = meta["listings"]
+    exact_keys = torch.tensor(sorted(q * n_listings + l for q, s in exact.items() for l in s),
+                              dtype=torch.long)
+    rng = np.random.default_rng(args.seed)
+
+    best, best_state, bad_epochs = -1.0, None, 0
+    history = []
+    t0 = time.time()
+    for epoch in range(1, args.epochs + 1):
+        qt.train()
+        lt.train()
+        order = rng.permutation(len(train_q))
+        # Hard negatives: among each query's judged non-Exact listings, the one the current
+        # model scores highest (computed once per epoch).
+        hard = {}
+        if args.hard_negatives > 0 and epoch > 1:
+            qt.eval()
+            lt.eval()
+            cand_q = [q for q in train_q if q in others]
+            if cand_q:
+                q_emb = encode_queries(qt, d["q_train_tok"], d["q_train_off"], torch.tensor(cand_q))
+                for i, q in enumerate(cand_q):
+                    rows = torch.tensor(others[q])
+                    l_emb = encode_listings(lt, d, rows)
+                    hard[q] = others[q][int(torch.argmax(l_emb @ q_emb[i]))]
+            qt.train()
+            lt.train()
+        total_loss, steps = 0.0, 0
+        for b in range(0, len(order), args.batch):
+            qs = [train_q[i] for i in order[b:b + args.batch]]
+            pos = [exact_lists[q][rng.integers(len(exact_lists[q]))] for q in qs]
+            negs = [hard[q] for q in qs if q in hard]
+            cand = torch.tensor(pos + negs, dtype=torch.long)
+            qrows = torch.tensor(qs, dtype=torch.long)
+            qtok, qoff = bag_slice(d["q_train_tok"], d["q_train_off"], qrows)
+            ltok, loff = bag_slice(d["listing_tok"], d["listing_off"], cand)
+            q_emb = qt(qtok, qoff)
+            l_emb = lt(ltok, loff, d["listing_cat"][cand], d["listing_dense"][cand])
+            logits = (q_emb @ l_emb.T) / torch.exp(log_temp).clamp(min=0.01)
+            # Another query's positive that is also Exact for this query is not a negative.
+            keys = qrows[:, None] * n_listings + cand[None, :]
+            false_neg = torch.isin(keys, exact_keys)
+            target = torch.arange(len(qs))
+            false_neg[target, target] = False
+            logits = logits.masked_fill(false_neg, -1e4)
+            loss = F.cross_entropy(logits, target)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total_loss += float(loss)
+            steps += 1
+        qt.eval()
+        lt.eval()
+        rec = recall_at_k(qt, lt, d, "valid")
+        history.append(rec)
+        elapsed = time.time() - t0
+        eta = elapsed / epoch * (args.epochs - epoch)
+        print("  epoch %2d/%d  loss %.4f  temp %.3f  valid Recall@100 %.4f  %.0fs (ETA %.0fs)" % (
+            epoch, args.epochs, total_loss / max(steps, 1), float(torch.exp(log_temp)), rec,
+            elapsed, eta), flush=True)
+        if rec > best + 1e-4:
+            best, bad_epochs = rec, 0
+            best_state = ({k: v.clone() for k, v in qt.state_dict().items()},
+                          {k: v.clone() for k, v in lt.state_dict().items()})
+        else:
+            bad_epochs += 1
+            if bad_epochs >= args.patience:
+                print("  early stop: no validation gain for %d epochs" % args.patience)
+                break
+    qt.load_state_dict(best_state[0])
+    lt.load_state_dict(best_state[1])
+    qt.eval()
+    lt.eval()
+    listing_emb = encode_listings(lt, d)
+    test_rec = recall_at_k(qt, lt, d, "test", listing_emb=listing_emb)
+
+    models_dir = os.path.join(args.data_dir, "models")
+    version = next_version(models_dir)
+    metrics = {"valid_recall_at_100": best, "test_recall_at_100": test_rec,
+               "temperature": float(torch.exp(log_temp))}
+    qpath = write_artifact(models_dir, "query_tower", version, torch.jit.script(qt), meta, args.dim,
+                           [("tok", "int64", [-1]), ("off", "int64", [-1])], metrics)
+    lpath = write_artifact(models_dir, "listing_tower", version, torch.jit.script(lt), meta, args.dim,
+                           [("tok", "int64", [-1]), ("off", "int64", [-1]), ("category", "int64", [-1]),
+                            ("dense", "float32", [-1, dense_dim])], metrics)
+    print("train_two_tower summary")
+    print("  epochs run           %d (best valid Recall@100 %.4f)" % (len(history), best))
+    print("  test Recall@100      %.4f (exact search over all listings)" % test_rec)
+    print("  training time        %.1f s" % (time.time() - t0))
+    print("  query tower          %s" % qpath)
+    print("  listing tower        %s" % lpath)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
