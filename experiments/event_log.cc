@@ -1,0 +1,100 @@
+#include "experiments/event_log.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace marketsearch {
+namespace {
+
+// "<kind><timestamp big-endian 8 bytes><sequence big-endian 8 bytes>"
+std::string Key(char kind, int64_t ts, uint64_t seq) {
+  std::string k(17, '\0');
+  k[0] = kind;
+  uint64_t t = static_cast<uint64_t>(ts);
+  for (int i = 0; i < 8; ++i) k[1 + i] = static_cast<char>(t >> (56 - 8 * i));
+  for (int i = 0; i < 8; ++i) k[9 + i] = static_cast<char>(seq >> (56 - 8 * i));
+  return k;
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, const char* what) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& path) {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(o, path, &db);
+  if (!s.ok()) return absl::UnavailableError(absl::StrCat("open event log ", path, ": ", s.ToString()));
+  std::unique_ptr<EventLog> log(new EventLog());
+  log->db_.reset(db);
+  // Continue the sequence after existing keys so a restart never overwrites.
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  uint64_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+  log->seq_ = n;
+  return log;
+}
+
+EventLog::~EventLog() {
+  if (db_) db_->Close();
+}
+
+absl::Status EventLog::AppendImpression(const SearchRequest& request,
+                                        const SearchResponse& response, int64_t ts) {
+  SearchResponse slim;
+  slim.set_request_id(response.request_id());
+  *slim.mutable_versions() = response.versions();
+  for (const auto& r : response.results()) {
+    auto* x = slim.add_results();
+    x->set_listing_id(r.listing_id());
+    x->set_score(r.score());
+  }
+  std::string value = request.SerializeAsString();
+  std::string resp = slim.SerializeAsString();
+  // value = varint-free framing: 4-byte length of request, request, response.
+  std::string framed(4, '\0');
+  for (int i = 0; i < 4; ++i) framed[i] = static_cast<char>(value.size() >> (8 * i));
+  framed += value;
+  framed += resp;
+  rocksdb::WriteOptions wo;
+  wo.sync = false;  // impressions are high-volume; the WAL still survives a process crash
+  return FromRocks(db_->Put(wo, Key('i', ts, seq_++), framed), "append impression");
+}
+
+absl::Status EventLog::AppendEvents(absl::Span<const Event> events, int64_t ts) {
+  rocksdb::WriteBatch batch;
+  for (const Event& e : events) {
+    const int64_t t = e.timestamp_ms() > 0 ? e.timestamp_ms() : ts;
+    batch.Put(Key('e', t, seq_++), e.SerializeAsString());
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &batch), "append events");
+}
+
+absl::Status EventLog::ScanEvents(const std::function<bool(const Event&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  Event e;
+  for (it->Seek("e"); it->Valid() && it->key().starts_with("e"); it->Next()) {
+    if (!e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("corrupt event record");
+    }
+    if (!fn(e)) break;
+  }
+  return FromRocks(it->status(), "scan events");
+}
+
+int64_t EventLog::CountImpressions() const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  int64_t n = 0;
+  for (it->Seek("i"); it->Valid() && it->key().starts_with("i"); it->Next()) ++n;
+  return n;
+}
+
+}  // namespace marketsearch

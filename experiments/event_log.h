@@ -1,0 +1,47 @@
+// EventLog: the experiment log (RocksDB under <data_dir>/logs): impressions (what a request
+// showed) and buyer events (clicks, purchases). Keys are ordered by time so an evaluation
+// job can scan a time range. Thread-safe; writes are durable once Append* returns OK.
+#ifndef MARKETSEARCH_EXPERIMENTS_EVENT_LOG_H_
+#define MARKETSEARCH_EXPERIMENTS_EVENT_LOG_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "proto/search.pb.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace marketsearch {
+
+class EventLog {
+ public:
+  static absl::StatusOr<std::unique_ptr<EventLog>> Open(const std::string& path);
+  ~EventLog();
+
+  // Records the page a request showed (the request and the listing ids in order).
+  absl::Status AppendImpression(const SearchRequest& request, const SearchResponse& response,
+                                int64_t timestamp_ms);
+  // Records buyer events; each must already be validated.
+  absl::Status AppendEvents(absl::Span<const Event> events, int64_t timestamp_ms);
+
+  // Scans events in key (time) order until fn returns false.
+  absl::Status ScanEvents(const std::function<bool(const Event&)>& fn) const;
+  int64_t CountImpressions() const;
+
+ private:
+  EventLog() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::atomic<uint64_t> seq_{0};
+};
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_EXPERIMENTS_EVENT_LOG_H_
