@@ -57,10 +57,19 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
   std::unique_ptr<FeatureStore> store(new FeatureStore());
   store->sync_writes_ = options.sync_writes;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s =
-      options.read_only
-          ? rocksdb::DB::OpenForReadOnly(db_opts, options.path, cfs, &store->handles_, &db)
-          : rocksdb::DB::Open(db_opts, options.path, cfs, &store->handles_, &db);
+  rocksdb::Status s;
+  if (options.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_opts, options.path, cfs, &store->handles_, &db);
+  } else if (!options.secondary_path.empty()) {
+    db_opts.create_if_missing = false;
+    db_opts.create_missing_column_families = false;
+    db_opts.max_open_files = -1;  // required by secondary instances
+    s = rocksdb::DB::OpenAsSecondary(db_opts, options.path, options.secondary_path, cfs,
+                                     &store->handles_, &db);
+    store->secondary_ = true;
+  } else {
+    s = rocksdb::DB::Open(db_opts, options.path, cfs, &store->handles_, &db);
+  }
   if (!s.ok()) return FromRocks(s, absl::StrCat("open feature store ", options.path));
   store->db_.reset(db);
   return store;
@@ -151,6 +160,11 @@ absl::StatusOr<std::optional<User>> FeatureStore::GetUser(uint64_t user_id) cons
   User u;
   if (!u.ParseFromString(value)) return absl::DataLossError("corrupt user record");
   return std::optional<User>(std::move(u));
+}
+
+absl::Status FeatureStore::CatchUp() {
+  if (!secondary_) return absl::OkStatus();
+  return FromRocks(db_->TryCatchUpWithPrimary(), "catch up with primary");
 }
 
 int64_t FeatureStore::EstimateListingCount() const {

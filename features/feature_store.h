@@ -31,6 +31,10 @@ class FeatureStore {
   struct Options {
     std::string path;              // directory of the RocksDB database (created if missing)
     bool read_only = false;        // open without taking the write lock (several readers)
+    // When set (and read_only is false), open as a RocksDB secondary instance that follows a
+    // primary written by another process; CatchUp() pulls in the primary's new writes.
+    // The directory holds the secondary's own info log.
+    std::string secondary_path;
     bool sync_writes = true;       // fsync the WAL on every write batch
     int64_t block_cache_mb = 256;  // shared LRU block cache
   };
@@ -55,12 +59,15 @@ class FeatureStore {
   int64_t EstimateListingCount() const;
   // Flushes memtables so the on-disk size is meaningful.
   absl::Status Flush();
+  // Secondary instances only: replays the primary's new writes (no-op otherwise).
+  absl::Status CatchUp();
 
  private:
   FeatureStore() = default;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, listings, users, counters
   bool sync_writes_ = true;
+  bool secondary_ = false;
 };
 
 // Big-endian 8-byte key of an id.

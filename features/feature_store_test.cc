@@ -95,3 +95,36 @@ TEST(FeatureStore, IdKeyIsBigEndian) {
 
 }  // namespace
 }  // namespace marketsearch
+
+namespace marketsearch {
+namespace {
+
+TEST(FeatureStore, SecondaryFollowsPrimaryWrites) {
+  const std::string path = StorePath("fs_primary");
+  FeatureStore::Options po;
+  po.path = path;
+  auto primary = FeatureStore::Open(po);
+  ASSERT_TRUE(primary.ok());
+  std::vector<Listing> first = {MakeListing(1, "one")};
+  ASSERT_TRUE((*primary)->PutListings(first).ok());
+
+  FeatureStore::Options so;
+  so.path = path;
+  so.secondary_path = StorePath("fs_secondary");
+  auto secondary = FeatureStore::Open(so);
+  ASSERT_TRUE(secondary.ok()) << secondary.status();
+  std::vector<uint64_t> ids = {1, 2};
+  EXPECT_TRUE((*(*secondary)->GetListings(ids))[0].has_value());
+
+  std::vector<Listing> second = {MakeListing(2, "two")};
+  ASSERT_TRUE((*primary)->PutListings(second).ok());
+  std::vector<uint64_t> gone = {1};
+  ASSERT_TRUE((*primary)->DeleteListings(gone).ok());
+  ASSERT_TRUE((*secondary)->CatchUp().ok());
+  auto got = (*secondary)->GetListings(ids);
+  EXPECT_FALSE((*got)[0].has_value());
+  EXPECT_TRUE((*got)[1].has_value());
+}
+
+}  // namespace
+}  // namespace marketsearch

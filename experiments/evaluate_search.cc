@@ -1,0 +1,90 @@
+// evaluate_search: replays the judged queries of one split against a running server over
+// gRPC and reports NDCG@10 and Recall@100 of Exact listings (experiments/metrics.h), plus
+// request latency as seen by the client.
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "datasets/catalog_reader.h"
+#include "experiments/metrics.h"
+#include "proto/search.grpc.pb.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:8500", "server address");
+ABSL_FLAG(std::string, data_dir, "var", "data directory (catalog/queries.tsv, judgments.tsv)");
+ABSL_FLAG(std::string, split, "test", "which queries to replay: train, valid or test");
+ABSL_FLAG(int, max_queries, 0, "replay at most this many (0 = all)");
+ABSL_FLAG(bool, bench_lines, false, "also print machine-readable BENCH lines");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Replays judged queries against a running server and prints NDCG@10 and Recall@100.\n"
+      "Usage: evaluate_search [--target=127.0.0.1:8500] [--data_dir=var] [--split=test]");
+  absl::ParseCommandLine(argc, argv);
+  using namespace marketsearch;
+  const std::string dir = absl::GetFlag(FLAGS_data_dir) + "/catalog";
+  auto queries = ReadQueries(dir + "/queries.tsv");
+  auto judgments = ReadJudgments(dir + "/judgments.tsv");
+  if (!queries.ok() || !judgments.ok()) {
+    std::fprintf(stderr, "evaluate_search: %s\n",
+                 std::string((queries.ok() ? judgments.status() : queries.status()).message()).c_str());
+    return 2;
+  }
+  const JudgmentMap by_query = GroupJudgments(*judgments);
+  auto stub = MarketSearch::NewStub(
+      grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials()));
+
+  MeanMetric ndcg, recall;
+  std::vector<double> latency_ms;
+  int errors = 0;
+  int64_t versions_index = 0;
+  for (const QueryRecord& q : *queries) {
+    if (q.split != absl::GetFlag(FLAGS_split)) continue;
+    auto it = by_query.find(q.query_id);
+    if (it == by_query.end()) continue;
+    if (absl::GetFlag(FLAGS_max_queries) > 0 && ndcg.n >= absl::GetFlag(FLAGS_max_queries)) break;
+    SearchRequest req;
+    req.set_query(q.text);
+    req.set_page_size(100);
+    req.set_user_id(q.user_id);
+    SearchResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto t0 = std::chrono::steady_clock::now();
+    grpc::Status s = stub->Search(&ctx, req, &resp);
+    latency_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    if (!s.ok()) {
+      if (++errors <= 5) {
+        std::fprintf(stderr, "query %llu \"%s\": %s\n", static_cast<unsigned long long>(q.query_id),
+                     q.text.c_str(), s.error_message().c_str());
+      }
+      continue;
+    }
+    versions_index = resp.versions().index();
+    std::vector<uint64_t> ranked;
+    for (const auto& r : resp.results()) ranked.push_back(r.listing_id());
+    ndcg.Add(NdcgAtK(ranked, it->second, 10));
+    const double rec = ExactRecallAtK(ranked, it->second, 100);
+    if (rec >= 0) recall.Add(rec);
+  }
+  std::sort(latency_ms.begin(), latency_ms.end());
+  auto pct = [&](double p) {
+    return latency_ms.empty() ? 0.0 : latency_ms[std::min(latency_ms.size() - 1, static_cast<size_t>(p * latency_ms.size()))];
+  };
+  std::printf("evaluation over %lld %s queries (index v%lld)\n", static_cast<long long>(ndcg.n),
+              absl::GetFlag(FLAGS_split).c_str(), static_cast<long long>(versions_index));
+  std::printf("  NDCG@10        %.4f\n", ndcg.mean());
+  std::printf("  Recall@100     %.4f  (Exact listings, capped at 100)\n", recall.mean());
+  std::printf("  latency        p50 %.2f ms  p99 %.2f ms  (client side, page of 100)\n", pct(0.5), pct(0.99));
+  std::printf("  errors         %d\n", errors);
+  if (absl::GetFlag(FLAGS_bench_lines)) {
+    std::printf("BENCH e2e_ndcg10 %.4f\nBENCH e2e_recall100 %.4f\nBENCH e2e_search_p99_ms %.3f\n",
+                ndcg.mean(), recall.mean(), pct(0.99));
+  }
+  return errors == 0 && ndcg.n > 0 ? 0 : 1;
+}

@@ -1,0 +1,33 @@
+// MarketSearchService: the gRPC face of the Searcher and the EventLog. Converts absl::Status
+// to gRPC status codes one to one (same canonical codes). Thread-safe.
+#ifndef MARKETSEARCH_SERVING_GRPC_SERVICE_H_
+#define MARKETSEARCH_SERVING_GRPC_SERVICE_H_
+
+#include "experiments/event_log.h"
+#include "proto/search.grpc.pb.h"
+#include "serving/searcher.h"
+
+namespace marketsearch {
+
+class MarketSearchService final : public MarketSearch::Service {
+ public:
+  // Neither pointer is owned; `events` may be null (impressions and events not logged,
+  // LogEvents answers UNAVAILABLE).
+  MarketSearchService(const Searcher* searcher, EventLog* events)
+      : searcher_(searcher), events_(events) {}
+
+  grpc::Status Search(grpc::ServerContext* context, const SearchRequest* request,
+                      SearchResponse* response) override;
+  grpc::Status LogEvents(grpc::ServerContext* context, const LogEventsRequest* request,
+                         LogEventsResponse* response) override;
+
+ private:
+  const Searcher* searcher_;
+  EventLog* events_;
+};
+
+grpc::Status ToGrpc(const absl::Status& s);
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_SERVING_GRPC_SERVICE_H_

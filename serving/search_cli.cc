@@ -1,0 +1,89 @@
+// search_cli: sends one Search request to a running server and prints the page.
+#include <grpcpp/grpcpp.h>
+
+#include <cstdio>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_split.h"
+#include "features/listing_tsv.h"
+#include "proto/search.grpc.pb.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:8500", "server address");
+ABSL_FLAG(std::string, query, "", "what the buyer types (required)");
+ABSL_FLAG(int, page_size, 10, "results per page (1-100)");
+ABSL_FLAG(std::string, page_token, "", "next_page_token of a previous call");
+ABSL_FLAG(std::string, category, "", "comma-separated categories to keep");
+ABSL_FLAG(double, min_price, 0, "lower price bound (0 = none)");
+ABSL_FLAG(double, max_price, 0, "upper price bound (0 = none)");
+ABSL_FLAG(std::string, condition, "", "comma-separated: new,like_new,used,for_parts");
+ABSL_FLAG(double, lat, 0, "geo filter centre latitude");
+ABSL_FLAG(double, lon, 0, "geo filter centre longitude");
+ABSL_FLAG(double, radius_km, 0, "geo filter radius (0 = no geo filter)");
+ABSL_FLAG(uint64_t, user_id, 0, "buyer id (0 = anonymous)");
+ABSL_FLAG(bool, debug, false, "show per-stage scores and timings");
+ABSL_FLAG(int, timeout_ms, 5000, "deadline");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Sends one MarketSearch.Search request and prints the results.\n"
+      "Usage: search_cli --query='grey sofa' [--target=127.0.0.1:8500] [--page_size=10]");
+  absl::ParseCommandLine(argc, argv);
+  using namespace marketsearch;
+  SearchRequest req;
+  req.set_query(absl::GetFlag(FLAGS_query));
+  req.set_page_size(absl::GetFlag(FLAGS_page_size));
+  req.set_page_token(absl::GetFlag(FLAGS_page_token));
+  req.set_user_id(absl::GetFlag(FLAGS_user_id));
+  req.set_debug(absl::GetFlag(FLAGS_debug));
+  SearchFilters* f = req.mutable_filters();
+  for (absl::string_view c : absl::StrSplit(absl::GetFlag(FLAGS_category), ',', absl::SkipEmpty())) {
+    f->add_categories(std::string(c));
+  }
+  f->mutable_price()->set_min(absl::GetFlag(FLAGS_min_price));
+  f->mutable_price()->set_max(absl::GetFlag(FLAGS_max_price));
+  for (absl::string_view c : absl::StrSplit(absl::GetFlag(FLAGS_condition), ',', absl::SkipEmpty())) {
+    Condition cond;
+    if (!ParseCondition(std::string(c), &cond)) {
+      std::fprintf(stderr, "search_cli: unknown condition '%s'\n", std::string(c).c_str());
+      return 2;
+    }
+    f->add_conditions(cond);
+  }
+  if (absl::GetFlag(FLAGS_radius_km) > 0) {
+    f->mutable_geo()->mutable_center()->set_lat(absl::GetFlag(FLAGS_lat));
+    f->mutable_geo()->mutable_center()->set_lon(absl::GetFlag(FLAGS_lon));
+    f->mutable_geo()->set_radius_km(absl::GetFlag(FLAGS_radius_km));
+  }
+
+  auto stub = MarketSearch::NewStub(
+      grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms)));
+  SearchResponse resp;
+  grpc::Status s = stub->Search(&ctx, req, &resp);
+  if (!s.ok()) {
+    std::fprintf(stderr, "search_cli: %d %s\n", static_cast<int>(s.error_code()),
+                 s.error_message().c_str());
+    return 1;
+  }
+  std::printf("query \"%s\"  (request %s, index v%lld, query tower v%lld)\n", req.query().c_str(),
+              resp.request_id().c_str(), static_cast<long long>(resp.versions().index()),
+              static_cast<long long>(resp.versions().query_tower()));
+  int pos = 0;
+  for (const SearchResult& r : resp.results()) {
+    std::printf("  %2d. %-60.60s %9.2f  %-14.14s %-9s score %.3f  [#%llu]\n", ++pos, r.title().c_str(),
+                r.price(), r.category().c_str(), ConditionName(r.condition()), r.score(),
+                static_cast<unsigned long long>(r.listing_id()));
+  }
+  if (resp.results_size() == 0) std::printf("  (no results)\n");
+  if (req.debug()) {
+    std::printf("  normalized query: \"%s\"  candidates: %d\n", resp.debug().normalized_query().c_str(),
+                resp.debug().candidates());
+    for (const auto& [stage, ms] : resp.debug().stage_ms()) std::printf("  %-14s %.3f ms\n", stage.c_str(), ms);
+  }
+  if (!resp.next_page_token().empty()) std::printf("  next page: --page_token=%s\n", resp.next_page_token().c_str());
+  return 0;
+}

@@ -1,0 +1,175 @@
+#include "serving/searcher.h"
+
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "features/text_normalizer.h"
+#include "serving/request_validation.h"
+
+namespace marketsearch {
+namespace {
+
+double MsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng(std::random_device{}() ^
+                                   static_cast<uint64_t>(std::hash<std::thread::id>()(std::this_thread::get_id())));
+  return absl::StrFormat("%016x", rng());
+}
+
+}  // namespace
+
+double HaversineKm(const GeoPoint& a, const GeoPoint& b) {
+  constexpr double kR = 6371.0;
+  constexpr double kRad = M_PI / 180.0;
+  const double dlat = (b.lat() - a.lat()) * kRad;
+  const double dlon = (b.lon() - a.lon()) * kRad;
+  const double h = std::sin(dlat / 2) * std::sin(dlat / 2) +
+                   std::cos(a.lat() * kRad) * std::cos(b.lat() * kRad) * std::sin(dlon / 2) *
+                       std::sin(dlon / 2);
+  return 2 * kR * std::asin(std::min(1.0, std::sqrt(h)));
+}
+
+bool MatchesFilters(const Listing& l, const SearchFilters& f) {
+  if (f.categories_size() > 0) {
+    bool any = false;
+    for (const auto& c : f.categories()) any |= c == l.category();
+    if (!any) return false;
+  }
+  if (f.price().min() > 0 && l.price() < f.price().min()) return false;
+  if (f.price().max() > 0 && l.price() > f.price().max()) return false;
+  if (f.conditions_size() > 0) {
+    bool any = false;
+    for (int c : f.conditions()) any |= c == l.condition();
+    if (!any) return false;
+  }
+  if (f.has_geo()) {
+    if (!l.has_location()) return false;
+    if (HaversineKm(f.geo().center(), l.location()) > f.geo().radius_km()) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::string& data_dir) {
+  const std::string index_root = data_dir + "/index";
+  MS_ASSIGN_OR_RETURN(int64_t index_version, ReadCurrentVersion(index_root));
+  MS_ASSIGN_OR_RETURN(auto index, IndexSnapshot::Load(absl::StrCat(index_root, "/", index_version)));
+  const std::string qdir = absl::StrCat(data_dir, "/models/query_tower/",
+                                        index->manifest().listing_tower_version());
+  MS_ASSIGN_OR_RETURN(QueryEncoder qe, QueryEncoder::Load(qdir));
+  if (qe.dim() != index->dim()) {
+    return absl::FailedPreconditionError(absl::StrCat("query tower dim ", qe.dim(),
+                                                      " != index dim ", index->dim()));
+  }
+  auto state = std::make_shared<ServingState>();
+  state->query_encoder = std::make_shared<const QueryEncoder>(std::move(qe));
+  state->versions.set_query_tower(state->query_encoder->version());
+  state->versions.set_listing_tower(index->manifest().listing_tower_version());
+  state->versions.set_index(index->version());
+  state->index = std::move(index);
+  return std::shared_ptr<const ServingState>(std::move(state));
+}
+
+Searcher::Searcher(const Options& options, const FeatureStore* store)
+    : options_(options), store_(store) {}
+
+void Searcher::SetState(std::shared_ptr<const ServingState> state) {
+  absl::MutexLock lock(&mu_);
+  state_ = std::move(state);
+}
+
+std::shared_ptr<const ServingState> Searcher::state() const {
+  absl::MutexLock lock(&mu_);
+  return state_;
+}
+
+absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) const {
+  const auto t_start = std::chrono::steady_clock::now();
+  int offset = 0;
+  MS_RETURN_IF_ERROR(ValidateSearchRequest(req, &offset));
+  // Pin the artifacts for the whole request.
+  const std::shared_ptr<const ServingState> state = this->state();
+  if (!state) return absl::UnavailableError("no model/index loaded yet");
+
+  resp->Clear();
+  resp->set_request_id(NewRequestId());
+  *resp->mutable_versions() = state->versions;
+  DebugInfo* debug = req.debug() ? resp->mutable_debug() : nullptr;
+
+  auto t = std::chrono::steady_clock::now();
+  const std::string query = req.query();
+  MS_ASSIGN_OR_RETURN(FloatMatrix qv, state->query_encoder->Encode(absl::MakeConstSpan(&query, 1)));
+  if (debug) {
+    (*debug->mutable_stage_ms())["encode_query"] = MsSince(t);
+    debug->set_normalized_query(NormalizeText(query));
+  }
+
+  const SearchFilters& f = req.filters();
+  const bool filtered = f.categories_size() > 0 || f.price().min() > 0 || f.price().max() > 0 ||
+                        f.conditions_size() > 0 || f.has_geo();
+  int depth = std::max(options_.min_candidates, offset + req.page_size());
+  if (filtered) depth *= options_.filter_overfetch;
+  depth = std::min(depth, options_.max_candidates);
+
+  t = std::chrono::steady_clock::now();
+  MS_ASSIGN_OR_RETURN(std::vector<Neighbor> neighbors,
+                      state->index->Search(qv.row(0), depth, options_.nprobe));
+  if (debug) (*debug->mutable_stage_ms())["ann"] = MsSince(t);
+
+  t = std::chrono::steady_clock::now();
+  std::vector<uint64_t> ids;
+  ids.reserve(neighbors.size());
+  for (const Neighbor& n : neighbors) ids.push_back(n.listing_id);
+  MS_ASSIGN_OR_RETURN(auto listings, store_->GetListings(ids));
+  if (debug) (*debug->mutable_stage_ms())["features"] = MsSince(t);
+
+  // Candidates that are gone from the store (sold) or fail the filters are dropped; the
+  // remaining order is the ANN order (no ranker in this slice).
+  int rank = 0;
+  int kept = 0;
+  const int end = offset + req.page_size();
+  bool more = false;
+  for (size_t i = 0; i < neighbors.size(); ++i) {
+    if (!listings[i].has_value() || !MatchesFilters(*listings[i], f)) continue;
+    ++rank;
+    if (kept < offset) {
+      ++kept;
+      continue;
+    }
+    if (kept >= end) {
+      more = true;
+      break;
+    }
+    ++kept;
+    const Listing& l = *listings[i];
+    SearchResult* r = resp->add_results();
+    r->set_listing_id(l.listing_id());
+    r->set_title(l.title());
+    r->set_price(l.price());
+    r->set_category(l.category());
+    r->set_condition(l.condition());
+    r->set_city(l.city());
+    r->set_score(neighbors[i].score);
+    if (req.debug()) {
+      r->mutable_debug()->set_ann_score(neighbors[i].score);
+      r->mutable_debug()->set_ann_rank(static_cast<int32_t>(i + 1));
+    }
+  }
+  if (more && end < kMaxResultDepth) {
+    resp->set_next_page_token(EncodePageToken(end, state->versions.index()));
+  }
+  if (debug) {
+    debug->set_candidates(static_cast<int32_t>(neighbors.size()));
+    (*debug->mutable_stage_ms())["total"] = MsSince(t_start);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace marketsearch

@@ -1,0 +1,72 @@
+// Searcher: the request pipeline behind MarketSearch.Search, independent of gRPC.
+//   validate → featurise + encode query → ANN candidates → feature MultiGet → filters → page
+//
+// Loaded artifacts live in an immutable ServingState; a request pins the state it started
+// with (shared_ptr), so a hot swap never changes a request's versions mid-flight and the
+// old version is freed when its last request ends.
+//
+// Thread safety: Search() and SetState() may be called concurrently from any thread.
+#ifndef MARKETSEARCH_SERVING_SEARCHER_H_
+#define MARKETSEARCH_SERVING_SEARCHER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "features/feature_store.h"
+#include "index/index_snapshot.h"
+#include "proto/search.pb.h"
+#include "retrieval/encoders.h"
+
+namespace marketsearch {
+
+// One consistent set of loaded artifacts: the query tower that matches the index's listing
+// tower, and the index. Immutable after construction.
+struct ServingState {
+  std::shared_ptr<const QueryEncoder> query_encoder;
+  std::shared_ptr<const IndexSnapshot> index;
+  ServedVersions versions;
+};
+
+// Loads the index named by <data_dir>/index/CURRENT and the query tower version it was
+// built for (<data_dir>/models/query_tower/<index.listing_tower_version>).
+absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::string& data_dir);
+
+class Searcher {
+ public:
+  struct Options {
+    int min_candidates = 200;   // ANN depth for an unfiltered first page
+    int max_candidates = 1000;  // hard cap on ANN depth
+    int filter_overfetch = 5;   // ANN depth multiplier when filters are set
+    int nprobe = 0;             // IVF only; 0 = index default
+  };
+
+  // `store` is not owned and must outlive the Searcher.
+  Searcher(const Options& options, const FeatureStore* store);
+
+  // Publishes a new state for requests that start after this call.
+  void SetState(std::shared_ptr<const ServingState> state);
+  std::shared_ptr<const ServingState> state() const;
+
+  // Errors: INVALID_ARGUMENT (bad request, message names the field), UNAVAILABLE (nothing
+  // loaded yet), INTERNAL (a library failed).
+  absl::Status Search(const SearchRequest& request, SearchResponse* response) const;
+
+ private:
+  const Options options_;
+  const FeatureStore* const store_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const ServingState> state_ ABSL_GUARDED_BY(mu_);
+};
+
+// Great-circle distance in km.
+double HaversineKm(const GeoPoint& a, const GeoPoint& b);
+
+// True when the listing passes every filter that is set.
+bool MatchesFilters(const Listing& listing, const SearchFilters& filters);
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_SERVING_SEARCHER_H_

@@ -1,0 +1,157 @@
+// server: the MarketSearch gRPC server. Loads the index named by <data_dir>/index/CURRENT
+// and the query tower it was built for, answers Search and LogEvents, exposes the standard
+// gRPC health service and server reflection, and hot-swaps to a new index version when
+// CURRENT changes (load in the background, verify, switch new requests, free the old one
+// after its in-flight requests end).
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/grpcpp.h>
+#include <omp.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "experiments/event_log.h"
+#include "features/feature_store.h"
+#include "serving/grpc_service.h"
+#include "serving/searcher.h"
+
+ABSL_FLAG(std::string, data_dir, "var", "data directory (store/, models/, index/, logs/)");
+ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on");
+ABSL_FLAG(int, port, 8500, "gRPC port; 0 picks a free port");
+ABSL_FLAG(std::string, port_file, "", "if set, the chosen port is written here once serving");
+ABSL_FLAG(int, reload_interval_ms, 2000, "how often to look for a new index version");
+ABSL_FLAG(bool, log_impressions, true, "write impressions and events to <data_dir>/logs");
+ABSL_FLAG(int, min_candidates, 200, "ANN depth for an unfiltered first page");
+ABSL_FLAG(int, max_candidates, 1000, "cap on ANN depth");
+
+namespace marketsearch {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+constexpr char kServiceName[] = "marketsearch.MarketSearch";
+
+int Run() {
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  // One OpenMP thread per serving thread: FAISS must not fan out inside a request.
+  omp_set_num_threads(1);
+
+  FeatureStore::Options so;
+  so.path = data_dir + "/store";
+  so.secondary_path = absl::StrCat(data_dir, "/run/store-secondary-", ::getpid());
+  if (auto s = MakeDirs(so.secondary_path); !s.ok()) {
+    std::fprintf(stderr, "server: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  auto store = FeatureStore::Open(so);
+  if (!store.ok()) {
+    std::fprintf(stderr, "server: cannot open the feature store: %s (run ingest first)\n",
+                 std::string(store.status().message()).c_str());
+    return 2;
+  }
+  std::unique_ptr<EventLog> events;
+  if (absl::GetFlag(FLAGS_log_impressions)) {
+    auto log = EventLog::Open(data_dir + "/logs");
+    if (!log.ok()) {
+      std::fprintf(stderr, "server: %s\n", std::string(log.status().message()).c_str());
+      return 2;
+    }
+    events = std::move(*log);
+  }
+
+  Searcher::Options opts;
+  opts.min_candidates = absl::GetFlag(FLAGS_min_candidates);
+  opts.max_candidates = absl::GetFlag(FLAGS_max_candidates);
+  Searcher searcher(opts, store->get());
+  auto state = LoadServingState(data_dir);
+  if (state.ok()) {
+    searcher.SetState(*state);
+    std::fprintf(stderr, "server: serving index v%lld (%lld listings), query tower v%lld\n",
+                 static_cast<long long>((*state)->versions.index()),
+                 static_cast<long long>((*state)->index->size()),
+                 static_cast<long long>((*state)->versions.query_tower()));
+  } else {
+    std::fprintf(stderr, "server: nothing to serve yet (%s); answering UNAVAILABLE until an index is published\n",
+                 std::string(state.status().message()).c_str());
+  }
+
+  MarketSearchService service(&searcher, events.get());
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  const std::string addr = absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port));
+  builder.AddListeningPort(addr, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    std::fprintf(stderr, "server: cannot listen on %s\n", addr.c_str());
+    return 2;
+  }
+  auto* health = server->GetHealthCheckService();
+  health->SetServingStatus(kServiceName, state.ok());
+  health->SetServingStatus(state.ok());
+  std::fprintf(stderr, "server: listening on %s:%d\n", absl::GetFlag(FLAGS_host).c_str(), port);
+  if (!absl::GetFlag(FLAGS_port_file).empty()) {
+    if (auto s = WriteFileAtomically(absl::GetFlag(FLAGS_port_file), absl::StrCat(port, "\n")); !s.ok()) {
+      std::fprintf(stderr, "server: %s\n", std::string(s.message()).c_str());
+      return 2;
+    }
+  }
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  // The reload loop: follow the store's primary and CURRENT. A version that fails to load
+  // is reported once and the old one keeps serving.
+  int64_t failed_version = -1;
+  auto next_check = std::chrono::steady_clock::now();
+  while (!g_stop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (std::chrono::steady_clock::now() < next_check) continue;
+    next_check = std::chrono::steady_clock::now() +
+                 std::chrono::milliseconds(absl::GetFlag(FLAGS_reload_interval_ms));
+    if (auto s = (*store)->CatchUp(); !s.ok()) {
+      std::fprintf(stderr, "server: store catch-up: %s\n", std::string(s.message()).c_str());
+    }
+    auto current = ReadCurrentVersion(data_dir + "/index");
+    if (!current.ok()) continue;
+    auto served = searcher.state();
+    if ((served && served->versions.index() == *current) || *current == failed_version) continue;
+    auto next = LoadServingState(data_dir);
+    if (!next.ok()) {
+      failed_version = *current;
+      std::fprintf(stderr, "server: index v%lld failed to load, keeping the old one: %s\n",
+                   static_cast<long long>(*current), std::string(next.status().message()).c_str());
+      continue;
+    }
+    searcher.SetState(*next);
+    health->SetServingStatus(kServiceName, true);
+    health->SetServingStatus(true);
+    std::fprintf(stderr, "server: now serving index v%lld, query tower v%lld\n",
+                 static_cast<long long>((*next)->versions.index()),
+                 static_cast<long long>((*next)->versions.query_tower()));
+  }
+  std::fprintf(stderr, "server: shutting down\n");
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  return 0;
+}
+
+}  // namespace
+}  // namespace marketsearch
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "MarketSearch gRPC server.\nUsage: server [--data_dir=var] [--port=8500] [--host=127.0.0.1]");
+  absl::ParseCommandLine(argc, argv);
+  return marketsearch::Run();
+}
