@@ -1,0 +1,20 @@
+# marketsearch: the two commands a new user runs are `make demo` and `make test`.
+BAZEL ?= bazel
+
+.PHONY: deps build test demo bench clean
+
+deps:
+	bash tools/install_deps.sh
+
+build: deps
+	$(BAZEL) build //...
+
+test: deps
+	bash tools/run_tests.sh
+
+demo: build
+	bash tools/demo.sh
+
+clean:
+	$(BAZEL) clean
+	rm -rf var/demo

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# make demo: the whole system on an embedded default. Builds the data, trains, indexes,
+# starts the real gRPC server on a free loopback port, queries it and evaluates it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA="${DEMO_DATA_DIR:-var/demo}"
+LISTINGS="${DEMO_LISTINGS:-20000}"
+QUERIES="${DEMO_QUERIES:-3000}"
+BIN=bazel-bin
+
+rm -rf "$DATA"
+mkdir -p "$DATA"
+SRC_ROOT=. bash tools/pipeline.sh "$BIN" "$DATA" "$LISTINGS" "$QUERIES" 30
+
+printf '\n== starting the server on a free loopback port\n'
+PORT_FILE="$DATA/run/port"
+mkdir -p "$DATA/run"
+rm -f "$PORT_FILE"
+"$BIN/serving/server" --data_dir="$DATA" --port=0 --port_file="$PORT_FILE" 2> "$DATA/run/server.log" &
+SERVER_PID=$!
+trap 'kill $SERVER_PID 2>/dev/null || true; wait $SERVER_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 600); do
+  [ -s "$PORT_FILE" ] && break
+  kill -0 $SERVER_PID 2>/dev/null || { cat "$DATA/run/server.log"; exit 1; }
+  sleep 0.1
+done
+PORT=$(cat "$PORT_FILE")
+TARGET="127.0.0.1:$PORT"
+sed 's/^/  /' "$DATA/run/server.log"
+
+printf '\n== five sample test queries (top 5 of each)\n'
+# One test query of each of five kinds, chosen deterministically from the generated intents.
+/usr/bin/python3 - "$DATA/catalog/queries.tsv" > "$DATA/run/samples.txt" <<'PYEOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE))
+picked, kinds = [], set()
+for r in rows:
+    if r["split"] != "test":
+        continue
+    kind = dict(kv.split("=", 1) for kv in r.get("intent", "").split(";") if "=" in kv).get("kind", "")
+    if kind not in kinds:
+        kinds.add(kind)
+        picked.append((r["text"], kind))
+    if len(picked) == 5:
+        break
+for text, kind in picked:
+    print("%s\t%s" % (text, kind))
+PYEOF
+while IFS=$'\t' read -r text kind; do
+  echo
+  echo "  [$kind]"
+  "$BIN/serving/search_cli" --target="$TARGET" --query="$text" --page_size=5 | sed 's/^/  /'
+done < "$DATA/run/samples.txt"
+
+printf '\n== quality over the held-out test queries (through the gRPC API)\n'
+"$BIN/experiments/evaluate_search" --target="$TARGET" --data_dir="$DATA" --split=test
+
+cat <<EOM
+
+== run it yourself
+  server:   $BIN/serving/server --data_dir=$DATA --port=8500
+  query:    $BIN/serving/search_cli --target=127.0.0.1:8500 --query='grey sofa' --debug
+  evaluate: $BIN/experiments/evaluate_search --target=127.0.0.1:8500 --data_dir=$DATA
+  rebuild:  $BIN/index/build_index --data_dir=$DATA   (the running server swaps to the new version)
+EOM

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The offline half of marketsearch, end to end on one data directory:
+#   make_marketplace → ingest → export_training → train_two_tower.py → build_index
+# Used by `make demo` and by the end-to-end tests.
+#
+# usage: tools/pipeline.sh ROOT DATA_DIR [LISTINGS] [QUERIES] [EPOCHS]
+#   ROOT      directory holding the built tools and the Python sources in the repo layout
+#             (bazel-bin plus the source tree, or a Bazel runfiles tree)
+set -euo pipefail
+ROOT="$1"; DATA="$2"; LISTINGS="${3:-20000}"; QUERIES="${4:-3000}"; EPOCHS="${5:-30}"
+SRC="${SRC_ROOT:-$ROOT}"
+PY=/usr/bin/python3
+USERS=$(( LISTINGS / 10 > 100 ? LISTINGS / 10 : 100 ))
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "1/5 synthetic marketplace: $LISTINGS listings, $QUERIES queries"
+"$ROOT/datasets/make_marketplace" --seed=42 --listings="$LISTINGS" --users="$USERS" \
+  --queries="$QUERIES" --out_dir="$DATA/catalog"
+step "2/5 ingest into the RocksDB feature store"
+"$ROOT/features/ingest" --data_dir="$DATA"
+step "3/5 featurise training tensors (C++ featurizer)"
+"$ROOT/features/export_training" --data_dir="$DATA"
+step "4/5 train the two-tower retriever (PyTorch) and export TorchScript"
+"$PY" "$SRC/retrieval/train/train_two_tower.py" --data_dir="$DATA" --epochs="$EPOCHS"
+step "5/5 build, check and publish the FAISS index"
+"$ROOT/index/build_index" --data_dir="$DATA"
