@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from two_tower import ListingTower, QueryTower, bag_slice  # noqa: E402
+from two_tower import ListingTower, QueryTower, bag_slice, text_bag  # noqa: E402
 
 EXACT = 3
 
@@ -182,10 +182,12 @@ def main(argv=None):
         meta["listings"], meta["queries_train"], meta["queries_valid"], meta["queries_test"],
         meta["featurizer_version"]), flush=True)
 
-    qt = QueryTower(vocab, args.emb_dim, args.dim)
-    lt = ListingTower(vocab, args.emb_dim, args.dim, cats, dense_dim)
+    text = text_bag(vocab, args.emb_dim)
+    qt = QueryTower(vocab, args.emb_dim, args.dim, text)
+    lt = ListingTower(vocab, args.emb_dim, args.dim, cats, dense_dim, text)
     log_temp = torch.nn.Parameter(torch.tensor(np.log(0.05), dtype=torch.float32))
-    opt = torch.optim.Adam(list(qt.parameters()) + list(lt.parameters()) + [log_temp], lr=args.lr)
+    params = {id(p): p for p in list(qt.parameters()) + list(lt.parameters())}  # shared table once
+    opt = torch.optim.Adam(list(params.values()) + [log_temp], lr=args.lr)
 
     pairs = d["pairs_train"]
     exact = exact_sets(pairs)

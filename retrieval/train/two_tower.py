@@ -9,10 +9,16 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def text_bag(text_vocab: int, emb_dim: int) -> nn.EmbeddingBag:
+    """The n-gram embedding table. The trainer shares one table between both towers, so a
+    word, bigram or trigram means the same on both sides (each exported tower carries a copy)."""
+    return nn.EmbeddingBag(text_vocab, emb_dim, mode="mean")
+
+
 class QueryTower(nn.Module):
-    def __init__(self, text_vocab: int, emb_dim: int, out_dim: int):
+    def __init__(self, text_vocab: int, emb_dim: int, out_dim: int, text=None):
         super().__init__()
-        self.text = nn.EmbeddingBag(text_vocab, emb_dim, mode="mean")
+        self.text = text if text is not None else text_bag(text_vocab, emb_dim)
         self.proj = nn.Linear(emb_dim, out_dim)
         self.mlp = nn.Sequential(nn.Linear(emb_dim, 256), nn.ReLU(), nn.Linear(256, out_dim))
 
@@ -23,9 +29,9 @@ class QueryTower(nn.Module):
 
 class ListingTower(nn.Module):
     def __init__(self, text_vocab: int, emb_dim: int, out_dim: int, category_buckets: int,
-                 dense_dim: int):
+                 dense_dim: int, text=None):
         super().__init__()
-        self.text = nn.EmbeddingBag(text_vocab, emb_dim, mode="mean")
+        self.text = text if text is not None else text_bag(text_vocab, emb_dim)
         self.category = nn.Embedding(category_buckets, 16)
         width = emb_dim + 16 + dense_dim
         self.proj = nn.Linear(emb_dim, out_dim)

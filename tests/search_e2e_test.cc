@@ -1,0 +1,191 @@
+// End to end: the offline pipeline (generator → ingest → featurizer → PyTorch training →
+// FAISS index) into a temporary directory, then the real server on a free loopback port,
+// driven over gRPC.
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+
+#include "absl/container/flat_hash_map.h"
+#include "datasets/catalog_reader.h"
+#include "experiments/metrics.h"
+#include "gtest/gtest.h"
+#include "proto/search.grpc.pb.h"
+#include "tests/health.grpc.pb.h"
+#include "tests/server_fixture.h"
+
+namespace marketsearch {
+namespace {
+
+class SearchE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    data_dir_ = new std::string(TestTmpDir() + "/data");
+    ASSERT_EQ(RunPipeline(*data_dir_, 5000, 800, 12), 0);
+    server_ = new ServerProcess();
+    ASSERT_TRUE(server_->Start(*data_dir_));
+    channel_ = new std::shared_ptr<grpc::Channel>(
+        grpc::CreateChannel(server_->target(), grpc::InsecureChannelCredentials()));
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  std::unique_ptr<MarketSearch::Stub> Stub() { return MarketSearch::NewStub(*channel_); }
+
+  grpc::Status Search(const SearchRequest& req, SearchResponse* resp) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return Stub()->Search(&ctx, req, resp);
+  }
+
+  static SearchRequest Request(const std::string& q, int page_size = 10) {
+    SearchRequest r;
+    r.set_query(q);
+    r.set_page_size(page_size);
+    return r;
+  }
+
+  static std::string* data_dir_;
+  static ServerProcess* server_;
+  static std::shared_ptr<grpc::Channel>* channel_;
+};
+
+std::string* SearchE2E::data_dir_ = nullptr;
+ServerProcess* SearchE2E::server_ = nullptr;
+std::shared_ptr<grpc::Channel>* SearchE2E::channel_ = nullptr;
+
+TEST_F(SearchE2E, KnownExactListingsComeBackInTopTen) {
+  auto queries = ReadQueries(*data_dir_ + "/catalog/queries.tsv");
+  auto judgments = ReadJudgments(*data_dir_ + "/catalog/judgments.tsv");
+  ASSERT_TRUE(queries.ok() && judgments.ok());
+  const JudgmentMap by_query = GroupJudgments(*judgments);
+  int asked = 0, with_exact_in_top10 = 0;
+  MeanMetric ndcg;
+  for (const QueryRecord& q : *queries) {
+    if (q.split != "test" || !by_query.contains(q.query_id)) continue;
+    SearchResponse resp;
+    grpc::Status s = Search(Request(q.text), &resp);
+    ASSERT_TRUE(s.ok()) << q.text << ": " << s.error_message();
+    ASSERT_LE(resp.results_size(), 10);
+    const auto& judged = by_query.at(q.query_id);
+    std::vector<uint64_t> ranked;
+    bool hit = false;
+    for (const auto& r : resp.results()) {
+      ranked.push_back(r.listing_id());
+      auto it = judged.find(r.listing_id());
+      hit |= it != judged.end() && it->second == Esci::kExact;
+    }
+    ndcg.Add(NdcgAtK(ranked, judged, 10));
+    with_exact_in_top10 += hit;
+    ++asked;
+  }
+  ASSERT_GT(asked, 50);
+  const double share = static_cast<double>(with_exact_in_top10) / asked;
+  std::printf("test queries: %d, with an Exact listing in the top 10: %.3f, NDCG@10 %.4f\n", asked,
+              share, ndcg.mean());
+  // A trained retriever finds an Exact listing for most queries; a broken one (random
+  // embeddings, wrong ids, wrong featurizer) finds almost none.
+  EXPECT_GT(share, 0.6);
+  EXPECT_GT(ndcg.mean(), 0.3);
+}
+
+TEST_F(SearchE2E, ResponseCarriesVersionsAndRequestId) {
+  SearchResponse resp;
+  ASSERT_TRUE(Search(Request("phone"), &resp).ok());
+  EXPECT_EQ(resp.results_size(), 10);
+  EXPECT_FALSE(resp.request_id().empty());
+  EXPECT_GE(resp.versions().index(), 1);
+  EXPECT_GE(resp.versions().query_tower(), 1);
+  EXPECT_EQ(resp.versions().query_tower(), resp.versions().listing_tower());
+  for (int i = 1; i < resp.results_size(); ++i) {
+    EXPECT_GE(resp.results(i - 1).score(), resp.results(i).score());
+  }
+}
+
+TEST_F(SearchE2E, BadRequestsGetInvalidArgumentNamingTheField) {
+  struct Case {
+    SearchRequest req;
+    std::string field;
+  };
+  std::vector<Case> cases;
+  cases.push_back({Request(""), "query"});
+  cases.push_back({Request("sofa", 0), "page_size"});
+  cases.push_back({Request(std::string(1 << 20, 'a')), "query"});
+  cases.push_back({Request("sofa", 101), "page_size"});
+  SearchRequest bad_token = Request("sofa");
+  bad_token.set_page_token("garbage!");
+  cases.push_back({bad_token, "page_token"});
+  for (const Case& c : cases) {
+    SearchResponse resp;
+    grpc::Status s = Search(c.req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field;
+    EXPECT_EQ(s.error_message().rfind(c.field, 0), 0u) << s.error_message();
+  }
+  // The server is still healthy after bad input.
+  SearchResponse resp;
+  EXPECT_TRUE(Search(Request("sofa"), &resp).ok());
+}
+
+TEST_F(SearchE2E, PagesAreDisjointAndContinueTheRanking) {
+  SearchResponse first, second, both;
+  ASSERT_TRUE(Search(Request("laptop", 10), &first).ok());
+  ASSERT_FALSE(first.next_page_token().empty());
+  SearchRequest next = Request("laptop", 10);
+  next.set_page_token(first.next_page_token());
+  ASSERT_TRUE(Search(next, &second).ok());
+  ASSERT_TRUE(Search(Request("laptop", 20), &both).ok());
+  ASSERT_EQ(both.results_size(), 20);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(first.results(i).listing_id(), both.results(i).listing_id());
+    EXPECT_EQ(second.results(i).listing_id(), both.results(10 + i).listing_id());
+  }
+}
+
+TEST_F(SearchE2E, FiltersHold) {
+  SearchRequest req = Request("phone", 50);
+  req.mutable_filters()->mutable_price()->set_max(300);
+  req.mutable_filters()->add_conditions(CONDITION_USED);
+  SearchResponse resp;
+  ASSERT_TRUE(Search(req, &resp).ok());
+  ASSERT_GT(resp.results_size(), 0);
+  for (const auto& r : resp.results()) {
+    EXPECT_LE(r.price(), 300);
+    EXPECT_EQ(r.condition(), CONDITION_USED);
+  }
+}
+
+TEST_F(SearchE2E, LogEventsAcceptsValidAndRejectsInvalid) {
+  SearchResponse page;
+  ASSERT_TRUE(Search(Request("bike"), &page).ok());
+  LogEventsRequest req;
+  Event* e = req.add_events();
+  e->set_request_id(page.request_id());
+  e->set_listing_id(page.results(0).listing_id());
+  e->set_position(0);
+  e->set_type(EVENT_TYPE_CLICK);
+  LogEventsResponse resp;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(Stub()->LogEvents(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.accepted(), 1);
+  }
+  e->set_type(EVENT_TYPE_UNSPECIFIED);
+  grpc::ClientContext ctx;
+  grpc::Status s = Stub()->LogEvents(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("events[0].type"), std::string::npos);
+}
+
+TEST_F(SearchE2E, HealthServiceReportsServing) {
+  auto health = grpc::health::v1::Health::NewStub(*channel_);
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service("marketsearch.MarketSearch");
+  grpc::health::v1::HealthCheckResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(health->Check(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+}  // namespace
+}  // namespace marketsearch

@@ -1,0 +1,89 @@
+#include "tests/server_fixture.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+namespace marketsearch {
+
+std::string RunfilesRoot() {
+  const char* s = std::getenv("TEST_SRCDIR");
+  return std::string(s ? s : ".") + "/marketsearch";
+}
+
+std::string TestTmpDir() {
+  const char* t = std::getenv("TEST_TMPDIR");
+  return t ? t : "/tmp";
+}
+
+int RunPipeline(const std::string& data_dir, int listings, int queries, int epochs) {
+  const std::string root = RunfilesRoot();
+  const std::string cmd = "bash " + root + "/tools/pipeline.sh " + root + " " + data_dir + " " +
+                          std::to_string(listings) + " " + std::to_string(queries) + " " +
+                          std::to_string(epochs) + " > " + data_dir + ".pipeline.log 2>&1";
+  int rc = std::system(cmd.c_str());
+  if (rc != 0) {
+    std::ifstream log(data_dir + ".pipeline.log");
+    std::fprintf(stderr, "pipeline failed (%d):\n%s\n", rc,
+                 std::string(std::istreambuf_iterator<char>(log), {}).c_str());
+  }
+  return rc;
+}
+
+bool ServerProcess::Start(const std::string& data_dir, int timeout_s) {
+  const std::string bin = RunfilesRoot() + "/serving/server";
+  const std::string port_file = data_dir + "/server.port";
+  std::remove(port_file.c_str());
+  const std::string a1 = "--data_dir=" + data_dir;
+  const std::string a2 = "--port_file=" + port_file;
+  const std::string log = data_dir + "/server.log";
+  pid_ = fork();
+  if (pid_ == 0) {
+    FILE* f = std::freopen(log.c_str(), "w", stderr);
+    (void)f;
+    execl(bin.c_str(), bin.c_str(), a1.c_str(), "--port=0", a2.c_str(), "--reload_interval_ms=200",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(port_file);
+    if (in >> port_ && port_ > 0) return true;
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      std::ifstream l(log);
+      std::fprintf(stderr, "server exited early:\n%s\n", std::string(std::istreambuf_iterator<char>(l), {}).c_str());
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::fprintf(stderr, "server did not report a port within %d s\n", timeout_s);
+  return false;
+}
+
+void ServerProcess::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status;
+  for (int i = 0; i < 100; ++i) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string ServerProcess::target() const { return "127.0.0.1:" + std::to_string(port_); }
+
+}  // namespace marketsearch

@@ -1,0 +1,37 @@
+// Test fixture helpers: run the offline pipeline into a temporary data directory and start
+// the real server binary on a free loopback port.
+#ifndef MARKETSEARCH_TESTS_SERVER_FIXTURE_H_
+#define MARKETSEARCH_TESTS_SERVER_FIXTURE_H_
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace marketsearch {
+
+// Root of the Bazel runfiles tree of this test (binaries and sources in repo layout).
+std::string RunfilesRoot();
+std::string TestTmpDir();
+
+// Runs tools/pipeline.sh into data_dir; returns its exit code (0 = success).
+int RunPipeline(const std::string& data_dir, int listings, int queries, int epochs);
+
+// A server child process; killed in the destructor.
+class ServerProcess {
+ public:
+  // Starts `server --data_dir=... --port=0 --port_file=...` and waits (up to timeout_s) for
+  // the port. Returns false (with a message on stderr) when it did not come up.
+  bool Start(const std::string& data_dir, int timeout_s = 120);
+  void Stop();
+  ~ServerProcess() { Stop(); }
+  std::string target() const;
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_TESTS_SERVER_FIXTURE_H_
