@@ -56,14 +56,14 @@ attr storage unit 0.7 : 64gb*0.85, 128gb, 256gb*1.15, 512gb*1.35
 attr fits word 0.9 : iphone 11, iphone 12, iphone 13, iphone 14, galaxy s21, galaxy s22, pixel 7
 attr connector word 0.6 : usb c/type c~usbc~usb-c, lightning, wireless/qi~wireless charging
 attr capacity unit 0.7 : 5000mah*0.7, 10000mah, 20000mah*1.4
-type smartphone 420 6 : phone/smartphone/unlocked phone~cell phone~cellphone~mobile~mobile phone~cell ; attrs=colour|storage ; brands=apple|samsung|google|oneplus|motorola|xiaomi
+type smartphone 420 6 : phone/smartphone/unlocked phone~cell phone~cellphone~mobile~mobile phone ; attrs=colour|storage ; brands=apple|samsung|google|oneplus|motorola|xiaomi
 model apple : iphone 11*0.6, iphone 12*0.75, iphone 13, iphone 14 pro*1.6, iphone se*0.45, iphone 13 mini*0.85
 model samsung : galaxy s21*0.8, galaxy s22, galaxy s23*1.3, galaxy a52*0.5, galaxy z flip 4*1.1
 model google : pixel 6*0.7, pixel 7, pixel 7 pro*1.3, pixel 6a*0.5
 model oneplus : oneplus 9*0.7, oneplus 10 pro, oneplus nord 2*0.5~nord 2
 model motorola : moto g power*0.35, moto edge*0.7, razr*1.2~moto razr
 model xiaomi : redmi note 11*0.4, xiaomi 12*0.8, poco f4*0.6
-type phone_case 18 2 : case/phone case/cover~phone cover~protective case~phone shell ; attrs=fits|colour ; brands=otterbox|spigen|apple|casetify|- ; comp=smartphone
+type phone_case 18 2 : case/phone case/cover~phone cover~protective case~phone shell ; attrs=fits|colour ; brands=otterbox|spigen|casetify|mous|- ; comp=smartphone
 type phone_charger 22 1 : charger/charging cable/fast charger/cable~charging brick~power adapter~phone plug~charging cord ; attrs=connector ; brands=anker|apple|samsung|belkin|- ; comp=smartphone|tablet|earbuds
 type screen_protector 10 0.6 : screen protector/tempered glass~glass protector~screen guard~screen film ; attrs=fits ; brands=zagg|spigen|- ; comp=smartphone
 type power_bank 30 0.6 : power bank/powerbank/portable charger~battery pack~external battery~phone battery ; attrs=capacity ; brands=anker|mophie|belkin|- ; comp=smartphone
@@ -107,9 +107,9 @@ model samsung : galaxy tab s8*1.1, galaxy tab a8*0.5, galaxy tab s7*0.9
 model amazon : fire hd 10*0.3, fire hd 8*0.2, kindle paperwhite*0.35~kindle
 model lenovo : tab p11*0.6, tab m10*0.4
 model microsoft : surface pro 8*1.5, surface go 3*0.8
-type tablet_case 20 1 : case/cover/folio case/smart cover~tablet cover~ipad cover~protective cover~tablet sleeve ; attrs=fits|colour ; brands=apple|otterbox|esr|- ; comp=tablet
-type stylus 40 0.6 : stylus/stylus pen/pencil~digital pen~tablet pen~drawing pen ; attrs=fits ; brands=apple|logitech|samsung|- ; comp=tablet
-model apple : apple pencil 2*1.2~pencil 2, apple pencil*0.8
+type tablet_case 20 1 : case/cover/folio case/smart cover~tablet cover~ipad cover~protective cover~tablet sleeve ; attrs=fits|colour ; brands=otterbox|esr|zugu|- ; comp=tablet
+type stylus 40 0.6 : stylus/stylus pen/pencil~digital pen~tablet pen~drawing pen ; attrs=fits ; brands=apple|logitech|- ; comp=tablet
+model apple : apple pencil 2*1.2{fits=ipad pro}~pencil 2, apple pencil*0.8{fits=ipad}
 
 category tvs 2.0 📺
 attr screen_size inch 0.8 : 32*0.4, 43*0.6, 50*0.8, 55, 65*1.5, 75*2.2
@@ -134,7 +134,7 @@ category headphones 2.0 🎧
 attr colour word 0.4 : black, white, silver, blue, beige~cream
 attr fit word 0.4 : over ear/over-ear~around ear, on ear/on-ear
 attr fits word 0.9 : airpods pro, airpods 3, galaxy buds 2
-type headphones 150 3 : headphones/headphone~headset~cans~earphones~over the ear headphones ; attrs=colour|fit ; brands=sony|bose|apple|sennheiser|beats|audio-technica
+type headphones 150 3 : headphones/headphone~headset~cans~over the ear headphones~studio headphones ; attrs=colour|fit ; brands=sony|bose|apple|sennheiser|beats|audio-technica
 model sony : wh-1000xm4*1.2~xm4~1000xm4, wh-1000xm5*1.6~xm5~1000xm5, wh-ch510*0.25
 model bose : quietcomfort 45/qc45~qc 45*1.3, quietcomfort 35 ii/qc35 ii*0.9~qc35, nc 700*1.4~bose 700
 model apple : airpods max*2.6{fit=over ear}
@@ -312,7 +312,7 @@ model red wing : iron ranger*1.6{material=leather}, moc toe*1.5{material=leather
 
 # ---------------------------------------------------------------- fashion
 category jackets 2.0 🧥
-attr csize csize 0.6 : xs/extra small, s/small, m/medium, l/large, xl/extra large, xxl/2xl
+attr csize csize 0.6 : xs/extra small~xsmall, s/small~sml, m/medium~med, l/large~lrg, xl/extra large~x large~xlarge, xxl/2xl~xx large
 attr colour word 0.45 : black, navy/navy blue, olive~khaki, grey~gray, beige~tan, red, green
 attr gender word 0.4 : mens/men's~men~male, womens/women's~women~ladies
 attr material word 0.4 : down/puffer~goose down, leather, denim~jean, wool, fleece, waxed cotton/wax
@@ -326,7 +326,7 @@ model levis : trucker*0.6{material=denim}~levis trucker, sherpa trucker*0.8{mate
 type gloves 20 0.8 : gloves/winter gloves~mittens~mitts~hand warmers ; attrs=csize|colour|material ; brands=the north face|patagonia|- 
 
 category dresses 1.5 👗
-attr csize csize 0.6 : xs/extra small, s/small, m/medium, l/large, xl/extra large
+attr csize csize 0.6 : xs/extra small~xsmall, s/small~sml, m/medium~med, l/large~lrg, xl/extra large~x large~xlarge
 attr colour word 0.5 : black, white, red, blue, navy, green, pink, floral~flower, yellow, beige~nude
 attr length word 0.5 : mini, midi, maxi/long~full length~floor length
 attr occasion word 0.3 : party/cocktail~evening~going out, casual/summer~day, formal/gown~prom~black tie, wedding guest~wedding
