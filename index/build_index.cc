@@ -35,8 +35,8 @@
 
 ABSL_FLAG(std::string, data_dir, "var", "data directory (store/, models/ in; index/ out)");
 ABSL_FLAG(std::string, factory, "HNSW32,Flat", "FAISS index_factory string (inner product)");
-ABSL_FLAG(int, ef_search, 128, "HNSW efSearch the index is served with");
-ABSL_FLAG(int, ef_construction, 80, "HNSW efConstruction");
+ABSL_FLAG(int, ef_search, 256, "HNSW efSearch the index is served with");
+ABSL_FLAG(int, ef_construction, 128, "HNSW efConstruction");
 ABSL_FLAG(int, batch_size, 1024, "listings per encoder batch");
 ABSL_FLAG(int, threads, 2, "threads for encoding and index construction");
 ABSL_FLAG(double, min_recall, 0.95, "refuse to publish below this Recall@100 vs exact search");

@@ -68,6 +68,15 @@ absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::
     return absl::FailedPreconditionError(absl::StrCat("query tower dim ", qe.dim(),
                                                       " != index dim ", index->dim()));
   }
+  // Warm up before taking traffic: TorchScript's profiling executor optimises the graph
+  // during the first calls (tens of ms each), which must not land on a buyer's request.
+  const std::string warm[] = {"warm up", "used iphone 12 128gb", "grey sofa near me"};
+  for (int i = 0; i < 3; ++i) {
+    for (const std::string& q : warm) {
+      MS_ASSIGN_OR_RETURN(FloatMatrix ignored, qe.Encode(absl::MakeConstSpan(&q, 1)));
+      (void)ignored;
+    }
+  }
   auto state = std::make_shared<ServingState>();
   state->query_encoder = std::make_shared<const QueryEncoder>(std::move(qe));
   state->versions.set_query_tower(state->query_encoder->version());

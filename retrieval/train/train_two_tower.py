@@ -162,10 +162,10 @@ def main(argv=None):
     ap.add_argument("--training_dir", default="", help="default <data_dir>/training")
     ap.add_argument("--dim", type=int, default=64, help="embedding size")
     ap.add_argument("--emb_dim", type=int, default=64, help="n-gram embedding size")
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--patience", type=int, default=4, help="epochs without validation gain")
+    ap.add_argument("--lr", type=float, default=1e-2)
+    ap.add_argument("--patience", type=int, default=5, help="epochs without validation gain")
     ap.add_argument("--hard_negatives", type=int, default=1, help="per query; 0 disables mining")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
@@ -187,7 +187,9 @@ def main(argv=None):
     lt = ListingTower(vocab, args.emb_dim, args.dim, cats, dense_dim, text)
     log_temp = torch.nn.Parameter(torch.tensor(np.log(0.05), dtype=torch.float32))
     params = {id(p): p for p in list(qt.parameters()) + list(lt.parameters())}  # shared table once
-    opt = torch.optim.Adam(list(params.values()) + [log_temp], lr=args.lr)
+    dense_params = [p for p in params.values() if p is not text.weight]
+    opts = [torch.optim.SparseAdam([text.weight], lr=args.lr),
+            torch.optim.Adam(dense_params + [log_temp], lr=args.lr)]
 
     pairs = d["pairs_train"]
     exact = exact_sets(pairs)
@@ -195,6 +197,7 @@ def main(argv=None):
     for q, l, g in pairs.tolist():
         if g != EXACT:
             others.setdefault(q, []).append(l)
+    others_t = {q: torch.tensor(v, dtype=torch.long) for q, v in others.items()}
     train_q = sorted(exact)
     exact_lists = {q: sorted(s) for q, s in exact.items()}
     n_listings = meta["listings"]
@@ -218,10 +221,10 @@ def main(argv=None):
             cand_q = [q for q in train_q if q in others]
             if cand_q:
                 q_emb = encode_queries(qt, d["q_train_tok"], d["q_train_off"], torch.tensor(cand_q))
+                all_emb = encode_listings(lt, d)
                 for i, q in enumerate(cand_q):
-                    rows = torch.tensor(others[q])
-                    l_emb = encode_listings(lt, d, rows)
-                    hard[q] = others[q][int(torch.argmax(l_emb @ q_emb[i]))]
+                    rows = others_t[q]
+                    hard[q] = int(rows[int(torch.argmax(all_emb[rows] @ q_emb[i]))])
             qt.train()
             lt.train()
         total_loss, steps = 0.0, 0
@@ -243,9 +246,11 @@ def main(argv=None):
             false_neg[target, target] = False
             logits = logits.masked_fill(false_neg, -1e4)
             loss = F.cross_entropy(logits, target)
-            opt.zero_grad()
+            for o in opts:
+                o.zero_grad()
             loss.backward()
-            opt.step()
+            for o in opts:
+                o.step()
             total_loss += float(loss)
             steps += 1
         qt.eval()

@@ -12,7 +12,8 @@ from torch import nn
 def text_bag(text_vocab: int, emb_dim: int) -> nn.EmbeddingBag:
     """The n-gram embedding table. The trainer shares one table between both towers, so a
     word, bigram or trigram means the same on both sides (each exported tower carries a copy)."""
-    return nn.EmbeddingBag(text_vocab, emb_dim, mode="mean")
+    # Sparse gradients: a batch touches a few thousand of the ~260k rows.
+    return nn.EmbeddingBag(text_vocab, emb_dim, mode="mean", sparse=True)
 
 
 class QueryTower(nn.Module):
