@@ -25,6 +25,24 @@ ABSL_FLAG(uint64_t, user_id, 0, "buyer id (0 = anonymous)");
 ABSL_FLAG(bool, debug, false, "show per-stage scores and timings");
 ABSL_FLAG(int, timeout_ms, 5000, "deadline");
 
+// Pads or cuts `s` to `width` code points (never splitting a UTF-8 sequence).
+std::string Fit(const std::string& s, size_t width) {
+  std::string out;
+  size_t cps = 0;
+  for (size_t i = 0; i < s.size() && cps < width;) {
+    size_t len = 1;
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0xF0) len = 4;
+    else if (c >= 0xE0) len = 3;
+    else if (c >= 0xC0) len = 2;
+    out.append(s, i, len);
+    i += len;
+    ++cps;
+  }
+  out.append(width - cps, ' ');
+  return out;
+}
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Sends one MarketSearch.Search request and prints the results.\n"
@@ -74,7 +92,7 @@ int main(int argc, char** argv) {
               static_cast<long long>(resp.versions().query_tower()));
   int pos = 0;
   for (const SearchResult& r : resp.results()) {
-    std::printf("  %2d. %-60.60s %9.2f  %-14.14s %-9s score %.3f  [#%llu]\n", ++pos, r.title().c_str(),
+    std::printf("  %2d. %s %9.2f  %-14.14s %-9s score %.3f  [#%llu]\n", ++pos, Fit(r.title(), 56).c_str(),
                 r.price(), r.category().c_str(), ConditionName(r.condition()), r.score(),
                 static_cast<unsigned long long>(r.listing_id()));
   }
