@@ -52,6 +52,7 @@ absl::Status Run() {
   so.read_only = true;
   MS_ASSIGN_OR_RETURN(auto store, FeatureStore::Open(so));
 
+  MS_ASSIGN_OR_RETURN(const CatalogStats stats, store->GetCatalogStats());
   Progress progress("featurize listings", store->EstimateListingCount());
   std::vector<uint64_t> ids;
   std::vector<int64_t> cats;
@@ -63,7 +64,7 @@ absl::Status Run() {
     ids.push_back(l.listing_id());
     text.Add(ListingFeatureIds(l));
     cats.push_back(CategoryId(l.category()));
-    auto d = ListingDenseFeatures(l);
+    auto d = ListingDenseFeatures(l, stats);
     dense.insert(dense.end(), d.begin(), d.end());
     progress.Update(static_cast<int64_t>(ids.size()));
     return true;

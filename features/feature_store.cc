@@ -14,6 +14,9 @@ namespace {
 
 constexpr int kListings = 1;
 constexpr int kUsers = 2;
+constexpr int kCounters = 3;
+// Counters CF keys: "s" = catalog stats, "l" + IdKey(id) = listing counters.
+const char kStatsKey[] = "s";
 
 absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return absl::OkStatus();
@@ -160,6 +163,56 @@ absl::StatusOr<std::optional<User>> FeatureStore::GetUser(uint64_t user_id) cons
   User u;
   if (!u.ParseFromString(value)) return absl::DataLossError("corrupt user record");
   return std::optional<User>(std::move(u));
+}
+
+absl::Status FeatureStore::PutCatalogStats(const CatalogStats& stats) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  return FromRocks(db_->Put(wo, handles_[kCounters], kStatsKey, stats.SerializeAsString()),
+                   "put catalog stats");
+}
+
+absl::StatusOr<CatalogStats> FeatureStore::GetCatalogStats() const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kCounters], kStatsKey, &value);
+  if (s.IsNotFound()) return absl::NotFoundError("no catalog stats in the feature store; run ingest");
+  if (!s.ok()) return FromRocks(s, "get catalog stats");
+  CatalogStats stats;
+  if (!stats.ParseFromString(value)) return absl::DataLossError("corrupt catalog stats");
+  return stats;
+}
+
+absl::Status FeatureStore::PutListingCounters(absl::Span<const uint64_t> ids,
+                                              absl::Span<const ListingCounters> counters) {
+  if (ids.size() != counters.size()) return absl::InvalidArgumentError("ids/counters size mismatch");
+  rocksdb::WriteBatch batch;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    batch.Put(handles_[kCounters], "l" + IdKey(ids[i]), counters[i].SerializeAsString());
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  return FromRocks(db_->Write(wo, &batch), "put listing counters");
+}
+
+absl::StatusOr<std::vector<ListingCounters>> FeatureStore::GetListingCounters(
+    absl::Span<const uint64_t> ids) const {
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (uint64_t id : ids) keys.push_back("l" + IdKey(id));
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(ids.size());
+  std::vector<rocksdb::Status> statuses(ids.size());
+  db_->MultiGet(rocksdb::ReadOptions(), handles_[kCounters], slices.size(), slices.data(),
+                values.data(), statuses.data());
+  std::vector<ListingCounters> out(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return FromRocks(statuses[i], "multiget counters");
+    if (!out[i].ParseFromArray(values[i].data(), static_cast<int>(values[i].size()))) {
+      return absl::DataLossError("corrupt listing counters");
+    }
+  }
+  return out;
 }
 
 absl::Status FeatureStore::CatchUp() {

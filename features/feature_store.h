@@ -55,6 +55,17 @@ class FeatureStore {
   absl::Status PutUsers(absl::Span<const User> users);
   absl::StatusOr<std::optional<User>> GetUser(uint64_t user_id) const;
 
+  // Catalog statistics (one record in the counters column family). NotFound before ingest
+  // has written them.
+  absl::Status PutCatalogStats(const CatalogStats& stats);
+  absl::StatusOr<CatalogStats> GetCatalogStats() const;
+
+  // Engagement counters per listing (counters column family); missing ids get zeros.
+  absl::Status PutListingCounters(absl::Span<const uint64_t> ids,
+                                  absl::Span<const ListingCounters> counters);
+  absl::StatusOr<std::vector<ListingCounters>> GetListingCounters(
+      absl::Span<const uint64_t> ids) const;
+
   // Approximate number of listings (RocksDB estimate).
   int64_t EstimateListingCount() const;
   // Flushes memtables so the on-disk size is meaningful.

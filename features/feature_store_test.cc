@@ -128,3 +128,40 @@ TEST(FeatureStore, SecondaryFollowsPrimaryWrites) {
 
 }  // namespace
 }  // namespace marketsearch
+
+namespace marketsearch {
+namespace {
+
+TEST(FeatureStore, CatalogStatsAndCounters) {
+  FeatureStore::Options o;
+  o.path = StorePath("fs_counters");
+  auto store = FeatureStore::Open(o);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->GetCatalogStats().status().code(), absl::StatusCode::kNotFound);
+  CatalogStats stats;
+  (*stats.mutable_category_median_price())["sofas"] = 250;
+  stats.set_reference_unix(1790000000);
+  ASSERT_TRUE((*store)->PutCatalogStats(stats).ok());
+  auto got = (*store)->GetCatalogStats();
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->category_median_price().at("sofas"), 250);
+
+  ListingCounters c;
+  c.set_clicks(3);
+  c.set_impressions(40);
+  std::vector<uint64_t> ids = {5};
+  std::vector<ListingCounters> cs = {c};
+  ASSERT_TRUE((*store)->PutListingCounters(ids, cs).ok());
+  std::vector<uint64_t> q = {5, 6};
+  auto counters = (*store)->GetListingCounters(q);
+  ASSERT_TRUE(counters.ok());
+  EXPECT_EQ((*counters)[0].clicks(), 3);
+  EXPECT_EQ((*counters)[1].impressions(), 0);
+  // Counters never show up as listings.
+  int n = 0;
+  ASSERT_TRUE((*store)->ScanListings([&](const Listing&) { return ++n, true; }).ok());
+  EXPECT_EQ(n, 0);
+}
+
+}  // namespace
+}  // namespace marketsearch

@@ -1,5 +1,6 @@
 #include "features/featurizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -59,19 +60,125 @@ int64_t CategoryId(std::string_view category) {
   return static_cast<int64_t>(Fnv1a64(NormalizeText(category)) % kCategoryBuckets);
 }
 
-std::array<float, kListingDenseDim> ListingDenseFeatures(const Listing& l) {
+std::array<float, kListingDenseDim> ListingDenseFeatures(const Listing& l,
+                                                         const CatalogStats& stats) {
   std::array<float, kListingDenseDim> f{};
   f[0] = static_cast<float>(std::log1p(std::max(0.0, l.price())) / 10.0);
+  auto median = stats.category_median_price().find(l.category());
+  if (median != stats.category_median_price().end() && median->second > 0 && l.price() > 0) {
+    f[1] = static_cast<float>(std::clamp(std::log(l.price() / median->second), -5.0, 5.0));
+  }
   switch (l.condition()) {
-    case CONDITION_NEW: f[1] = 1; break;
-    case CONDITION_LIKE_NEW: f[2] = 1; break;
-    case CONDITION_USED: f[3] = 1; break;
-    case CONDITION_FOR_PARTS: f[4] = 1; break;
+    case CONDITION_NEW: f[2] = 1; break;
+    case CONDITION_LIKE_NEW: f[3] = 1; break;
+    case CONDITION_USED: f[4] = 1; break;
+    case CONDITION_FOR_PARTS: f[5] = 1; break;
     default: break;
   }
-  f[5] = l.seller_rating() / 5.0f;
-  f[6] = l.brand().empty() ? 0.0f : 1.0f;
-  f[7] = std::min(10, l.attributes_size()) / 10.0f;
+  f[6] = l.seller_rating() / 5.0f;
+  f[7] = l.brand().empty() ? 0.0f : 1.0f;
+  f[8] = std::min(10, l.attributes_size()) / 10.0f;
+  if (stats.reference_unix() > 0 && l.listed_at_unix() > 0) {
+    const double days = (stats.reference_unix() - l.listed_at_unix()) / 86400.0;
+    f[9] = static_cast<float>(std::clamp(days / 90.0, 0.0, 10.0));
+  }
+  return f;
+}
+
+namespace {
+
+std::vector<uint64_t> Trigrams(const std::vector<std::string>& tokens) {
+  std::vector<uint64_t> out;
+  for (const auto& t : tokens) {
+    std::vector<std::string> cps = SplitCodepoints(t);
+    cps.insert(cps.begin(), "#");
+    cps.push_back("#");
+    for (size_t i = 0; i + 2 < cps.size(); ++i) out.push_back(Fnv1a64(cps[i] + cps[i + 1] + cps[i + 2]));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool Contains(const std::vector<std::string>& sorted, const std::string& t) {
+  return std::binary_search(sorted.begin(), sorted.end(), t);
+}
+
+std::vector<std::string> SortedTokens(std::string_view text) {
+  std::vector<std::string> t = Tokenize(NormalizeText(text));
+  std::sort(t.begin(), t.end());
+  return t;
+}
+
+}  // namespace
+
+QueryTerms PrepareQuery(std::string_view raw_query) {
+  QueryTerms q;
+  q.tokens = Tokenize(NormalizeText(raw_query));
+  q.trigrams = Trigrams(q.tokens);
+  return q;
+}
+
+std::array<float, kPairDim> PairFeatures(const QueryTerms& q, const Listing& l, const User* user) {
+  std::array<float, kPairDim> f{};
+  const std::vector<std::string> title = SortedTokens(l.title());
+  const std::vector<std::string> all = SortedTokens(ListingText(l));
+  const std::vector<std::string> query_sorted = [&] {
+    auto t = q.tokens;
+    std::sort(t.begin(), t.end());
+    return t;
+  }();
+  if (!q.tokens.empty()) {
+    int in_all = 0, in_title = 0;
+    for (const auto& t : q.tokens) {
+      in_all += Contains(all, t);
+      in_title += Contains(title, t);
+    }
+    f[0] = static_cast<float>(in_all) / q.tokens.size();
+    f[1] = static_cast<float>(in_title) / q.tokens.size();
+    f[2] = in_title == static_cast<int>(q.tokens.size()) ? 1.0f : 0.0f;
+  }
+  const std::vector<std::string> brand = Tokenize(NormalizeText(l.brand()));
+  if (!brand.empty()) {
+    bool named = true;
+    for (const auto& t : brand) named &= Contains(query_sorted, t);
+    f[3] = named ? 1.0f : 0.0f;
+  }
+  int attr_named = 0;
+  for (const auto& a : l.attributes()) {
+    const std::vector<std::string> v = Tokenize(NormalizeText(a.value()));
+    bool named = !v.empty();
+    for (const auto& t : v) named &= Contains(query_sorted, t);
+    attr_named += named;
+  }
+  f[4] = static_cast<float>(attr_named) / (l.attributes_size() + 1);
+  f[5] = std::min<size_t>(q.tokens.size(), 20) / 10.0f;
+  f[6] = std::min<size_t>(title.size(), 40) / 20.0f;
+  const std::vector<uint64_t> tt = Trigrams(Tokenize(NormalizeText(l.title())));
+  std::vector<uint64_t> inter;
+  std::set_intersection(q.trigrams.begin(), q.trigrams.end(), tt.begin(), tt.end(),
+                        std::back_inserter(inter));
+  const size_t uni = q.trigrams.size() + tt.size() - inter.size();
+  f[7] = uni ? static_cast<float>(inter.size()) / uni : 0.0f;
+  if (user != nullptr) {
+    if (user->has_location() && l.has_location()) {
+      constexpr double kRad = M_PI / 180.0;
+      const double dlat = (l.location().lat() - user->location().lat()) * kRad;
+      const double dlon = (l.location().lon() - user->location().lon()) * kRad;
+      const double h = std::sin(dlat / 2) * std::sin(dlat / 2) +
+                       std::cos(user->location().lat() * kRad) * std::cos(l.location().lat() * kRad) *
+                           std::sin(dlon / 2) * std::sin(dlon / 2);
+      const double km = 2 * 6371.0 * std::asin(std::min(1.0, std::sqrt(h)));
+      f[8] = static_cast<float>(std::log1p(km) / 10.0);
+      f[9] = 1.0f;
+    }
+    for (const auto& c : user->preferred_categories()) {
+      if (c == l.category()) f[10] = 1.0f;
+    }
+    if (user->typical_price() > 0 && l.price() > 0) {
+      f[11] = static_cast<float>(std::min(5.0, std::fabs(std::log(l.price() / user->typical_price()))));
+    }
+  }
   return f;
 }
 

@@ -19,7 +19,7 @@
 
 namespace marketsearch {
 
-inline constexpr uint32_t kFeaturizerVersion = 1;
+inline constexpr uint32_t kFeaturizerVersion = 2;
 
 // Layout of the shared hashed id space: [words | word bigrams | char trigrams].
 inline constexpr int64_t kWordBuckets = 1 << 17;
@@ -27,7 +27,8 @@ inline constexpr int64_t kBigramBuckets = 1 << 16;
 inline constexpr int64_t kTrigramBuckets = 1 << 16;
 inline constexpr int64_t kTextVocabSize = kWordBuckets + kBigramBuckets + kTrigramBuckets;
 inline constexpr int64_t kCategoryBuckets = 256;
-inline constexpr int kListingDenseDim = 8;
+inline constexpr int kListingDenseDim = 10;
+inline constexpr int kPairDim = 12;
 
 // 64-bit FNV-1a; fixed forever for a featurizer version.
 uint64_t Fnv1a64(std::string_view data, uint64_t seed = 14695981039346656037ULL);
@@ -45,8 +46,35 @@ std::vector<int64_t> ListingFeatureIds(const Listing& listing);
 
 int64_t CategoryId(std::string_view category);
 
-// log price, condition one-hot (4), seller rating / 5, has brand, attribute count / 10.
-std::array<float, kListingDenseDim> ListingDenseFeatures(const Listing& listing);
+// Dense listing features: log price, log(price / category median), condition one-hot (4),
+// seller rating / 5, has brand, attribute count / 10, age in 90-day units relative to
+// stats.reference_unix. Categories missing from `stats` use a relative price of 0.
+std::array<float, kListingDenseDim> ListingDenseFeatures(const Listing& listing,
+                                                         const CatalogStats& stats);
+
+// A query prepared once per request for pair features.
+struct QueryTerms {
+  std::vector<std::string> tokens;    // normalised tokens
+  std::vector<uint64_t> trigrams;     // hashed character trigrams of the tokens, sorted, unique
+};
+QueryTerms PrepareQuery(std::string_view raw_query);
+
+// Query–listing(–user) pair features for the ranker, in this order:
+//  0 share of query tokens found in the listing text (title, brand, category, attributes)
+//  1 share of query tokens found in the title
+//  2 every query token is in the title (0/1)
+//  3 the listing's brand is named in the query (0/1; 0 when the listing has no brand)
+//  4 attribute values named in the query / (attribute count + 1)
+//  5 query length in tokens / 10
+//  6 title length in tokens / 20
+//  7 Jaccard similarity of query and title character trigrams (robust to misspellings)
+//  8 log1p(distance buyer–listing in km) / 10 (0 without a user location)
+//  9 the user has a location (0/1)
+// 10 the listing's category is one of the user's preferred categories (0/1)
+// 11 |log(price / user's typical price)| (0 when unknown)
+// `user` may be null (anonymous buyer).
+std::array<float, kPairDim> PairFeatures(const QueryTerms& query, const Listing& listing,
+                                         const User* user);
 
 // Returns FailedPrecondition naming both versions when `artifact_version` differs from
 // kFeaturizerVersion. `what` names the artifact (e.g. "model query_tower v3").

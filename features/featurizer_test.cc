@@ -1,5 +1,7 @@
 #include "features/featurizer.h"
 
+#include <cmath>
+
 #include "gtest/gtest.h"
 
 namespace marketsearch {
@@ -26,8 +28,8 @@ TEST(Featurizer, IdLayoutUnigramsBigramsTrigrams) {
 }
 
 TEST(Featurizer, GoldenIds) {
-  // Pinned for featurizer version 1: a change here needs a kFeaturizerVersion bump.
-  ASSERT_EQ(kFeaturizerVersion, 1u);
+  // Pinned since featurizer version 1: a change here needs a kFeaturizerVersion bump.
+  ASSERT_EQ(kFeaturizerVersion, 2u);
   auto ids = QueryFeatureIds("Sofa");
   ASSERT_EQ(ids.size(), 5u);
   EXPECT_EQ(ids[0], static_cast<int64_t>(Fnv1a64("w:sofa") % kWordBuckets));
@@ -48,17 +50,68 @@ TEST(Featurizer, MisspellingSharesTrigrams) {
 TEST(Featurizer, DenseFeatures) {
   Listing l;
   l.set_price(99.0);
+  l.set_category("sofas");
   l.set_condition(CONDITION_USED);
   l.set_seller_rating(4.5f);
   l.set_brand("ikea");
   l.add_attributes()->set_value("grey");
-  auto d = ListingDenseFeatures(l);
+  l.set_listed_at_unix(1790000000 - 45 * 86400);
+  CatalogStats stats;
+  (*stats.mutable_category_median_price())["sofas"] = 198.0;
+  stats.set_reference_unix(1790000000);
+  auto d = ListingDenseFeatures(l, stats);
   EXPECT_NEAR(d[0], std::log1p(99.0) / 10.0, 1e-6);
-  EXPECT_EQ(d[3], 1.0f);
-  EXPECT_EQ(d[1] + d[2] + d[4], 0.0f);
-  EXPECT_NEAR(d[5], 0.9f, 1e-6);
-  EXPECT_EQ(d[6], 1.0f);
-  EXPECT_NEAR(d[7], 0.1f, 1e-6);
+  EXPECT_NEAR(d[1], std::log(0.5), 1e-6);  // half the category median
+  EXPECT_EQ(d[4], 1.0f);
+  EXPECT_EQ(d[2] + d[3] + d[5], 0.0f);
+  EXPECT_NEAR(d[6], 0.9f, 1e-6);
+  EXPECT_EQ(d[7], 1.0f);
+  EXPECT_NEAR(d[8], 0.1f, 1e-6);
+  EXPECT_NEAR(d[9], 0.5f, 1e-6);  // 45 days old
+  // Unknown category: no relative price.
+  l.set_category("bikes");
+  EXPECT_EQ(ListingDenseFeatures(l, stats)[1], 0.0f);
+}
+
+TEST(Featurizer, PairFeatures) {
+  Listing l;
+  l.set_title("IKEA Kivik sofa, grey");
+  l.set_brand("ikea");
+  l.set_category("sofas");
+  l.set_price(200);
+  l.mutable_location()->set_lat(52.52);
+  l.mutable_location()->set_lon(13.405);
+  auto* a = l.add_attributes();
+  a->set_name("colour");
+  a->set_value("grey");
+  QueryTerms q = PrepareQuery("grey Sofa ikea");
+  auto f = PairFeatures(q, l, nullptr);
+  EXPECT_FLOAT_EQ(f[0], 1.0f);
+  EXPECT_FLOAT_EQ(f[1], 1.0f);
+  EXPECT_FLOAT_EQ(f[2], 1.0f);
+  EXPECT_FLOAT_EQ(f[3], 1.0f);
+  EXPECT_FLOAT_EQ(f[4], 0.5f);  // 1 of 1 attribute named, / (1 + 1)
+  EXPECT_FLOAT_EQ(f[5], 0.3f);
+  EXPECT_FLOAT_EQ(f[9], 0.0f);  // anonymous
+
+  QueryTerms other = PrepareQuery("red couch");
+  auto g = PairFeatures(other, l, nullptr);
+  EXPECT_FLOAT_EQ(g[0], 0.0f);
+  EXPECT_FLOAT_EQ(g[3], 0.0f);
+  EXPECT_LT(g[7], f[7]);
+  // A misspelling keeps trigram overlap.
+  EXPECT_GT(PairFeatures(PrepareQuery("sofaa"), l, nullptr)[7], 0.1f);
+
+  User u;
+  u.mutable_location()->set_lat(48.8566);  // Paris, ~878 km away
+  u.mutable_location()->set_lon(2.3522);
+  u.add_preferred_categories("sofas");
+  u.set_typical_price(100);
+  auto h = PairFeatures(q, l, &u);
+  EXPECT_NEAR(h[8], std::log1p(878.0) / 10.0, 0.01);
+  EXPECT_EQ(h[9], 1.0f);
+  EXPECT_EQ(h[10], 1.0f);
+  EXPECT_NEAR(h[11], std::log(2.0), 1e-6);
 }
 
 TEST(Featurizer, VersionCheckRefusesOtherVersions) {

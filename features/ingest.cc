@@ -1,10 +1,12 @@
 // ingest: validates the catalog files and writes listings and users into the RocksDB
 // feature store in batches. Bad rows are reported with line numbers and skipped; with
 // --strict any bad row fails the run before anything is written.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -25,6 +27,9 @@ ABSL_FLAG(std::string, store, "", "feature store directory (default <data_dir>/s
 ABSL_FLAG(int, batch_size, 1000, "listings per atomic write batch");
 ABSL_FLAG(bool, strict, false, "fail on the first bad row, writing nothing");
 ABSL_FLAG(int, show_bad_rows, 20, "how many bad rows to print");
+ABSL_FLAG(std::string, ack_log, "",
+          "if set, after every durable batch the number of listings written so far is "
+          "appended to this file (a listing counted there survives a crash)");
 
 namespace marketsearch {
 namespace {
@@ -153,10 +158,24 @@ int Run() {
   int64_t written = 0, rows = 0;
   Listing l;
   std::string err;
+  FILE* ack = nullptr;
+  if (!absl::GetFlag(FLAGS_ack_log).empty()) {
+    ack = std::fopen(absl::GetFlag(FLAGS_ack_log).c_str(), "a");
+    if (!ack) {
+      std::fprintf(stderr, "ingest: cannot open --ack_log\n");
+      return 2;
+    }
+  }
   auto flush = [&]() -> absl::Status {
     if (batch.empty()) return absl::OkStatus();
-    auto s = (*store)->PutListings(batch);
-    if (s.ok()) written += static_cast<int64_t>(batch.size());
+    auto s = (*store)->PutListings(batch);  // returns after the WAL is fsynced
+    if (s.ok()) {
+      written += static_cast<int64_t>(batch.size());
+      if (ack) {
+        std::fprintf(ack, "%lld\n", static_cast<long long>(written));
+        std::fflush(ack);
+      }
+    }
     batch.clear();
     return s;
   };
@@ -188,6 +207,35 @@ int Run() {
   }
   progress.Update(rows);
   const double secs = progress.Finish();
+  if (ack) std::fclose(ack);
+
+  // Catalog statistics over everything now in the store (earlier ingests included):
+  // category price medians and the newest listing time.
+  absl::flat_hash_map<std::string, std::vector<double>> prices;
+  int64_t newest = 0;
+  absl::Status scanned = (*store)->ScanListings([&](const Listing& x) {
+    prices[x.category()].push_back(x.price());
+    newest = std::max(newest, x.listed_at_unix());
+    return true;
+  });
+  if (!scanned.ok()) {
+    std::fprintf(stderr, "ingest: %s\n", std::string(scanned.message()).c_str());
+    return 3;
+  }
+  CatalogStats stats;
+  for (auto& [category, p] : prices) {
+    std::nth_element(p.begin(), p.begin() + p.size() / 2, p.end());
+    (*stats.mutable_category_median_price())[category] = p[p.size() / 2];
+  }
+  stats.set_reference_unix(newest);
+  int64_t in_store = 0;
+  for (const auto& [category, p] : prices) in_store += static_cast<int64_t>(p.size());
+  stats.set_listings(in_store);
+  stats.set_featurizer_version(kFeaturizerVersion);
+  if (auto s = (*store)->PutCatalogStats(stats); !s.ok()) {
+    std::fprintf(stderr, "ingest: writing catalog stats failed: %s\n", std::string(s.message()).c_str());
+    return 3;
+  }
 
   int64_t users = 0;
   std::string users_note = "skipped (no file)";
@@ -208,6 +256,8 @@ int Run() {
   std::printf("  bad rows          %lld%s\n", static_cast<long long>(bad.count),
               bad.count > bad.shown ? " (first ones shown above)" : "");
   std::printf("  users             %s\n", users_note.c_str());
+  std::printf("  categories        %d (median prices stored for the featurizer)\n",
+              stats.category_median_price_size());
   std::printf("  throughput        %.0f listings/s (%.1f s)\n", secs > 0 ? written / secs : 0, secs);
   std::printf("  store             %s (featurizer v%u)\n", store_path.c_str(), kFeaturizerVersion);
   return 0;

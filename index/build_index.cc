@@ -87,6 +87,7 @@ absl::Status Run() {
   so.path = data_dir + "/store";
   so.read_only = true;
   MS_ASSIGN_OR_RETURN(auto store, FeatureStore::Open(so));
+  MS_ASSIGN_OR_RETURN(const CatalogStats stats, store->GetCatalogStats());
   std::printf("build_index: listing tower v%lld (%s), factory '%s'\n",
               static_cast<long long>(encoder.version()), ldir.c_str(),
               absl::GetFlag(FLAGS_factory).c_str());
@@ -101,7 +102,7 @@ absl::Status Run() {
   Progress enc_progress("encode listings", store->EstimateListingCount());
   auto encode_batch = [&]() -> absl::Status {
     if (batch.empty()) return absl::OkStatus();
-    MS_ASSIGN_OR_RETURN(FloatMatrix m, encoder.Encode(batch));
+    MS_ASSIGN_OR_RETURN(FloatMatrix m, encoder.Encode(batch, stats));
     emb.data.insert(emb.data.end(), m.data.begin(), m.data.end());
     emb.rows += m.rows;
     for (const Listing& l : batch) ids.push_back(static_cast<faiss::Index::idx_t>(l.listing_id()));

@@ -38,7 +38,8 @@ absl::StatusOr<ListingEncoder> ListingEncoder::Load(const std::string& dir, int 
   return ListingEncoder(std::shared_ptr<const ModelRunner>(std::move(*r)));
 }
 
-absl::StatusOr<FloatMatrix> ListingEncoder::Encode(absl::Span<const Listing> listings) const {
+absl::StatusOr<FloatMatrix> ListingEncoder::Encode(absl::Span<const Listing> listings,
+                                                   const CatalogStats& stats) const {
   std::vector<int64_t> tok, off, cat;
   std::vector<float> dense;
   off.reserve(listings.size());
@@ -49,7 +50,7 @@ absl::StatusOr<FloatMatrix> ListingEncoder::Encode(absl::Span<const Listing> lis
     auto ids = ListingFeatureIds(l);
     tok.insert(tok.end(), ids.begin(), ids.end());
     cat.push_back(CategoryId(l.category()));
-    auto d = ListingDenseFeatures(l);
+    auto d = ListingDenseFeatures(l, stats);
     dense.insert(dense.end(), d.begin(), d.end());
   }
   const InputTensor in[] = {

@@ -35,7 +35,9 @@ class ListingEncoder {
   static absl::StatusOr<ListingEncoder> Load(const std::string& dir, int intra_op_threads = 1);
 
   // One embedding per listing, [listings.size(), dim]; callers batch (e.g. 1024 at a time).
-  absl::StatusOr<FloatMatrix> Encode(absl::Span<const Listing> listings) const;
+  // `stats` are the catalog statistics of the feature store the listings come from.
+  absl::StatusOr<FloatMatrix> Encode(absl::Span<const Listing> listings,
+                                     const CatalogStats& stats) const;
   int dim() const { return runner_->manifest().embedding_dim(); }
   int64_t version() const { return runner_->manifest().version(); }
 
