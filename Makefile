@@ -1,5 +1,6 @@
 # marketsearch: the two commands a new user runs are `make demo` and `make test`.
 BAZEL ?= bazel
+SCALE ?= default
 
 .PHONY: deps build test demo bench clean
 
@@ -18,3 +19,7 @@ demo: build
 clean:
 	$(BAZEL) clean
 	rm -rf var/demo
+
+# Benchmarks print a table and `BENCH <name> <value>` lines; SCALE=small for a quick run.
+bench: build
+	SCALE=$(SCALE) bash bench/run.sh
