@@ -4,6 +4,7 @@
 // <out_dir>/listing_{ids,tok,off,cat,dense}.npy   every listing in the store, in id order
 // <out_dir>/q_<split>_{ids,tok,off}.npy           queries of each split
 // <out_dir>/pairs_<split>.npy                     int64 [M, 3]: query row, listing row, ESCI grade 0..3
+// <out_dir>/clicks_train.npy                      int64 [C, 4]: query row, listing row, position, clicked
 // <out_dir>/meta.txt                              featurizer version and tensor sizes
 #include <cstdio>
 #include <string>
@@ -13,6 +14,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "common/progress.h"
@@ -115,6 +117,33 @@ absl::Status Run() {
     std::printf("  %-6s queries    %lld  judged pairs %lld  (judged listings not in store: %lld)\n",
                 split.c_str(), static_cast<long long>(nq), static_cast<long long>(np),
                 static_cast<long long>(missing));
+  }
+  // The position-biased click log (train split only), when the catalog has one.
+  const std::string clicks_path = data_dir + "/catalog/clicks.tsv";
+  if (PathExists(clicks_path)) {
+    MS_ASSIGN_OR_RETURN(auto rows, ReadTsv(clicks_path, {"query_id", "listing_id", "position", "clicked"}));
+    absl::flat_hash_map<uint64_t, int64_t> train_row;
+    int64_t r = 0;
+    for (const QueryRecord& q : queries) {
+      if (q.split == "train") train_row[q.query_id] = r++;
+    }
+    std::vector<int64_t> clicks;
+    for (const TsvRow& row : rows) {
+      uint64_t qid, lid;
+      int64_t pos, clicked;
+      if (!absl::SimpleAtoi(row[0], &qid) || !absl::SimpleAtoi(row[1], &lid) ||
+          !absl::SimpleAtoi(row[2], &pos) || !absl::SimpleAtoi(row[3], &clicked)) {
+        return absl::InvalidArgumentError(absl::StrCat(clicks_path, ": malformed row"));
+      }
+      auto q = train_row.find(qid);
+      auto l = row_of.find(lid);
+      if (q == train_row.end() || l == row_of.end()) continue;
+      clicks.insert(clicks.end(), {q->second, l->second, pos, clicked});
+    }
+    const int64_t nc = static_cast<int64_t>(clicks.size() / 4);
+    MS_RETURN_IF_ERROR(WriteNpy(out + "/clicks_train.npy", clicks, {nc, 4}));
+    absl::StrAppend(&meta, "clicks_train=", nc, "\n");
+    std::printf("  click log         %lld impressions (train queries)\n", static_cast<long long>(nc));
   }
   MS_RETURN_IF_ERROR(WriteFileAtomically(out + "/meta.txt", meta));
   std::printf("  written to        %s\n", out.c_str());
