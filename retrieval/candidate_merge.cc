@@ -1,0 +1,59 @@
+#include "retrieval/candidate_merge.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+
+namespace marketsearch {
+
+std::vector<Candidate> MergeCandidates(const std::vector<ScoredId>& ann,
+                                       const std::vector<ScoredId>& lexical,
+                                       const FusionOptions& o) {
+  std::vector<Candidate> out;
+  out.reserve(ann.size() + lexical.size());
+  absl::flat_hash_map<uint64_t, size_t> at;
+  at.reserve(ann.size() + lexical.size());
+  auto slot = [&](uint64_t id) -> Candidate& {
+    auto [it, inserted] = at.try_emplace(id, out.size());
+    if (inserted) {
+      out.emplace_back();
+      out.back().listing_id = id;
+    }
+    return out[it->second];
+  };
+  for (size_t i = 0; i < ann.size(); ++i) {
+    Candidate& c = slot(ann[i].listing_id);
+    if (c.ann_rank == 0) {  // keep the best (first) occurrence
+      c.ann_rank = static_cast<int32_t>(i + 1);
+      c.ann_score = ann[i].score;
+    }
+  }
+  float max_bm25 = 0;
+  for (const ScoredId& s : lexical) max_bm25 = std::max(max_bm25, s.score);
+  for (size_t i = 0; i < lexical.size(); ++i) {
+    Candidate& c = slot(lexical[i].listing_id);
+    if (c.lexical_rank == 0) {
+      c.lexical_rank = static_cast<int32_t>(i + 1);
+      c.lexical_score = lexical[i].score;
+    }
+  }
+  const double w_ann = o.ann_weight;
+  for (Candidate& c : out) {
+    double f = 0;
+    if (o.method == FusionMethod::kReciprocalRank) {
+      if (c.ann_rank) f += 2 * w_ann / (o.rrf_k + c.ann_rank);
+      if (c.lexical_rank) f += 2 * (1 - w_ann) / (o.rrf_k + c.lexical_rank);
+    } else {
+      if (c.ann_rank) f += w_ann * c.ann_score;
+      if (c.lexical_rank && max_bm25 > 0) f += (1 - w_ann) * c.lexical_score / max_bm25;
+    }
+    c.fused_score = static_cast<float>(f);
+  }
+  std::sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.fused_score != b.fused_score) return a.fused_score > b.fused_score;
+    return a.listing_id < b.listing_id;
+  });
+  return out;
+}
+
+}  // namespace marketsearch
