@@ -22,7 +22,7 @@
 #include "datasets/catalog_reader.h"
 #include "features/feature_store.h"
 #include "features/featurizer.h"
-#include "features/npy_writer.h"
+#include "features/npy_io.h"
 
 ABSL_FLAG(std::string, data_dir, "var", "data directory (store/ and catalog/ in)");
 ABSL_FLAG(std::string, out_dir, "", "output directory (default <data_dir>/training)");

@@ -3,6 +3,7 @@
 // driven over gRPC.
 #include <grpcpp/grpcpp.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
@@ -175,6 +176,13 @@ TEST_F(SearchE2E, LogEventsAcceptsValidAndRejectsInvalid) {
   grpc::Status s = Stub()->LogEvents(&ctx, req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find("events[0].type"), std::string::npos);
+}
+
+TEST_F(SearchE2E, CppEmbeddingsMatchThePythonModel) {
+  // parity_check encodes the trainer's parity queries/listings from raw text with the C++
+  // featurizer + libtorch and compares with the eager PyTorch outputs (tolerance 1e-5).
+  const std::string cmd = RunfilesRoot() + "/retrieval/parity_check --data_dir=" + *data_dir_;
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
 }
 
 TEST_F(SearchE2E, HealthServiceReportsServing) {

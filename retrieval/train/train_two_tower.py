@@ -42,7 +42,9 @@ def load(training_dir):
         "listing_cat": torch.from_numpy(npy("listing_cat")),
         "listing_dense": torch.from_numpy(npy("listing_dense")),
     }
+    data["listing_ids"] = npy("listing_ids")
     for split in ("train", "valid", "test"):
+        data["q_%s_ids" % split] = npy("q_%s_ids" % split)
         data["q_%s_tok" % split] = torch.from_numpy(npy("q_%s_tok" % split))
         data["q_%s_off" % split] = torch.from_numpy(npy("q_%s_off" % split))
         data["pairs_%s" % split] = torch.from_numpy(npy("pairs_%s" % split))
@@ -114,14 +116,20 @@ def next_version(models_dir):
     return v + 1
 
 
-def write_artifact(models_dir, name, version, scripted, meta, dim, inputs, metrics):
-    """Writes <models_dir>/<name>/<version>/ atomically (temp dir, fsync, rename)."""
+def write_artifact(models_dir, name, version, scripted, meta, dim, inputs, metrics, extra=None):
+    """Writes <models_dir>/<name>/<version>/ atomically (temp dir, fsync, rename).
+    `extra` maps file names to numpy arrays saved beside the model (checksummed too)."""
     root = os.path.join(models_dir, name)
     os.makedirs(root, exist_ok=True)
     tmp = os.path.join(root, ".tmp-%d-%d" % (version, os.getpid()))
     os.makedirs(tmp)
     model_path = os.path.join(tmp, "model.pt")
     scripted.save(model_path)
+    extra_paths = []
+    for fname, arr in sorted((extra or {}).items()):
+        path = os.path.join(tmp, fname)
+        np.save(path, arr)
+        extra_paths.append(path)
     lines = [
         'model_name: "%s"' % name,
         "version: %d" % version,
@@ -135,8 +143,9 @@ def write_artifact(models_dir, name, version, scripted, meta, dim, inputs, metri
     for iname, dtype, shape in inputs:
         lines.append('inputs { name: "%s" dtype: "%s" %s }' % (
             iname, dtype, " ".join("shape: %d" % s for s in shape)))
-    lines.append('files { name: "model.pt" sha256: "%s" bytes: %d }' % (
-        sha256(model_path), os.path.getsize(model_path)))
+    for path in [model_path] + extra_paths:
+        lines.append('files { name: "%s" sha256: "%s" bytes: %d }' % (
+            os.path.basename(path), sha256(path), os.path.getsize(path)))
     for k, v in sorted(metrics.items()):
         lines.append('metrics { key: "%s" value: %.6f }' % (k, v))
     manifest = os.path.join(tmp, "MANIFEST")
@@ -144,7 +153,7 @@ def write_artifact(models_dir, name, version, scripted, meta, dim, inputs, metri
         f.write("\n".join(lines) + "\n")
         f.flush()
         os.fsync(f.fileno())
-    for p in (model_path,):
+    for p in [model_path] + extra_paths:
         fd = os.open(p, os.O_RDONLY)
         os.fsync(fd)
         os.close(fd)
@@ -278,15 +287,25 @@ def main(argv=None):
     listing_emb = encode_listings(lt, d)
     test_rec = recall_at_k(qt, lt, d, "test", listing_emb=listing_emb)
 
+    # Parity fixtures: the eager model's outputs on a few validation queries and listings,
+    # for the C++ side (retrieval/parity_check) to reproduce from raw text within 1e-5.
+    n_par = 32
+    par_q = torch.arange(min(n_par, len(d["q_valid_ids"])))
+    par_l = torch.arange(min(n_par, meta["listings"]))
+    q_extra = {"parity_query_ids.npy": d["q_valid_ids"][:len(par_q)].astype(np.uint64),
+               "parity_query_emb.npy": encode_queries(qt, d["q_valid_tok"], d["q_valid_off"], par_q).numpy()}
+    l_extra = {"parity_listing_ids.npy": d["listing_ids"][:len(par_l)].astype(np.uint64),
+               "parity_listing_emb.npy": encode_listings(lt, d, par_l).numpy()}
+
     models_dir = os.path.join(args.data_dir, "models")
     version = next_version(models_dir)
     metrics = {"valid_recall_at_100": best, "test_recall_at_100": test_rec,
                "temperature": float(torch.exp(log_temp))}
     qpath = write_artifact(models_dir, "query_tower", version, torch.jit.script(qt), meta, args.dim,
-                           [("tok", "int64", [-1]), ("off", "int64", [-1])], metrics)
+                           [("tok", "int64", [-1]), ("off", "int64", [-1])], metrics, q_extra)
     lpath = write_artifact(models_dir, "listing_tower", version, torch.jit.script(lt), meta, args.dim,
                            [("tok", "int64", [-1]), ("off", "int64", [-1]), ("category", "int64", [-1]),
-                            ("dense", "float32", [-1, dense_dim])], metrics)
+                            ("dense", "float32", [-1, dense_dim])], metrics, l_extra)
     print("train_two_tower summary")
     print("  epochs run           %d (best valid Recall@100 %.4f)" % (len(history), best))
     print("  test Recall@100      %.4f (exact search over all listings)" % test_rec)
