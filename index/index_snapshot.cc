@@ -69,6 +69,21 @@ absl::StatusOr<std::shared_ptr<const IndexSnapshot>> IndexSnapshot::Load(const s
 
 int64_t IndexSnapshot::size() const { return index_->ntotal; }
 
+absl::Status IndexSnapshot::Reconstruct(uint64_t listing_id, float* out) const {
+  auto* idmap = dynamic_cast<const faiss::IndexIDMap2*>(index_.get());
+  if (idmap == nullptr) return absl::InternalError("index has no id map");
+  auto it = idmap->rev_map.find(static_cast<faiss::Index::idx_t>(listing_id));
+  if (it == idmap->rev_map.end()) {
+    return absl::NotFoundError(absl::StrCat("listing ", listing_id, " not in index v", version()));
+  }
+  try {
+    idmap->index->reconstruct(it->second, out);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("reconstruct: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<Neighbor>> IndexSnapshot::Search(const float* query, int k,
                                                             int nprobe) const {
   if (k <= 0) return std::vector<Neighbor>();

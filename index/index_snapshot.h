@@ -37,6 +37,10 @@ class IndexSnapshot {
   // indexes and is passed per call (0 = index default).
   absl::StatusOr<std::vector<Neighbor>> Search(const float* query, int k, int nprobe = 0) const;
 
+  // Copies the stored embedding of `listing_id` into out[0..dim) (flat-storage indexes:
+  // exact; PQ indexes: the decoded approximation). NotFound for an id not in the index.
+  absl::Status Reconstruct(uint64_t listing_id, float* out) const;
+
   const IndexManifest& manifest() const { return manifest_; }
   int64_t version() const { return manifest_.version(); }
   int dim() const { return manifest_.dim(); }

@@ -57,6 +57,13 @@ bool MatchesFilters(const Listing& l, const SearchFilters& f) {
   return true;
 }
 
+PublishedVersions ReadPublishedVersions(const std::string& data_dir) {
+  PublishedVersions v;
+  if (auto i = ReadCurrentVersion(data_dir + "/index"); i.ok()) v.index = *i;
+  if (auto l = ReadCurrentVersion(data_dir + "/lexical"); l.ok()) v.lexical = *l;
+  return v;
+}
+
 absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::string& data_dir) {
   const std::string index_root = data_dir + "/index";
   MS_ASSIGN_OR_RETURN(int64_t index_version, ReadCurrentVersion(index_root));
@@ -78,11 +85,17 @@ absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::
     }
   }
   auto state = std::make_shared<ServingState>();
-  state->query_encoder = std::make_shared<const QueryEncoder>(std::move(qe));
-  state->versions.set_query_tower(state->query_encoder->version());
+  state->retrieval.query_encoder = std::make_shared<const QueryEncoder>(std::move(qe));
+  state->versions.set_query_tower(state->retrieval.query_encoder->version());
   state->versions.set_listing_tower(index->manifest().listing_tower_version());
   state->versions.set_index(index->version());
-  state->index = std::move(index);
+  state->retrieval.index = std::move(index);
+  // The lexical leg is optional: without a published Xapian index the server runs ANN only.
+  if (auto lexical_version = ReadCurrentVersion(data_dir + "/lexical"); lexical_version.ok()) {
+    MS_ASSIGN_OR_RETURN(auto lexical, LexicalIndex::Open(absl::StrCat(data_dir, "/lexical/", *lexical_version)));
+    state->retrieval.lexical = std::shared_ptr<const LexicalIndex>(std::move(lexical));
+    state->versions.set_lexical(*lexical_version);
+  }
   return std::shared_ptr<const ServingState>(std::move(state));
 }
 
@@ -112,14 +125,6 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
   *resp->mutable_versions() = state->versions;
   DebugInfo* debug = req.debug() ? resp->mutable_debug() : nullptr;
 
-  auto t = std::chrono::steady_clock::now();
-  const std::string query = req.query();
-  MS_ASSIGN_OR_RETURN(FloatMatrix qv, state->query_encoder->Encode(absl::MakeConstSpan(&query, 1)));
-  if (debug) {
-    (*debug->mutable_stage_ms())["encode_query"] = MsSince(t);
-    debug->set_normalized_query(NormalizeText(query));
-  }
-
   const SearchFilters& f = req.filters();
   const bool filtered = f.categories_size() > 0 || f.price().min() > 0 || f.price().max() > 0 ||
                         f.conditions_size() > 0 || f.has_geo();
@@ -127,27 +132,36 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
   if (filtered) depth *= options_.filter_overfetch;
   depth = std::min(depth, options_.max_candidates);
 
-  t = std::chrono::steady_clock::now();
-  MS_ASSIGN_OR_RETURN(std::vector<Neighbor> neighbors,
-                      state->index->Search(qv.row(0), depth, options_.nprobe));
-  if (debug) (*debug->mutable_stage_ms())["ann"] = MsSince(t);
+  RetrievalOptions ro;
+  ro.mode = options_.mode;
+  ro.ann_depth = depth;
+  ro.lexical_depth = depth;
+  ro.nprobe = options_.nprobe;
+  ro.fusion = options_.fusion;
+  MS_ASSIGN_OR_RETURN(RetrievalResult retrieved, GenerateCandidates(state->retrieval, req.query(), ro));
+  const std::vector<Candidate>& candidates = retrieved.candidates;
+  if (debug) {
+    (*debug->mutable_stage_ms())["encode_query"] = retrieved.encode_ms;
+    (*debug->mutable_stage_ms())["ann"] = retrieved.ann_ms;
+    (*debug->mutable_stage_ms())["lexical"] = retrieved.lexical_ms;
+    (*debug->mutable_stage_ms())["merge"] = retrieved.merge_ms;
+    debug->set_normalized_query(NormalizeText(req.query()));
+  }
 
-  t = std::chrono::steady_clock::now();
+  auto t = std::chrono::steady_clock::now();
   std::vector<uint64_t> ids;
-  ids.reserve(neighbors.size());
-  for (const Neighbor& n : neighbors) ids.push_back(n.listing_id);
+  ids.reserve(candidates.size());
+  for (const Candidate& c : candidates) ids.push_back(c.listing_id);
   MS_ASSIGN_OR_RETURN(auto listings, store_->GetListings(ids));
   if (debug) (*debug->mutable_stage_ms())["features"] = MsSince(t);
 
   // Candidates that are gone from the store (sold) or fail the filters are dropped; the
-  // remaining order is the ANN order (no ranker in this slice).
-  int rank = 0;
+  // remaining order is the fused retrieval order.
   int kept = 0;
   const int end = offset + req.page_size();
   bool more = false;
-  for (size_t i = 0; i < neighbors.size(); ++i) {
+  for (size_t i = 0; i < candidates.size(); ++i) {
     if (!listings[i].has_value() || !MatchesFilters(*listings[i], f)) continue;
-    ++rank;
     if (kept < offset) {
       ++kept;
       continue;
@@ -165,17 +179,22 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
     r->set_category(l.category());
     r->set_condition(l.condition());
     r->set_city(l.city());
-    r->set_score(neighbors[i].score);
+    const Candidate& c = candidates[i];
+    r->set_score(c.fused_score);
     if (req.debug()) {
-      r->mutable_debug()->set_ann_score(neighbors[i].score);
-      r->mutable_debug()->set_ann_rank(static_cast<int32_t>(i + 1));
+      StageScores* d = r->mutable_debug();
+      d->set_ann_score(c.ann_score);
+      d->set_ann_rank(c.ann_rank);
+      d->set_lexical_score(c.lexical_score);
+      d->set_lexical_rank(c.lexical_rank);
+      d->set_fused_score(c.fused_score);
     }
   }
   if (more && end < kMaxResultDepth) {
     resp->set_next_page_token(EncodePageToken(end, state->versions.index()));
   }
   if (debug) {
-    debug->set_candidates(static_cast<int32_t>(neighbors.size()));
+    debug->set_candidates(static_cast<int32_t>(candidates.size()));
     (*debug->mutable_stage_ms())["total"] = MsSince(t_start);
   }
   return absl::OkStatus();

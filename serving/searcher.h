@@ -1,5 +1,6 @@
 // Searcher: the request pipeline behind MarketSearch.Search, independent of gRPC.
-//   validate → featurise + encode query → ANN candidates → feature MultiGet → filters → page
+//   validate → featurise + encode query → ANN ∥ BM25 candidates → merge (RRF) →
+//   feature MultiGet → filters → page
 //
 // Loaded artifacts live in an immutable ServingState; a request pins the state it started
 // with (shared_ptr), so a hot swap never changes a request's versions mid-flight and the
@@ -18,29 +19,39 @@
 #include "features/feature_store.h"
 #include "index/index_snapshot.h"
 #include "proto/search.pb.h"
-#include "retrieval/encoders.h"
+#include "retrieval/candidate_generator.h"
 
 namespace marketsearch {
 
 // One consistent set of loaded artifacts: the query tower that matches the index's listing
-// tower, and the index. Immutable after construction.
+// tower, the index, and the lexical index (optional). Immutable after construction.
 struct ServingState {
-  std::shared_ptr<const QueryEncoder> query_encoder;
-  std::shared_ptr<const IndexSnapshot> index;
+  RetrievalArtifacts retrieval;
   ServedVersions versions;
 };
 
-// Loads the index named by <data_dir>/index/CURRENT and the query tower version it was
-// built for (<data_dir>/models/query_tower/<index.listing_tower_version>).
+// Versions named by <data_dir>/index/CURRENT and <data_dir>/lexical/CURRENT (0 = none).
+struct PublishedVersions {
+  int64_t index = 0;
+  int64_t lexical = 0;
+  bool operator==(const PublishedVersions& o) const { return index == o.index && lexical == o.lexical; }
+};
+PublishedVersions ReadPublishedVersions(const std::string& data_dir);
+
+// Loads the index named by <data_dir>/index/CURRENT, the query tower version it was built
+// for (<data_dir>/models/query_tower/<index.listing_tower_version>) and, when published,
+// the lexical index named by <data_dir>/lexical/CURRENT. The query tower is warmed up.
 absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::string& data_dir);
 
 class Searcher {
  public:
   struct Options {
-    int min_candidates = 200;   // ANN depth for an unfiltered first page
-    int max_candidates = 1000;  // hard cap on ANN depth
-    int filter_overfetch = 5;   // ANN depth multiplier when filters are set
+    int min_candidates = 200;   // depth of each retrieval leg for an unfiltered first page
+    int max_candidates = 1000;  // hard cap on the depth of each leg
+    int filter_overfetch = 5;   // depth multiplier when filters are set
     int nprobe = 0;             // IVF only; 0 = index default
+    RetrievalMode mode = RetrievalMode::kHybrid;  // kAnnOnly ignores the lexical index
+    FusionOptions fusion;
   };
 
   // `store` is not owned and must outlive the Searcher.

@@ -31,7 +31,8 @@ ABSL_FLAG(std::string, port_file, "", "if set, the chosen port is written here o
 ABSL_FLAG(int, reload_interval_ms, 2000, "how often to look for a new index version");
 ABSL_FLAG(bool, log_impressions, true, "write impressions and events to <data_dir>/logs");
 ABSL_FLAG(int, min_candidates, 200, "ANN depth for an unfiltered first page");
-ABSL_FLAG(int, max_candidates, 1000, "cap on ANN depth");
+ABSL_FLAG(int, max_candidates, 1000, "cap on the depth of each retrieval leg");
+ABSL_FLAG(std::string, retrieval, "hybrid", "hybrid | ann | lexical");
 
 namespace marketsearch {
 namespace {
@@ -72,14 +73,25 @@ int Run() {
   Searcher::Options opts;
   opts.min_candidates = absl::GetFlag(FLAGS_min_candidates);
   opts.max_candidates = absl::GetFlag(FLAGS_max_candidates);
+  const std::string mode = absl::GetFlag(FLAGS_retrieval);
+  if (mode == "ann") {
+    opts.mode = RetrievalMode::kAnnOnly;
+  } else if (mode == "lexical") {
+    opts.mode = RetrievalMode::kLexicalOnly;
+  } else if (mode != "hybrid") {
+    std::fprintf(stderr, "server: --retrieval must be hybrid, ann or lexical\n");
+    return 2;
+  }
   Searcher searcher(opts, store->get());
   auto state = LoadServingState(data_dir);
   if (state.ok()) {
     searcher.SetState(*state);
-    std::fprintf(stderr, "server: serving index v%lld (%lld listings), query tower v%lld\n",
+    std::fprintf(stderr, "server: serving index v%lld (%lld listings), query tower v%lld, lexical v%lld%s\n",
                  static_cast<long long>((*state)->versions.index()),
-                 static_cast<long long>((*state)->index->size()),
-                 static_cast<long long>((*state)->versions.query_tower()));
+                 static_cast<long long>((*state)->retrieval.index->size()),
+                 static_cast<long long>((*state)->versions.query_tower()),
+                 static_cast<long long>((*state)->versions.lexical()),
+                 (*state)->retrieval.lexical ? "" : " (no lexical index: ANN only)");
   } else {
     std::fprintf(stderr, "server: nothing to serve yet (%s); answering UNAVAILABLE until an index is published\n",
                  std::string(state.status().message()).c_str());
@@ -111,9 +123,10 @@ int Run() {
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  // The reload loop: follow the store's primary and CURRENT. A version that fails to load
-  // is reported once and the old one keeps serving.
-  int64_t failed_version = -1;
+  // The reload loop: follow the store's primary and the CURRENT pointers of the index and
+  // the lexical index. A version that fails to load is reported once and the old one keeps
+  // serving.
+  PublishedVersions failed{-1, -1};
   auto next_check = std::chrono::steady_clock::now();
   while (!g_stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -123,22 +136,27 @@ int Run() {
     if (auto s = (*store)->CatchUp(); !s.ok()) {
       std::fprintf(stderr, "server: store catch-up: %s\n", std::string(s.message()).c_str());
     }
-    auto current = ReadCurrentVersion(data_dir + "/index");
-    if (!current.ok()) continue;
+    const PublishedVersions published = ReadPublishedVersions(data_dir);
+    if (published.index == 0 || published == failed) continue;
     auto served = searcher.state();
-    if ((served && served->versions.index() == *current) || *current == failed_version) continue;
+    if (served && served->versions.index() == published.index &&
+        served->versions.lexical() == published.lexical) {
+      continue;
+    }
     auto next = LoadServingState(data_dir);
     if (!next.ok()) {
-      failed_version = *current;
-      std::fprintf(stderr, "server: index v%lld failed to load, keeping the old one: %s\n",
-                   static_cast<long long>(*current), std::string(next.status().message()).c_str());
+      failed = published;
+      std::fprintf(stderr, "server: index v%lld / lexical v%lld failed to load, keeping the old ones: %s\n",
+                   static_cast<long long>(published.index), static_cast<long long>(published.lexical),
+                   std::string(next.status().message()).c_str());
       continue;
     }
     searcher.SetState(*next);
     health->SetServingStatus(kServiceName, true);
     health->SetServingStatus(true);
-    std::fprintf(stderr, "server: now serving index v%lld, query tower v%lld\n",
+    std::fprintf(stderr, "server: now serving index v%lld, lexical v%lld, query tower v%lld\n",
                  static_cast<long long>((*next)->versions.index()),
+                 static_cast<long long>((*next)->versions.lexical()),
                  static_cast<long long>((*next)->versions.query_tower()));
   }
   std::fprintf(stderr, "server: shutting down\n");

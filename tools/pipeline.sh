@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The offline half of marketsearch, end to end on one data directory:
-#   make_marketplace → ingest → export_training → train_two_tower.py → build_index
+#   make_marketplace → ingest → export_training → train_two_tower.py → build_index → build_lexical
 # Used by `make demo` and by the end-to-end tests.
 #
 # usage: tools/pipeline.sh ROOT DATA_DIR [LISTINGS] [QUERIES] [EPOCHS]
@@ -14,14 +14,16 @@ USERS=$(( LISTINGS / 10 > 100 ? LISTINGS / 10 : 100 ))
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "1/5 synthetic marketplace: $LISTINGS listings, $QUERIES queries"
+step "1/6 synthetic marketplace: $LISTINGS listings, $QUERIES queries"
 "$ROOT/datasets/make_marketplace" --seed=42 --listings="$LISTINGS" --users="$USERS" \
   --queries="$QUERIES" --out_dir="$DATA/catalog"
-step "2/5 ingest into the RocksDB feature store"
+step "2/6 ingest into the RocksDB feature store"
 "$ROOT/features/ingest" --data_dir="$DATA"
-step "3/5 featurise training tensors (C++ featurizer)"
+step "3/6 featurise training tensors (C++ featurizer)"
 "$ROOT/features/export_training" --data_dir="$DATA"
-step "4/5 train the two-tower retriever (PyTorch) and export TorchScript"
+step "4/6 train the two-tower retriever (PyTorch) and export TorchScript"
 "$PY" "$SRC/retrieval/train/train_two_tower.py" --data_dir="$DATA" --epochs="$EPOCHS"
-step "5/5 build, check and publish the FAISS index"
+step "5/6 build, check and publish the FAISS index"
 "$ROOT/index/build_index" --data_dir="$DATA"
+step "6/6 build and publish the Xapian (BM25) index"
+"$ROOT/index/build_lexical" --data_dir="$DATA"

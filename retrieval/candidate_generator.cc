@@ -1,0 +1,46 @@
+#include "retrieval/candidate_generator.h"
+
+#include <chrono>
+
+#include "common/status_macros.h"
+
+namespace marketsearch {
+namespace {
+double MsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace
+
+absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& a,
+                                                   const std::string& query,
+                                                   const RetrievalOptions& o) {
+  RetrievalResult r;
+  std::vector<ScoredId> ann, lexical;
+  if (o.mode != RetrievalMode::kLexicalOnly) {
+    if (!a.query_encoder || !a.index) return absl::FailedPreconditionError("no ANN artifacts loaded");
+    auto t = std::chrono::steady_clock::now();
+    MS_ASSIGN_OR_RETURN(FloatMatrix qv, a.query_encoder->Encode(absl::MakeConstSpan(&query, 1)));
+    r.encode_ms = MsSince(t);
+    r.query_embedding.assign(qv.row(0), qv.row(0) + qv.cols);
+    t = std::chrono::steady_clock::now();
+    MS_ASSIGN_OR_RETURN(std::vector<Neighbor> nn, a.index->Search(qv.row(0), o.ann_depth, o.nprobe));
+    r.ann_ms = MsSince(t);
+    ann.reserve(nn.size());
+    for (const Neighbor& n : nn) ann.push_back({n.listing_id, n.score});
+  }
+  if (o.mode != RetrievalMode::kAnnOnly && a.lexical) {
+    auto t = std::chrono::steady_clock::now();
+    MS_ASSIGN_OR_RETURN(std::vector<LexicalHit> hits, a.lexical->Search(query, o.lexical_depth));
+    r.lexical_ms = MsSince(t);
+    lexical.reserve(hits.size());
+    for (const LexicalHit& h : hits) lexical.push_back({h.listing_id, static_cast<float>(h.score)});
+  } else if (o.mode == RetrievalMode::kLexicalOnly) {
+    return absl::FailedPreconditionError("no lexical index loaded");
+  }
+  auto t = std::chrono::steady_clock::now();
+  r.candidates = MergeCandidates(ann, lexical, o.fusion);
+  r.merge_ms = MsSince(t);
+  return r;
+}
+
+}  // namespace marketsearch

@@ -1,0 +1,51 @@
+// Candidate generation for one query: the two-tower ANN leg and the Xapian BM25 leg, merged
+// into one de-duplicated list with per-source scores (retrieval/candidate_merge.h). Used by
+// the server's request pipeline, the ranking-data export and the retrieval benchmark, so all
+// three see exactly the same candidates.
+//
+// Thread safety: Generate() is const and may run concurrently on shared artifacts.
+#ifndef MARKETSEARCH_RETRIEVAL_CANDIDATE_GENERATOR_H_
+#define MARKETSEARCH_RETRIEVAL_CANDIDATE_GENERATOR_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "index/index_snapshot.h"
+#include "retrieval/candidate_merge.h"
+#include "retrieval/encoders.h"
+#include "retrieval/lexical_index.h"
+
+namespace marketsearch {
+
+// The loaded artifacts retrieval needs. `lexical` may be null (ANN only).
+struct RetrievalArtifacts {
+  std::shared_ptr<const QueryEncoder> query_encoder;
+  std::shared_ptr<const IndexSnapshot> index;
+  std::shared_ptr<const LexicalIndex> lexical;
+};
+
+enum class RetrievalMode { kHybrid, kAnnOnly, kLexicalOnly };
+
+struct RetrievalOptions {
+  RetrievalMode mode = RetrievalMode::kHybrid;
+  int ann_depth = 200;      // neighbours asked from FAISS
+  int lexical_depth = 200;  // hits asked from Xapian
+  int nprobe = 0;           // IVF indexes only; 0 = index default
+  FusionOptions fusion;
+};
+
+struct RetrievalResult {
+  std::vector<Candidate> candidates;   // best first (fused score)
+  std::vector<float> query_embedding;  // empty in kLexicalOnly mode
+  double encode_ms = 0, ann_ms = 0, lexical_ms = 0, merge_ms = 0;
+};
+
+absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& artifacts,
+                                                   const std::string& query,
+                                                   const RetrievalOptions& options);
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_RETRIEVAL_CANDIDATE_GENERATOR_H_

@@ -1,0 +1,710 @@
+#include "retrieval/lexical_index.h"
+
+#include <xapian.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "features/text_normalizer.h"
+
+namespace marketsearch {
+namespace {
+
+constexpr Xapian::valueno kIdSlot = 0;
+
+constexpr char kTitle[] = "XT";
+constexpr char kBrand[] = "XB";
+constexpr char kBrandPhrase[] = "XBF";
+constexpr char kCategory[] = "XC";
+constexpr char kAttribute[] = "XA";
+constexpr char kDescription[] = "XD";
+constexpr char kCondition[] = "XK";
+
+// wdf added per occurrence to the unprefixed all-fields term: a word in the title counts three
+// times a word in the description, a brand word twice.
+constexpr int kTitleWdf = 3;
+constexpr int kBrandWdf = 2;
+constexpr int kCategoryWdf = 1;
+constexpr int kAttributeWdf = 1;
+constexpr int kDescriptionWdf = 1;
+
+// Metadata written by the writer and read back by the reader.
+constexpr char kMetaFormat[] = "marketsearch.lexical.format";
+constexpr char kMetaFields[] = "marketsearch.lexical.fields";
+constexpr char kMetaStem[] = "marketsearch.lexical.stem";
+constexpr char kFormat[] = "1";
+
+// Brand phrases are looked up over at most this many query tokens.
+constexpr int kMaxBrandPhraseTokens = 4;
+
+std::string EncodeId(uint64_t id) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    s[i] = static_cast<char>(id & 0xff);
+    id >>= 8;
+  }
+  return s;
+}
+
+bool DecodeId(const std::string& s, uint64_t* id) {
+  if (s.size() != 8) return false;
+  uint64_t v = 0;
+  for (unsigned char c : s) v = (v << 8) | c;
+  *id = v;
+  return true;
+}
+
+std::string IdTerm(uint64_t id) { return absl::StrCat("Q", id); }
+
+const char* ConditionName(Condition c) {
+  switch (c) {
+    case CONDITION_NEW: return "new";
+    case CONDITION_LIKE_NEW: return "like_new";
+    case CONDITION_USED: return "used";
+    case CONDITION_FOR_PARTS: return "for_parts";
+    default: return "";
+  }
+}
+
+// Xapian's exception classes onto canonical codes; `what` says which operation on which path.
+// Xapian::Error is not polymorphic (no dynamic_cast); get_type() names the most derived class.
+absl::Status FromXapian(const Xapian::Error& e, const std::string& what) {
+  const std::string type = e.get_type();
+  const std::string msg = absl::StrCat(what, ": ", type, ": ", e.get_msg());
+  if (type == "DatabaseNotFoundError") return absl::NotFoundError(msg);
+  if (type == "DatabaseCorruptError") return absl::DataLossError(msg);
+  if (type == "DatabaseVersionError" || type == "DatabaseLockError") {
+    return absl::FailedPreconditionError(msg);
+  }
+  // Any other failure to open, and the plain DatabaseError that glass raises for a block it
+  // cannot read ("EOF reading block 0" from a truncated table), mean the files are damaged.
+  if (type == "DatabaseOpeningError" || type == "DatabaseError") return absl::DataLossError(msg);
+  if (type == "DatabaseModifiedError") return absl::AbortedError(msg);
+  if (type == "InvalidArgumentError") return absl::InvalidArgumentError(msg);
+  return absl::InternalError(msg);
+}
+
+absl::Status FromStd(const std::exception& e, const std::string& what) {
+  return absl::InternalError(absl::StrCat(what, ": ", e.what()));
+}
+
+// Which fields an index holds, as stored in its metadata.
+struct FieldSet {
+  bool brand_category_attributes = false;
+  bool description = false;
+  bool combined = false;  // the unprefixed all-fields term
+
+  std::string Serialize() const {
+    std::string s = "title";
+    if (brand_category_attributes) s += ",brand,category,attributes";
+    if (description) s += ",description";
+    if (combined) s += ",combined";
+    return s;
+  }
+  static bool Parse(const std::string& s, FieldSet* out) {
+    FieldSet f;
+    bool title = false;
+    for (absl::string_view part : absl::StrSplit(s, ',')) {
+      if (part == "title") {
+        title = true;
+      } else if (part == "brand" || part == "category" || part == "attributes") {
+        f.brand_category_attributes = true;
+      } else if (part == "description") {
+        f.description = true;
+      } else if (part == "combined") {
+        f.combined = true;
+      } else {
+        return false;
+      }
+    }
+    if (!title) return false;
+    *out = f;
+    return true;
+  }
+};
+
+// Normalised (and optionally stemmed) tokens of `text`.
+std::vector<std::string> Tokens(const std::string& text, const Xapian::Stem* stem) {
+  std::vector<std::string> tokens = Tokenize(NormalizeText(text));
+  if (stem != nullptr) {
+    for (std::string& t : tokens) t = (*stem)(t);
+  }
+  return tokens;
+}
+
+// ---------------------------------------------------------------------------- query shaping
+
+// Marketplace queries carry words that say nothing about the listing text: English function
+// words and shopping noise ("cheap", "near me", "for sale", "deals", "in <city>" keeps the city
+// name, which simply finds nothing). Dropping them matters twice: they would make the AND tier
+// miss good listings, and they are the frequent terms that make OR queries slow.
+// "new"/"used" are NOT here: they carry condition intent (an Exact listing for "used iphone 12"
+// must be used or like new, and most used listings never say "used"), so they are matched
+// against the listing's condition field instead of its text; see ConditionWords.
+const std::vector<std::string>& StopwordList() {
+  static const auto* words = new std::vector<std::string>{
+      // English function words.
+      "a", "an", "the", "and", "or", "of", "for", "with", "without", "in", "on", "at", "to",
+      "from", "by", "is", "are", "be", "it", "its", "this", "that", "my", "your", "our", "i",
+      "im", "me", "we", "you", "some", "any", "very",
+      // Shopping noise.
+      "near", "nearby", "local", "cheap", "cheapest", "affordable", "budget", "best", "top",
+      "buy", "buying", "purchase", "sale", "sales", "sell", "selling", "deal", "deals", "offer",
+      "offers", "discount", "discounted", "price", "prices", "bargain", "wanted", "want",
+      "looking", "shop", "store", "online", "free", "shipping", "delivery",
+  };
+  return *words;
+}
+
+const absl::flat_hash_set<std::string>& StopwordSet() {
+  static const auto* set =
+      new absl::flat_hash_set<std::string>(StopwordList().begin(), StopwordList().end());
+  return *set;
+}
+
+enum class WantedCondition { kAny, kNew, kUsed };
+
+struct ConditionPhrase {
+  std::vector<std::string> words;
+  WantedCondition condition;
+};
+
+// Longest phrases first. "like new" asks for a used item in very good shape: the catalogue's
+// "used" intent accepts both used and like_new listings.
+const std::vector<ConditionPhrase>& ConditionPhrases() {
+  static const auto* phrases = new std::vector<ConditionPhrase>{
+      {{"new", "in", "box"}, WantedCondition::kNew},
+      {{"new", "with", "tags"}, WantedCondition::kNew},
+      {{"brand", "new"}, WantedCondition::kNew},
+      {{"never", "used"}, WantedCondition::kNew},
+      {{"second", "hand"}, WantedCondition::kUsed},
+      {{"pre", "owned"}, WantedCondition::kUsed},
+      {{"pre", "loved"}, WantedCondition::kUsed},
+      {{"like", "new"}, WantedCondition::kUsed},
+      {{"new"}, WantedCondition::kNew},
+      {{"sealed"}, WantedCondition::kNew},
+      {{"unopened"}, WantedCondition::kNew},
+      {{"bnib"}, WantedCondition::kNew},
+      {{"bnwt"}, WantedCondition::kNew},
+      {{"used"}, WantedCondition::kUsed},
+      {{"secondhand"}, WantedCondition::kUsed},
+      {{"preowned"}, WantedCondition::kUsed},
+      {{"preloved"}, WantedCondition::kUsed},
+  };
+  return *phrases;
+}
+
+bool IsConditionWord(const std::string& t) {
+  for (const ConditionPhrase& p : ConditionPhrases()) {
+    for (const std::string& w : p.words) {
+      if (w == t) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+const std::vector<std::string>& LexicalStopwords() { return StopwordList(); }
+
+// ---------------------------------------------------------------------------- writer
+
+LexicalIndexWriter::LexicalIndexWriter(const Options& options) : options_(options) {}
+
+LexicalIndexWriter::~LexicalIndexWriter() {
+  if (db_ == nullptr) return;
+  try {
+    db_->close();  // commits pending changes
+  } catch (const Xapian::Error& e) {
+    std::fprintf(stderr, "LexicalIndexWriter(%s): close: %s\n", options_.path.c_str(),
+                 e.get_description().c_str());
+  }
+}
+
+absl::StatusOr<std::unique_ptr<LexicalIndexWriter>> LexicalIndexWriter::Open(
+    const Options& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("lexical index path is empty");
+  std::unique_ptr<LexicalIndexWriter> w(new LexicalIndexWriter(options));
+  FieldSet fields;
+  fields.brand_category_attributes = options.index_brand_category_attributes;
+  fields.description = options.index_description;
+  fields.combined = options.combined_field;
+  const std::string stem = options.stem ? "english" : "none";
+  try {
+    std::error_code ec;
+    std::filesystem::create_directories(options.path, ec);
+    const int flags = (options.overwrite ? Xapian::DB_CREATE_OR_OVERWRITE
+                                         : Xapian::DB_CREATE_OR_OPEN) |
+                      Xapian::DB_BACKEND_GLASS;
+    w->db_ = std::make_unique<Xapian::WritableDatabase>(options.path, flags);
+    if (options.stem) w->stem_ = std::make_unique<Xapian::Stem>("english");
+    const std::string format = w->db_->get_metadata(kMetaFormat);
+    if (format.empty()) {
+      w->db_->set_metadata(kMetaFormat, kFormat);
+      w->db_->set_metadata(kMetaFields, fields.Serialize());
+      w->db_->set_metadata(kMetaStem, stem);
+    } else if (format != kFormat || w->db_->get_metadata(kMetaFields) != fields.Serialize() ||
+               w->db_->get_metadata(kMetaStem) != stem) {
+      const std::string have = absl::StrCat("format ", format, ", fields ",
+                                            w->db_->get_metadata(kMetaFields), ", stem ",
+                                            w->db_->get_metadata(kMetaStem));
+      w->db_.reset();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "lexical index ", options.path, " was built with ", have, "; asked for fields ",
+          fields.Serialize(), ", stem ", stem, " (rebuild it, or pass overwrite)"));
+    }
+  } catch (const Xapian::Error& e) {
+    return FromXapian(e, absl::StrCat("open lexical index ", options.path, " for writing"));
+  } catch (const std::exception& e) {
+    return FromStd(e, absl::StrCat("open lexical index ", options.path, " for writing"));
+  }
+  return w;
+}
+
+absl::Status LexicalIndexWriter::Add(const Listing& listing) {
+  try {
+    const Xapian::Stem* stem = stem_.get();
+    Xapian::Document doc;
+    const std::string id_term = IdTerm(listing.listing_id());
+    doc.add_boolean_term(id_term);
+    doc.add_value(kIdSlot, EncodeId(listing.listing_id()));
+    const bool combined = options_.combined_field;
+    // Each field's tokens under its prefix (wdf 1 each) and, with combined_field, once more
+    // unprefixed with the field's wdf_inc.
+    auto add = [&](const std::string& text, const char* prefix, int combined_wdf) {
+      for (const std::string& t : Tokens(text, stem)) {
+        if (prefix != nullptr) doc.add_term(prefix + t);
+        if (combined) doc.add_term(t, combined_wdf);
+      }
+    };
+    add(listing.title(), kTitle, kTitleWdf);
+    if (options_.index_brand_category_attributes) {
+      add(listing.brand(), kBrand, kBrandWdf);
+      const std::string brand_phrase = NormalizeText(listing.brand());
+      if (!brand_phrase.empty()) doc.add_boolean_term(kBrandPhrase + brand_phrase);
+      add(listing.category(), kCategory, kCategoryWdf);
+      for (const Attribute& a : listing.attributes()) add(a.value(), kAttribute, kAttributeWdf);
+    }
+    // With the combined term the description is searched only through it: its XD terms would
+    // double the largest part of the index for no query that uses them.
+    if (options_.index_description) {
+      add(listing.description(), combined ? nullptr : kDescription, kDescriptionWdf);
+    }
+    const char* cond = ConditionName(listing.condition());
+    if (*cond != '\0') doc.add_boolean_term(absl::StrCat(kCondition, cond));
+    db_->replace_document(id_term, doc);
+  } catch (const Xapian::Error& e) {
+    return FromXapian(e, absl::StrCat("lexical index ", options_.path, ": add listing ",
+                                      listing.listing_id()));
+  } catch (const std::exception& e) {
+    return FromStd(e, absl::StrCat("lexical index ", options_.path, ": add listing ",
+                                   listing.listing_id()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LexicalIndexWriter::Delete(uint64_t listing_id) {
+  try {
+    db_->delete_document(IdTerm(listing_id));
+  } catch (const Xapian::Error& e) {
+    return FromXapian(e, absl::StrCat("lexical index ", options_.path, ": delete listing ",
+                                      listing_id));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LexicalIndexWriter::Commit() {
+  try {
+    db_->commit();
+  } catch (const Xapian::Error& e) {
+    return FromXapian(e, absl::StrCat("lexical index ", options_.path, ": commit"));
+  } catch (const std::exception& e) {
+    return FromStd(e, absl::StrCat("lexical index ", options_.path, ": commit"));
+  }
+  return absl::OkStatus();
+}
+
+int64_t LexicalIndexWriter::num_docs() const {
+  try {
+    return static_cast<int64_t>(db_->get_doccount());
+  } catch (const Xapian::Error&) {
+    return -1;
+  }
+}
+
+// ---------------------------------------------------------------------------- reader
+
+struct LexicalIndex::Handle {
+  explicit Handle(const std::string& path) : db(path, Xapian::DB_BACKEND_GLASS), enquire(db) {}
+  Xapian::Database db;
+  Xapian::Enquire enquire;
+  Xapian::Stem stem;  // english when the index is stemmed, else unused
+};
+
+class LexicalIndex::Pool : public internal::HandlePool<LexicalIndex::Handle> {
+ public:
+  using HandlePool::HandlePool;
+};
+
+namespace {
+
+// One field of the index (term prefix) and its query-time weight.
+using FieldVariant = std::pair<std::string, double>;
+
+// A query word turned into the OR/MAX of its field-prefixed terms.
+struct ShapedQuery {
+  std::vector<std::string> words;    // the searchable words, for Explain
+  std::vector<Xapian::Query> terms;  // one per word
+  WantedCondition condition = WantedCondition::kAny;
+};
+
+struct Tier {
+  int tier;
+  Xapian::Query query;
+};
+
+}  // namespace
+
+namespace {
+
+struct ShapeContext {
+  const Xapian::Database* db;
+  const Xapian::Stem* stem;  // null: not stemmed
+  // Field prefixes and weights; a single ("", 1.0) when searching the all-fields term.
+  const std::vector<FieldVariant>* fields;
+  bool brand_phrases;
+  const LexicalIndex::Options* options;
+};
+
+ShapedQuery Shape(const std::string& raw_query, const ShapeContext& ctx) {
+  ShapedQuery out;
+  const std::vector<std::string> tokens = Tokenize(NormalizeText(raw_query));
+  const size_t n = tokens.size();
+  if (n == 0) return out;
+  const auto& stop = StopwordSet();
+  const auto droppable = [&](const std::string& t) {
+    return stop.contains(t) ||
+           (ctx.options->condition_words != LexicalIndex::ConditionWords::kText &&
+            IsConditionWord(t));
+  };
+
+  // 1. Brand phrases: a run of tokens that is a whole brand of some listing keeps its words even
+  //    when they look like stopwords or conditions ("new balance", "the north face"). Only runs
+  //    holding such a word are looked up, so most queries cost no lookup here.
+  std::vector<bool> keep(n, false);
+  if (ctx.brand_phrases) {
+    for (size_t i = 0; i < n;) {
+      size_t matched = 0;
+      for (size_t len = std::min<size_t>(kMaxBrandPhraseTokens, n - i); len >= 2; --len) {
+        bool has_droppable = false;
+        for (size_t j = i; j < i + len; ++j) has_droppable |= droppable(tokens[j]);
+        if (!has_droppable) continue;
+        std::string phrase = tokens[i];
+        for (size_t j = i + 1; j < i + len; ++j) absl::StrAppend(&phrase, " ", tokens[j]);
+        if (ctx.db->term_exists(kBrandPhrase + phrase)) {
+          matched = len;
+          break;
+        }
+      }
+      if (matched > 0) {
+        for (size_t j = i; j < i + matched; ++j) keep[j] = true;
+        i += matched;
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  // 2. Condition phrases (longest first) on the words not kept as a brand.
+  std::vector<bool> drop(n, false);
+  if (ctx.options->condition_words != LexicalIndex::ConditionWords::kText) {
+    bool saw_new = false, saw_used = false;
+    for (size_t i = 0; i < n; ++i) {
+      if (keep[i] || drop[i]) continue;
+      for (const ConditionPhrase& p : ConditionPhrases()) {
+        const size_t len = p.words.size();
+        if (i + len > n) continue;
+        bool match = true;
+        for (size_t j = 0; j < len && match; ++j) {
+          match = !keep[i + j] && tokens[i + j] == p.words[j];
+        }
+        if (!match) continue;
+        for (size_t j = 0; j < len; ++j) drop[i + j] = true;
+        (p.condition == WantedCondition::kNew ? saw_new : saw_used) = true;
+        break;
+      }
+    }
+    if (ctx.options->condition_words == LexicalIndex::ConditionWords::kFilter &&
+        saw_new != saw_used) {
+      out.condition = saw_new ? WantedCondition::kNew : WantedCondition::kUsed;
+    }
+  }
+
+  // 3. Stopwords, duplicates, the term cap; then each word becomes the combination of its
+  //    field-prefixed terms that exist in the index. A word no field has ever seen (a typo, a
+  //    city) is dropped rather than allowed to empty the AND tier.
+  absl::flat_hash_set<std::string> seen;
+  for (size_t i = 0; i < n; ++i) {
+    if (!keep[i] && (drop[i] || stop.contains(tokens[i]))) continue;
+    std::string word = ctx.stem != nullptr ? (*ctx.stem)(tokens[i]) : tokens[i];
+    if (!seen.insert(word).second) continue;
+    if (static_cast<int>(out.terms.size()) >= ctx.options->max_query_terms) break;
+    std::vector<Xapian::Query> variants;
+    for (const FieldVariant& f : *ctx.fields) {
+      std::string term = f.first + word;
+      if (!ctx.db->term_exists(term)) continue;
+      Xapian::Query q(term);
+      if (f.second != 1.0) q = Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, q, f.second);
+      variants.push_back(std::move(q));
+    }
+    if (variants.empty()) continue;
+    out.words.push_back(word);
+    // The field variants' weights add up (OP_OR). Not OP_MAX: Xapian 1.4.22 segfaults in
+    // get_mset on OP_MAX over OP_SCALE_WEIGHT subqueries inside an OR (seen here with k=100).
+    if (variants.size() == 1) {
+      out.terms.push_back(std::move(variants[0]));
+    } else {
+      out.terms.emplace_back(Xapian::Query::OP_OR, variants.begin(), variants.end());
+    }
+  }
+  return out;
+}
+
+std::vector<Tier> Tiers(const ShapedQuery& q, LexicalIndex::Relax relax) {
+  std::vector<Tier> tiers;
+  if (q.terms.empty()) return tiers;
+  const size_t n = q.terms.size();
+  const Xapian::Query any(Xapian::Query::OP_OR, q.terms.begin(), q.terms.end());
+  if (relax == LexicalIndex::Relax::kOrOnly) {
+    tiers.push_back({3, any});
+    return tiers;
+  }
+  const Xapian::Query all(Xapian::Query::OP_AND, q.terms.begin(), q.terms.end());
+  if (q.condition != WantedCondition::kAny) {
+    Xapian::Query cond = q.condition == WantedCondition::kNew
+                             ? Xapian::Query(absl::StrCat(kCondition, "new"))
+                             : Xapian::Query(Xapian::Query::OP_OR,
+                                             Xapian::Query(absl::StrCat(kCondition, "used")),
+                                             Xapian::Query(absl::StrCat(kCondition, "like_new")));
+    tiers.push_back({0, Xapian::Query(Xapian::Query::OP_FILTER, all, cond)});
+    tiers.push_back({1, all});
+  } else {
+    tiers.push_back({0, all});
+  }
+  if (relax == LexicalIndex::Relax::kNone || n == 1) return tiers;
+  if (relax == LexicalIndex::Relax::kDropOneThenOr && n >= 3) {
+    // All but one term: OR of the n AND-queries that each leave one term out. Each is an AND,
+    // so this stays cheap where a plain OR over frequent terms is not.
+    std::vector<Xapian::Query> drop_one;
+    for (size_t skip = 0; skip < n; ++skip) {
+      std::vector<Xapian::Query> rest;
+      for (size_t i = 0; i < n; ++i) {
+        if (i != skip) rest.push_back(q.terms[i]);
+      }
+      drop_one.emplace_back(Xapian::Query::OP_AND, rest.begin(), rest.end());
+    }
+    tiers.push_back({2, Xapian::Query(Xapian::Query::OP_OR, drop_one.begin(), drop_one.end())});
+  }
+  tiers.push_back({3, any});
+  return tiers;
+}
+
+std::vector<FieldVariant> FieldsOf(const FieldSet& fs, const LexicalIndex::Options& o) {
+  std::vector<FieldVariant> f;
+  f.emplace_back(kTitle, o.title_weight);
+  if (fs.brand_category_attributes) {
+    f.emplace_back(kBrand, o.brand_weight);
+    f.emplace_back(kCategory, o.category_weight);
+    f.emplace_back(kAttribute, o.attribute_weight);
+  }
+  if (fs.description && !fs.combined) f.emplace_back(kDescription, o.description_weight);
+  if (fs.combined && o.use_combined_field) f = {{"", 1.0}};
+  // A zero weight switches a field off at query time.
+  f.erase(std::remove_if(f.begin(), f.end(), [](const FieldVariant& v) { return v.second <= 0; }),
+          f.end());
+  return f;
+}
+
+}  // namespace
+
+LexicalIndex::~LexicalIndex() = default;
+
+absl::StatusOr<std::unique_ptr<LexicalIndex>> LexicalIndex::Open(const std::string& path) {
+  return Open(path, Options());
+}
+
+absl::StatusOr<std::unique_ptr<LexicalIndex>> LexicalIndex::Open(const std::string& path,
+                                                                 const Options& options) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) {
+    return absl::NotFoundError(absl::StrCat("lexical index ", path, ": no such directory"));
+  }
+  if (options.max_handles < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_handles must be >= 1, got ", options.max_handles));
+  }
+  std::unique_ptr<LexicalIndex> index(new LexicalIndex());
+  index->path_ = path;
+  index->options_ = options;
+  std::unique_ptr<Handle> first;
+  FieldSet fields;
+  std::string stem;
+  try {
+    first = std::make_unique<Handle>(path);
+    const std::string format = first->db.get_metadata(kMetaFormat);
+    if (format.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "lexical index ", path, ": a Xapian database without marketsearch metadata (not built "
+          "by LexicalIndexWriter)"));
+    }
+    if (format != kFormat) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("lexical index ", path, ": format ", format, ", this build reads ", kFormat));
+    }
+    const std::string fields_text = first->db.get_metadata(kMetaFields);
+    if (!FieldSet::Parse(fields_text, &fields)) {
+      return absl::DataLossError(
+          absl::StrCat("lexical index ", path, ": bad fields metadata '", fields_text, "'"));
+    }
+    stem = first->db.get_metadata(kMetaStem);
+    if (stem != "none" && stem != "english") {
+      return absl::DataLossError(
+          absl::StrCat("lexical index ", path, ": bad stem metadata '", stem, "'"));
+    }
+    index->num_docs_ = static_cast<int64_t>(first->db.get_doccount());
+    index->listing_of_docid_.assign(static_cast<size_t>(first->db.get_lastdocid()) + 1, 0);
+    for (auto it = first->db.valuestream_begin(kIdSlot); it != first->db.valuestream_end(kIdSlot);
+         ++it) {
+      uint64_t id = 0;
+      if (DecodeId(*it, &id)) index->listing_of_docid_[it.get_docid()] = id;
+    }
+  } catch (const Xapian::Error& e) {
+    return FromXapian(e, absl::StrCat("open lexical index ", path));
+  } catch (const std::exception& e) {
+    return FromStd(e, absl::StrCat("open lexical index ", path));
+  }
+
+  const bool stemmed = stem == "english";
+  // Per-handle settings live in the factory so that handles made later match the first one.
+  auto setup = [options, stemmed](Handle* h) {
+    h->enquire.set_weighting_scheme(
+        Xapian::BM25Weight(options.bm25_k1, 0, 1, options.bm25_b, 0.5));
+    h->enquire.set_docid_order(Xapian::Enquire::DONT_CARE);
+    if (stemmed) h->stem = Xapian::Stem("english");
+  };
+  try {
+    setup(first.get());
+  } catch (const Xapian::Error& e) {
+    return FromXapian(e, absl::StrCat("open lexical index ", path));
+  }
+  index->pool_ = std::make_unique<Pool>(
+      [path, setup]() -> absl::StatusOr<std::unique_ptr<Handle>> {
+        try {
+          auto h = std::make_unique<Handle>(path);
+          setup(h.get());
+          return h;
+        } catch (const Xapian::Error& e) {
+          return FromXapian(e, absl::StrCat("open lexical index ", path));
+        } catch (const std::exception& e) {
+          return FromStd(e, absl::StrCat("open lexical index ", path));
+        }
+      },
+      options.max_handles);
+  index->pool_->Add(std::move(first));
+  index->fields_ = FieldsOf(fields, options);
+  index->stemmed_ = stemmed;
+  index->brand_phrases_ = fields.brand_category_attributes;
+  return index;
+}
+
+absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(const std::string& raw_query,
+                                                             int k) const {
+  if (k < 0) return absl::InvalidArgumentError(absl::StrCat("k must be >= 0, got ", k));
+  std::vector<LexicalHit> hits;
+  if (k == 0) return hits;
+  auto lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  Handle& h = **lease;
+  // A published version never changes, but a database that a writer keeps committing to can
+  // move on under a reader (DatabaseModifiedError): reopen at the new revision and retry once.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      hits.clear();
+      const ShapeContext ctx{&h.db, stemmed_ ? &h.stem : nullptr,
+                             &fields_,
+                             brand_phrases_, &options_};
+      const ShapedQuery shaped = Shape(raw_query, ctx);
+      absl::flat_hash_set<uint64_t> seen;
+      for (const Tier& tier : Tiers(shaped, options_.relax)) {
+        h.enquire.set_query(tier.query);
+        // Each tier contains the ones before it, so its top k holds at least
+        // k - hits.size() listings not seen yet (when it has that many at all).
+        const Xapian::MSet mset = h.enquire.get_mset(0, static_cast<Xapian::doccount>(k));
+        for (auto it = mset.begin(); it != mset.end(); ++it) {
+          const Xapian::docid did = *it;
+          uint64_t id = did < listing_of_docid_.size() ? listing_of_docid_[did] : 0;
+          if (id == 0 && !DecodeId(it.get_document().get_value(kIdSlot), &id)) {
+            return absl::DataLossError(absl::StrCat("lexical index ", path_, ": document ", *it,
+                                                    " has no listing id"));
+          }
+          if (!seen.insert(id).second) continue;
+          hits.push_back({id, it.get_weight(), tier.tier});
+          if (static_cast<int>(hits.size()) == k) break;
+        }
+        if (static_cast<int>(hits.size()) >= k) break;
+      }
+      return hits;
+    } catch (const Xapian::DatabaseModifiedError& e) {
+      if (attempt > 0) return FromXapian(e, absl::StrCat("search lexical index ", path_));
+      try {
+        h.db.reopen();
+      } catch (const Xapian::Error& e2) {
+        lease->Discard();
+        return FromXapian(e2, absl::StrCat("reopen lexical index ", path_));
+      }
+    } catch (const Xapian::Error& e) {
+      lease->Discard();  // do not hand a handle in an unknown state to the next caller
+      return FromXapian(e, absl::StrCat("search lexical index ", path_));
+    } catch (const std::exception& e) {
+      lease->Discard();
+      return FromStd(e, absl::StrCat("search lexical index ", path_));
+    }
+  }
+}
+
+absl::StatusOr<std::string> LexicalIndex::Explain(const std::string& raw_query) const {
+  auto lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  Handle& h = **lease;
+  try {
+    const ShapeContext ctx{&h.db, stemmed_ ? &h.stem : nullptr,
+                           &fields_,
+                           brand_phrases_, &options_};
+    const ShapedQuery shaped = Shape(raw_query, ctx);
+    std::string out = absl::StrCat("words: [", absl::StrJoin(shaped.words, ", "), "]");
+    if (shaped.condition != WantedCondition::kAny) {
+      absl::StrAppend(&out, " condition: ",
+                      shaped.condition == WantedCondition::kNew ? "new" : "used");
+    }
+    for (const Tier& t : Tiers(shaped, options_.relax)) {
+      absl::StrAppend(&out, "\ntier ", t.tier, ": ", t.query.get_description());
+    }
+    return out;
+  } catch (const Xapian::Error& e) {
+    lease->Discard();
+    return FromXapian(e, absl::StrCat("explain on lexical index ", path_));
+  }
+}
+
+}  // namespace marketsearch

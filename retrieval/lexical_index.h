@@ -1,0 +1,300 @@
+// The lexical (BM25) leg of hybrid retrieval: a Xapian database of listings, written by
+// LexicalIndexWriter (offline build job, incremental upserts/deletes) and searched by
+// LexicalIndex (serving). Both sides tokenise with features/text_normalizer (NormalizeText +
+// Tokenize), so a query and a listing are cut into the same tokens.
+//
+// Layout of one document (a listing):
+//   Q<listing_id>        unique boolean term: upsert/delete by listing id. Xapian's docid is
+//                        32-bit and listing ids are uint64, so the docid is Xapian's own.
+//   value slot 0         listing_id as 8 big-endian bytes (read back for each hit).
+//   XT<token>            title tokens
+//   XB<token>            brand tokens; XBF<whole normalised brand> (boolean) for brand phrases
+//   XC<token>            category tokens
+//   XA<token>            attribute value tokens ("128gb", "red")
+//   XD<token>            description tokens (only when Options::index_description)
+//   XK<condition>        boolean: new | like_new | used | for_parts
+// No unprefixed copy is indexed: every query goes through the field variants, so it would only
+// double the index. Field weighting happens at query time (OP_SCALE_WEIGHT per field), not with
+// wdf_inc: each field is its own term, so a wdf bonus would only move a term within its field.
+// Which fields were indexed (and whether tokens were stemmed) is stored in the database's
+// metadata; LexicalIndex reads it, so a reader always shapes queries the way the index was built.
+//
+// Thread safety:
+//  - LexicalIndexWriter is thread-compatible (one thread at a time); Xapian allows one writer
+//    per database directory (a second one gets FailedPrecondition).
+//  - LexicalIndex is thread-safe: Search may be called concurrently. Xapian::Database objects are
+//    not thread-safe, so LexicalIndex keeps a pool of Database handles (one per concurrent
+//    search, up to Options::max_handles; further callers wait for a free one).
+// No exception escapes: every Xapian::Error becomes an absl::Status.
+#ifndef MARKETSEARCH_RETRIEVAL_LEXICAL_INDEX_H_
+#define MARKETSEARCH_RETRIEVAL_LEXICAL_INDEX_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/catalog.pb.h"
+
+namespace Xapian {
+class Stem;
+class WritableDatabase;
+}  // namespace Xapian
+
+namespace marketsearch {
+
+// Builds or updates a lexical index directory.
+class LexicalIndexWriter {
+ public:
+  struct Options {
+    std::string path;  // database directory (created if missing)
+    // Index brand, category and attribute values besides the title. Default true: on the demo
+    // data (lexical_eval, test split) NDCG@10 0.556 -> 0.611, Recall@100 0.515 -> 0.595.
+    bool index_brand_category_attributes = true;
+    // Index description tokens (prefix XD, weighted LexicalIndex::Options::description_weight).
+    // Default true: on the demo data NDCG@10 0.611 -> 0.701, Recall@100 0.595 -> 0.688 and
+    // queries with no result 11.6% -> 2.2% (buyers' words that sellers only put in the text),
+    // for twice the index size and ~+25% latency.
+    bool index_description = true;
+    // Stem tokens with Xapian's English (Snowball) stemmer, on both sides. Default false: on the
+    // demo data (with descriptions) NDCG@10 +0.000, Recall@100 +0.011: not worth a second
+    // vocabulary that every reader of the index has to know about.
+    bool stem = false;
+    // Also index every token unprefixed, in one all-fields term whose wdf counts a title
+    // occurrence 3, brand 2, category/attribute/description 1 (BM25F-like, one shared length
+    // normalisation). With it the description has no XD terms. See LexicalIndex::Options::
+    // use_combined_field for why this is the default.
+    bool combined_field = true;
+    // Start from an empty database even when `path` holds one.
+    bool overwrite = false;
+  };
+
+  // Opens (or creates) the database. An existing database built with different field options
+  // is FailedPrecondition (its documents would be shaped differently); a database held by
+  // another writer is FailedPrecondition too.
+  static absl::StatusOr<std::unique_ptr<LexicalIndexWriter>> Open(const Options& options);
+  // Commits pending changes (Xapian does that on close); errors there are only logged to stderr.
+  ~LexicalIndexWriter();
+
+  // Adds the listing, replacing any document with the same listing_id (upsert).
+  absl::Status Add(const Listing& listing);
+  // Removes the listing's document; an unknown id is not an error.
+  absl::Status Delete(uint64_t listing_id);
+  // Makes every change so far durable and visible to readers that (re)open the database.
+  absl::Status Commit();
+
+  // Documents in the database, including uncommitted changes.
+  int64_t num_docs() const;
+
+ private:
+  explicit LexicalIndexWriter(const Options& options);
+  Options options_;
+  std::unique_ptr<Xapian::WritableDatabase> db_;
+  std::unique_ptr<Xapian::Stem> stem_;  // set when options_.stem
+};
+
+// One search result. Hits come tier by tier, best BM25 score first within a tier; scores of
+// different tiers are not comparable (a tier-0 hit may score lower than a tier-2 hit).
+struct LexicalHit {
+  uint64_t listing_id = 0;
+  double score = 0;  // BM25 (with the field weights) of the query that found it
+  // 0: every query term (and the condition the query asked for, if any);
+  // 1: every query term, any condition (only when the query named a condition);
+  // 2: all but one query term (Options::relax == kDropOneThenOr, queries of 3+ terms);
+  // 3: at least one query term.
+  int tier = 0;
+};
+
+// A read-only, searchable lexical index (one published version directory).
+class LexicalIndex {
+ public:
+  // How the query is widened when the strict AND query returns fewer than k listings.
+  enum class Relax {
+    kOr,               // AND, then OR of the terms
+    kDropOneThenOr,    // AND, then listings matching all terms but one, then OR
+    kNone,             // AND only
+    kOrOnly,           // no AND at all: one plain OR query (the baseline; slow on big indexes)
+  };
+  // What to do with condition words in the query ("new", "brand new", "sealed", "used",
+  // "second hand", "pre owned", ...).
+  enum class ConditionWords {
+    kFilter,    // recognise them as a condition: tier 0 keeps only listings in that condition,
+                // tier 1 drops the requirement. They are not text terms.
+    kStopword,  // drop them
+    kText,      // keep them as ordinary text terms
+  };
+
+  struct Options {
+    // Database handles kept open, i.e. searches that can run at the same time; more callers
+    // wait. A handle costs a few file descriptors and the B-tree block caches.
+    int max_handles = 4;
+    // Search the unprefixed all-fields term (one posting list per query word) when the index
+    // has it. Otherwise each query word is the OR of its field-prefixed terms, weighted below:
+    // five posting lists per word made a 1M-listing search ~2x slower (lexical_eval).
+    bool use_combined_field = true;
+    // Query-time field weights (OP_SCALE_WEIGHT on each field's term); per-field mode only.
+    double title_weight = 2.0;
+    double brand_weight = 1.0;
+    double category_weight = 1.0;
+    double attribute_weight = 1.0;
+    double description_weight = 0.3;
+    Relax relax = Relax::kDropOneThenOr;
+    ConditionWords condition_words = ConditionWords::kFilter;
+    // BM25 parameters (Xapian's defaults).
+    double bm25_k1 = 1.0;
+    double bm25_b = 0.5;
+    // Query words beyond this many (after stopwords) are ignored: bounds the cost of a query.
+    int max_query_terms = 12;
+  };
+
+  // Opens the database at `path` read-only. A missing directory (or one without a database)
+  // is NotFound, an unreadable/corrupt one DataLoss, a database that was not written by
+  // LexicalIndexWriter FailedPrecondition; every message names the path.
+  static absl::StatusOr<std::unique_ptr<LexicalIndex>> Open(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<LexicalIndex>> Open(const std::string& path,
+                                                             const Options& options);
+  ~LexicalIndex();
+
+  // Up to k listings for `raw_query` (any UTF-8 text), best first (see LexicalHit::tier).
+  // A query with no searchable word (empty, only stopwords, or only words the index has never
+  // seen) returns an empty vector, not an error. k < 0 is InvalidArgument; k == 0 returns {}.
+  // Thread-safe.
+  absl::StatusOr<std::vector<LexicalHit>> Search(const std::string& raw_query, int k) const;
+
+  // The shaped queries of each tier, in Xapian's notation (for --debug output and tests).
+  absl::StatusOr<std::string> Explain(const std::string& raw_query) const;
+
+  // Documents in the index.
+  int64_t num_docs() const { return num_docs_; }
+  const std::string& path() const { return path_; }
+  const Options& options() const { return options_; }
+
+  struct Handle;  // a Xapian::Database with its Enquire and Stem (defined in the .cc)
+
+ private:
+  LexicalIndex() = default;
+  class Pool;
+  std::string path_;
+  Options options_;
+  int64_t num_docs_ = 0;
+  // From the index metadata and Options: (prefix, weight) of each field a query word may match,
+  // whether tokens are stemmed, and whether brand phrases (XBF terms) exist.
+  std::vector<std::pair<std::string, double>> fields_;
+  bool stemmed_ = false;
+  bool brand_phrases_ = false;
+  // listing_id of each Xapian docid at Open (0: unknown, read the value slot instead). Reading
+  // the value slot costs a B-tree lookup per hit, which was most of a k=100 search.
+  std::vector<uint64_t> listing_of_docid_;
+  std::unique_ptr<Pool> pool_;
+};
+
+// The words the query shaper drops (English function words and marketplace noise such as
+// "cheap", "near me", "for sale"); exposed for tests and docs.
+const std::vector<std::string>& LexicalStopwords();
+
+namespace internal {
+
+// A bounded pool of expensive, non-thread-safe objects, created on demand by `factory` up to
+// `max_size`; Acquire blocks while all of them are leased. Thread-safe. Kept in the header only
+// so that lexical_eval can measure what a lease costs.
+template <typename T>
+class HandlePool {
+ public:
+  using Factory = std::function<absl::StatusOr<std::unique_ptr<T>>()>;
+
+  // A leased object; returns it to the pool when destroyed. Movable.
+  class Lease {
+   public:
+    Lease() = default;
+    Lease(Lease&& o) noexcept : pool_(std::exchange(o.pool_, nullptr)), obj_(std::move(o.obj_)) {}
+    Lease& operator=(Lease&& o) noexcept {
+      Release();
+      pool_ = std::exchange(o.pool_, nullptr);
+      obj_ = std::move(o.obj_);
+      return *this;
+    }
+    ~Lease() { Release(); }
+    T* operator->() const { return obj_.get(); }
+    T& operator*() const { return *obj_; }
+    // Drops the object instead of returning it (e.g. after an error left it unusable); the pool
+    // makes a new one on demand.
+    void Discard() {
+      if (pool_ != nullptr) pool_->Return(nullptr);
+      pool_ = nullptr;
+      obj_.reset();
+    }
+
+   private:
+    friend class HandlePool;
+    Lease(HandlePool* pool, std::unique_ptr<T> obj) : pool_(pool), obj_(std::move(obj)) {}
+    void Release() {
+      if (pool_ != nullptr) pool_->Return(std::move(obj_));
+      pool_ = nullptr;
+    }
+    HandlePool* pool_ = nullptr;
+    std::unique_ptr<T> obj_;
+  };
+
+  HandlePool(Factory factory, int max_size)
+      : factory_(std::move(factory)), max_size_(max_size < 1 ? 1 : max_size) {}
+
+  // Puts an already created object into the pool (counts towards max_size).
+  void Add(std::unique_ptr<T> obj) {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.push_back(std::move(obj));
+    ++created_;
+  }
+
+  // An idle object, a new one when fewer than max_size exist, else waits for a Release.
+  absl::StatusOr<Lease> Acquire() {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return !idle_.empty() || created_ < max_size_; });
+      if (!idle_.empty()) {
+        std::unique_ptr<T> obj = std::move(idle_.back());
+        idle_.pop_back();
+        return Lease(this, std::move(obj));
+      }
+      ++created_;  // reserve the slot; create outside the lock (opening may do I/O)
+    }
+    absl::StatusOr<std::unique_ptr<T>> obj = factory_();
+    if (!obj.ok()) {
+      Return(nullptr);
+      return obj.status();
+    }
+    return Lease(this, std::move(obj).value());
+  }
+
+  int max_size() const { return max_size_; }
+
+ private:
+  void Return(std::unique_ptr<T> obj) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (obj != nullptr) {
+        idle_.push_back(std::move(obj));
+      } else {
+        --created_;
+      }
+    }
+    cv_.notify_one();
+  }
+
+  Factory factory_;
+  const int max_size_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<T>> idle_;  // guarded by mu_
+  int created_ = 0;                       // guarded by mu_: idle + leased
+};
+
+}  // namespace internal
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_RETRIEVAL_LEXICAL_INDEX_H_

@@ -1,0 +1,417 @@
+#include "retrieval/lexical_index.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace marketsearch {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+struct Spec {
+  uint64_t id;
+  std::string title;
+  std::string description;
+  std::string category;
+  std::string brand;
+  Condition condition = CONDITION_USED;
+  std::vector<std::pair<std::string, std::string>> attributes;
+};
+
+Listing MakeListing(const Spec& s) {
+  Listing l;
+  l.set_listing_id(s.id);
+  l.set_title(s.title);
+  l.set_description(s.description);
+  l.set_category(s.category);
+  l.set_brand(s.brand);
+  l.set_condition(s.condition);
+  l.set_price(10);
+  for (const auto& [name, value] : s.attributes) {
+    Attribute* a = l.add_attributes();
+    a->set_name(name);
+    a->set_value(value);
+  }
+  return l;
+}
+
+// A fresh directory per call.
+std::string NewDir(const std::string& name) {
+  static std::atomic<int> counter{0};
+  const std::string dir = absl::StrCat(::testing::TempDir(), "/lexical_", name, "_", ::getpid(),
+                                       "_", counter++);
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+std::string Build(const std::string& name, const std::vector<Spec>& specs,
+                  bool description = false) {
+  const std::string dir = NewDir(name);
+  LexicalIndexWriter::Options o;
+  o.path = dir;
+  o.index_description = description;
+  auto w = LexicalIndexWriter::Open(o);
+  EXPECT_TRUE(w.ok()) << w.status();
+  for (const Spec& s : specs) EXPECT_TRUE((*w)->Add(MakeListing(s)).ok());
+  EXPECT_TRUE((*w)->Commit().ok());
+  return dir;
+}
+
+std::unique_ptr<LexicalIndex> OpenOrDie(const std::string& dir,
+                                        LexicalIndex::Options o = LexicalIndex::Options()) {
+  auto idx = LexicalIndex::Open(dir, o);
+  EXPECT_TRUE(idx.ok()) << idx.status();
+  return idx.ok() ? std::move(idx).value() : nullptr;
+}
+
+std::vector<uint64_t> Ids(const std::vector<LexicalHit>& hits) {
+  std::vector<uint64_t> ids;
+  for (const LexicalHit& h : hits) ids.push_back(h.listing_id);
+  return ids;
+}
+
+std::vector<uint64_t> SearchIds(const LexicalIndex& idx, const std::string& q, int k) {
+  auto r = idx.Search(q, k);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? Ids(*r) : std::vector<uint64_t>{};
+}
+
+const std::vector<Spec>& Phones() {
+  static const auto* specs = new std::vector<Spec>{
+      {1, "Apple iPhone 12 128GB blue", "", "phones", "apple", CONDITION_USED,
+       {{"storage", "128gb"}, {"colour", "blue"}}},
+      {2, "iPhone 12 silicone case", "", "phone accessories", "apple", CONDITION_NEW},
+      {3, "Samsung Galaxy S21 128GB", "", "phones", "samsung", CONDITION_USED,
+       {{"storage", "128gb"}}},
+      {4, "iPhone 13 Pro 256GB", "", "phones", "apple", CONDITION_LIKE_NEW,
+       {{"storage", "256gb"}}},
+      {5, "Apple iPhone 12 64GB", "", "phones", "apple", CONDITION_NEW, {{"storage", "64gb"}}},
+      {6, "Pixel 7 unlocked", "", "phones", "google", CONDITION_USED},
+  };
+  return *specs;
+}
+
+TEST(LexicalIndexTest, ExactTitleMatchRanksFirst) {
+  auto idx = OpenOrDie(Build("exact", Phones()));
+  ASSERT_NE(idx, nullptr);
+  EXPECT_EQ(idx->num_docs(), 6);
+  auto ids = SearchIds(*idx, "apple iphone 12 128gb blue", 10);
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(ids[0], 1u);
+  ids = SearchIds(*idx, "samsung galaxy s21", 10);
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(ids[0], 3u);
+}
+
+TEST(LexicalIndexTest, TitleOutweighsDescriptionAndCategory) {
+  // The same word once in each listing, in a different field; otherwise alike.
+  const std::string dir = Build("fields",
+                                {
+                                    {10, "grey corner chair", "solid wood frame", "chairs", ""},
+                                    {11, "grey corner sofa", "solid wood frame", "chairs", ""},
+                                    {12, "grey corner seat", "solid sofa frame", "chairs", ""},
+                                    {13, "grey corner seat", "solid wood frame", "sofa", ""},
+                                    {14, "oak dining table", "solid wood top", "tables", ""},
+                                },
+                                /*description=*/true);
+  auto idx = OpenOrDie(dir);
+  ASSERT_NE(idx, nullptr);
+  auto r = idx->Search("sofa", 10);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_EQ((*r)[0].listing_id, 11u);  // title
+  EXPECT_GT((*r)[0].score, (*r)[1].score);
+  EXPECT_GT((*r)[0].score, (*r)[2].score);
+}
+
+TEST(LexicalIndexTest, AndThenRelaxFillsKWithFullMatchesFirst) {
+  std::vector<Spec> specs = {
+      {20, "red wool hat", "", "hats", ""},
+      {21, "wool scarf grey", "", "scarves", ""},
+      {22, "red scarf", "", "scarves", ""},
+      {23, "red shoes", "", "shoes", ""},
+      {24, "wool socks wool wool", "", "socks", ""},
+      {25, "blue jeans", "", "trousers", ""},
+  };
+  {
+    // No listing has all three words: still k results, two-word matches before one-word ones.
+    auto idx = OpenOrDie(Build("relax", specs));
+    ASSERT_NE(idx, nullptr);
+    auto r = idx->Search("red wool scarf", 5);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->size(), 5u);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ((*r)[i].tier, 2) << i;
+    for (int i = 3; i < 5; ++i) EXPECT_EQ((*r)[i].tier, 3) << i;
+    const std::vector<uint64_t> ids = Ids(*r);
+    EXPECT_THAT(std::vector<uint64_t>(ids.begin(), ids.begin() + 3),
+                ::testing::UnorderedElementsAre(20u, 21u, 22u));
+  }
+  specs.push_back({26, "knitted red wool scarf", "", "scarves", ""});
+  specs.push_back({27, "scarf in red wool", "", "scarves", ""});
+  for (LexicalIndex::Relax relax : {LexicalIndex::Relax::kOr, LexicalIndex::Relax::kDropOneThenOr}) {
+    LexicalIndex::Options o;
+    o.relax = relax;
+    auto idx = OpenOrDie(Build("relax_all", specs), o);
+    ASSERT_NE(idx, nullptr);
+    auto r = idx->Search("red wool scarf", 100);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->size(), 7u);  // every listing with any of the words
+    const std::vector<uint64_t> ids = Ids(*r);
+    EXPECT_THAT(std::vector<uint64_t>(ids.begin(), ids.begin() + 2),
+                ::testing::UnorderedElementsAre(26u, 27u));
+    EXPECT_EQ((*r)[0].tier, 0);
+    EXPECT_EQ((*r)[1].tier, 0);
+    for (size_t i = 1; i < r->size(); ++i) EXPECT_LE((*r)[i - 1].tier, (*r)[i].tier) << i;
+    // k below the number of full matches: only full matches.
+    auto top1 = idx->Search("red wool scarf", 1);
+    ASSERT_TRUE(top1.ok());
+    ASSERT_EQ(top1->size(), 1u);
+    EXPECT_EQ((*top1)[0].tier, 0);
+  }
+  {
+    // Plain OR (the baseline) finds the same set.
+    LexicalIndex::Options o;
+    o.relax = LexicalIndex::Relax::kOrOnly;
+    auto idx = OpenOrDie(Build("or_only", specs), o);
+    ASSERT_NE(idx, nullptr);
+    EXPECT_EQ(SearchIds(*idx, "red wool scarf", 100).size(), 7u);
+  }
+}
+
+TEST(LexicalIndexTest, DeleteAndReplaceByListingId) {
+  const std::string dir = NewDir("upsert");
+  const uint64_t big = 385426986969ull;  // above Xapian's 32-bit docids
+  LexicalIndexWriter::Options o;
+  o.path = dir;
+  {
+    auto w = LexicalIndexWriter::Open(o);
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE((*w)->Add(MakeListing({big, "blue city bike", "", "bikes", ""})).ok());
+    ASSERT_TRUE((*w)->Add(MakeListing({8, "road bike helmet", "", "bikes", ""})).ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  {
+    auto idx = OpenOrDie(dir);
+    ASSERT_NE(idx, nullptr);
+    EXPECT_THAT(SearchIds(*idx, "blue bike", 10), ElementsAre(big, 8u));
+  }
+  {
+    auto w = LexicalIndexWriter::Open(o);
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE((*w)->Add(MakeListing({big, "green city bike", "", "bikes", ""})).ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+    EXPECT_EQ((*w)->num_docs(), 2);
+  }
+  {
+    auto idx = OpenOrDie(dir);
+    ASSERT_NE(idx, nullptr);
+    EXPECT_EQ(idx->num_docs(), 2);
+    EXPECT_THAT(SearchIds(*idx, "blue", 10), IsEmpty());
+    EXPECT_THAT(SearchIds(*idx, "green", 10), ElementsAre(big));
+  }
+  {
+    auto w = LexicalIndexWriter::Open(o);
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE((*w)->Delete(big).ok());
+    ASSERT_TRUE((*w)->Delete(123456).ok());  // unknown: not an error
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  auto idx = OpenOrDie(dir);
+  ASSERT_NE(idx, nullptr);
+  EXPECT_EQ(idx->num_docs(), 1);
+  EXPECT_THAT(SearchIds(*idx, "bike", 10), ElementsAre(8u));
+  EXPECT_THAT(SearchIds(*idx, "green", 10), IsEmpty());
+}
+
+TEST(LexicalIndexTest, QueryAndIndexNormaliseAlike) {
+  auto idx = OpenOrDie(Build("norm", {
+                                         {30, "iphone 12 mini", "", "phones", "apple"},
+                                         {31, "Crème Brûlée torch", "", "kitchen", ""},
+                                         {32, "CAFÉ table", "", "furniture", ""},
+                                         {33, "garden hose", "", "garden", ""},
+                                     }));
+  ASSERT_NE(idx, nullptr);
+  EXPECT_THAT(SearchIds(*idx, "IPHONE-12", 10), ElementsAre(30u));
+  EXPECT_THAT(SearchIds(*idx, "creme brulee", 10), ElementsAre(31u));
+  EXPECT_THAT(SearchIds(*idx, "BRÛLÉE", 10), ElementsAre(31u));
+  EXPECT_THAT(SearchIds(*idx, "café", 10), ElementsAre(32u));
+  EXPECT_THAT(SearchIds(*idx, "Cafe\xCC\x81", 10), ElementsAre(32u));  // e + combining acute
+}
+
+TEST(LexicalIndexTest, EmptyOrStopwordOnlyQueryReturnsNothing) {
+  auto idx = OpenOrDie(Build("stop", Phones()));
+  ASSERT_NE(idx, nullptr);
+  for (const std::string q : {"", "   ", "!!! ---", "the", "cheap for sale near me",
+                              "buy the best deals", "zzzunknownword"}) {
+    auto r = idx->Search(q, 10);
+    ASSERT_TRUE(r.ok()) << q << ": " << r.status();
+    EXPECT_THAT(*r, IsEmpty()) << q;
+  }
+  // Noise around a real word does not get in the way.
+  auto ids = SearchIds(*idx, "cheap pixel 7 for sale near me", 10);
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(ids[0], 6u);
+  EXPECT_EQ(idx->Search("pixel", -1).status().code(), absl::StatusCode::kInvalidArgument);
+  auto zero = idx->Search("pixel", 0);
+  ASSERT_TRUE(zero.ok());
+  EXPECT_THAT(*zero, IsEmpty());
+}
+
+TEST(LexicalIndexTest, ConditionWordsFilterTheFirstTier) {
+  std::vector<Spec> specs = Phones();
+  specs.push_back({40, "new balance 574 sneakers", "", "shoes", "new balance", CONDITION_USED});
+  specs.push_back({41, "new balance 990 sneakers", "", "shoes", "new balance", CONDITION_NEW});
+  specs.push_back({42, "adidas sneakers", "", "shoes", "adidas", CONDITION_NEW});
+  auto idx = OpenOrDie(Build("cond", specs));
+  ASSERT_NE(idx, nullptr);
+  // "used" is a condition, not a text term: the used/like-new iPhones 12 first.
+  auto r = idx->Search("used iphone 12", 10);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_GE(r->size(), 3u);
+  EXPECT_EQ((*r)[0].listing_id, 1u);
+  EXPECT_EQ((*r)[0].tier, 0);
+  EXPECT_EQ((*r)[1].tier, 1);  // new iPhones 12 follow: right model, other condition
+  r = idx->Search("brand new iphone 12", 10);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_GE(r->size(), 2u);
+  EXPECT_THAT(std::vector<uint64_t>({(*r)[0].listing_id, (*r)[1].listing_id}),
+              ::testing::UnorderedElementsAre(2u, 5u));
+  // "new balance" is a brand, not a condition: both sneakers match every word.
+  r = idx->Search("new balance sneakers", 10);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_GE(r->size(), 2u);
+  EXPECT_THAT(std::vector<uint64_t>({(*r)[0].listing_id, (*r)[1].listing_id}),
+              ::testing::UnorderedElementsAre(40u, 41u));
+  EXPECT_EQ((*r)[1].tier, 0);
+  auto explain = idx->Explain("used new balance sneakers near me");
+  ASSERT_TRUE(explain.ok()) << explain.status();
+  EXPECT_THAT(*explain, ::testing::HasSubstr("words: [new, balance, sneakers] condition: used"));
+}
+
+TEST(LexicalIndexTest, ConcurrentSearchMatchesSequential) {
+  std::vector<Spec> specs = Phones();
+  for (uint64_t i = 100; i < 400; ++i) {
+    specs.push_back({i, absl::StrCat("item ", i % 7, " colour ", i % 5, " size ", i % 3), "",
+                     absl::StrCat("cat", i % 4), absl::StrCat("brand", i % 6)});
+  }
+  LexicalIndex::Options o;
+  o.max_handles = 3;  // fewer handles than threads: some callers wait for one
+  auto idx = OpenOrDie(Build("concurrent", specs), o);
+  ASSERT_NE(idx, nullptr);
+  std::vector<std::string> queries = {"apple iphone 12", "item 3 colour 4", "size 2 cat1",
+                                      "brand5 item", "used pixel", "colour 1",
+                                      "galaxy 128gb", "item 6 size 0 brand2"};
+  std::vector<std::vector<LexicalHit>> expected;
+  for (const auto& q : queries) {
+    auto r = idx->Search(q, 20);
+    ASSERT_TRUE(r.ok()) << r.status();
+    expected.push_back(*r);
+  }
+  std::atomic<int> mismatches{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 200; ++rep) {
+        const size_t qi = (rep + t) % queries.size();
+        auto r = idx->Search(queries[qi], 20);
+        if (!r.ok()) {
+          ++errors;
+          continue;
+        }
+        if (r->size() != expected[qi].size()) {
+          ++mismatches;
+          continue;
+        }
+        for (size_t i = 0; i < r->size(); ++i) {
+          if ((*r)[i].listing_id != expected[qi][i].listing_id ||
+              (*r)[i].score != expected[qi][i].score || (*r)[i].tier != expected[qi][i].tier) {
+            ++mismatches;
+            break;
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST(LexicalIndexTest, MissingOrBrokenDatabaseIsAClearError) {
+  const std::string missing = NewDir("missing");
+  auto r = LexicalIndex::Open(missing);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(r.status().message()), ::testing::HasSubstr(missing));
+
+  const std::string empty = NewDir("empty");
+  std::filesystem::create_directories(empty);
+  r = LexicalIndex::Open(empty);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound) << r.status();
+  EXPECT_THAT(std::string(r.status().message()), ::testing::HasSubstr(empty));
+
+  // A real database whose files were damaged.
+  const std::string corrupt = Build("corrupt", Phones());
+  for (const auto& e : std::filesystem::directory_iterator(corrupt)) {
+    if (e.path().extension() == ".glass") {
+      std::ofstream(e.path(), std::ios::binary | std::ios::trunc) << "garbage";
+    }
+  }
+  r = LexicalIndex::Open(corrupt);
+  if (r.ok()) {
+    // Some damage only shows when the tables are read.
+    auto s = (*r)->Search("iphone", 10);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss) << s.status();
+  } else {
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << r.status();
+    EXPECT_THAT(std::string(r.status().message()), ::testing::HasSubstr(corrupt));
+  }
+}
+
+TEST(LexicalIndexTest, WriterRefusesDifferentFieldOptions) {
+  const std::string dir = Build("options", Phones());
+  LexicalIndexWriter::Options o;
+  o.path = dir;
+  o.index_description = true;
+  auto w = LexicalIndexWriter::Open(o);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().code(), absl::StatusCode::kFailedPrecondition) << w.status();
+  o.overwrite = true;
+  w = LexicalIndexWriter::Open(o);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ((*w)->num_docs(), 0);
+}
+
+TEST(HandlePoolTest, BoundsObjectsAndRecreatesDiscarded) {
+  std::atomic<int> made{0};
+  internal::HandlePool<int> pool(
+      [&]() -> absl::StatusOr<std::unique_ptr<int>> { return std::make_unique<int>(made++); }, 2);
+  {
+    auto a = pool.Acquire();
+    auto b = pool.Acquire();
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(made.load(), 2);
+    a->Discard();
+  }
+  auto c = pool.Acquire();
+  auto d = pool.Acquire();
+  ASSERT_TRUE(c.ok() && d.ok());
+  EXPECT_EQ(made.load(), 3);  // the discarded one was replaced, the returned one reused
+}
+
+}  // namespace
+}  // namespace marketsearch
