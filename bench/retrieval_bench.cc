@@ -74,9 +74,9 @@ absl::Status Run() {
   arms[0].options.mode = RetrievalMode::kLexicalOnly;
   arms[1].name = "two-tower (FAISS)";
   arms[1].options.mode = RetrievalMode::kAnnOnly;
-  arms[2].name = "hybrid, RRF (default)";
-  arms[3].name = "hybrid, RRF 0.7 ANN";
-  arms[3].options.fusion.ann_weight = 0.7;
+  arms[2].name = "hybrid, RRF 0.7 (default)";
+  arms[3].name = "hybrid, RRF equal weights";
+  arms[3].options.fusion.ann_weight = 0.5;
   arms[4].name = "hybrid, score blend";
   arms[4].options.fusion.method = FusionMethod::kScoreBlend;
   for (Arm& a : arms) a.options.ann_depth = a.options.lexical_depth = 200;

@@ -8,7 +8,9 @@ namespace {
 TEST(MergeCandidates, RrfDeduplicatesAndKeepsPerSourceScores) {
   std::vector<ScoredId> ann = {{1, 0.9f}, {2, 0.8f}, {3, 0.7f}};
   std::vector<ScoredId> lex = {{3, 12.0f}, {4, 10.0f}, {1, 5.0f}};
-  auto out = MergeCandidates(ann, lex, FusionOptions());
+  FusionOptions equal;
+  equal.ann_weight = 0.5;
+  auto out = MergeCandidates(ann, lex, equal);
   ASSERT_EQ(out.size(), 4u);
   // 1: 1/61 + 1/63; 3: 1/63 + 1/61 (tie, lower id first); 2: 1/62; 4: 1/62.
   EXPECT_EQ(out[0].listing_id, 1u);

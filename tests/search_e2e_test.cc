@@ -21,7 +21,7 @@ class SearchE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     data_dir_ = new std::string(TestTmpDir() + "/data");
-    ASSERT_EQ(RunPipeline(*data_dir_, 5000, 1500, 25), 0);
+    ASSERT_EQ(RunPipeline(*data_dir_, 5000, 1500, 8), 0);
     server_ = new ServerProcess();
     ASSERT_TRUE(server_->Start(*data_dir_));
     channel_ = new std::shared_ptr<grpc::Channel>(

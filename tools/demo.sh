@@ -10,7 +10,7 @@ BIN=bazel-bin
 
 rm -rf "$DATA"
 mkdir -p "$DATA"
-SRC_ROOT=. bash tools/pipeline.sh "$BIN" "$DATA" "$LISTINGS" "$QUERIES" 40
+SRC_ROOT=. bash tools/pipeline.sh "$BIN" "$DATA" "$LISTINGS" "$QUERIES" 15
 
 printf '\n== starting the server on a free loopback port\n'
 PORT_FILE="$DATA/run/port"

@@ -7,7 +7,7 @@
 #   ROOT      directory holding the built tools and the Python sources in the repo layout
 #             (bazel-bin plus the source tree, or a Bazel runfiles tree)
 set -euo pipefail
-ROOT="$1"; DATA="$2"; LISTINGS="${3:-20000}"; QUERIES="${4:-3000}"; EPOCHS="${5:-40}"
+ROOT="$1"; DATA="$2"; LISTINGS="${3:-20000}"; QUERIES="${4:-3000}"; EPOCHS="${5:-15}"
 SRC="${SRC_ROOT:-$ROOT}"
 PY=/usr/bin/python3
 USERS=$(( LISTINGS / 10 > 100 ? LISTINGS / 10 : 100 ))

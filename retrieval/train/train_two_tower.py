@@ -171,11 +171,13 @@ def main(argv=None):
     ap.add_argument("--training_dir", default="", help="default <data_dir>/training")
     ap.add_argument("--dim", type=int, default=64, help="embedding size")
     ap.add_argument("--emb_dim", type=int, default=64, help="n-gram embedding size")
-    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=1e-2)
-    ap.add_argument("--patience", type=int, default=5, help="epochs without validation gain")
+    ap.add_argument("--patience", type=int, default=4, help="epochs without validation gain")
     ap.add_argument("--hard_negatives", type=int, default=1, help="per query; 0 disables mining")
+    ap.add_argument("--positives_per_query", type=int, default=8,
+                    help="Exact listings sampled per query per epoch (without replacement)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
@@ -220,7 +222,15 @@ def main(argv=None):
     for epoch in range(1, args.epochs + 1):
         qt.train()
         lt.train()
-        order = rng.permutation(len(train_q))
+        # Each epoch visits every query with up to --positives_per_query of its Exact
+        # listings, so the listing tower sees most of the catalog, not one listing a query.
+        epoch_pairs = []
+        for q in train_q:
+            ex = exact_lists[q]
+            take = min(len(ex), args.positives_per_query)
+            for l in rng.choice(len(ex), size=take, replace=False):
+                epoch_pairs.append((q, ex[int(l)]))
+        order = rng.permutation(len(epoch_pairs))
         # Hard negatives: among each query's judged non-Exact listings, the one the current
         # model scores highest (computed once per epoch).
         hard = {}
@@ -232,15 +242,15 @@ def main(argv=None):
                 q_emb = encode_queries(qt, d["q_train_tok"], d["q_train_off"], torch.tensor(cand_q))
                 all_emb = encode_listings(lt, d)
                 for i, q in enumerate(cand_q):
-                    rows = others_t[q]
-                    hard[q] = int(rows[int(torch.argmax(all_emb[rows] @ q_emb[i]))])
+                    judged = others_t[q]
+                    hard[q] = int(judged[int(torch.argmax(all_emb[judged] @ q_emb[i]))])
             qt.train()
             lt.train()
         total_loss, steps = 0.0, 0
         for b in range(0, len(order), args.batch):
-            qs = [train_q[i] for i in order[b:b + args.batch]]
-            pos = [exact_lists[q][rng.integers(len(exact_lists[q]))] for q in qs]
-            negs = [hard[q] for q in qs if q in hard]
+            qs = [epoch_pairs[i][0] for i in order[b:b + args.batch]]
+            pos = [epoch_pairs[i][1] for i in order[b:b + args.batch]]
+            negs = sorted({hard[q] for q in qs if q in hard})
             cand = torch.tensor(pos + negs, dtype=torch.long)
             qrows = torch.tensor(qs, dtype=torch.long)
             qtok, qoff = bag_slice(d["q_train_tok"], d["q_train_off"], qrows)
@@ -250,7 +260,9 @@ def main(argv=None):
             logits = (q_emb @ l_emb.T) / torch.exp(log_temp).clamp(min=0.01)
             # Another query's positive that is also Exact for this query is not a negative.
             keys = qrows[:, None] * n_listings + cand[None, :]
-            false_neg = torch.isin(keys, exact_keys)
+            # exact_keys is sorted: a binary search is much faster than torch.isin here.
+            pos_in = torch.searchsorted(exact_keys, keys).clamp(max=len(exact_keys) - 1)
+            false_neg = exact_keys[pos_in] == keys
             target = torch.arange(len(qs))
             false_neg[target, target] = False
             logits = logits.masked_fill(false_neg, -1e4)
