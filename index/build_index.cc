@@ -92,7 +92,9 @@ absl::Status Run() {
               static_cast<long long>(encoder.version()), ldir.c_str(),
               absl::GetFlag(FLAGS_factory).c_str());
 
-  // Phase 1: scan + encode.
+  // Phase 1: scan + encode. Writes acknowledged before this instant are in the snapshot.
+  const int64_t snapshot_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch()).count();
   const int dim = encoder.dim();
   FloatMatrix emb;
   emb.cols = dim;
@@ -200,6 +202,7 @@ absl::Status Run() {
   m.set_created_unix(std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count());
   m.set_hnsw_ef_search(absl::GetFlag(FLAGS_ef_search));
+  m.set_snapshot_unix_ms(snapshot_unix_ms);
   MS_ASSIGN_OR_RETURN(std::string sum, Sha256File(index_file));
   FileChecksum* f = m.add_files();
   f->set_name("index.faiss");
