@@ -43,6 +43,30 @@ const char* ConditionName(Condition c) {
   }
 }
 
+absl::Status ValidateListing(const Listing& l) {
+  auto bad = [](const std::string& m) { return absl::InvalidArgumentError(m); };
+  if (l.listing_id() == 0) return bad("listing_id: must be > 0");
+  for (const std::string* t : {&l.title(), &l.description(), &l.category(), &l.brand(), &l.city()}) {
+    if (!IsValidUtf8(*t)) return bad("text fields: invalid UTF-8");
+  }
+  for (const Attribute& a : l.attributes()) {
+    if (!IsValidUtf8(a.name()) || !IsValidUtf8(a.value())) return bad("attributes: invalid UTF-8");
+  }
+  if (absl::StripAsciiWhitespace(l.title()).empty()) return bad("title: must not be empty");
+  if (l.category().empty()) return bad("category: must not be empty");
+  if (!std::isfinite(l.price()) || l.price() <= 0 || l.price() > kMaxPrice) {
+    return bad(absl::StrCat("price: ", l.price(), " outside (0, ", kMaxPrice, "]"));
+  }
+  if (l.condition() <= CONDITION_UNSPECIFIED || l.condition() > CONDITION_FOR_PARTS) {
+    return bad("condition: must be new, like_new, used or for_parts");
+  }
+  if (!(l.seller_rating() >= 0 && l.seller_rating() <= 5)) return bad("seller_rating: outside [0, 5]");
+  if (l.has_location() && (std::fabs(l.location().lat()) > 90 || std::fabs(l.location().lon()) > 180)) {
+    return bad("location: latitude/longitude out of range");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ListingTsvReader::Open(const std::string& path) {
   in_.open(path);
   if (!in_) return absl::NotFoundError(absl::StrCat("cannot open ", path));
@@ -155,6 +179,10 @@ ListingTsvReader::Result ListingTsvReader::Next(Listing* l, std::string* error) 
   if (!get(kListedAt).empty()) absl::SimpleAtoi(get(kListedAt), &listed_at);
   l->set_listed_at_unix(listed_at);
   l->set_featurizer_version(kFeaturizerVersion);
+  if (absl::Status s = ValidateListing(*l); !s.ok()) {
+    *error = std::string(s.message());
+    return Result::kBadRow;
+  }
   return Result::kOk;
 }
 

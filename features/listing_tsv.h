@@ -38,6 +38,12 @@ class ListingTsvReader {
   int64_t line_no_ = 0;
 };
 
+// Checks a listing the way ingest and the UpsertListings RPC both do: listing_id > 0,
+// non-empty title and category, every text field valid UTF-8, 0 < price <= kMaxPrice,
+// a known condition, seller_rating in [0, 5], lat/lon in range. The message names the
+// field ("price: ...").
+absl::Status ValidateListing(const Listing& listing);
+
 // Parses "new", "like_new", "used", "for_parts" (case-insensitive).
 bool ParseCondition(const std::string& s, Condition* out);
 const char* ConditionName(Condition c);

@@ -72,6 +72,31 @@ TEST(ListingTsv, ReportsEachKindOfBadRowAndKeepsGoing) {
   EXPECT_NE(reasons[5].find("condition"), std::string::npos);
 }
 
+TEST(ValidateListing, NamesTheField) {
+  Listing l;
+  l.set_listing_id(1);
+  l.set_title("sofa");
+  l.set_category("sofas");
+  l.set_price(10);
+  l.set_condition(CONDITION_USED);
+  EXPECT_TRUE(ValidateListing(l).ok());
+  Listing x = l;
+  x.set_price(-1);
+  EXPECT_EQ(ValidateListing(x).message().substr(0, 6), "price:");
+  x = l;
+  x.set_condition(CONDITION_UNSPECIFIED);
+  EXPECT_EQ(ValidateListing(x).message().substr(0, 10), "condition:");
+  x = l;
+  x.set_listing_id(0);
+  EXPECT_EQ(ValidateListing(x).message().substr(0, 11), "listing_id:");
+  x = l;
+  x.set_title("bad \xff");
+  EXPECT_FALSE(ValidateListing(x).ok());
+  x = l;
+  x.mutable_location()->set_lat(91);
+  EXPECT_EQ(ValidateListing(x).message().substr(0, 9), "location:");
+}
+
 TEST(ListingTsv, MissingRequiredColumn) {
   ListingTsvReader r;
   absl::Status s = r.Open(Write("nohdr.tsv", "listing_id\ttitle\n1\tx\n"));
