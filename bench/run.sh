@@ -1,11 +1,34 @@
 #!/usr/bin/env bash
-# make bench: every benchmark at the scale the issues name (SCALE=small for a quick run).
+# make bench: every benchmark at the scale the issues name; SCALE=small for a quick run.
+# Each part writes var/bench/<part>.txt; the run ends with every BENCH line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE="${SCALE:-default}"
-if [ "$SCALE" = small ]; then LISTINGS=100000; else LISTINGS=1000000; fi
+if [ "$SCALE" = small ]; then BIG=100000; else BIG=1000000; fi
 mkdir -p var/bench
-bash bench/data_bench.sh "$LISTINGS" 2>&1 | tee var/bench/data.txt
+BIN=bazel-bin
+
+echo "== data layer: $BIG listings"
+bash bench/data_bench.sh "$BIG" 2>&1 | tee var/bench/data.txt
+
+echo "== retrieval: the default 20,000-listing marketplace"
+R=var/bench/retrieval
+rm -rf "$R"
+SRC_ROOT=. bash tools/pipeline.sh "$BIN" "$R" 20000 3000 15 > var/bench/retrieval_pipeline.log 2>&1
+"$BIN/bench/retrieval_bench" --data_dir="$R" 2>&1 | tee var/bench/retrieval.txt
+
+echo "== public formats (ESCI, WANDS) smoke run"
+bash bench/public_smoke.sh 2>&1 | tee var/bench/public.txt
+
+if [ -f bench/ranking_bench.sh ]; then
+  echo "== ranking"
+  bash bench/ranking_bench.sh "$R" 2>&1 | tee var/bench/ranking.txt
+fi
+if [ -f bench/index_bench.sh ]; then
+  echo "== ANN index: $BIG listings"
+  SCALE="$SCALE" bash bench/index_bench.sh 2>&1 | tee var/bench/index.txt
+fi
+
 echo
 echo "== all BENCH lines"
 grep -h '^BENCH' var/bench/*.txt

@@ -14,9 +14,13 @@ USERS=$(( LISTINGS / 10 > 100 ? LISTINGS / 10 : 100 ))
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "1/6 synthetic marketplace: $LISTINGS listings, $QUERIES queries"
-"$ROOT/datasets/make_marketplace" --seed=42 --listings="$LISTINGS" --users="$USERS" \
-  --queries="$QUERIES" --out_dir="$DATA/catalog"
+if [ -n "${SKIP_GENERATE:-}" ]; then
+  step "1/6 catalog already in $DATA/catalog (SKIP_GENERATE)"
+else
+  step "1/6 synthetic marketplace: $LISTINGS listings, $QUERIES queries"
+  "$ROOT/datasets/make_marketplace" --seed=42 --listings="$LISTINGS" --users="$USERS" \
+    --queries="$QUERIES" --out_dir="$DATA/catalog"
+fi
 step "2/6 ingest into the RocksDB feature store"
 "$ROOT/features/ingest" --data_dir="$DATA"
 step "3/6 featurise training tensors (C++ featurizer)"

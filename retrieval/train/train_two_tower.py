@@ -176,6 +176,8 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=1e-2)
     ap.add_argument("--patience", type=int, default=4, help="epochs without validation gain")
     ap.add_argument("--hard_negatives", type=int, default=1, help="per query; 0 disables mining")
+    ap.add_argument("--click_positives", type=int, default=1,
+                    help="1: clicked listings of the click log are positives too")
     ap.add_argument("--positives_per_query", type=int, default=8,
                     help="Exact listings sampled per query per epoch (without replacement)")
     ap.add_argument("--seed", type=int, default=7)
@@ -208,7 +210,21 @@ def main(argv=None):
     for q, l, g in pairs.tolist():
         if g != EXACT:
             others.setdefault(q, []).append(l)
+    # The click log: a clicked listing is a positive for its query unless the judgments say
+    # it is Irrelevant (a position-biased click is weaker evidence than a judgment).
+    n_click_pos = 0
+    clicks_path = os.path.join(training_dir, "clicks_train.npy")
+    if args.click_positives and os.path.exists(clicks_path):
+        judged = {(q, l): g for q, l, g in pairs.tolist()}
+        for q, l, _, clicked in np.load(clicks_path).tolist():
+            if clicked and judged.get((q, l), 3) != 0 and l not in exact.get(q, set()):
+                exact.setdefault(q, set()).add(l)
+                n_click_pos += 1
+    others = {q: [l for l in v if l not in exact.get(q, set())] for q, v in others.items()}
+    others = {q: v for q, v in others.items() if v}
     others_t = {q: torch.tensor(v, dtype=torch.long) for q, v in others.items()}
+    print("  positives: %d judged Exact pairs + %d from clicks" % (
+        sum(len(v) for v in exact.values()) - n_click_pos, n_click_pos), flush=True)
     train_q = sorted(exact)
     exact_lists = {q: sorted(s) for q, s in exact.items()}
     n_listings = meta["listings"]
