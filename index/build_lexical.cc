@@ -110,7 +110,8 @@ absl::Status Run() {
       absl::StrCat("version: ", version, "\nlisting_count: ", count,
                    "\nbuild_seconds: ", absl::StrFormat("%.3f", build_s),
                    "\nfields: title,brand,category,attributes",
-                   wo.index_description ? ",description" : "", "\nbackend: xapian-glass\n");
+                   wo.index_description ? ",description" : "", wo.combined_field ? ",combined" : "",
+                   "\nbackend: xapian-glass\n");
   MS_RETURN_IF_ERROR(WriteFileAtomically(staging + "/MANIFEST", manifest));
   MS_RETURN_IF_ERROR(PublishVersion(staging, root, version));
   cleanup.armed = false;

@@ -34,6 +34,10 @@ ABSL_FLAG(std::string, work_dir, "",
 ABSL_FLAG(std::string, index_dir, "",
           "evaluate this existing lexical index (e.g. var/lexical/3) under the query-shaping "
           "variants instead of building indexes");
+ABSL_FLAG(int, show_slowest, 0,
+          "print the N slowest queries of the first variant with their shaped queries");
+ABSL_FLAG(bool, reuse, false,
+          "with --work_dir: reuse indexes a previous run left there instead of rebuilding them");
 ABSL_FLAG(bool, quick, false, "only the main variants (title / +fields / +description, OR)");
 ABSL_FLAG(int, threads, 4, "threads for the concurrency measurement");
 ABSL_FLAG(int, reps, 3,
@@ -122,6 +126,25 @@ absl::StatusOr<Row> Evaluate(const std::string& dir, const LexicalIndex::Options
     ndcg.Add(NdcgAtK(ranked, *q.judged, 10));
     const double r = ExactRecallAtK(ranked, *q.judged, k);
     if (r >= 0) recall.Add(r);
+  }
+  static bool shown = false;
+  if (!shown && absl::GetFlag(FLAGS_show_slowest) > 0) {
+    shown = true;
+    std::vector<size_t> order(queries.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ms[a] > ms[b]; });
+    order.resize(std::min<size_t>(order.size(), absl::GetFlag(FLAGS_show_slowest)));
+    for (size_t i : order) {
+      auto hits = index->Search(queries[i].text, k);
+      int tiers[4] = {0, 0, 0, 0};
+      if (hits.ok()) {
+        for (const LexicalHit& h : *hits) ++tiers[std::min(3, std::max(0, h.tier))];
+      }
+      auto explain = index->Explain(queries[i].text);
+      std::printf("%.3f ms  \"%s\"  hits by tier %d/%d/%d/%d\n  %s\n", ms[i],
+                  queries[i].text.c_str(), tiers[0], tiers[1], tiers[2], tiers[3],
+                  explain.ok() ? explain->c_str() : std::string(explain.status().message()).c_str());
+    }
   }
   Row row;
   row.ndcg10 = ndcg.mean();
@@ -214,6 +237,11 @@ absl::Status Run() {
   }
   for (const IndexSpec& s : given.empty() ? specs : std::vector<IndexSpec>{}) {
     const std::string dir = absl::StrCat(work, "/", dirs.size());
+    if (!scratch && absl::GetFlag(FLAGS_reuse) && std::filesystem::exists(dir + "/iamglass")) {
+      std::printf("  reusing %-20s %s\n", s.name.c_str(), dir.c_str());
+      dirs.push_back(dir);
+      continue;
+    }
     const auto t0 = Clock::now();
     MS_ASSIGN_OR_RETURN(int64_t n, BuildIndex(*store, dir, s.fields, s.description, s.stem, s.combined));
     std::error_code ec;
@@ -259,7 +287,7 @@ absl::Status Run() {
         {2, "condition words dropped", with([](auto& o) { o.condition_words = C::kStopword; })},
         {2, "condition words as text", with([](auto& o) { o.condition_words = C::kText; })},
         {2, "bm25 b=0.25", with([](auto& o) { o.bm25_b = 0.25; })},
-        {2, "bm25 b=0.75", with([](auto& o) { o.bm25_b = 0.75; })},
+        {2, "bm25 b=0.5 (Xapian default)", with([](auto& o) { o.bm25_b = 0.5; })},
         {3, "title weight 1", with([](auto& o) { o.title_weight = 1.0; })},
         {3, "title weight 3", with([](auto& o) { o.title_weight = 3.0; })},
         {3, "description weight 0.1", with([](auto& o) { o.description_weight = 0.1; })},

@@ -57,11 +57,12 @@ std::string NewDir(const std::string& name) {
 }
 
 std::string Build(const std::string& name, const std::vector<Spec>& specs,
-                  bool description = false) {
+                  bool description = false, bool combined = true) {
   const std::string dir = NewDir(name);
   LexicalIndexWriter::Options o;
   o.path = dir;
   o.index_description = description;
+  o.combined_field = combined;
   auto w = LexicalIndexWriter::Open(o);
   EXPECT_TRUE(w.ok()) << w.status();
   for (const Spec& s : specs) EXPECT_TRUE((*w)->Add(MakeListing(s)).ok());
@@ -116,24 +117,33 @@ TEST(LexicalIndexTest, ExactTitleMatchRanksFirst) {
 }
 
 TEST(LexicalIndexTest, TitleOutweighsDescriptionAndCategory) {
-  // The same word once in each listing, in a different field; otherwise alike.
-  const std::string dir = Build("fields",
-                                {
-                                    {10, "grey corner chair", "solid wood frame", "chairs", ""},
-                                    {11, "grey corner sofa", "solid wood frame", "chairs", ""},
-                                    {12, "grey corner seat", "solid sofa frame", "chairs", ""},
-                                    {13, "grey corner seat", "solid wood frame", "sofa", ""},
-                                    {14, "oak dining table", "solid wood top", "tables", ""},
-                                },
-                                /*description=*/true);
-  auto idx = OpenOrDie(dir);
-  ASSERT_NE(idx, nullptr);
-  auto r = idx->Search("sofa", 10);
-  ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_EQ(r->size(), 3u);
-  EXPECT_EQ((*r)[0].listing_id, 11u);  // title
-  EXPECT_GT((*r)[0].score, (*r)[1].score);
-  EXPECT_GT((*r)[0].score, (*r)[2].score);
+  // The same word once in each listing, in a different field; otherwise alike. Both ways of
+  // weighting fields: wdf in the all-fields term, and query-time weights on per-field terms.
+  for (const bool combined : {true, false}) {
+    SCOPED_TRACE(combined ? "all-fields term" : "per-field terms");
+    const std::string dir = Build("fields",
+                                  {
+                                      {10, "grey corner chair", "solid wood frame", "chairs", ""},
+                                      {11, "grey corner sofa", "solid wood frame", "chairs", ""},
+                                      {12, "grey corner seat", "solid sofa frame", "chairs", ""},
+                                      {13, "grey corner seat", "solid wood frame", "sofa", ""},
+                                      {14, "oak dining table", "solid wood top", "tables", ""},
+                                  },
+                                  /*description=*/true, combined);
+    auto idx = OpenOrDie(dir);
+    ASSERT_NE(idx, nullptr);
+    auto r = idx->Search("sofa", 10);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->size(), 3u);
+    EXPECT_EQ((*r)[0].listing_id, 11u);  // title
+    EXPECT_GT((*r)[0].score, (*r)[1].score);
+    EXPECT_GT((*r)[0].score, (*r)[2].score);
+    // A two-word query: the listing with both words in its title first.
+    r = idx->Search("grey sofa", 10);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_FALSE(r->empty());
+    EXPECT_EQ((*r)[0].listing_id, 11u);
+  }
 }
 
 TEST(LexicalIndexTest, AndThenRelaxFillsKWithFullMatchesFirst) {
@@ -274,15 +284,19 @@ TEST(LexicalIndexTest, ConditionWordsFilterTheFirstTier) {
   specs.push_back({40, "new balance 574 sneakers", "", "shoes", "new balance", CONDITION_USED});
   specs.push_back({41, "new balance 990 sneakers", "", "shoes", "new balance", CONDITION_NEW});
   specs.push_back({42, "adidas sneakers", "", "shoes", "adidas", CONDITION_NEW});
+  specs.push_back({43, "iphone 12 pro", "", "phones", "apple", CONDITION_UNSPECIFIED});
   auto idx = OpenOrDie(Build("cond", specs));
   ASSERT_NE(idx, nullptr);
   // "used" is a condition, not a text term: the used/like-new iPhones 12 first.
   auto r = idx->Search("used iphone 12", 10);
   ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_GE(r->size(), 3u);
+  ASSERT_GE(r->size(), 4u);
   EXPECT_EQ((*r)[0].listing_id, 1u);
   EXPECT_EQ((*r)[0].tier, 0);
-  EXPECT_EQ((*r)[1].tier, 1);  // new iPhones 12 follow: right model, other condition
+  // Then the other iPhones 12: right model, other (or unknown) condition.
+  EXPECT_THAT(std::vector<uint64_t>({(*r)[1].listing_id, (*r)[2].listing_id, (*r)[3].listing_id}),
+              ::testing::UnorderedElementsAre(2u, 5u, 43u));
+  EXPECT_EQ((*r)[1].tier, 1);
   r = idx->Search("brand new iphone 12", 10);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_GE(r->size(), 2u);
