@@ -3,8 +3,11 @@
 // driven over gRPC.
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "datasets/catalog_reader.h"
@@ -193,6 +196,57 @@ TEST_F(SearchE2E, HealthServiceReportsServing) {
   grpc::ClientContext ctx;
   ASSERT_TRUE(health->Check(&ctx, req, &resp).ok());
   EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+// Runs last (gtest keeps definition order): publishes a new index version while four
+// threads search, and checks the swap costs no request.
+TEST_F(SearchE2E, HotSwapUnderConcurrentSearchFailsNoRequest) {
+  SearchResponse before;
+  ASSERT_TRUE(Search(Request("phone"), &before).ok());
+  const int64_t old_version = before.versions().index();
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::atomic<int64_t> newest{old_version};
+  const char* queries[] = {"phone", "grey sofa", "bike", "laptop 16gb", "running shoes size 10"};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto stub = MarketSearch::NewStub(*channel_);
+      for (int i = 0; !stop; ++i) {
+        SearchRequest req = Request(queries[(i + t) % 5], 20);
+        SearchResponse resp;
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        grpc::Status s = stub->Search(&ctx, req, &resp);
+        if (!s.ok() || resp.results_size() == 0) {
+          ++failed;
+          continue;
+        }
+        ++ok;
+        int64_t v = resp.versions().index();
+        int64_t cur = newest.load();
+        while (v > cur && !newest.compare_exchange_weak(cur, v)) {
+        }
+      }
+    });
+  }
+  const std::string cmd = RunfilesRoot() + "/index/build_index --data_dir=" + *data_dir_ +
+                          " > " + *data_dir_ + "/rebuild.log 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  // The server polls CURRENT every 200 ms in this test; allow time to load and warm up.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (newest.load() == old_version && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  stop = true;
+  for (auto& th : threads) th.join();
+  std::printf("hot swap: %d requests ok, %d failed, index v%lld -> v%lld\n", ok.load(), failed.load(),
+              static_cast<long long>(old_version), static_cast<long long>(newest.load()));
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(ok.load(), 20);
+  EXPECT_EQ(newest.load(), old_version + 1);
 }
 
 }  // namespace
