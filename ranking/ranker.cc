@@ -1,0 +1,126 @@
+#include "ranking/ranker.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/file_util.h"
+#include "ranking/ranking_features.h"
+
+namespace marketsearch {
+namespace {
+
+double Metric(const ModelManifest& m, const std::string& key, double fallback) {
+  auto it = m.metrics().find(key);
+  return it == m.metrics().end() ? fallback : it->second;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Ranker>> Ranker::Load(const Options& options) {
+  ModelRunner::Options ro;
+  ro.dir = options.dir;
+  ro.expected_name = "ranker";
+  ro.intra_op_threads = options.intra_op_threads;
+  absl::StatusOr<std::unique_ptr<ModelRunner>> runner = ModelRunner::Load(ro);
+  if (!runner.ok()) return runner.status();
+  const ModelManifest& m = (*runner)->manifest();
+  const std::string what = absl::StrCat("model ranker v", m.version(), " (", options.dir, ")");
+
+  // The input spec: exactly one float32 [-1, kRankingFeatureDim] tensor.
+  if (m.inputs_size() != 1 || m.inputs(0).dtype() != "float32" || m.inputs(0).shape_size() != 2) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, ": manifest must declare one float32 input of rank 2 (features)"));
+  }
+  if (m.inputs(0).shape(1) != kRankingFeatureDim) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, " expects ", m.inputs(0).shape(1), " features per candidate but this binary assembles ",
+        kRankingFeatureDim, "; retrain the ranker on features from this build"));
+  }
+  const double fv = Metric(m, "ranking_feature_version", -1);
+  if (fv != static_cast<double>(kRankingFeatureVersion)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, " was trained on ranking features version ", fv, " but this binary assembles version ",
+        kRankingFeatureVersion, "; retrain the ranker"));
+  }
+  std::unique_ptr<Ranker> r(new Ranker(*std::move(runner)));
+  r->listing_tower_version_ = static_cast<int64_t>(Metric(m, "listing_tower_version", -1));
+
+  for (int rows : options.warmup_batch_sizes) {
+    FloatMatrix x;
+    x.rows = std::max(rows, 1);
+    x.cols = kRankingFeatureDim;
+    x.data.assign(x.rows * x.cols, 0.0f);
+    absl::StatusOr<std::vector<float>> s = r->Score(x);
+    if (!s.ok()) return absl::InternalError(absl::StrCat(what, ": warm-up failed: ", s.status().message()));
+    for (float v : *s) {
+      if (!std::isfinite(v)) return absl::InternalError(absl::StrCat(what, ": warm-up produced a non-finite score"));
+    }
+  }
+  return r;
+}
+
+absl::StatusOr<std::vector<float>> Ranker::Score(const FloatMatrix& features) const {
+  if (features.cols != kRankingFeatureDim) {
+    return absl::InvalidArgumentError(absl::StrCat("features: has ", features.cols,
+                                                   " columns, expected ", kRankingFeatureDim));
+  }
+  if (features.rows < 0 ||
+      features.data.size() != static_cast<size_t>(features.rows * features.cols)) {
+    return absl::InvalidArgumentError(absl::StrCat("features: holds ", features.data.size(),
+                                                   " floats, expected ", features.rows, " x ",
+                                                   features.cols));
+  }
+  if (features.rows == 0) return std::vector<float>();
+  const InputTensor in{InputTensor::Dtype::kFloat32, {features.rows, features.cols},
+                       features.data.data()};
+  absl::StatusOr<FloatMatrix> out = runner_->Run(absl::MakeConstSpan(&in, 1));
+  if (!out.ok()) return out.status();  // libtorch exceptions arrive here as Internal
+  if (out->rows != features.rows || out->cols != 1) {
+    return absl::InternalError(absl::StrCat("ranker v", version(), " returned [", out->rows, ", ",
+                                            out->cols, "] for ", features.rows,
+                                            " candidates; expected [n, 1]"));
+  }
+  return std::move(out->data);
+}
+
+int64_t Ranker::version() const { return runner_->manifest().version(); }
+
+double Ranker::mflops_per_candidate() const {
+  return Metric(runner_->manifest(), "mflops_per_candidate", 0.0);
+}
+
+absl::Status RankerManager::Poll() {
+  absl::MutexLock poll_lock(&poll_mu_);
+  const std::string root = options_.models_root + "/ranker";
+  const std::vector<int64_t> versions = ListVersions(root);
+  if (versions.empty()) return absl::NotFoundError(absl::StrCat("no ranker versions under ", root));
+  const int64_t newest = versions.back();
+  {
+    absl::MutexLock lock(&mu_);
+    if (current_ && current_->version() >= newest) return absl::OkStatus();
+    if (newest <= last_failed_version_) return absl::OkStatus();  // reported when it failed
+  }
+  Ranker::Options ro = options_.ranker;
+  ro.dir = absl::StrCat(root, "/", newest);
+  absl::StatusOr<std::unique_ptr<Ranker>> loaded = Ranker::Load(ro);
+  absl::MutexLock lock(&mu_);
+  if (!loaded.ok()) {
+    last_failed_version_ = newest;
+    return loaded.status();
+  }
+  current_ = std::shared_ptr<const Ranker>(*std::move(loaded));
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const Ranker> RankerManager::current() const {
+  absl::MutexLock lock(&mu_);
+  return current_;
+}
+
+void RankerManager::Set(std::shared_ptr<const Ranker> ranker) {
+  absl::MutexLock lock(&mu_);
+  current_ = std::move(ranker);
+}
+
+}  // namespace marketsearch

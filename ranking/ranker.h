@@ -1,0 +1,102 @@
+// Ranker: the deep ranking model (ranking/train/, DCN-V2-style cross layers + MLP) served
+// through ModelRunner, so this file never sees libtorch headers. It scores the feature matrix
+// of all candidates of a request (ranking/ranking_features.h) in ONE batched forward; feature
+// standardisation is part of the exported model, so callers pass raw features.
+// RankerManager keeps the newest good version loaded and swaps in new ones (hot reload).
+//
+// Thread safety: a loaded Ranker is immutable; Score() may be called concurrently from many
+// threads. RankerManager's methods may be called concurrently; current() hands out a
+// shared_ptr, so a request keeps the version it started with alive while a swap happens.
+#ifndef MARKETSEARCH_RANKING_RANKER_H_
+#define MARKETSEARCH_RANKING_RANKER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "retrieval/model_runner.h"
+
+namespace marketsearch {
+
+class Ranker {
+ public:
+  struct Options {
+    std::string dir;           // version directory <data_dir>/models/ranker/<v>
+    int intra_op_threads = 1;  // libtorch intra-op threads (process-wide setting)
+    // Forward passes run at load with zero features of these batch sizes: TorchScript's
+    // profiling executor optimises the graph during the first calls (tens of ms each),
+    // which must not land on a buyer's request. Empty = no warm-up.
+    std::vector<int> warmup_batch_sizes = {1, 50, 200, 200, 200, 500};
+  };
+
+  // Heavy: verifies and loads the artifact through ModelRunner (manifest, checksums,
+  // featurizer version, model name "ranker"), then checks that the manifest's input spec is
+  // float32 [-1, kRankingFeatureDim] and its ranking_feature_version metric equals
+  // kRankingFeatureVersion. Errors: NotFound, DataLoss, FailedPrecondition (version, name or
+  // feature width mismatch, naming both values), Internal (libtorch).
+  static absl::StatusOr<std::unique_ptr<Ranker>> Load(const Options& options);
+  static absl::StatusOr<std::unique_ptr<Ranker>> Load(const std::string& dir) {
+    Options o;
+    o.dir = dir;
+    return Load(o);
+  }
+
+  // One score per row of `features` ([n, kRankingFeatureDim], raw, from
+  // AssembleRankingFeatures), higher is better; scores are comparable within a request only.
+  // n == 0 returns {} without running the model. InvalidArgument when features.cols is not
+  // kRankingFeatureDim or the data size does not match rows x cols; Internal when libtorch
+  // throws (the exception's message is kept).
+  absl::StatusOr<std::vector<float>> Score(const FloatMatrix& features) const;
+
+  int64_t version() const;
+  // The listing tower version whose embedding space the model was trained in (the index the
+  // training candidates came from); -1 when the manifest does not say. Serve the ranker only
+  // with an index whose manifest().listing_tower_version() equals it.
+  int64_t listing_tower_version() const { return listing_tower_version_; }
+  // Analytic multiply-add count x 2 of one candidate's forward, from the manifest (0 if absent).
+  double mflops_per_candidate() const;
+  const ModelManifest& manifest() const { return runner_->manifest(); }
+  const std::string& dir() const { return runner_->dir(); }
+
+ private:
+  explicit Ranker(std::unique_ptr<ModelRunner> runner) : runner_(std::move(runner)) {}
+  std::unique_ptr<ModelRunner> runner_;
+  int64_t listing_tower_version_ = -1;
+};
+
+// Hot reload of the ranker: Poll() looks for the highest version under
+// <models_root>/ranker and, when it is newer than the served one, loads it (off the request
+// path, on the caller's thread) and swaps it in for requests that start afterwards. A version
+// that fails to load keeps the old one serving and is not retried until a newer one appears.
+class RankerManager {
+ public:
+  struct Options {
+    std::string models_root;   // <data_dir>/models
+    Ranker::Options ranker;    // `dir` is filled in per version
+  };
+  explicit RankerManager(Options options) : options_(std::move(options)) {}
+
+  // OK when nothing new was found or the newest version was loaded; otherwise the load error
+  // (the previous version, if any, keeps serving). NotFound when no version exists at all.
+  absl::Status Poll();
+  // The served ranker, or null before the first successful load.
+  std::shared_ptr<const Ranker> current() const;
+  // Serves `ranker` from now on (e.g. a version pinned by config).
+  void Set(std::shared_ptr<const Ranker> ranker);
+
+ private:
+  const Options options_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Ranker> current_ ABSL_GUARDED_BY(mu_);
+  int64_t last_failed_version_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Mutex poll_mu_;  // one Poll at a time (loads are heavy)
+};
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_RANKING_RANKER_H_

@@ -1,0 +1,218 @@
+// Ranker and RankerManager against real TorchScript artifacts written by the Python exporter
+// (ranking/train/make_test_ranker.py → train_ranker.write_artifact).
+#include "ranking/ranker.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "features/featurizer.h"
+#include "features/npy_io.h"
+#include "gtest/gtest.h"
+#include "ranking/ranking_features.h"
+
+namespace marketsearch {
+namespace {
+
+std::string TmpDir() {
+  const char* t = std::getenv("TEST_TMPDIR");
+  return std::string(t ? t : "/tmp");
+}
+
+std::string Script() {
+  const char* s = std::getenv("TEST_SRCDIR");
+  return std::string(s ? s : ".") + "/marketsearch/ranking/train/make_test_ranker.py";
+}
+
+// Writes <models_dir>/ranker/<version> with the given knobs; returns the directory.
+std::string MakeArtifact(const std::string& models_dir, int version, const std::string& extra = "",
+                         int seed = 0) {
+  const std::string cmd = absl::StrCat("/usr/bin/python3 ", Script(), " --models_dir=", models_dir,
+                                       " --version=", version, " --featurizer_version=",
+                                       kFeaturizerVersion, " --seed=", seed, " ", extra,
+                                       " > /dev/null");
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  return absl::StrCat(models_dir, "/ranker/", version);
+}
+
+FloatMatrix Fixture(const std::string& dir, std::vector<float>* scores) {
+  auto x = ReadNpy(dir + "/parity_features.npy");
+  auto s = ReadNpy(dir + "/parity_scores.npy");
+  EXPECT_TRUE(x.ok() && s.ok());
+  FloatMatrix m;
+  m.rows = x->shape[0];
+  m.cols = x->shape[1];
+  m.data = x->AsFloat32();
+  *scores = s->AsFloat32();
+  return m;
+}
+
+Ranker::Options Opts(const std::string& dir) {
+  Ranker::Options o;
+  o.dir = dir;
+  o.warmup_batch_sizes = {1, 7};
+  return o;
+}
+
+class RankerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    models_ = new std::string(TmpDir() + "/models_basic");
+    MakeArtifact(*models_, 1);
+  }
+  static std::string* models_;
+};
+std::string* RankerTest::models_ = nullptr;
+
+TEST_F(RankerTest, ScoresEqualPythonEagerInOneBatchAndPerRow) {
+  const std::string dir = *models_ + "/ranker/1";
+  auto r = Ranker::Load(Opts(dir));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->version(), 1);
+  EXPECT_EQ((*r)->listing_tower_version(), 1);
+  EXPECT_GT((*r)->mflops_per_candidate(), 0.0);
+  std::vector<float> want;
+  FloatMatrix x = Fixture(dir, &want);
+  ASSERT_EQ(x.cols, kRankingFeatureDim);
+  auto got = (*r)->Score(x);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR((*got)[i], want[i], 1e-5) << "row " << i;
+  // A candidate's score does not depend on the rest of the batch.
+  for (int64_t row : {0L, 17L, x.rows - 1}) {
+    FloatMatrix one;
+    one.rows = 1;
+    one.cols = x.cols;
+    one.data.assign(x.row(row), x.row(row) + x.cols);
+    auto s = (*r)->Score(one);
+    ASSERT_TRUE(s.ok());
+    EXPECT_NEAR((*s)[0], want[row], 1e-5);
+  }
+}
+
+TEST_F(RankerTest, BadInputsAreInvalidArgument) {
+  auto r = Ranker::Load(Opts(*models_ + "/ranker/1"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  FloatMatrix empty;
+  empty.cols = kRankingFeatureDim;
+  auto e = (*r)->Score(empty);
+  ASSERT_TRUE(e.ok());
+  EXPECT_TRUE(e->empty());
+  FloatMatrix narrow;
+  narrow.rows = 2;
+  narrow.cols = kRankingFeatureDim - 1;
+  narrow.data.assign(2 * narrow.cols, 0.0f);
+  auto n = (*r)->Score(narrow);
+  EXPECT_EQ(n.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(n.status().message().find("features"), absl::string_view::npos);
+  FloatMatrix short_data;
+  short_data.rows = 3;
+  short_data.cols = kRankingFeatureDim;
+  short_data.data.assign(kRankingFeatureDim, 0.0f);
+  EXPECT_EQ((*r)->Score(short_data).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RankerTest, ConcurrentScoresAreIdentical) {
+  auto r = Ranker::Load(Opts(*models_ + "/ranker/1"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<float> want;
+  FloatMatrix x = Fixture(*models_ + "/ranker/1", &want);
+  std::vector<std::thread> threads;
+  std::vector<int> bad(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < 20; ++k) {
+        auto s = (*r)->Score(x);
+        if (!s.ok()) {
+          ++bad[t];
+          continue;
+        }
+        for (size_t i = 0; i < want.size(); ++i) bad[t] += std::fabs((*s)[i] - want[i]) > 1e-5;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(bad[t], 0) << "thread " << t;
+}
+
+TEST(RankerLoadTest, RefusesAnotherFeatureWidth) {
+  const std::string models = TmpDir() + "/models_width";
+  const std::string dir = MakeArtifact(models, 1, "--feature_dim=50");
+  auto r = Ranker::Load(Opts(dir));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("50"), absl::string_view::npos) << r.status();
+  EXPECT_NE(r.status().message().find(absl::StrCat(kRankingFeatureDim)), absl::string_view::npos);
+}
+
+TEST(RankerLoadTest, RefusesAnotherFeatureVersion) {
+  const std::string models = TmpDir() + "/models_fv";
+  const std::string dir = MakeArtifact(models, 1, "--ranking_feature_version=99");
+  auto r = Ranker::Load(Opts(dir));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("99"), absl::string_view::npos) << r.status();
+}
+
+TEST(RankerLoadTest, MissingAndCorruptArtifacts) {
+  EXPECT_EQ(Ranker::Load(Opts(TmpDir() + "/nothing/here")).status().code(),
+            absl::StatusCode::kNotFound);
+  const std::string models = TmpDir() + "/models_corrupt";
+  const std::string dir = MakeArtifact(models, 1);
+  {
+    std::ofstream f(dir + "/model.pt", std::ios::app | std::ios::binary);
+    f << "x";
+  }
+  EXPECT_EQ(Ranker::Load(Opts(dir)).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(RankerManagerTest, HotSwapKeepsOldVersionForPinnedRequestsAndSurvivesBadVersions) {
+  const std::string models = TmpDir() + "/models_swap";
+  RankerManager::Options o;
+  o.models_root = models;
+  o.ranker.warmup_batch_sizes = {1};
+  RankerManager m(o);
+  EXPECT_EQ(m.Poll().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(m.current(), nullptr);
+
+  const std::string v1 = MakeArtifact(models, 1, "", /*seed=*/1);
+  ASSERT_TRUE(m.Poll().ok());
+  std::shared_ptr<const Ranker> pinned = m.current();
+  ASSERT_NE(pinned, nullptr);
+  EXPECT_EQ(pinned->version(), 1);
+  EXPECT_TRUE(m.Poll().ok());  // nothing new
+  EXPECT_EQ(m.current(), pinned);
+
+  const std::string v2 = MakeArtifact(models, 2, "", /*seed=*/2);
+  ASSERT_TRUE(m.Poll().ok());
+  EXPECT_EQ(m.current()->version(), 2);
+  // The request that pinned v1 still scores with v1.
+  std::vector<float> want1, want2;
+  FloatMatrix x1 = Fixture(v1, &want1);
+  FloatMatrix x2 = Fixture(v2, &want2);
+  auto s1 = pinned->Score(x1);
+  ASSERT_TRUE(s1.ok());
+  EXPECT_NEAR((*s1)[5], want1[5], 1e-5);
+  auto s2 = m.current()->Score(x2);
+  ASSERT_TRUE(s2.ok());
+  EXPECT_NEAR((*s2)[5], want2[5], 1e-5);
+
+  // v3 is corrupt: the error is reported once, v2 keeps serving, v3 is not retried.
+  const std::string v3 = MakeArtifact(models, 3);
+  {
+    std::ofstream f(v3 + "/model.pt", std::ios::trunc | std::ios::binary);
+    f << "not a model";
+  }
+  EXPECT_EQ(m.Poll().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(m.current()->version(), 2);
+  EXPECT_TRUE(m.Poll().ok());
+  EXPECT_EQ(m.current()->version(), 2);
+  // A good v4 replaces v2.
+  MakeArtifact(models, 4);
+  ASSERT_TRUE(m.Poll().ok());
+  EXPECT_EQ(m.current()->version(), 4);
+}
+
+}  // namespace
+}  // namespace marketsearch

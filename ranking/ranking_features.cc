@@ -1,0 +1,250 @@
+#include "ranking/ranking_features.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "features/text_normalizer.h"
+
+namespace marketsearch {
+namespace {
+
+std::vector<std::string> SortedUniqueTokens(std::string_view text) {
+  std::vector<std::string> t = Tokenize(NormalizeText(text));
+  std::sort(t.begin(), t.end());
+  t.erase(std::unique(t.begin(), t.end()), t.end());
+  return t;
+}
+
+bool Has(const std::vector<std::string>& sorted, const std::string& t) {
+  return std::binary_search(sorted.begin(), sorted.end(), t);
+}
+
+// Levenshtein distance of a and b (bytes) if it is <= k, else k + 1.
+int BoundedEditDistance(const std::string& a, const std::string& b, int k) {
+  const int n = static_cast<int>(a.size()), m = static_cast<int>(b.size());
+  if (std::abs(n - m) > k) return k + 1;
+  std::vector<int> prev(m + 1), cur(m + 1);
+  for (int j = 0; j <= m; ++j) prev[j] = j;
+  for (int i = 1; i <= n; ++i) {
+    cur[0] = i;
+    int row_min = cur[0];
+    for (int j = 1; j <= m; ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+      row_min = std::min(row_min, cur[j]);
+    }
+    if (row_min > k) return k + 1;
+    std::swap(prev, cur);
+  }
+  return std::min(prev[m], k + 1);
+}
+
+int FuzzyBudget(const std::string& token) {
+  if (token.size() >= 8) return 2;
+  if (token.size() >= 4) return 1;
+  return 0;
+}
+
+bool HasDigit(const std::string& t) {
+  return std::any_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// What the query says about the condition it wants (see the header, columns 46-47).
+struct ConditionAsk {
+  bool is_new = false;
+  bool is_used = false;
+};
+
+ConditionAsk AskedCondition(const std::vector<std::string>& tokens) {
+  static const char* const kNew[] = {"new", "sealed", "unopened", "unused", "bnib", "bnwt"};
+  static const char* const kUsed[] = {"used", "secondhand", "preowned", "preloved", "refurbished"};
+  static const char* const kUsedPairs[][2] = {{"second", "hand"}, {"pre", "owned"}, {"pre", "loved"}};
+  ConditionAsk a;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    for (const char* w : kNew) a.is_new |= tokens[i] == w;
+    for (const char* w : kUsed) a.is_used |= tokens[i] == w;
+    if (i + 1 < tokens.size()) {
+      for (const auto& p : kUsedPairs) a.is_used |= tokens[i] == p[0] && tokens[i + 1] == p[1];
+    }
+  }
+  return a;
+}
+
+absl::Status LengthError(const char* field, size_t got, size_t want) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": has ", got, " entries, expected ", want, " (one per candidate)"));
+}
+
+}  // namespace
+
+absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& in) {
+  if (in.query == nullptr) return absl::InvalidArgumentError("query: must not be null");
+  if (in.stats == nullptr) return absl::InvalidArgumentError("stats: must not be null");
+  const size_t n = in.candidates.size();
+  if (in.listings.size() != n) return LengthError("listings", in.listings.size(), n);
+  if (in.has_embedding.size() != n) return LengthError("has_embedding", in.has_embedding.size(), n);
+  if (in.listing_embeddings.size() != n * kRankingEmbeddingDim) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listing_embeddings: has ", in.listing_embeddings.size(), " floats, expected ",
+        n * kRankingEmbeddingDim, " (", n, " candidates x ", kRankingEmbeddingDim, ")"));
+  }
+  if (!in.counters.empty() && in.counters.size() != n) {
+    return LengthError("counters", in.counters.size(), n);
+  }
+  if (!in.query_embedding.empty() && in.query_embedding.size() != kRankingEmbeddingDim) {
+    return absl::InvalidArgumentError(absl::StrCat("query_embedding: has ", in.query_embedding.size(),
+                                                   " floats, expected ", kRankingEmbeddingDim,
+                                                   " or none"));
+  }
+
+  FloatMatrix m;
+  m.rows = static_cast<int64_t>(n);
+  m.cols = kRankingFeatureDim;
+  m.data.assign(n * kRankingFeatureDim, 0.0f);
+  if (n == 0) return m;
+  const bool have_q = !in.query_embedding.empty();
+  const float* q = in.query_embedding.data();
+
+  // Request-level quantities first: similarities (and their ranks), max BM25, lexical share.
+  std::vector<float> sim(n, 0.0f);
+  float max_sim = -INFINITY;
+  float max_bm25 = 0.0f;
+  int lexical_hits = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const bool emb = have_q && in.has_embedding[i] != 0;
+    if (emb) {
+      const float* l = in.listing_embeddings.data() + i * kRankingEmbeddingDim;
+      float s = 0.0f;
+      for (int d = 0; d < kRankingEmbeddingDim; ++d) s += q[d] * l[d];
+      sim[i] = s;
+      max_sim = std::max(max_sim, s);
+    }
+    const Candidate& c = in.candidates[i];
+    if (c.lexical_rank > 0) {
+      ++lexical_hits;
+      max_bm25 = std::max(max_bm25, c.lexical_score);
+    }
+  }
+  // Rank by similarity among the candidates that have an embedding (ties: earlier first).
+  std::vector<int> sim_rank(n, 0);
+  {
+    std::vector<int> order;
+    order.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (have_q && in.has_embedding[i] != 0) order.push_back(static_cast<int>(i));
+    }
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return sim[a] > sim[b]; });
+    for (size_t r = 0; r < order.size(); ++r) sim_rank[order[r]] = static_cast<int>(r + 1);
+  }
+  const float lexical_share = static_cast<float>(lexical_hits) / static_cast<float>(n);
+
+  // Query-level lexical facts.
+  const std::vector<std::string>& qtok = in.query->tokens;
+  const std::vector<std::string> qsorted = [&] {
+    std::vector<std::string> t = qtok;
+    std::sort(t.begin(), t.end());
+    t.erase(std::unique(t.begin(), t.end()), t.end());
+    return t;
+  }();
+  int q_digit_tokens = 0;
+  for (const auto& t : qtok) q_digit_tokens += HasDigit(t);
+  const ConditionAsk ask = AskedCondition(qtok);
+
+  for (size_t i = 0; i < n; ++i) {
+    float* row = m.data.data() + i * kRankingFeatureDim;
+    const Listing& listing = in.listings[i];
+    const Candidate& c = in.candidates[i];
+
+    const auto pair = PairFeatures(*in.query, listing, in.user);
+    std::copy(pair.begin(), pair.end(), row + kRankPairBegin);
+    const auto dense = ListingDenseFeatures(listing, *in.stats);
+    std::copy(dense.begin(), dense.end(), row + kRankDenseBegin);
+
+    float* r = row + kRankRetrievalBegin;
+    const bool emb = have_q && in.has_embedding[i] != 0;
+    if (emb) {
+      r[0] = sim[i];
+      r[1] = sim[i] - max_sim;
+      r[2] = 1.0f / static_cast<float>(sim_rank[i]);
+      r[3] = 1.0f;
+    }
+    if (c.ann_rank > 0) {
+      r[4] = 1.0f;
+      r[5] = 1.0f / static_cast<float>(c.ann_rank);
+    }
+    if (c.lexical_rank > 0) {
+      r[6] = 1.0f;
+      r[7] = 1.0f / static_cast<float>(c.lexical_rank);
+      r[8] = max_bm25 > 0 ? c.lexical_score / max_bm25 : 0.0f;
+      r[9] = std::log1p(std::max(0.0f, c.lexical_score));
+    }
+    r[10] = c.fused_score * 100.0f;
+    r[11] = 1.0f / static_cast<float>(i + 1);
+    r[12] = lexical_share;
+
+    float* k = row + kRankCounterBegin;
+    if (!in.counters.empty()) {
+      const ListingCounters& lc = in.counters[i];
+      const double imp = std::max<int64_t>(0, lc.impressions());
+      const double clk = std::max<int64_t>(0, lc.clicks());
+      const double pur = std::max<int64_t>(0, lc.purchases());
+      k[0] = static_cast<float>(std::log1p(imp));
+      k[1] = static_cast<float>(std::log1p(clk));
+      k[2] = static_cast<float>(std::log1p(pur));
+      k[3] = static_cast<float>((clk + 1.0) / (imp + 20.0));
+      k[4] = static_cast<float>((pur + 0.1) / (clk + 2.0));
+    } else {
+      k[3] = 1.0f / 20.0f;
+      k[4] = 0.1f / 2.0f;
+    }
+
+    float* x = row + kRankLexicalBegin;
+    if (!qtok.empty()) {
+      const std::vector<std::string> title = SortedUniqueTokens(listing.title());
+      const std::vector<std::string> text = SortedUniqueTokens(ListingText(listing));
+      const std::vector<std::string> desc = SortedUniqueTokens(listing.description());
+      int in_desc = 0, anywhere = 0, fuzzy = 0, digits_found = 0;
+      for (const auto& t : qtok) {
+        const bool d = Has(desc, t);
+        const bool a = d || Has(text, t);
+        in_desc += d;
+        anywhere += a;
+        if (HasDigit(t)) digits_found += a;
+        bool f = Has(text, t);
+        const int budget = FuzzyBudget(t);
+        for (size_t j = 0; !f && budget > 0 && j < text.size(); ++j) {
+          f = BoundedEditDistance(t, text[j], budget) <= budget;
+        }
+        fuzzy += f;
+      }
+      const float nq = static_cast<float>(qtok.size());
+      x[0] = in_desc / nq;
+      x[1] = anywhere / nq;
+      int title_in_query = 0;
+      for (const auto& t : title) title_in_query += Has(qsorted, t);
+      x[2] = title.empty() ? 0.0f : static_cast<float>(title_in_query) / title.size();
+      x[3] = fuzzy / nq;
+      x[4] = q_digit_tokens > 0 ? 1.0f : 0.0f;
+      x[5] = q_digit_tokens > 0 ? static_cast<float>(digits_found) / q_digit_tokens : 0.0f;
+    }
+    x[6] = ask.is_new ? 1.0f : 0.0f;
+    x[7] = ask.is_used ? 1.0f : 0.0f;
+    const Condition c_l = listing.condition();
+    x[8] = (ask.is_new && c_l == CONDITION_NEW) ||
+                   (ask.is_used && (c_l == CONDITION_USED || c_l == CONDITION_LIKE_NEW))
+               ? 1.0f
+               : 0.0f;
+
+    if (emb) {
+      const float* l = in.listing_embeddings.data() + i * kRankingEmbeddingDim;
+      float* p = row + kRankProductBegin;
+      for (int d = 0; d < kRankingEmbeddingDim; ++d) p[d] = q[d] * l[d];
+    }
+  }
+  return m;
+}
+
+}  // namespace marketsearch

@@ -1,0 +1,113 @@
+#include "ranking/ranking_pipeline.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "features/featurizer.h"
+#include "ranking/ranking_features.h"
+
+namespace marketsearch {
+namespace {
+double MsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace
+
+absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const IndexSnapshot& index,
+                                               const CatalogStats& stats, const std::string& raw_query,
+                                               absl::Span<const float> query_embedding,
+                                               absl::Span<const Candidate> candidates,
+                                               const User* user, int max_candidates) {
+  if (index.dim() != kRankingEmbeddingDim) {
+    return absl::InvalidArgumentError(absl::StrCat("index v", index.version(), " has dim ",
+                                                   index.dim(), "; the ranker's features need ",
+                                                   kRankingEmbeddingDim));
+  }
+  RankingBatch b;
+  auto t = std::chrono::steady_clock::now();
+  size_t n = candidates.size();
+  if (max_candidates > 0) n = std::min(n, static_cast<size_t>(max_candidates));
+  std::vector<uint64_t> ids(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = candidates[i].listing_id;
+  MS_ASSIGN_OR_RETURN(std::vector<std::optional<Listing>> got, store.GetListings(ids));
+  b.candidates.reserve(n);
+  b.listings.reserve(n);
+  std::vector<uint64_t> kept_ids;
+  kept_ids.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (!got[i].has_value()) {
+      ++b.not_in_store;
+      continue;
+    }
+    b.candidates.push_back(candidates[i]);
+    b.listings.push_back(*std::move(got[i]));
+    kept_ids.push_back(ids[i]);
+  }
+  MS_ASSIGN_OR_RETURN(std::vector<ListingCounters> counters, store.GetListingCounters(kept_ids));
+  const size_t m = kept_ids.size();
+  std::vector<float> emb(m * kRankingEmbeddingDim, 0.0f);
+  std::vector<uint8_t> has(m, 0);
+  for (size_t i = 0; i < m; ++i) {
+    absl::Status s = index.Reconstruct(kept_ids[i], emb.data() + i * kRankingEmbeddingDim);
+    if (s.ok()) {
+      has[i] = 1;
+    } else if (absl::IsNotFound(s)) {
+      ++b.not_in_index;  // e.g. upserted into the store/lexical index after the index build
+      std::fill_n(emb.data() + i * kRankingEmbeddingDim, kRankingEmbeddingDim, 0.0f);
+    } else {
+      return s;
+    }
+  }
+  b.fetch_ms = MsSince(t);
+
+  t = std::chrono::steady_clock::now();
+  const QueryTerms terms = PrepareQuery(raw_query);
+  RankingFeatureInputs in;
+  in.query = &terms;
+  in.query_embedding = query_embedding;
+  in.candidates = b.candidates;
+  in.listings = b.listings;
+  in.listing_embeddings = emb;
+  in.has_embedding = has;
+  in.counters = counters;
+  in.user = user;
+  in.stats = &stats;
+  MS_ASSIGN_OR_RETURN(b.features, AssembleRankingFeatures(in));
+  b.assemble_ms = MsSince(t);
+  return b;
+}
+
+absl::StatusOr<RetrievalArtifacts> LoadRetrievalArtifacts(const std::string& data_dir,
+                                                          bool with_lexical) {
+  RetrievalArtifacts a;
+  const std::string index_root = data_dir + "/index";
+  MS_ASSIGN_OR_RETURN(int64_t index_version, ReadCurrentVersion(index_root));
+  MS_ASSIGN_OR_RETURN(a.index, IndexSnapshot::Load(absl::StrCat(index_root, "/", index_version)));
+  const std::string qdir = absl::StrCat(data_dir, "/models/query_tower/",
+                                        a.index->manifest().listing_tower_version());
+  MS_ASSIGN_OR_RETURN(QueryEncoder qe, QueryEncoder::Load(qdir));
+  if (qe.dim() != a.index->dim()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("query tower dim ", qe.dim(), " != index dim ", a.index->dim()));
+  }
+  // TorchScript's profiling executor optimises during the first calls; keep that out of
+  // measurements.
+  for (int i = 0; i < 3; ++i) {
+    for (const std::string q : {"warm up", "used iphone 12 128gb", "grey sofa near me"}) {
+      MS_ASSIGN_OR_RETURN(FloatMatrix ignored, qe.Encode(absl::MakeConstSpan(&q, 1)));
+      (void)ignored;
+    }
+  }
+  a.query_encoder = std::make_shared<const QueryEncoder>(std::move(qe));
+  if (with_lexical) {
+    const std::string lex_root = data_dir + "/lexical";
+    MS_ASSIGN_OR_RETURN(int64_t lex_version, ReadCurrentVersion(lex_root));
+    MS_ASSIGN_OR_RETURN(std::unique_ptr<LexicalIndex> lex,
+                        LexicalIndex::Open(absl::StrCat(lex_root, "/", lex_version)));
+    a.lexical = std::move(lex);
+  }
+  return a;
+}
+
+}  // namespace marketsearch

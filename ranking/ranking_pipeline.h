@@ -1,0 +1,56 @@
+// The request-side glue between retrieval and the ranker, shared by the training-data export,
+// the parity check, the benchmark and (for the server to call) the request pipeline:
+//   retrieved candidates → feature-store MultiGet + stored embeddings + counters
+//   → AssembleRankingFeatures (ranking/ranking_features.h)
+// plus a loader of the retrieval artifacts published under a data directory.
+//
+// Thread safety: FetchRankingBatch is stateless and may run concurrently (the store and the
+// index are thread-safe for reads). Ownership: arguments are borrowed for the call.
+#ifndef MARKETSEARCH_RANKING_RANKING_PIPELINE_H_
+#define MARKETSEARCH_RANKING_RANKING_PIPELINE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "features/feature_store.h"
+#include "index/index_snapshot.h"
+#include "proto/catalog.pb.h"
+#include "retrieval/candidate_generator.h"
+#include "retrieval/model_runner.h"
+
+namespace marketsearch {
+
+// The candidates of one request that the ranker scores, with their features.
+struct RankingBatch {
+  std::vector<Candidate> candidates;  // fused order, only those found in the feature store
+  std::vector<Listing> listings;      // listings[i] is the record of candidates[i]
+  FloatMatrix features;               // [candidates.size(), kRankingFeatureDim]
+  int64_t not_in_store = 0;           // dropped candidates (sold/deleted since indexing)
+  int64_t not_in_index = 0;           // kept candidates without a stored embedding
+  double fetch_ms = 0;                // MultiGet (listings + counters) + embeddings
+  double assemble_ms = 0;             // AssembleRankingFeatures
+};
+
+// Fetches the listings, counters and stored embeddings of `candidates` (the first
+// `max_candidates` of them; <= 0 means all) and assembles the ranker's feature matrix.
+// `query_embedding` is the query tower's output for `raw_query` (empty in lexical-only mode).
+// `user` may be null. Errors come from the store (Internal) or the feature assembly
+// (InvalidArgument, e.g. an index whose dim is not kRankingEmbeddingDim).
+absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const IndexSnapshot& index,
+                                               const CatalogStats& stats, const std::string& raw_query,
+                                               absl::Span<const float> query_embedding,
+                                               absl::Span<const Candidate> candidates,
+                                               const User* user, int max_candidates = 0);
+
+// Loads what GenerateCandidates needs from <data_dir>: the index named by index/CURRENT, the
+// query tower it was built with (models/query_tower/<index listing_tower_version>) and, when
+// `with_lexical`, the Xapian index named by lexical/CURRENT. The query tower is warmed up.
+absl::StatusOr<RetrievalArtifacts> LoadRetrievalArtifacts(const std::string& data_dir,
+                                                          bool with_lexical = true);
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_RANKING_RANKING_PIPELINE_H_

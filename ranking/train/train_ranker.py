@@ -1,0 +1,431 @@
+#!/usr/bin/python3
+"""Trains the deep ranker on tensors written by `export_ranking_data` (the C++ serving path's
+features of every query's hybrid candidates) and exports it as a TorchScript artifact:
+
+    <data_dir>/models/ranker/<v>/{model.pt, MANIFEST, parity_*.npy}
+
+Model: ranker_model.RankerModel (DCN-V2 cross layers + MLP, standardisation baked in).
+Loss: listwise softmax cross-entropy per query: the target distribution over the query's
+candidates is proportional to their ESCI gains (Exact 1, Substitute 0.1, Complement 0.01,
+Irrelevant/unjudged 0), i.e. the NDCG gains; queries without any positive gain among their
+candidates carry no signal and are skipped. `--loss=lambdarank` uses pairwise logistic losses
+weighted by |delta NDCG@10| instead.
+Click log (train queries only): with --click_gain g > 0, a candidate that was shown and
+clicked on the simulated results page gets g added to its target gain (see --help).
+Early stopping on validation NDCG@10, computed exactly as experiments/metrics.h: linear ESCI
+gains, log2(rank + 1) discount, ideal DCG over ALL judged listings of the query (from the
+export's *_idcg.npy, so queries whose candidates miss Exact listings score < 1 even when
+perfectly ordered), unjudged = 0, every query of the split counted.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ranker_model import RankerModel, flops_per_candidate, num_parameters  # noqa: E402
+
+GAINS = np.array([0.0, 0.01, 0.1, 1.0], dtype=np.float64)  # by grade I, C, S, E
+
+
+def read_meta(path):
+    meta = {}
+    with open(path) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.strip().split("=", 1)
+                try:
+                    meta[k] = int(v)
+                except ValueError:
+                    meta[k] = float(v)
+    return meta
+
+
+class Split:
+    """One split's rows grouped by query, plus a padded [G, L, D] view for batching."""
+
+    def __init__(self, d, name):
+        def npy(suffix):
+            return np.load(os.path.join(d, "%s_%s.npy" % (name, suffix)))
+
+        self.name = name
+        self.features = npy("features").astype(np.float32)
+        self.offsets = npy("offsets").astype(np.int64)
+        self.labels = npy("labels").astype(np.int64)
+        self.clicks = npy("clicks").astype(np.int64)
+        self.idcg = npy("idcg").astype(np.float64)
+        self.query_ids = npy("query_ids")
+        self.listing_ids = npy("listing_ids")
+        self.num_groups = len(self.offsets) - 1
+        sizes = np.diff(self.offsets)
+        self.max_len = int(sizes.max()) if len(sizes) else 0
+
+    @staticmethod
+    def synthetic(features, offsets, labels, idcg, clicks=None, name="synthetic"):
+        s = Split.__new__(Split)
+        s.name = name
+        s.features = features.astype(np.float32)
+        s.offsets = offsets.astype(np.int64)
+        s.labels = labels.astype(np.int64)
+        s.clicks = clicks if clicks is not None else -np.ones(len(labels), dtype=np.int64)
+        s.idcg = idcg.astype(np.float64)
+        s.query_ids = np.arange(len(offsets) - 1, dtype=np.uint64)
+        s.listing_ids = np.arange(len(labels), dtype=np.uint64)
+        s.num_groups = len(offsets) - 1
+        sizes = np.diff(s.offsets)
+        s.max_len = int(sizes.max()) if len(sizes) else 0
+        return s
+
+    def padded(self, groups, click_gain=0.0):
+        """x [B, L, D], target gains [B, L], mask [B, L] (True = real row)."""
+        lens = [int(self.offsets[g + 1] - self.offsets[g]) for g in groups]
+        L = max(max(lens), 1)
+        D = self.features.shape[1]
+        x = np.zeros((len(groups), L, D), dtype=np.float32)
+        gain = np.zeros((len(groups), L), dtype=np.float64)
+        mask = np.zeros((len(groups), L), dtype=bool)
+        for i, g in enumerate(groups):
+            a, b = self.offsets[g], self.offsets[g + 1]
+            n = b - a
+            x[i, :n] = self.features[a:b]
+            gain[i, :n] = GAINS[self.labels[a:b]]
+            if click_gain > 0:
+                gain[i, :n] += click_gain * (self.clicks[a:b] == 1)
+            mask[i, :n] = True
+        return torch.from_numpy(x), torch.from_numpy(gain), torch.from_numpy(mask)
+
+
+def ndcg_at_10(scores, split, groups=None):
+    """Mean NDCG@10 over the split's groups, ordering each group by score descending (ties
+    keep the stored fused order, like a stable sort in C++)."""
+    groups = range(split.num_groups) if groups is None else groups
+    discount = 1.0 / np.log2(np.arange(2, 12))
+    total = 0.0
+    n = 0
+    for g in groups:
+        a, b = split.offsets[g], split.offsets[g + 1]
+        n += 1
+        if split.idcg[g] <= 0 or b == a:
+            continue
+        order = np.argsort(-scores[a:b], kind="stable")[:10]
+        dcg = float(np.sum(GAINS[split.labels[a:b][order]] * discount[:len(order)]))
+        total += dcg / split.idcg[g]
+    return total / max(n, 1)
+
+
+def fused_order_scores(split):
+    """Scores that reproduce the stored (fused) order: -position within the group."""
+    s = np.zeros(len(split.labels), dtype=np.float64)
+    for g in range(split.num_groups):
+        a, b = split.offsets[g], split.offsets[g + 1]
+        s[a:b] = -np.arange(b - a)
+    return s
+
+
+def score_split(model, split, batch_rows=65536):
+    model.eval()
+    out = np.empty(len(split.labels), dtype=np.float32)
+    with torch.no_grad():
+        for i in range(0, len(out), batch_rows):
+            out[i:i + batch_rows] = model(torch.from_numpy(split.features[i:i + batch_rows]))[:, 0].numpy()
+    return out
+
+
+def listwise_softmax_loss(scores, gain, mask):
+    """Cross-entropy between softmax(scores) and gain-proportional targets, per query; queries
+    without positive gain are skipped. scores/gain/mask: [B, L]."""
+    s = scores.masked_fill(~mask, -1e9)
+    logp = torch.log_softmax(s, dim=1)
+    total = gain.sum(1, keepdim=True)
+    keep = total[:, 0] > 0
+    if not bool(keep.any()):
+        return scores.sum() * 0.0
+    target = (gain / total.clamp(min=1e-12)).to(scores.dtype)
+    loss = -(target * logp.masked_fill(~mask, 0.0)).sum(1)
+    return loss[keep].mean()
+
+
+def lambdarank_loss(scores, gain, mask, idcg, k=10):
+    """Pairwise logistic loss over pairs with different gains, weighted by |delta NDCG@k| of
+    swapping them in the current order (LambdaRank, Burges 2010)."""
+    B, L = scores.shape
+    s = scores.masked_fill(~mask, -1e9)
+    with torch.no_grad():
+        order = torch.argsort(s, dim=1, descending=True)
+        rank = torch.empty_like(order)
+        rank.scatter_(1, order, torch.arange(L).expand(B, L))
+        disc = torch.where(rank < k, 1.0 / torch.log2(rank.double() + 2.0), torch.zeros_like(rank, dtype=torch.float64))
+        g = gain
+        delta = (g[:, :, None] - g[:, None, :]).abs() * (disc[:, :, None] - disc[:, None, :]).abs()
+        delta = delta / idcg.clamp(min=1e-12)[:, None, None]
+        pair = (g[:, :, None] > g[:, None, :]) & mask[:, :, None] & mask[:, None, :]
+        w = (delta * pair).to(scores.dtype)
+    diff = scores[:, :, None] - scores[:, None, :]
+    loss = torch.nn.functional.softplus(-diff) * w
+    denom = pair.sum().clamp(min=1)
+    return loss.sum() / denom * 100.0
+
+
+def train(train_split, valid_split, args, log=print):
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    D = train_split.features.shape[1]
+    model = RankerModel(D, cross_layers=args.cross_layers, hidden=args.hidden, dropout=args.dropout)
+    model.set_standardization(torch.from_numpy(train_split.features))
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    # Groups with some positive gain carry the listwise signal.
+    useful = [g for g in range(train_split.num_groups)
+              if GAINS[train_split.labels[train_split.offsets[g]:train_split.offsets[g + 1]]].sum() > 0]
+    best, best_state, bad, history = -1.0, None, 0, []
+    t0 = time.time()
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        order = rng.permutation(useful)
+        total, steps = 0.0, 0
+        for b in range(0, len(order), args.batch):
+            groups = order[b:b + args.batch]
+            x, gain, mask = train_split.padded(groups, click_gain=args.click_gain)
+            B, L, _ = x.shape
+            scores = model(x.reshape(B * L, D)).reshape(B, L)
+            if args.loss == "lambdarank":
+                idcg = torch.from_numpy(train_split.idcg[groups])
+                loss = lambdarank_loss(scores, gain, mask, idcg)
+            else:
+                loss = listwise_softmax_loss(scores, gain, mask)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss)
+            steps += 1
+        valid = ndcg_at_10(score_split(model, valid_split), valid_split)
+        history.append(valid)
+        elapsed = time.time() - t0
+        log("  epoch %2d/%d  loss %.4f  valid NDCG@10 %.4f  %.0fs (ETA %.0fs)" % (
+            epoch, args.epochs, total / max(steps, 1), valid, elapsed,
+            elapsed / epoch * (args.epochs - epoch)))
+        sys.stdout.flush()
+        if valid > best + 1e-4:
+            best, bad = valid, 0
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        else:
+            bad += 1
+            if bad >= args.patience:
+                log("  early stop: no validation gain for %d epochs" % args.patience)
+                break
+    model.load_state_dict(best_state)
+    model.eval()
+    return model, best, history
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def next_version(root):
+    v = 0
+    if os.path.isdir(root):
+        for e in os.listdir(root):
+            if e.isdigit():
+                v = max(v, int(e))
+    return v + 1
+
+
+def write_artifact(models_dir, scripted, feature_dim, featurizer_version, embedding_dim, metrics,
+                   extra, name="ranker", version=None):
+    """Writes <models_dir>/<name>/<version>/ atomically (temp dir, fsync, rename), with a
+    MANIFEST (text proto ModelManifest) checksumming model.pt and every `extra` .npy file."""
+    root = os.path.join(models_dir, name)
+    os.makedirs(root, exist_ok=True)
+    version = version or next_version(root)
+    tmp = os.path.join(root, ".tmp-%d-%d" % (version, os.getpid()))
+    os.makedirs(tmp)
+    model_path = os.path.join(tmp, "model.pt")
+    scripted.save(model_path)
+    paths = [model_path]
+    for fname, arr in sorted(extra.items()):
+        p = os.path.join(tmp, fname)
+        np.save(p, arr)
+        paths.append(p)
+    lines = [
+        'model_name: "%s"' % name,
+        "version: %d" % version,
+        "featurizer_version: %d" % featurizer_version,
+        "embedding_dim: %d" % embedding_dim,
+        'device: "cpu"',
+        'format: "torchscript"',
+        "created_unix: %d" % int(time.time()),
+        'inputs { name: "features" dtype: "float32" shape: -1 shape: %d }' % feature_dim,
+    ]
+    for p in paths:
+        lines.append('files { name: "%s" sha256: "%s" bytes: %d }' % (
+            os.path.basename(p), sha256(p), os.path.getsize(p)))
+    for k, v in sorted(metrics.items()):
+        lines.append('metrics { key: "%s" value: %.6f }' % (k, v))
+    manifest = os.path.join(tmp, "MANIFEST")
+    with open(manifest, "w") as f:
+        f.write("\n".join(lines) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+    final = os.path.join(root, str(version))
+    os.rename(tmp, final)
+    fd = os.open(root, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    return final
+
+
+def parity_fixture(model, scripted, split, min_rows=300):
+    """The eager model's scores of whole groups (the first non-empty valid queries until
+    min_rows rows), for ranker_parity_check to reproduce in C++. Checks TorchScript == eager."""
+    groups = []
+    rows = 0
+    for g in range(split.num_groups):
+        n = int(split.offsets[g + 1] - split.offsets[g])
+        if n == 0:
+            continue
+        groups.append(g)
+        rows += n
+        if rows >= min_rows:
+            break
+    feats, offs, lids = [], [0], []
+    for g in groups:
+        a, b = split.offsets[g], split.offsets[g + 1]
+        feats.append(split.features[a:b])
+        lids.append(split.listing_ids[a:b])
+        offs.append(offs[-1] + (b - a))
+    x = np.concatenate(feats) if feats else np.zeros((0, split.features.shape[1]), np.float32)
+    with torch.no_grad():
+        eager = model(torch.from_numpy(x)).numpy().astype(np.float32)
+        script = scripted(torch.from_numpy(x)).numpy()
+    diff = float(np.abs(eager - script).max()) if len(x) else 0.0
+    return {
+        "parity_query_ids.npy": split.query_ids[groups].astype(np.uint64),
+        "parity_offsets.npy": np.array(offs, dtype=np.int64),
+        "parity_listing_ids.npy": np.concatenate(lids).astype(np.uint64) if lids else np.zeros(0, np.uint64),
+        "parity_features.npy": x.astype(np.float32),
+        "parity_scores.npy": eager[:, 0].copy(),
+    }, diff
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data_dir", default="var")
+    ap.add_argument("--training_dir", default="", help="default <data_dir>/ranking_training")
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--patience", type=int, default=5, help="epochs without validation gain")
+    ap.add_argument("--batch", type=int, default=32, help="queries per step")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--weight_decay", type=float, default=1e-5)
+    ap.add_argument("--cross_layers", type=int, default=2)
+    ap.add_argument("--hidden", type=str, default="256,128", help="MLP sizes, comma-separated")
+    ap.add_argument("--dropout", type=float, default=0.0)
+    ap.add_argument("--loss", choices=["softmax", "lambdarank"], default="softmax")
+    ap.add_argument("--click_gain", type=float, default=0.0,
+                    help="added to the target gain of clicked (query, listing) pairs of the click "
+                         "log; 0 = labels only")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--summary_json", default="", help="also write the summary as JSON here")
+    args = ap.parse_args(argv)
+    args.hidden = [int(h) for h in args.hidden.split(",") if h]
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    training_dir = args.training_dir or os.path.join(args.data_dir, "ranking_training")
+    meta = read_meta(os.path.join(training_dir, "meta.txt"))
+    splits = {s: Split(training_dir, s) for s in ("train", "valid", "test")}
+    D = splits["train"].features.shape[1]
+    if D != meta["feature_dim"]:
+        raise SystemExit("train_ranker: features have %d columns, meta.txt says %d" % (D, meta["feature_dim"]))
+    print("train_ranker: %d/%d/%d train/valid/test queries, %d/%d/%d rows, %d features (v%d), "
+          "listing tower v%d" % (
+              splits["train"].num_groups, splits["valid"].num_groups, splits["test"].num_groups,
+              len(splits["train"].labels), len(splits["valid"].labels), len(splits["test"].labels),
+              D, meta["ranking_feature_version"], meta["listing_tower_version"]), flush=True)
+
+    # Baselines, and a check that this NDCG is the C++ one (experiments/metrics.h).
+    base = {}
+    for s, sp in splits.items():
+        base[s] = ndcg_at_10(fused_order_scores(sp), sp)
+        cpp = meta.get("ndcg10_hybrid_%s" % s)
+        if cpp is not None and abs(cpp - base[s]) > 1e-4:
+            raise SystemExit("train_ranker: NDCG@10 of the fused order on %s is %.6f here but %.6f "
+                             "in C++ (meta.txt): the metric implementations disagree" % (s, base[s], cpp))
+    print("  hybrid (fused) order NDCG@10: valid %.4f  test %.4f  (oracle on these candidates: "
+          "valid %.4f)" % (base["valid"], base["test"], meta.get("ndcg10_oracle_valid", float("nan"))),
+          flush=True)
+
+    t0 = time.time()
+    model, best_valid, history = train(splits["train"], splits["valid"], args)
+    train_s = time.time() - t0
+    test = ndcg_at_10(score_split(model, splits["test"]), splits["test"])
+    scripted = torch.jit.script(model)
+    extra, parity_diff = parity_fixture(model, scripted, splits["valid"])
+    if parity_diff > 1e-5:
+        raise SystemExit("train_ranker: TorchScript differs from eager by %.3g" % parity_diff)
+
+    flops = flops_per_candidate(model)
+    metrics = {
+        "valid_ndcg10": best_valid,
+        "test_ndcg10": test,
+        "valid_ndcg10_hybrid": base["valid"],
+        "test_ndcg10_hybrid": base["test"],
+        "valid_ndcg10_oracle": float(meta.get("ndcg10_oracle_valid", 0.0)),
+        "ranking_feature_version": float(meta["ranking_feature_version"]),
+        "listing_tower_version": float(meta["listing_tower_version"]),
+        "index_version": float(meta["index_version"]),
+        "mflops_per_candidate": flops / 1e6,
+        "parameters": float(num_parameters(model)),
+        "epochs": float(len(history)),
+        "click_gain": args.click_gain,
+    }
+    path = write_artifact(os.path.join(args.data_dir, "models"), scripted, D, meta["featurizer_version"],
+                          int(meta.get("embedding_dim", 64)), metrics, extra)
+    summary = {
+        "artifact": path,
+        "valid_ndcg10_ranked": best_valid,
+        "valid_ndcg10_hybrid": base["valid"],
+        "test_ndcg10_ranked": test,
+        "test_ndcg10_hybrid": base["test"],
+        "mflops_per_candidate": flops / 1e6,
+        "epochs": len(history),
+    }
+    print("train_ranker summary")
+    print("  model                DCN-V2: %d cross layers (full rank, %d wide) + MLP %s, %d parameters"
+          % (args.cross_layers, D, "-".join(str(h) for h in args.hidden), num_parameters(model)))
+    print("  loss                 %s%s" % (args.loss, " + clicks (gain %.3g)" % args.click_gain
+                                           if args.click_gain > 0 else ""))
+    print("  epochs run           %d (best valid NDCG@10 %.4f)" % (len(history), best_valid))
+    print("  NDCG@10 valid        hybrid %.4f -> ranked %.4f (%+.4f)" % (
+        base["valid"], best_valid, best_valid - base["valid"]))
+    print("  NDCG@10 test         hybrid %.4f -> ranked %.4f (%+.4f)" % (
+        base["test"], test, test - base["test"]))
+    print("  FLOPs per candidate  %.3f MFLOP" % (flops / 1e6))
+    print("  TorchScript vs eager max |diff| %.3g on %d parity rows" % (
+        parity_diff, len(extra["parity_scores.npy"])))
+    print("  training time        %.1f s" % train_s)
+    print("  artifact             %s" % path)
+    if args.summary_json:
+        with open(args.summary_json, "w") as f:
+            json.dump(summary, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
