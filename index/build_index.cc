@@ -2,12 +2,11 @@
 // store, embeds them with the listing tower, builds a FAISS index from a factory string,
 // measures Recall@100 against exact search, and publishes a new immutable version
 // <data_dir>/index/<v>/ and then CURRENT, atomically.
-#include <faiss/IndexFlat.h>
-#include <faiss/IndexHNSW.h>
-#include <faiss/IndexIDMap.h>
-#include <faiss/index_factory.h>
-#include <faiss/index_io.h>
+#include <faiss/Index.h>
+#include <faiss/utils/distances.h>
 #include <omp.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -29,6 +28,9 @@
 #include "features/feature_store.h"
 #include "features/featurizer.h"
 #include "google/protobuf/text_format.h"
+#include "index/index_snapshot.h"
+#include "index/index_writer.h"
+#include "index/listing_filter.h"
 #include "index/publish.h"
 #include "proto/manifest.pb.h"
 #include "retrieval/encoders.h"
@@ -42,12 +44,49 @@ ABSL_FLAG(int, threads, 2, "threads for encoding and index construction");
 ABSL_FLAG(double, min_recall, 0.95, "refuse to publish below this Recall@100 vs exact search");
 ABSL_FLAG(int, recall_queries, 500, "queries sampled to measure recall");
 ABSL_FLAG(bool, publish, true, "switch CURRENT to the new version");
+ABSL_FLAG(int, nprobe, 16, "IVF indexes: lists probed by default (stored in the index; "
+          "requests may override it)");
+ABSL_FLAG(double, refine_k_factor, 4.0, "indexes with a refine stage (factory '...,RFlat'): "
+          "candidates fetched from the compressed index per result, re-ranked exactly");
+// Test-only: kill this process with SIGKILL right after the named step, to test that a
+// crash at any point leaves the published versions and CURRENT intact. Steps, in order:
+// encode, build, index_file, attributes_file, staging (complete, before the rename),
+// publish_dir (renamed, before CURRENT), current.
+ABSL_FLAG(std::string, crash_after, "", "test only: SIGKILL self after this step");
 
 namespace marketsearch {
 namespace {
 
 double Seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void MaybeCrash(const char* step) {
+  if (absl::GetFlag(FLAGS_crash_after) == step) {
+    std::fprintf(stderr, "build_index: --crash_after=%s: killing myself\n", step);
+    std::fflush(stderr);
+    ::kill(::getpid(), SIGKILL);
+  }
+}
+
+// Removes the staging directory on every exit path that does not publish it.
+class StagingGuard {
+ public:
+  explicit StagingGuard(std::string dir) : dir_(std::move(dir)) {}
+  ~StagingGuard() {
+    if (!dir_.empty()) RemoveStagingDir(dir_);
+  }
+  void Release() { dir_.clear(); }
+
+ private:
+  std::string dir_;
+};
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(p * (v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
 }
 
 // Query vectors for the recall check: real queries through the query tower when the catalog
@@ -98,7 +137,8 @@ absl::Status Run() {
   const int dim = encoder.dim();
   FloatMatrix emb;
   emb.cols = dim;
-  std::vector<faiss::Index::idx_t> ids;
+  std::vector<uint64_t> ids;
+  ListingAttributeTable attributes;
   std::vector<Listing> batch;
   absl::Status encode_status;
   Progress enc_progress("encode listings", store->EstimateListingCount());
@@ -107,7 +147,10 @@ absl::Status Run() {
     MS_ASSIGN_OR_RETURN(FloatMatrix m, encoder.Encode(batch, stats));
     emb.data.insert(emb.data.end(), m.data.begin(), m.data.end());
     emb.rows += m.rows;
-    for (const Listing& l : batch) ids.push_back(static_cast<faiss::Index::idx_t>(l.listing_id()));
+    for (const Listing& l : batch) {
+      ids.push_back(l.listing_id());
+      attributes.Add(l.listing_id(), ListingAttributes::FromListing(l));
+    }
     batch.clear();
     enc_progress.Update(emb.rows);
     return absl::OkStatus();
@@ -124,103 +167,111 @@ absl::Status Run() {
   MS_RETURN_IF_ERROR(encode_batch());
   const double encode_s = enc_progress.Finish();
   if (emb.rows == 0) return absl::FailedPreconditionError("no listings in the feature store");
+  MaybeCrash("encode");
 
   // Phase 2: build.
+  const std::string factory = absl::GetFlag(FLAGS_factory);
   auto t_build = std::chrono::steady_clock::now();
-  std::unique_ptr<faiss::Index> inner(
-      faiss::index_factory(dim, absl::GetFlag(FLAGS_factory).c_str(), faiss::METRIC_INNER_PRODUCT));
-  if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(inner.get())) {
-    hnsw->hnsw.efConstruction = absl::GetFlag(FLAGS_ef_construction);
-    hnsw->hnsw.efSearch = absl::GetFlag(FLAGS_ef_search);
-  }
-  if (!inner->is_trained) {
-    std::fprintf(stderr, "train %s on %lld vectors...\n", absl::GetFlag(FLAGS_factory).c_str(),
-                 static_cast<long long>(emb.rows));
-    inner->train(emb.rows, emb.data.data());
-  }
-  faiss::IndexIDMap2 index(inner.get());
-  Progress add_progress("add to index", emb.rows);
-  const int64_t chunk = 20000;
-  for (int64_t i = 0; i < emb.rows; i += chunk) {
-    const int64_t n = std::min(chunk, emb.rows - i);
-    index.add_with_ids(n, emb.row(i), ids.data() + i);
-    add_progress.Update(i + n);
-  }
+  IndexBuildOptions bo;
+  bo.ef_search = absl::GetFlag(FLAGS_ef_search);
+  bo.ef_construction = absl::GetFlag(FLAGS_ef_construction);
+  bo.nprobe = absl::GetFlag(FLAGS_nprobe);
+  bo.refine_k_factor = static_cast<float>(absl::GetFlag(FLAGS_refine_k_factor));
+  Progress add_progress("train + add to index", emb.rows);
+  bo.progress = [&](int64_t done) { add_progress.Update(done); };
+  MS_ASSIGN_OR_RETURN(std::unique_ptr<faiss::Index> inner,
+                      BuildFaissIndex(factory, dim, emb.data.data(), ids, bo));
   add_progress.Finish();
   const double build_s = Seconds(t_build);
+  MaybeCrash("build");
 
-  // Phase 3: recall against exact search.
-  std::mt19937_64 rng(1234);
-  MS_ASSIGN_OR_RETURN(FloatMatrix rq, RecallQueries(data_dir, emb, absl::GetFlag(FLAGS_recall_queries), &rng));
-  faiss::IndexFlatIP exact(dim);
-  exact.add(emb.rows, emb.data.data());
-  const int k = static_cast<int>(std::min<int64_t>(100, emb.rows));
-  std::vector<float> d1(rq.rows * k), d2(rq.rows * k);
-  std::vector<faiss::Index::idx_t> l1(rq.rows * k), l2(rq.rows * k);
-  omp_set_num_threads(1);  // measure as served: one OpenMP thread per query
-  auto t_search = std::chrono::steady_clock::now();
-  index.search(rq.rows, rq.data.data(), k, d1.data(), l1.data());
-  const double ann_ms_per_query = Seconds(t_search) * 1000.0 / std::max<int64_t>(1, rq.rows);
-  omp_set_num_threads(threads);
-  exact.search(rq.rows, rq.data.data(), k, d2.data(), l2.data());
-  double hits = 0;
-  for (int64_t q = 0; q < rq.rows; ++q) {
-    absl::flat_hash_set<faiss::Index::idx_t> truth;
-    for (int j = 0; j < k; ++j) truth.insert(ids[l2[q * k + j]]);
-    for (int j = 0; j < k; ++j) hits += truth.count(l1[q * k + j]);
-  }
-  const double recall = hits / (static_cast<double>(rq.rows) * k);
-  std::printf("recall@%d vs exact search: %.4f over %lld queries (%.3f ms/query ANN, 1 thread)\n", k,
-              recall, static_cast<long long>(rq.rows), ann_ms_per_query);
-  if (recall < absl::GetFlag(FLAGS_min_recall)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "recall ", recall, " below --min_recall=", absl::GetFlag(FLAGS_min_recall),
-        "; not publishing (raise --ef_search or change --factory)"));
-  }
-
-  // Phase 4: write + publish.
+  // Phase 3: write the version into a staging directory (never looks like a version).
   const std::string root = data_dir + "/index";
+  MS_RETURN_IF_ERROR(MakeDirs(root));
+  if (int n = RemoveAbandonedStagingDirs(root); n > 0) {
+    std::fprintf(stderr, "removed %d staging director%s of dead build jobs\n", n, n == 1 ? "y" : "ies");
+  }
   const int64_t version = NextVersion(root);
   MS_ASSIGN_OR_RETURN(std::string staging, MakeStagingDir(root, version));
-  const std::string index_file = staging + "/index.faiss";
-  try {
-    faiss::write_index(&index, index_file.c_str());
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("write_index: ", e.what()));
-  }
+  StagingGuard guard(staging);
   IndexManifest m;
   m.set_version(version);
-  m.set_factory(absl::GetFlag(FLAGS_factory));
+  m.set_factory(factory);
   m.set_metric("inner_product");
   m.set_dim(dim);
   m.set_listing_count(emb.rows);
   m.set_listing_tower_version(encoder.version());
   m.set_featurizer_version(kFeaturizerVersion);
-  m.set_build_seconds(Seconds(t_start));
-  m.set_recall_at_100(recall);
-  m.set_recall_sample_queries(static_cast<int32_t>(rq.rows));
-  m.set_created_unix(std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count());
   m.set_hnsw_ef_search(absl::GetFlag(FLAGS_ef_search));
   m.set_snapshot_unix_ms(snapshot_unix_ms);
-  MS_ASSIGN_OR_RETURN(std::string sum, Sha256File(index_file));
-  FileChecksum* f = m.add_files();
-  f->set_name("index.faiss");
-  f->set_sha256(sum);
-  f->set_bytes(static_cast<int64_t>(std::filesystem::file_size(index_file)));
-  std::string text;
-  google::protobuf::TextFormat::PrintToString(m, &text);
-  MS_RETURN_IF_ERROR(WriteFileAtomically(staging + "/MANIFEST", text));
+  MS_RETURN_IF_ERROR(WriteIndexFile(staging, *inner, &m));
+  MaybeCrash("index_file");
+  inner.reset();  // the snapshot below re-reads it from the file, as the server will
+  MS_RETURN_IF_ERROR(WriteAttributesFile(staging, attributes, &m));
+  MaybeCrash("attributes_file");
+  MS_RETURN_IF_ERROR(WriteIndexManifest(staging, m));
+
+  // Phase 4: recall against exact search, through the written files and the serving code
+  // path (IndexSnapshot::Search, one OpenMP thread, one query at a time).
+  std::mt19937_64 rng(1234);
+  MS_ASSIGN_OR_RETURN(FloatMatrix rq, RecallQueries(data_dir, emb, absl::GetFlag(FLAGS_recall_queries), &rng));
+  MS_ASSIGN_OR_RETURN(auto snapshot, IndexSnapshot::Load(staging));
+  const int k = static_cast<int>(std::min<int64_t>(100, emb.rows));
+  std::vector<float> d_exact(rq.rows * k);
+  std::vector<int64_t> l_exact(rq.rows * k);
+  faiss::knn_inner_product(rq.data.data(), emb.data.data(), dim, rq.rows, emb.rows, k,
+                           d_exact.data(), l_exact.data());
+  omp_set_num_threads(1);  // measure as served: one OpenMP thread per query
+  std::vector<double> latency_ms;
+  double hits = 0;
+  for (int64_t q = 0; q < rq.rows; ++q) {
+    auto t0 = std::chrono::steady_clock::now();
+    MS_ASSIGN_OR_RETURN(std::vector<Neighbor> nn, snapshot->Search(rq.row(q), k));
+    latency_ms.push_back(Seconds(t0) * 1000.0);
+    absl::flat_hash_set<uint64_t> truth;
+    for (int j = 0; j < k; ++j) truth.insert(ids[l_exact[q * k + j]]);
+    for (const Neighbor& n : nn) hits += truth.count(n.listing_id);
+  }
+  omp_set_num_threads(threads);
+  snapshot.reset();
+  const double recall = hits / (static_cast<double>(rq.rows) * k);
+  const double p50 = Percentile(latency_ms, 0.50), p99 = Percentile(latency_ms, 0.99);
+  std::printf("recall@%d vs exact search: %.4f over %lld queries (ANN p50 %.3f ms, p99 %.3f ms, 1 thread)\n",
+              k, recall, static_cast<long long>(rq.rows), p50, p99);
+  if (recall < absl::GetFlag(FLAGS_min_recall)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "recall ", recall, " below --min_recall=", absl::GetFlag(FLAGS_min_recall),
+        "; not publishing (raise --ef_search/--nprobe, add ',RFlat' or change --factory)"));
+  }
+  m.set_recall_at_100(recall);
+  m.set_recall_sample_queries(static_cast<int32_t>(rq.rows));
+  m.set_build_seconds(Seconds(t_start));
+  m.set_created_unix(std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count());
+  MS_RETURN_IF_ERROR(WriteIndexManifest(staging, m));
+  MaybeCrash("staging");
+
+  // Phase 5: publish (rename into place, then CURRENT).
   MS_RETURN_IF_ERROR(PublishVersion(staging, root, version));
+  guard.Release();
+  MaybeCrash("publish_dir");
   if (absl::GetFlag(FLAGS_publish)) MS_RETURN_IF_ERROR(SetCurrent(root, version));
+  MaybeCrash("current");
+  int64_t index_bytes = 0, attr_bytes = 0;
+  for (const FileChecksum& f : m.files()) {
+    (f.name() == "index.faiss" ? index_bytes : attr_bytes) += f.bytes();
+  }
 
   std::printf("build_index summary\n");
   std::printf("  listings indexed   %lld (dim %d)\n", static_cast<long long>(emb.rows), dim);
   std::printf("  encode             %.1f s (%.0f listings/s)\n", encode_s, emb.rows / std::max(1e-9, encode_s));
-  std::printf("  index build        %.1f s ('%s', efSearch %d)\n", build_s,
-              absl::GetFlag(FLAGS_factory).c_str(), absl::GetFlag(FLAGS_ef_search));
+  std::printf("  index build        %.1f s ('%s', efSearch %d, nprobe %d)\n", build_s,
+              factory.c_str(), absl::GetFlag(FLAGS_ef_search), absl::GetFlag(FLAGS_nprobe));
   std::printf("  Recall@%d          %.4f vs exact (threshold %.2f)\n", k, recall, absl::GetFlag(FLAGS_min_recall));
-  std::printf("  index file         %.1f MB\n", f->bytes() / 1e6);
+  std::printf("  ANN latency        p50 %.3f ms, p99 %.3f ms (1 thread)\n", p50, p99);
+  std::printf("  index file         %.1f MB (%.0f bytes/listing)\n", index_bytes / 1e6,
+              static_cast<double>(index_bytes) / emb.rows);
+  std::printf("  attributes file    %.1f MB\n", attr_bytes / 1e6);
   std::printf("  published          %s/%lld%s\n", root.c_str(), static_cast<long long>(version),
               absl::GetFlag(FLAGS_publish) ? " (CURRENT)" : " (CURRENT unchanged)");
   std::printf("  total              %.1f s\n", Seconds(t_start));
@@ -234,7 +285,9 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Embeds every listing in the feature store with the latest listing tower, builds a FAISS "
       "index, checks its recall against exact search and publishes <data_dir>/index/<v>.\n"
-      "Usage: build_index [--data_dir=var] [--factory='HNSW32,Flat'] [--min_recall=0.95]");
+      "Usage: build_index [--data_dir=var] [--factory='HNSW32,Flat'] [--min_recall=0.95]\n"
+      "Factories: 'HNSW32,Flat' (default, up to ~1M listings), 'IVF4096,Flat' (--nprobe), "
+      "'IVF4096,PQ32,RFlat' (PQ candidates re-ranked exactly, --refine_k_factor).");
   absl::ParseCommandLine(argc, argv);
   absl::Status s = marketsearch::Run();
   if (!s.ok()) {

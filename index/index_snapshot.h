@@ -2,8 +2,14 @@
 // Load() verifies the manifest and file checksums; search parameters that FAISS keeps in
 // the index (HNSW efSearch) are set once at load and never mutated under traffic.
 //
+// Filtered search: a version built with attributes.bin (see index/listing_filter.h) can
+// answer Search() with a ListingFilter. The filter runs inside FAISS (an IDSelector over
+// the index's internal row ids) or, when few listings match, as an exact scan over just the
+// matching listings; either way the result has min(k, #matching listings) entries.
+//
 // Thread safety: Search() may be called concurrently; the snapshot is never modified after
 // Load(). Callers share it through std::shared_ptr so a request keeps its version alive.
+// FAISS parallelises with OpenMP: serving threads should run with omp_set_num_threads(1).
 #ifndef MARKETSEARCH_INDEX_INDEX_SNAPSHOT_H_
 #define MARKETSEARCH_INDEX_INDEX_SNAPSHOT_H_
 
@@ -12,13 +18,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "index/listing_filter.h"
 #include "proto/manifest.pb.h"
 
 namespace faiss {
 struct Index;
-}
+struct IndexRefine;
+}  // namespace faiss
 
 namespace marketsearch {
 
@@ -27,28 +36,108 @@ struct Neighbor {
   float score;  // inner product, higher is more similar
 };
 
+// How a filtered search finds its matches.
+enum class FilterMode {
+  kAuto,   // exact scan when the filter is selective (thresholds below), else kAnn
+  kAnn,    // FAISS search with an IDSelector; exact scan if it returns fewer than k
+  kExact,  // exact scan over the matching listings only
+};
+
+struct SearchOptions {
+  // IVF indexes only: lists probed for this request (0 = the index's default, set at build).
+  int nprobe = 0;
+  // Not owned; must outlive the call. Null or empty() = no filter.
+  const ListingFilter* filter = nullptr;
+  FilterMode filter_mode = FilterMode::kAuto;
+  // kAuto uses the exact scan when the filter leaves at most this many rows to test (rows
+  // of the filter's categories, or every row when it names none) ...
+  int64_t exact_max_candidates = 20000;
+  // ... or when the estimated share of matching listings is below this. Measured with
+  // bench/index_bench (1M listings, 64-d): see index/README.md.
+  double exact_max_selectivity = 0.02;
+};
+
+// What one Search() did (for metrics and tests).
+struct SearchStats {
+  enum class Path { kUnfiltered, kAnnFiltered, kExact, kAnnThenExact };
+  Path path = Path::kUnfiltered;
+  int64_t candidate_rows = 0;          // rows the filter left (categories), before sampling
+  double estimated_selectivity = 1.0;  // share of all listings estimated to match
+  int64_t rows_scanned = 0;            // exact scan: rows whose attributes were tested
+};
+
 class IndexSnapshot {
  public:
-  // Loads <dir> (a version directory). Errors: NotFound, DataLoss (checksum), Internal.
+  // Loads <dir> (a version directory). Errors: NotFound, DataLoss (checksum, attribute table
+  // not matching the index), Internal.
   static absl::StatusOr<std::shared_ptr<const IndexSnapshot>> Load(const std::string& dir);
+
+  // Builds a snapshot from in-memory parts (tests, benchmarks). `index` must be a
+  // faiss::IndexIDMap2 owning its sub-index; `attributes` may be null (no filtered search)
+  // or must list the index's ids in its internal order. manifest.hnsw_ef_search (> 0) is
+  // applied to an HNSW index here, as in Load().
+  static absl::StatusOr<std::shared_ptr<const IndexSnapshot>> Create(
+      std::unique_ptr<faiss::Index> index, IndexManifest manifest,
+      std::unique_ptr<ListingAttributeTable> attributes);
   ~IndexSnapshot();
 
   // Top-k neighbours of one query vector (length dim()), best first. nprobe applies to IVF
   // indexes and is passed per call (0 = index default).
   absl::StatusOr<std::vector<Neighbor>> Search(const float* query, int k, int nprobe = 0) const;
 
+  // Top-k neighbours among the listings that pass options.filter, best first. Returns
+  // min(k, number of matching listings) neighbours (fewer only when the index itself is
+  // approximate in the unfiltered case). Errors: FailedPrecondition when a non-empty filter
+  // is given and this version has no attribute table (built before attributes.bin existed);
+  // Internal when FAISS fails.
+  absl::StatusOr<std::vector<Neighbor>> Search(const float* query, int k,
+                                               const SearchOptions& options,
+                                               SearchStats* stats = nullptr) const;
+
   // Copies the stored embedding of `listing_id` into out[0..dim) (flat-storage indexes:
   // exact; PQ indexes: the decoded approximation). NotFound for an id not in the index.
   absl::Status Reconstruct(uint64_t listing_id, float* out) const;
+
+  // Number of listings that pass `filter` (a full pass over the attribute table; for tests
+  // and benchmarks, not for the request path). 0 when there is no attribute table.
+  int64_t CountMatches(const ListingFilter& filter) const;
 
   const IndexManifest& manifest() const { return manifest_; }
   int64_t version() const { return manifest_.version(); }
   int dim() const { return manifest_.dim(); }
   int64_t size() const;
+  bool has_attributes() const { return attributes_ != nullptr; }
+  // Null when the version has no attribute table.
+  const ListingAttributeTable* attributes() const { return attributes_.get(); }
+  // True when the exact scan reads the vectors the index stores at full precision.
+  bool exact_vectors() const { return flat_base_ != nullptr || !row_ptrs_.empty(); }
 
  private:
   IndexSnapshot() = default;
-  std::unique_ptr<faiss::Index> index_;
+  absl::Status Init();
+  // ANN over the index with an optional selector (faiss::IDSelector*, may be null).
+  absl::Status AnnSearch(const float* query, int k, int nprobe, const void* selector,
+                         std::vector<Neighbor>* out) const;
+  // Exact top-k over the rows passing `filter` (all rows of `rows` when given, else 0..n).
+  void ExactScan(const float* query, int k, const ListingFilter& filter,
+                 const std::vector<const std::vector<uint32_t>*>& postings,
+                 std::vector<Neighbor>* out, int64_t* rows_scanned) const;
+  // Inner product of `query` with the stored vector of internal row `row`.
+  float RowScore(const float* query, int64_t row, float* scratch) const;
+
+  std::unique_ptr<faiss::Index> index_;  // an IndexIDMap2
+  const faiss::Index* inner_ = nullptr;  // the IDMap2's sub-index
+  const faiss::Index* ann_ = nullptr;    // what is searched: inner_, or a refine's base index
+  const faiss::IndexRefine* refine_ = nullptr;
+  float refine_k_factor_ = 1;
+  const int64_t* id_map_ = nullptr;  // internal row -> listing id
+  // Exact vectors by internal row: contiguous (flat storage) or per-row pointers (IVF-Flat);
+  // neither for compressed storage (decoded through reconstruct()).
+  const float* flat_base_ = nullptr;
+  std::vector<const float*> row_ptrs_;
+  std::unique_ptr<ListingAttributeTable> attributes_;
+  // Rows of each category (ascending), for scans restricted to the filter's categories.
+  absl::flat_hash_map<uint64_t, std::vector<uint32_t>> category_rows_;
   IndexManifest manifest_;
 };
 

@@ -1,14 +1,19 @@
 #include "index/publish.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 
@@ -53,6 +58,33 @@ absl::Status SetCurrent(const std::string& root, int64_t version) {
 int64_t NextVersion(const std::string& root) {
   auto v = ListVersions(root);
   return v.empty() ? 1 : v.back() + 1;
+}
+
+int RemoveAbandonedStagingDirs(const std::string& root) {
+  int removed = 0;
+  std::error_code ec;
+  std::vector<fs::path> dead;
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!absl::StartsWith(name, ".tmp-")) continue;
+    std::vector<std::string> parts = absl::StrSplit(name.substr(5), '-');
+    int64_t pid = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &pid) || pid <= 0) continue;
+    // kill(pid, 0) fails with ESRCH only when no such process exists.
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    dead.push_back(e.path());
+  }
+  for (const auto& p : dead) {
+    std::error_code rm;
+    fs::remove_all(p, rm);
+    if (!rm) ++removed;
+  }
+  return removed;
+}
+
+void RemoveStagingDir(const std::string& staging_dir) {
+  std::error_code ec;
+  fs::remove_all(staging_dir, ec);
 }
 
 }  // namespace marketsearch

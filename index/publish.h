@@ -25,6 +25,14 @@ absl::Status SetCurrent(const std::string& root, int64_t version);
 // One more than the highest numbered version under root (1 when there is none).
 int64_t NextVersion(const std::string& root);
 
+// Removes staging directories <root>/.tmp-<version>-<pid> left behind by build jobs that
+// died (kill -9, OOM, machine crash): those whose <pid> is not a running process. A staging
+// directory of a live job (this one included) is left alone. Returns how many were removed.
+int RemoveAbandonedStagingDirs(const std::string& root);
+
+// Removes a staging directory (best effort; for error paths before PublishVersion).
+void RemoveStagingDir(const std::string& staging_dir);
+
 }  // namespace marketsearch
 
 #endif  // MARKETSEARCH_INDEX_PUBLISH_H_

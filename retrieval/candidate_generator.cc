@@ -23,7 +23,15 @@ absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& a,
     r.encode_ms = MsSince(t);
     r.query_embedding.assign(qv.row(0), qv.row(0) + qv.cols);
     t = std::chrono::steady_clock::now();
-    MS_ASSIGN_OR_RETURN(std::vector<Neighbor> nn, a.index->Search(qv.row(0), o.ann_depth, o.nprobe));
+    std::vector<Neighbor> nn;
+    if (a.delta != nullptr) {
+      MS_ASSIGN_OR_RETURN(nn, SearchWithDelta(*a.index, *a.delta, qv.row(0), o.ann_depth, o.filter, o.nprobe));
+    } else {
+      SearchOptions so;
+      so.nprobe = o.nprobe;
+      so.filter = o.filter;
+      MS_ASSIGN_OR_RETURN(nn, a.index->Search(qv.row(0), o.ann_depth, so));
+    }
     r.ann_ms = MsSince(t);
     ann.reserve(nn.size());
     for (const Neighbor& n : nn) ann.push_back({n.listing_id, n.score});

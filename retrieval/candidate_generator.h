@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "index/delta_index.h"
 #include "index/index_snapshot.h"
+#include "index/listing_filter.h"
 #include "retrieval/candidate_merge.h"
 #include "retrieval/encoders.h"
 #include "retrieval/lexical_index.h"
@@ -24,6 +26,8 @@ struct RetrievalArtifacts {
   std::shared_ptr<const QueryEncoder> query_encoder;
   std::shared_ptr<const IndexSnapshot> index;
   std::shared_ptr<const LexicalIndex> lexical;
+  // Fresh listings and tombstones since the index was built (not owned; may be null).
+  const DeltaIndex* delta = nullptr;
 };
 
 enum class RetrievalMode { kHybrid, kAnnOnly, kLexicalOnly };
@@ -33,6 +37,9 @@ struct RetrievalOptions {
   int ann_depth = 200;      // neighbours asked from FAISS
   int lexical_depth = 200;  // hits asked from Xapian
   int nprobe = 0;           // IVF indexes only; 0 = index default
+  // Applied inside the ANN search (not owned; null = none). The lexical leg is not
+  // filtered here: callers check its candidates against the stored listing.
+  const ListingFilter* filter = nullptr;
   FusionOptions fusion;
 };
 

@@ -279,6 +279,9 @@ absl::Status Run() {
       {3, "plain OR", with([](auto& o) { o.relax = R::kOrOnly; })},
       {2, "AND then OR", with([](auto& o) { o.relax = R::kOr; })},
       {2, "AND only", with([](auto& o) { o.relax = R::kNone; })},
+      {2, "no spelling correction", with([](auto& o) { o.correct_spelling = false; })},
+      {2, "spelling: 2 edits", with([](auto& o) { o.spelling_max_edits = 2; })},
+      {2, "spelling: no min listings", with([](auto& o) { o.spelling_min_listings = 1; })},
   };
   if (!absl::GetFlag(FLAGS_quick)) {
     const std::vector<Variant> more = {
@@ -323,6 +326,13 @@ absl::Status Run() {
                 100 * r.empty);
   }
 
+  {
+    const auto t0 = Clock::now();
+    MS_ASSIGN_OR_RETURN(auto index, LexicalIndex::Open(dirs[main_index]));
+    std::printf("\nopen %s (%lld listings): %.0f ms\n", specs[main_index].name.c_str(),
+                static_cast<long long>(index->num_docs()),
+                std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
   // The handle pool: the cost of one uncontended lease, and Search throughput with threads.
   {
     internal::HandlePool<int> pool(
@@ -334,7 +344,7 @@ absl::Status Run() {
       if (!lease.ok()) return lease.status();
     }
     const double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / n;
-    std::printf("\nhandle pool: %.0f ns per uncontended acquire+release\n", ns);
+    std::printf("handle pool: %.0f ns per uncontended acquire+release\n", ns);
   }
   const int threads = std::max(1, absl::GetFlag(FLAGS_threads));
   for (int handles : {1, threads}) {

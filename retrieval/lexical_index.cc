@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -43,6 +44,7 @@ constexpr int kDescriptionWdf = 1;
 constexpr char kMetaFormat[] = "marketsearch.lexical.format";
 constexpr char kMetaFields[] = "marketsearch.lexical.fields";
 constexpr char kMetaStem[] = "marketsearch.lexical.stem";
+constexpr char kMetaSpelling[] = "marketsearch.lexical.spelling";
 constexpr char kFormat[] = "1";
 
 // Brand phrases are looked up over at most this many query tokens.
@@ -220,6 +222,16 @@ bool IsConditionWord(const std::string& t) {
   return false;
 }
 
+// Words worth a spelling correction: at least 4 bytes, ASCII letters only (model numbers and
+// sizes such as "128gb" or "10" must match exactly or not at all).
+bool IsSpellingWord(const std::string& t) {
+  if (t.size() < 4) return false;
+  for (unsigned char c : t) {
+    if (c < 'a' || c > 'z') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 const std::vector<std::string>& LexicalStopwords() { return StopwordList(); }
@@ -260,15 +272,18 @@ absl::StatusOr<std::unique_ptr<LexicalIndexWriter>> LexicalIndexWriter::Open(
       w->db_->set_metadata(kMetaFormat, kFormat);
       w->db_->set_metadata(kMetaFields, fields.Serialize());
       w->db_->set_metadata(kMetaStem, stem);
+      w->db_->set_metadata(kMetaSpelling, options.spelling ? "1" : "0");
     } else if (format != kFormat || w->db_->get_metadata(kMetaFields) != fields.Serialize() ||
-               w->db_->get_metadata(kMetaStem) != stem) {
-      const std::string have = absl::StrCat("format ", format, ", fields ",
-                                            w->db_->get_metadata(kMetaFields), ", stem ",
-                                            w->db_->get_metadata(kMetaStem));
+               w->db_->get_metadata(kMetaStem) != stem ||
+               w->db_->get_metadata(kMetaSpelling) != (options.spelling ? "1" : "0")) {
+      const std::string have = absl::StrCat(
+          "format ", format, ", fields ", w->db_->get_metadata(kMetaFields), ", stem ",
+          w->db_->get_metadata(kMetaStem), ", spelling ", w->db_->get_metadata(kMetaSpelling));
       w->db_.reset();
       return absl::FailedPreconditionError(absl::StrCat(
           "lexical index ", options.path, " was built with ", have, "; asked for fields ",
-          fields.Serialize(), ", stem ", stem, " (rebuild it, or pass overwrite)"));
+          fields.Serialize(), ", stem ", stem, ", spelling ", options.spelling ? "1" : "0",
+          " (rebuild it, or pass overwrite)"));
     }
   } catch (const Xapian::Error& e) {
     return FromXapian(e, absl::StrCat("open lexical index ", options.path, " for writing"));
@@ -295,6 +310,15 @@ absl::Status LexicalIndexWriter::Add(const Listing& listing) {
       }
     };
     add(listing.title(), kTitle, kTitleWdf);
+    if (options_.spelling) {
+      // The dictionary typos are corrected towards: title and brand words (what buyers type),
+      // unstemmed, letters only and long enough that an edit or two still leaves a word.
+      for (const std::string* text : {&listing.title(), &listing.brand()}) {
+        for (const std::string& t : Tokenize(NormalizeText(*text))) {
+          if (IsSpellingWord(t)) db_->add_spelling(t);
+        }
+      }
+    }
     if (options_.index_brand_category_attributes) {
       add(listing.brand(), kBrand, kBrandWdf);
       const std::string brand_phrase = NormalizeText(listing.brand());
@@ -392,9 +416,9 @@ uint8_t ConditionMask(WantedCondition c) {
 }
 
 // The first tier's condition check. Not an OP_FILTER on the XK terms: "used" holds about half
-// of all listings, and decoding that posting list made a filtered AND several times slower on
-// 1M listings. Xapian calls the decider only for documents that could enter the result set, and
-// the condition comes from an array filled at Open (documents added later: from their terms).
+// of all listings, so the filter would decode a posting list of half the index for every such
+// query. Xapian calls the decider only for documents that could enter the result set, and the
+// condition comes from an array filled at Open (documents added later: from their terms).
 class ConditionDecider : public Xapian::MatchDecider {
  public:
   ConditionDecider(const std::vector<uint8_t>* by_docid, uint8_t mask)
@@ -426,8 +450,11 @@ struct ShapeContext {
   // Field prefixes and weights; a single ("", 1.0) when searching the all-fields term.
   const std::vector<FieldVariant>* fields;
   bool brand_phrases;
+  bool spelling;  // the index has a spelling dictionary and Options::correct_spelling
   const LexicalIndex::Options* options;
 };
+
+using Options = LexicalIndex::Options;
 
 ShapedQuery Shape(const std::string& raw_query, const ShapeContext& ctx) {
   ShapedQuery out;
@@ -499,18 +526,37 @@ ShapedQuery Shape(const std::string& raw_query, const ShapeContext& ctx) {
   absl::flat_hash_set<std::string> seen;
   for (size_t i = 0; i < n; ++i) {
     if (!keep[i] && (drop[i] || stop.contains(tokens[i]))) continue;
-    std::string word = ctx.stem != nullptr ? (*ctx.stem)(tokens[i]) : tokens[i];
-    if (!seen.insert(word).second) continue;
     if (static_cast<int>(out.terms.size()) >= ctx.options->max_query_terms) break;
-    std::vector<Xapian::Query> variants;
-    for (const FieldVariant& f : *ctx.fields) {
-      std::string term = f.first + word;
-      if (!ctx.db->term_exists(term)) continue;
-      Xapian::Query q(term);
-      if (f.second != 1.0) q = Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, q, f.second);
-      variants.push_back(std::move(q));
+    auto variants_of = [&](const std::string& token) {
+      const std::string word = ctx.stem != nullptr ? (*ctx.stem)(token) : token;
+      std::vector<Xapian::Query> variants;
+      for (const FieldVariant& f : *ctx.fields) {
+        std::string term = f.first + word;
+        if (!ctx.db->term_exists(term)) continue;
+        Xapian::Query q(term);
+        if (f.second != 1.0) q = Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, q, f.second);
+        variants.push_back(std::move(q));
+      }
+      return std::make_pair(word, std::move(variants));
+    };
+    auto [word, variants] = variants_of(tokens[i]);
+    if (variants.empty() && ctx.spelling && IsSpellingWord(tokens[i])) {
+      // An unknown word is most often a typo ("nkie"): the most frequent dictionary word within
+      // Options::spelling_max_edits, unless that word is itself rare: sellers make typos too,
+      // and "earphones" must not become one listing's "hearphones".
+      const Options& o = *ctx.options;
+      const std::string fixed =
+          ctx.db->get_spelling_suggestion(tokens[i], static_cast<unsigned>(o.spelling_max_edits));
+      if (!fixed.empty()) {
+        const std::string fixed_word = ctx.stem != nullptr ? (*ctx.stem)(fixed) : fixed;
+        int64_t listings = 0;  // in the field that has it most often
+        for (const FieldVariant& f : *ctx.fields) {
+          listings = std::max<int64_t>(listings, ctx.db->get_termfreq(f.first + fixed_word));
+        }
+        if (listings >= o.spelling_min_listings) std::tie(word, variants) = variants_of(fixed);
+      }
     }
-    if (variants.empty()) continue;
+    if (variants.empty() || !seen.insert(word).second) continue;
     out.words.push_back(word);
     // The field variants' weights add up (OP_OR). Not OP_MAX: Xapian 1.4.22 segfaults in
     // get_mset on OP_MAX over OP_SCALE_WEIGHT subqueries inside an OR (seen here with k=100).
@@ -614,6 +660,7 @@ absl::StatusOr<std::unique_ptr<LexicalIndex>> LexicalIndex::Open(const std::stri
       return absl::DataLossError(
           absl::StrCat("lexical index ", path, ": bad fields metadata '", fields_text, "'"));
     }
+    index->has_spelling_ = first->db.get_metadata(kMetaSpelling) == "1";
     stem = first->db.get_metadata(kMetaStem);
     if (stem != "none" && stem != "english") {
       return absl::DataLossError(
@@ -688,9 +735,8 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(const std::string& 
   for (int attempt = 0;; ++attempt) {
     try {
       hits.clear();
-      const ShapeContext ctx{&h.db, stemmed_ ? &h.stem : nullptr,
-                             &fields_,
-                             brand_phrases_, &options_};
+      const ShapeContext ctx{&h.db, stemmed_ ? &h.stem : nullptr, &fields_, brand_phrases_,
+                             has_spelling_ && options_.correct_spelling, &options_};
       const ShapedQuery shaped = Shape(raw_query, ctx);
       absl::flat_hash_set<uint64_t> seen;
       for (const Tier& tier : Tiers(shaped, options_.relax)) {
@@ -738,9 +784,8 @@ absl::StatusOr<std::string> LexicalIndex::Explain(const std::string& raw_query) 
   if (!lease.ok()) return lease.status();
   Handle& h = **lease;
   try {
-    const ShapeContext ctx{&h.db, stemmed_ ? &h.stem : nullptr,
-                           &fields_,
-                           brand_phrases_, &options_};
+    const ShapeContext ctx{&h.db, stemmed_ ? &h.stem : nullptr, &fields_, brand_phrases_,
+                           has_spelling_ && options_.correct_spelling, &options_};
     const ShapedQuery shaped = Shape(raw_query, ctx);
     std::string out = absl::StrCat("words: [", absl::StrJoin(shaped.words, ", "), "]");
     if (shaped.condition != WantedCondition::kAny) {

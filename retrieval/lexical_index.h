@@ -74,6 +74,10 @@ class LexicalIndexWriter {
     // normalisation). With it the description has no XD terms. See LexicalIndex::Options::
     // use_combined_field for why this is the default.
     bool combined_field = true;
+    // Build Xapian's spelling dictionary from title and brand words, so that the reader can
+    // correct typos in query words the index does not know (LexicalIndex::Options::
+    // correct_spelling).
+    bool spelling = true;
     // Start from an empty database even when `path` holds one.
     bool overwrite = false;
   };
@@ -155,6 +159,15 @@ class LexicalIndex {
     // short and their length says little).
     double bm25_k1 = 1.0;
     double bm25_b = 0.0;
+    // A query word the index does not know (4+ letters, no digits) is replaced by the most
+    // frequent word of the index's spelling dictionary within spelling_max_edits edits that at
+    // least spelling_min_listings listings contain, instead of being dropped. On the demo data
+    // NDCG@10 0.693 -> 0.727, queries without result 2.2% -> 0.7%; on 1M listings 0.772 ->
+    // 0.802. Two edits, or no minimum, scored the same within +-0.002 but also make
+    // corrections such as "reading" -> "wedding" and "earphones" -> a seller's "hearphones".
+    bool correct_spelling = true;
+    int spelling_max_edits = 1;
+    int spelling_min_listings = 3;
     // Query words beyond this many (after stopwords) are ignored: bounds the cost of a query.
     int max_query_terms = 12;
   };
@@ -194,6 +207,7 @@ class LexicalIndex {
   std::vector<std::pair<std::string, double>> fields_;
   bool stemmed_ = false;
   bool brand_phrases_ = false;
+  bool has_spelling_ = false;
   // listing_id of each Xapian docid at Open (0: unknown, read the value slot instead). Reading
   // the value slot costs a B-tree lookup per hit, which was most of a k=100 search.
   std::vector<uint64_t> listing_of_docid_;

@@ -260,6 +260,45 @@ TEST(LexicalIndexTest, QueryAndIndexNormaliseAlike) {
   EXPECT_THAT(SearchIds(*idx, "Cafe\xCC\x81", 10), ElementsAre(32u));  // e + combining acute
 }
 
+TEST(LexicalIndexTest, UnknownWordsAreCorrectedOrDropped) {
+  std::vector<Spec> specs = Phones();
+  specs.push_back({50, "nike running shoes", "", "shoes", "nike"});
+  specs.push_back({51, "adidas running shoes", "", "shoes", "adidas"});
+  specs.push_back({52, "samsung galaxy tablet", "", "tablets", "samsung"});
+  specs.push_back({53, "nike hoodie", "", "clothing", "nike"});
+  specs.push_back({54, "nike cap", "", "clothing", "nike"});
+  specs.push_back({55, "wireless hearphones", "", "audio", ""});  // a seller's typo
+  auto idx = OpenOrDie(Build("spelling", specs));
+  ASSERT_NE(idx, nullptr);
+  // A typo the dictionary can fix: the word it meant, so the AND tier still applies.
+  auto r = idx->Search("nkie shoes", 10);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_FALSE(r->empty());
+  EXPECT_EQ((*r)[0].listing_id, 50u);
+  EXPECT_EQ((*r)[0].tier, 0);
+  EXPECT_THAT(SearchIds(*idx, "samsnug galaxy", 10), ::testing::Contains(3u));
+  // Only words of a few listings are correction targets: one seller's "hearphones" is not.
+  EXPECT_THAT(SearchIds(*idx, "earphones", 10), IsEmpty());
+  auto explain = idx->Explain("nkie shoes");
+  ASSERT_TRUE(explain.ok());
+  EXPECT_THAT(*explain, ::testing::HasSubstr("words: [nike, shoes]"));
+  // A word nothing is close to is dropped; the rest of the query still works.
+  EXPECT_THAT(SearchIds(*idx, "qwxzvbn tablet", 10), ElementsAre(52u));
+  // Numbers and short words are never "corrected" into something else.
+  EXPECT_THAT(SearchIds(*idx, "galaxy s99", 10), ::testing::Contains(3u));
+  explain = idx->Explain("galaxy s99");
+  ASSERT_TRUE(explain.ok());
+  EXPECT_THAT(*explain, ::testing::HasSubstr("words: [galaxy]"));
+  // Without correction the typo is simply dropped.
+  LexicalIndex::Options no_fix;
+  no_fix.correct_spelling = false;
+  auto plain = LexicalIndex::Open(idx->path(), no_fix);
+  ASSERT_TRUE(plain.ok());
+  explain = (*plain)->Explain("nkie shoes");
+  ASSERT_TRUE(explain.ok());
+  EXPECT_THAT(*explain, ::testing::HasSubstr("words: [shoes]"));
+}
+
 TEST(LexicalIndexTest, EmptyOrStopwordOnlyQueryReturnsNothing) {
   auto idx = OpenOrDie(Build("stop", Phones()));
   ASSERT_NE(idx, nullptr);

@@ -41,4 +41,34 @@ grpc::Status MarketSearchService::LogEvents(grpc::ServerContext*, const LogEvent
   return grpc::Status::OK;
 }
 
+grpc::Status MarketSearchService::UpsertListings(grpc::ServerContext*,
+                                                 const UpsertListingsRequest* request,
+                                                 UpsertListingsResponse* response) {
+  if (writer_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "this server follows the store read-only (--store_mode=secondary)");
+  }
+  const std::vector<Listing> listings(request->listings().begin(), request->listings().end());
+  absl::StatusOr<int64_t> t = writer_->Upsert(listings);
+  if (!t.ok()) return ToGrpc(t.status());
+  response->set_upserted(request->listings_size());
+  response->set_write_time_ms(*t);
+  return grpc::Status::OK;
+}
+
+grpc::Status MarketSearchService::DeleteListings(grpc::ServerContext*,
+                                                 const DeleteListingsRequest* request,
+                                                 DeleteListingsResponse* response) {
+  if (writer_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "this server follows the store read-only (--store_mode=secondary)");
+  }
+  const std::vector<uint64_t> ids(request->listing_ids().begin(), request->listing_ids().end());
+  absl::StatusOr<int64_t> t = writer_->Delete(ids);
+  if (!t.ok()) return ToGrpc(t.status());
+  response->set_deleted(request->listing_ids_size());
+  response->set_write_time_ms(*t);
+  return grpc::Status::OK;
+}
+
 }  // namespace marketsearch

@@ -1,6 +1,7 @@
 #include "serving/searcher.h"
 
 #include <chrono>
+#include <optional>
 #include <cmath>
 #include <random>
 #include <thread>
@@ -9,6 +10,10 @@
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "features/text_normalizer.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "common/file_util.h"
+#include "ranking/ranking_pipeline.h"
 #include "serving/request_validation.h"
 
 namespace marketsearch {
@@ -61,10 +66,13 @@ PublishedVersions ReadPublishedVersions(const std::string& data_dir) {
   PublishedVersions v;
   if (auto i = ReadCurrentVersion(data_dir + "/index"); i.ok()) v.index = *i;
   if (auto l = ReadCurrentVersion(data_dir + "/lexical"); l.ok()) v.lexical = *l;
+  auto r = ListVersions(data_dir + "/models/ranker");
+  if (!r.empty()) v.ranker = r.back();
   return v;
 }
 
-absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::string& data_dir) {
+absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::string& data_dir,
+                                                                     const FeatureStore& store) {
   const std::string index_root = data_dir + "/index";
   MS_ASSIGN_OR_RETURN(int64_t index_version, ReadCurrentVersion(index_root));
   MS_ASSIGN_OR_RETURN(auto index, IndexSnapshot::Load(absl::StrCat(index_root, "/", index_version)));
@@ -84,7 +92,12 @@ absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::
       (void)ignored;
     }
   }
+  const std::string ldir = absl::StrCat(data_dir, "/models/listing_tower/",
+                                        index->manifest().listing_tower_version());
+  MS_ASSIGN_OR_RETURN(ListingEncoder le, ListingEncoder::Load(ldir));
   auto state = std::make_shared<ServingState>();
+  MS_ASSIGN_OR_RETURN(state->stats, store.GetCatalogStats());
+  state->listing_encoder = std::make_shared<const ListingEncoder>(std::move(le));
   state->retrieval.query_encoder = std::make_shared<const QueryEncoder>(std::move(qe));
   state->versions.set_query_tower(state->retrieval.query_encoder->version());
   state->versions.set_listing_tower(index->manifest().listing_tower_version());
@@ -96,15 +109,36 @@ absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::
     state->retrieval.lexical = std::shared_ptr<const LexicalIndex>(std::move(lexical));
     state->versions.set_lexical(*lexical_version);
   }
+  // The newest ranker trained on this index's embedding space.
+  const auto rankers = ListVersions(data_dir + "/models/ranker");
+  for (auto it = rankers.rbegin(); it != rankers.rend(); ++it) {
+    auto ranker = Ranker::Load(absl::StrCat(data_dir, "/models/ranker/", *it));
+    if (!ranker.ok()) return ranker.status();
+    if ((*ranker)->listing_tower_version() == state->versions.listing_tower()) {
+      state->versions.set_ranker((*ranker)->version());
+      state->ranker = std::shared_ptr<const Ranker>(std::move(*ranker));
+      break;
+    }
+  }
   return std::shared_ptr<const ServingState>(std::move(state));
 }
 
 Searcher::Searcher(const Options& options, const FeatureStore* store)
     : options_(options), store_(store) {}
 
-void Searcher::SetState(std::shared_ptr<const ServingState> state) {
+absl::Status Searcher::SetState(std::shared_ptr<const ServingState> state) {
   absl::MutexLock lock(&mu_);
+  const int dim = state->retrieval.index->dim();
+  if (!delta_) {
+    delta_ = std::make_unique<DeltaIndex>(dim);
+  } else if (delta_->dim() != dim) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "index v", state->versions.index(), " has embedding size ", dim, ", the server runs ",
+        delta_->dim(), "; restart the server to change it"));
+  }
+  delta_->DropBefore(state->retrieval.index->manifest().snapshot_unix_ms());
   state_ = std::move(state);
+  return absl::OkStatus();
 }
 
 std::shared_ptr<const ServingState> Searcher::state() const {
@@ -138,7 +172,11 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
   ro.lexical_depth = depth;
   ro.nprobe = options_.nprobe;
   ro.fusion = options_.fusion;
-  MS_ASSIGN_OR_RETURN(RetrievalResult retrieved, GenerateCandidates(state->retrieval, req.query(), ro));
+  const ListingFilter ann_filter(f);
+  if (filtered) ro.filter = &ann_filter;
+  RetrievalArtifacts artifacts = state->retrieval;
+  artifacts.delta = delta_.get();
+  MS_ASSIGN_OR_RETURN(RetrievalResult retrieved, GenerateCandidates(artifacts, req.query(), ro));
   const std::vector<Candidate>& candidates = retrieved.candidates;
   if (debug) {
     (*debug->mutable_stage_ms())["encode_query"] = retrieved.encode_ms;
@@ -155,22 +193,65 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
   MS_ASSIGN_OR_RETURN(auto listings, store_->GetListings(ids));
   if (debug) (*debug->mutable_stage_ms())["features"] = MsSince(t);
 
-  // Candidates that are gone from the store (sold) or fail the filters are dropped; the
-  // remaining order is the fused retrieval order.
-  int kept = 0;
-  const int end = offset + req.page_size();
-  bool more = false;
+  // Candidates that are gone from the store (sold) or fail the filters are dropped.
+  std::vector<size_t> kept;  // indexes into candidates / listings, fused order
   for (size_t i = 0; i < candidates.size(); ++i) {
-    if (!listings[i].has_value() || !MatchesFilters(*listings[i], f)) continue;
-    if (kept < offset) {
-      ++kept;
-      continue;
+    if (listings[i].has_value() && MatchesFilters(*listings[i], f)) kept.push_back(i);
+  }
+  // The ranker reorders the best rank_depth survivors in one batched forward; the rest
+  // follow in fused order.
+  std::vector<float> score(candidates.size());
+  for (size_t i = 0; i < candidates.size(); ++i) score[i] = candidates[i].fused_score;
+  std::vector<float> ranker_score(candidates.size(), 0.0f);
+  std::vector<size_t> order = kept;
+  if (options_.use_ranker && state->ranker && !kept.empty()) {
+    t = std::chrono::steady_clock::now();
+    const size_t depth = std::min<size_t>(kept.size(), std::max(1, options_.rank_depth));
+    std::vector<Candidate> to_rank;
+    for (size_t j = 0; j < depth; ++j) to_rank.push_back(candidates[kept[j]]);
+    std::optional<User> user;
+    if (req.user_id() != 0) {
+      MS_ASSIGN_OR_RETURN(user, store_->GetUser(req.user_id()));
     }
-    if (kept >= end) {
-      more = true;
-      break;
+    MS_ASSIGN_OR_RETURN(RankingBatch batch,
+                        FetchRankingBatch(*store_, *state->retrieval.index, state->stats, req.query(),
+                                          retrieved.query_embedding, to_rank,
+                                          user ? &*user : nullptr));
+    if (debug) (*debug->mutable_stage_ms())["rank_features"] = MsSince(t);
+    auto t_rank = std::chrono::steady_clock::now();
+    MS_ASSIGN_OR_RETURN(std::vector<float> s, state->ranker->Score(batch.features));
+    if (debug) (*debug->mutable_stage_ms())["ranker"] = MsSince(t_rank);
+    // FetchRankingBatch keeps the candidates found in the store, in order.
+    absl::flat_hash_map<uint64_t, size_t> at;
+    for (size_t j = 0; j < depth; ++j) at[candidates[kept[j]].listing_id] = kept[j];
+    std::vector<RankedListing> ranked;
+    for (size_t j = 0; j < batch.candidates.size(); ++j) {
+      const size_t i = at.at(batch.candidates[j].listing_id);
+      ranker_score[i] = s[j];
+      ranked.push_back({candidates[i].listing_id, listings[i]->seller_id(),
+                        listings[i]->listed_at_unix(), s[j]});
     }
-    ++kept;
+    const int64_t now_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    ranked = ApplyBusinessRules(std::move(ranked), options_.rules, now_unix);
+    std::vector<size_t> reordered;
+    absl::flat_hash_set<size_t> placed;
+    for (const RankedListing& r : ranked) {
+      const size_t i = at.at(r.listing_id);
+      score[i] = r.score;
+      reordered.push_back(i);
+      placed.insert(i);
+    }
+    for (size_t i : kept) {
+      if (!placed.contains(i)) reordered.push_back(i);
+    }
+    order = std::move(reordered);
+  }
+
+  const int end = offset + req.page_size();
+  const bool more = static_cast<int>(order.size()) > end;
+  for (int pos = offset; pos < std::min<int>(end, static_cast<int>(order.size())); ++pos) {
+    const size_t i = order[pos];
     const Listing& l = *listings[i];
     SearchResult* r = resp->add_results();
     r->set_listing_id(l.listing_id());
@@ -180,7 +261,7 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
     r->set_condition(l.condition());
     r->set_city(l.city());
     const Candidate& c = candidates[i];
-    r->set_score(c.fused_score);
+    r->set_score(score[i]);
     if (req.debug()) {
       StageScores* d = r->mutable_debug();
       d->set_ann_score(c.ann_score);
@@ -188,6 +269,7 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
       d->set_lexical_score(c.lexical_score);
       d->set_lexical_rank(c.lexical_rank);
       d->set_fused_score(c.fused_score);
+      d->set_ranker_score(ranker_score[i]);
     }
   }
   if (more && end < kMaxResultDepth) {

@@ -1,6 +1,7 @@
 // Searcher: the request pipeline behind MarketSearch.Search, independent of gRPC.
 //   validate → featurise + encode query → ANN ∥ BM25 candidates → merge (RRF) →
-//   feature MultiGet → filters → page
+//   feature MultiGet → filters → ranker (top candidates, one batched forward) →
+//   business rules → page
 //
 // Loaded artifacts live in an immutable ServingState; a request pins the state it started
 // with (shared_ptr), so a hot swap never changes a request's versions mid-flight and the
@@ -19,6 +20,8 @@
 #include "features/feature_store.h"
 #include "index/index_snapshot.h"
 #include "proto/search.pb.h"
+#include "ranking/business_rules.h"
+#include "ranking/ranker.h"
 #include "retrieval/candidate_generator.h"
 
 namespace marketsearch {
@@ -27,6 +30,12 @@ namespace marketsearch {
 // tower, the index, and the lexical index (optional). Immutable after construction.
 struct ServingState {
   RetrievalArtifacts retrieval;
+  // The listing tower the index was built with, for embedding upserted listings, and the
+  // catalog statistics its dense features need.
+  std::shared_ptr<const ListingEncoder> listing_encoder;
+  CatalogStats stats;
+  // The ranker trained on this index's embedding space; null = serve the fused order.
+  std::shared_ptr<const Ranker> ranker;
   ServedVersions versions;
 };
 
@@ -34,14 +43,21 @@ struct ServingState {
 struct PublishedVersions {
   int64_t index = 0;
   int64_t lexical = 0;
-  bool operator==(const PublishedVersions& o) const { return index == o.index && lexical == o.lexical; }
+  int64_t ranker = 0;  // highest version under <data_dir>/models/ranker
+  bool operator==(const PublishedVersions& o) const {
+    return index == o.index && lexical == o.lexical && ranker == o.ranker;
+  }
 };
 PublishedVersions ReadPublishedVersions(const std::string& data_dir);
 
 // Loads the index named by <data_dir>/index/CURRENT, the query tower version it was built
-// for (<data_dir>/models/query_tower/<index.listing_tower_version>) and, when published,
-// the lexical index named by <data_dir>/lexical/CURRENT. The query tower is warmed up.
-absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::string& data_dir);
+// for (<data_dir>/models/query_tower/<index.listing_tower_version>), when published the
+// lexical index named by <data_dir>/lexical/CURRENT, and the newest ranker whose training
+// embedding space is this index's listing tower (older rankers are skipped). The models are
+// warmed up.
+// `store` supplies the catalog statistics (not owned).
+absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::string& data_dir,
+                                                                     const FeatureStore& store);
 
 class Searcher {
  public:
@@ -52,14 +68,24 @@ class Searcher {
     int nprobe = 0;             // IVF only; 0 = index default
     RetrievalMode mode = RetrievalMode::kHybrid;  // kAnnOnly ignores the lexical index
     FusionOptions fusion;
+    bool use_ranker = true;   // rank with the loaded ranker (if any)
+    int rank_depth = 200;     // candidates (after filters) the ranker scores
+    BusinessRulesOptions rules;  // applied after the ranker
   };
 
   // `store` is not owned and must outlive the Searcher.
   Searcher(const Options& options, const FeatureStore* store);
 
-  // Publishes a new state for requests that start after this call.
-  void SetState(std::shared_ptr<const ServingState> state);
+  // Publishes a new state for requests that start after this call and drops the delta
+  // entries its index already holds (written before the index's store snapshot).
+  // FailedPrecondition when the embedding size differs from the delta index's (restart the
+  // server to change it).
+  absl::Status SetState(std::shared_ptr<const ServingState> state);
   std::shared_ptr<const ServingState> state() const;
+
+  // Fresh listings and tombstones since the served index was built. Null until the first
+  // SetState; then lives as long as the Searcher.
+  DeltaIndex* delta() const { return delta_.get(); }
 
   // Errors: INVALID_ARGUMENT (bad request, message names the field), UNAVAILABLE (nothing
   // loaded yet), INTERNAL (a library failed).
@@ -70,6 +96,7 @@ class Searcher {
   const FeatureStore* const store_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const ServingState> state_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<DeltaIndex> delta_;  // created by the first SetState, never replaced
 };
 
 // Great-circle distance in km.

@@ -22,6 +22,7 @@
 #include "experiments/event_log.h"
 #include "features/feature_store.h"
 #include "serving/grpc_service.h"
+#include "serving/listing_writer.h"
 #include "serving/searcher.h"
 
 ABSL_FLAG(std::string, data_dir, "var", "data directory (store/, models/, index/, logs/)");
@@ -33,6 +34,11 @@ ABSL_FLAG(bool, log_impressions, true, "write impressions and events to <data_di
 ABSL_FLAG(int, min_candidates, 200, "ANN depth for an unfiltered first page");
 ABSL_FLAG(int, max_candidates, 1000, "cap on the depth of each retrieval leg");
 ABSL_FLAG(std::string, retrieval, "hybrid", "hybrid | ann | lexical");
+ABSL_FLAG(bool, ranker, true, "rank with the newest ranker trained for the served index");
+ABSL_FLAG(int, rank_depth, 200, "candidates the ranker scores per request");
+ABSL_FLAG(std::string, store_mode, "primary",
+          "primary: the server writes the feature store (UpsertListings/DeleteListings); "
+          "secondary: follow a store another process writes, read only");
 
 namespace marketsearch {
 namespace {
@@ -47,12 +53,22 @@ int Run() {
   // One OpenMP thread per serving thread: FAISS must not fan out inside a request.
   omp_set_num_threads(1);
 
+  // Primary: the server owns the store and accepts UpsertListings/DeleteListings (ingest
+  // cannot run at the same time). Secondary: it follows a store written by another process
+  // (e.g. a long ingest) and refuses writes.
   FeatureStore::Options so;
   so.path = data_dir + "/store";
-  so.secondary_path = absl::StrCat(data_dir, "/run/store-secondary-", ::getpid());
-  if (auto s = MakeDirs(so.secondary_path); !s.ok()) {
-    std::fprintf(stderr, "server: %s\n", std::string(s.message()).c_str());
+  const bool writable = absl::GetFlag(FLAGS_store_mode) == "primary";
+  if (!writable && absl::GetFlag(FLAGS_store_mode) != "secondary") {
+    std::fprintf(stderr, "server: --store_mode must be primary or secondary\n");
     return 2;
+  }
+  if (!writable) {
+    so.secondary_path = absl::StrCat(data_dir, "/run/store-secondary-", ::getpid());
+    if (auto s = MakeDirs(so.secondary_path); !s.ok()) {
+      std::fprintf(stderr, "server: %s\n", std::string(s.message()).c_str());
+      return 2;
+    }
   }
   auto store = FeatureStore::Open(so);
   if (!store.ok()) {
@@ -73,6 +89,8 @@ int Run() {
   Searcher::Options opts;
   opts.min_candidates = absl::GetFlag(FLAGS_min_candidates);
   opts.max_candidates = absl::GetFlag(FLAGS_max_candidates);
+  opts.use_ranker = absl::GetFlag(FLAGS_ranker);
+  opts.rank_depth = absl::GetFlag(FLAGS_rank_depth);
   const std::string mode = absl::GetFlag(FLAGS_retrieval);
   if (mode == "ann") {
     opts.mode = RetrievalMode::kAnnOnly;
@@ -83,21 +101,28 @@ int Run() {
     return 2;
   }
   Searcher searcher(opts, store->get());
-  auto state = LoadServingState(data_dir);
+  auto state = LoadServingState(data_dir, **store);
   if (state.ok()) {
-    searcher.SetState(*state);
-    std::fprintf(stderr, "server: serving index v%lld (%lld listings), query tower v%lld, lexical v%lld%s\n",
+    if (absl::Status set = searcher.SetState(*state); !set.ok()) {
+      std::fprintf(stderr, "server: %s\n", std::string(set.message()).c_str());
+      return 2;
+    }
+    std::fprintf(stderr, "server: serving index v%lld (%lld listings), query tower v%lld, lexical v%lld%s, ranker v%lld%s\n",
                  static_cast<long long>((*state)->versions.index()),
                  static_cast<long long>((*state)->retrieval.index->size()),
                  static_cast<long long>((*state)->versions.query_tower()),
                  static_cast<long long>((*state)->versions.lexical()),
-                 (*state)->retrieval.lexical ? "" : " (no lexical index: ANN only)");
+                 (*state)->retrieval.lexical ? "" : " (no lexical index: ANN only)",
+                 static_cast<long long>((*state)->versions.ranker()),
+                 (*state)->ranker ? "" : " (no ranker: fused order)");
   } else {
     std::fprintf(stderr, "server: nothing to serve yet (%s); answering UNAVAILABLE until an index is published\n",
                  std::string(state.status().message()).c_str());
   }
 
-  MarketSearchService service(&searcher, events.get());
+  std::unique_ptr<ListingWriter> writer;
+  if (writable) writer = std::make_unique<ListingWriter>(store->get(), &searcher);
+  MarketSearchService service(&searcher, events.get(), writer.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -126,7 +151,8 @@ int Run() {
   // The reload loop: follow the store's primary and the CURRENT pointers of the index and
   // the lexical index. A version that fails to load is reported once and the old one keeps
   // serving.
-  PublishedVersions failed{-1, -1};
+  PublishedVersions failed{-1, -1, -1};
+  PublishedVersions last_loaded = ReadPublishedVersions(data_dir);
   auto next_check = std::chrono::steady_clock::now();
   while (!g_stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -140,10 +166,10 @@ int Run() {
     if (published.index == 0 || published == failed) continue;
     auto served = searcher.state();
     if (served && served->versions.index() == published.index &&
-        served->versions.lexical() == published.lexical) {
+        served->versions.lexical() == published.lexical && published == last_loaded) {
       continue;
     }
-    auto next = LoadServingState(data_dir);
+    auto next = LoadServingState(data_dir, **store);
     if (!next.ok()) {
       failed = published;
       std::fprintf(stderr, "server: index v%lld / lexical v%lld failed to load, keeping the old ones: %s\n",
@@ -151,13 +177,19 @@ int Run() {
                    std::string(next.status().message()).c_str());
       continue;
     }
-    searcher.SetState(*next);
+    if (absl::Status set = searcher.SetState(*next); !set.ok()) {
+      failed = published;
+      std::fprintf(stderr, "server: %s\n", std::string(set.message()).c_str());
+      continue;
+    }
+    last_loaded = published;
     health->SetServingStatus(kServiceName, true);
     health->SetServingStatus(true);
-    std::fprintf(stderr, "server: now serving index v%lld, lexical v%lld, query tower v%lld\n",
+    std::fprintf(stderr, "server: now serving index v%lld, lexical v%lld, query tower v%lld, ranker v%lld\n",
                  static_cast<long long>((*next)->versions.index()),
                  static_cast<long long>((*next)->versions.lexical()),
-                 static_cast<long long>((*next)->versions.query_tower()));
+                 static_cast<long long>((*next)->versions.query_tower()),
+                 static_cast<long long>((*next)->versions.ranker()));
   }
   std::fprintf(stderr, "server: shutting down\n");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));

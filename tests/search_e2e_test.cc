@@ -198,6 +198,108 @@ TEST_F(SearchE2E, HealthServiceReportsServing) {
   EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 }
 
+Listing FreshListing(uint64_t id, const std::string& title) {
+  Listing l;
+  l.set_listing_id(id);
+  l.set_title(title);
+  l.set_category("sofas");
+  l.set_brand("zorblax");
+  l.set_price(199.0);
+  l.set_condition(CONDITION_LIKE_NEW);
+  l.set_seller_rating(4.5f);
+  l.mutable_location()->set_lat(52.52);
+  l.mutable_location()->set_lon(13.40);
+  return l;
+}
+
+bool Contains(const SearchResponse& r, uint64_t id) {
+  for (const auto& x : r.results()) {
+    if (x.listing_id() == id) return true;
+  }
+  return false;
+}
+
+TEST_F(SearchE2E, NewListingIsSearchableRightAfterUpsert) {
+  const uint64_t id = 900000000001ULL;
+  UpsertListingsRequest up;
+  *up.add_listings() = FreshListing(id, "Zorblax quantum velvet sofa, teal");
+  UpsertListingsResponse ack;
+  {
+    grpc::ClientContext ctx;
+    grpc::Status s = Stub()->UpsertListings(&ctx, up, &ack);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  const auto acked = std::chrono::steady_clock::now();
+  // Stated delay: searchable as soon as the upsert is acknowledged (delta index); poll for
+  // up to 2 s to measure rather than assume.
+  SearchResponse resp;
+  bool found = false;
+  while (!found && std::chrono::steady_clock::now() - acked < std::chrono::seconds(2)) {
+    ASSERT_TRUE(Search(Request("zorblax quantum velvet sofa", 10), &resp).ok());
+    found = Contains(resp, id);
+  }
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - acked).count();
+  std::printf("fresh listing visible %.1f ms after the upsert was acknowledged\n", ms);
+  EXPECT_TRUE(found);
+  EXPECT_LT(ms, 1000);
+}
+
+TEST_F(SearchE2E, DeletedListingIsNeverReturnedAfterAck) {
+  SearchResponse before;
+  ASSERT_TRUE(Search(Request("grey sofa", 100), &before).ok());
+  ASSERT_GT(before.results_size(), 5);
+  const uint64_t gone = before.results(0).listing_id();
+  const uint64_t also_gone = before.results(3).listing_id();
+  DeleteListingsRequest del;
+  del.add_listing_ids(gone);
+  del.add_listing_ids(also_gone);
+  DeleteListingsResponse ack;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(Stub()->DeleteListings(&ctx, del, &ack).ok());
+    EXPECT_EQ(ack.deleted(), 2);
+  }
+  // Immediately after the acknowledgement, and on every page, filtered or not.
+  for (const char* q : {"grey sofa", "sofa", "couch"}) {
+    SearchResponse resp;
+    ASSERT_TRUE(Search(Request(q, 100), &resp).ok());
+    EXPECT_FALSE(Contains(resp, gone)) << q;
+    EXPECT_FALSE(Contains(resp, also_gone)) << q;
+  }
+  SearchRequest filtered = Request("grey sofa", 100);
+  filtered.mutable_filters()->add_categories(before.results(0).category());
+  SearchResponse resp;
+  ASSERT_TRUE(Search(filtered, &resp).ok());
+  EXPECT_FALSE(Contains(resp, gone));
+}
+
+TEST_F(SearchE2E, InvalidUpsertIsRefusedWholeAndNamesTheField) {
+  UpsertListingsRequest up;
+  *up.add_listings() = FreshListing(900000000002ULL, "good listing zorblax lamp");
+  Listing bad = FreshListing(900000000003ULL, "bad listing");
+  bad.set_price(-5);
+  *up.add_listings() = bad;
+  UpsertListingsResponse ack;
+  grpc::ClientContext ctx;
+  grpc::Status s = Stub()->UpsertListings(&ctx, up, &ack);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message().rfind("listings[1].price", 0), 0u) << s.error_message();
+  // Nothing was written: the good listing of the refused batch is not searchable.
+  SearchResponse resp;
+  ASSERT_TRUE(Search(Request("good listing zorblax lamp", 20), &resp).ok());
+  EXPECT_FALSE(Contains(resp, 900000000002ULL));
+}
+
+TEST_F(SearchE2E, FilteredSearchKeepsPageFullWhenEnoughMatch) {
+  // Price filter matching a minority of listings: still a full page.
+  SearchRequest req = Request("phone", 50);
+  req.mutable_filters()->mutable_price()->set_max(80);
+  SearchResponse resp;
+  ASSERT_TRUE(Search(req, &resp).ok());
+  EXPECT_EQ(resp.results_size(), 50);
+  for (const auto& r : resp.results()) EXPECT_LE(r.price(), 80);
+}
+
 // Runs last (gtest keeps definition order): publishes a new index version while four
 // threads search, and checks the swap costs no request.
 TEST_F(SearchE2E, HotSwapUnderConcurrentSearchFailsNoRequest) {

@@ -1,0 +1,104 @@
+#include "index/index_writer.h"
+
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/IndexRefine.h>
+#include <faiss/index_factory.h>
+#include <faiss/index_io.h>
+
+#include <algorithm>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "google/protobuf/text_format.h"
+
+namespace marketsearch {
+namespace {
+
+absl::Status AddChecksum(const std::string& dir, const std::string& name,
+                         IndexManifest* manifest) {
+  const std::string path = dir + "/" + name;
+  auto sum = Sha256File(path);
+  if (!sum.ok()) return sum.status();
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(path, ec);
+  if (ec) return absl::InternalError(absl::StrCat("stat ", path, ": ", ec.message()));
+  FileChecksum* f = manifest->add_files();
+  f->set_name(name);
+  f->set_sha256(*sum);
+  f->set_bytes(static_cast<int64_t>(bytes));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<faiss::Index>> BuildFaissIndex(const std::string& factory,
+                                                              int dim, const float* vectors,
+                                                              const std::vector<uint64_t>& ids,
+                                                              const IndexBuildOptions& o) {
+  std::unique_ptr<faiss::Index> inner;
+  try {
+    inner.reset(faiss::index_factory(dim, factory.c_str(), faiss::METRIC_INNER_PRODUCT));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("factory '", factory, "': ", e.what()));
+  }
+  faiss::Index* core = inner.get();
+  if (auto* refine = dynamic_cast<faiss::IndexRefine*>(core)) {
+    refine->k_factor = std::max(1.0f, o.refine_k_factor);
+    core = refine->base_index;
+  }
+  if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(core)) {
+    hnsw->hnsw.efConstruction = o.ef_construction;
+    hnsw->hnsw.efSearch = o.ef_search;
+  }
+  if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(core)) {
+    ivf->nprobe = static_cast<size_t>(std::max(1, o.nprobe));
+  }
+  const int64_t n = static_cast<int64_t>(ids.size());
+  try {
+    if (!inner->is_trained) inner->train(n, vectors);
+    auto index = std::make_unique<faiss::IndexIDMap2>(inner.release());
+    index->own_fields = true;
+    std::vector<faiss::Index::idx_t> fids(ids.begin(), ids.end());
+    const int64_t chunk = 20000;
+    for (int64_t i = 0; i < n; i += chunk) {
+      const int64_t m = std::min(chunk, n - i);
+      index->add_with_ids(m, vectors + i * dim, fids.data() + i);
+      if (o.progress) o.progress(i + m);
+    }
+    return std::unique_ptr<faiss::Index>(index.release());
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("building '", factory, "': ", e.what()));
+  }
+}
+
+absl::Status WriteIndexFile(const std::string& dir, const faiss::Index& index,
+                            IndexManifest* manifest) {
+  const std::string path = dir + "/index.faiss";
+  try {
+    faiss::write_index(&index, path.c_str());
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("write_index ", path, ": ", e.what()));
+  }
+  return AddChecksum(dir, "index.faiss", manifest);
+}
+
+absl::Status WriteAttributesFile(const std::string& dir, const ListingAttributeTable& table,
+                                 IndexManifest* manifest) {
+  absl::Status s = table.Save(dir + "/attributes.bin");
+  if (!s.ok()) return s;
+  return AddChecksum(dir, "attributes.bin", manifest);
+}
+
+absl::Status WriteIndexManifest(const std::string& dir, const IndexManifest& manifest) {
+  std::string text;
+  if (!google::protobuf::TextFormat::PrintToString(manifest, &text)) {
+    return absl::InternalError("cannot print IndexManifest");
+  }
+  return WriteFileAtomically(dir + "/MANIFEST", text);
+}
+
+}  // namespace marketsearch

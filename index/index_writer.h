@@ -1,0 +1,57 @@
+// Building and writing one index version: the FAISS index from a factory string (wrapped in
+// an IndexIDMap2 keyed by listing id), and its files in a (staging) directory — the FAISS
+// index, the listing attribute table and the MANIFEST that lists both with their sha256.
+// Publication (rename into place, CURRENT) is index/publish.h's job.
+//
+// Thread-compatible; the directory must not be read while it is written.
+#ifndef MARKETSEARCH_INDEX_INDEX_WRITER_H_
+#define MARKETSEARCH_INDEX_INDEX_WRITER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "index/listing_filter.h"
+#include "proto/manifest.pb.h"
+
+namespace faiss {
+struct Index;
+}
+
+namespace marketsearch {
+
+struct IndexBuildOptions {
+  int ef_search = 256;        // HNSW: efSearch the index is served with
+  int ef_construction = 128;  // HNSW
+  int nprobe = 16;            // IVF: default lists probed (requests may override)
+  float refine_k_factor = 4;  // '...,RFlat': candidates per result re-ranked exactly
+  // Called with the number of vectors added so far (may be empty).
+  std::function<void(int64_t)> progress;
+};
+
+// Builds faiss::IndexIDMap2(index_factory(dim, factory, inner product)) over `vectors`
+// (ids.size() × dim, row i has listing id ids[i]); trains on all vectors when the factory
+// needs training. Errors: InvalidArgument (bad factory string), Internal (FAISS failure).
+absl::StatusOr<std::unique_ptr<faiss::Index>> BuildFaissIndex(const std::string& factory,
+                                                              int dim, const float* vectors,
+                                                              const std::vector<uint64_t>& ids,
+                                                              const IndexBuildOptions& options);
+
+// Writes <dir>/index.faiss and appends its FileChecksum to manifest->files.
+absl::Status WriteIndexFile(const std::string& dir, const faiss::Index& index,
+                            IndexManifest* manifest);
+
+// Writes <dir>/attributes.bin and appends its FileChecksum to manifest->files.
+absl::Status WriteAttributesFile(const std::string& dir, const ListingAttributeTable& table,
+                                 IndexManifest* manifest);
+
+// Writes <dir>/MANIFEST (text proto) atomically (temp file + fsync + rename).
+absl::Status WriteIndexManifest(const std::string& dir, const IndexManifest& manifest);
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_INDEX_INDEX_WRITER_H_
