@@ -104,12 +104,6 @@ bool Contains(const std::vector<std::string>& sorted, const std::string& t) {
   return std::binary_search(sorted.begin(), sorted.end(), t);
 }
 
-std::vector<std::string> SortedTokens(std::string_view text) {
-  std::vector<std::string> t = Tokenize(NormalizeText(text));
-  std::sort(t.begin(), t.end());
-  return t;
-}
-
 }  // namespace
 
 QueryTerms PrepareQuery(std::string_view raw_query) {
@@ -121,13 +115,22 @@ QueryTerms PrepareQuery(std::string_view raw_query) {
 
 std::array<float, kPairDim> PairFeatures(const QueryTerms& q, const Listing& l, const User* user) {
   std::array<float, kPairDim> f{};
-  const std::vector<std::string> title = SortedTokens(l.title());
-  const std::vector<std::string> all = SortedTokens(ListingText(l));
-  const std::vector<std::string> query_sorted = [&] {
-    auto t = q.tokens;
-    std::sort(t.begin(), t.end());
-    return t;
-  }();
+  // Normalise each listing field once (utf8proc dominates this function's cost).
+  const std::vector<std::string> title_tokens = Tokenize(NormalizeText(l.title()));
+  const std::vector<std::string> brand = Tokenize(NormalizeText(l.brand()));
+  std::vector<std::vector<std::string>> attr_values;
+  attr_values.reserve(l.attributes_size());
+  for (const auto& a : l.attributes()) attr_values.push_back(Tokenize(NormalizeText(a.value())));
+  std::vector<std::string> title = title_tokens;
+  std::sort(title.begin(), title.end());
+  // Same token set as SortedTokens(ListingText(l)): title, brand, category, attribute values.
+  std::vector<std::string> all = title_tokens;
+  all.insert(all.end(), brand.begin(), brand.end());
+  for (auto& t : Tokenize(NormalizeText(l.category()))) all.push_back(std::move(t));
+  for (const auto& v : attr_values) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  std::vector<std::string> query_sorted = q.tokens;
+  std::sort(query_sorted.begin(), query_sorted.end());
   if (!q.tokens.empty()) {
     int in_all = 0, in_title = 0;
     for (const auto& t : q.tokens) {
@@ -138,15 +141,13 @@ std::array<float, kPairDim> PairFeatures(const QueryTerms& q, const Listing& l, 
     f[1] = static_cast<float>(in_title) / q.tokens.size();
     f[2] = in_title == static_cast<int>(q.tokens.size()) ? 1.0f : 0.0f;
   }
-  const std::vector<std::string> brand = Tokenize(NormalizeText(l.brand()));
   if (!brand.empty()) {
     bool named = true;
     for (const auto& t : brand) named &= Contains(query_sorted, t);
     f[3] = named ? 1.0f : 0.0f;
   }
   int attr_named = 0;
-  for (const auto& a : l.attributes()) {
-    const std::vector<std::string> v = Tokenize(NormalizeText(a.value()));
+  for (const auto& v : attr_values) {
     bool named = !v.empty();
     for (const auto& t : v) named &= Contains(query_sorted, t);
     attr_named += named;
@@ -154,7 +155,7 @@ std::array<float, kPairDim> PairFeatures(const QueryTerms& q, const Listing& l, 
   f[4] = static_cast<float>(attr_named) / (l.attributes_size() + 1);
   f[5] = std::min<size_t>(q.tokens.size(), 20) / 10.0f;
   f[6] = std::min<size_t>(title.size(), 40) / 20.0f;
-  const std::vector<uint64_t> tt = Trigrams(Tokenize(NormalizeText(l.title())));
+  const std::vector<uint64_t> tt = Trigrams(title_tokens);
   std::vector<uint64_t> inter;
   std::set_intersection(q.trigrams.begin(), q.trigrams.end(), tt.begin(), tt.end(),
                         std::back_inserter(inter));

@@ -23,6 +23,9 @@ ABSL_FLAG(double, lon, 0, "geo filter centre longitude");
 ABSL_FLAG(double, radius_km, 0, "geo filter radius (0 = no geo filter)");
 ABSL_FLAG(uint64_t, user_id, 0, "buyer id (0 = anonymous)");
 ABSL_FLAG(bool, debug, false, "show per-stage scores and timings");
+ABSL_FLAG(bool, explain, false,
+          "show the order before ranking (fused retrieval) next to the ranked order, with the "
+          "ranker's score and its main input features");
 ABSL_FLAG(int, timeout_ms, 5000, "deadline");
 
 // Pads or cuts `s` to `width` code points (never splitting a UTF-8 sequence).
@@ -54,7 +57,7 @@ int main(int argc, char** argv) {
   req.set_page_size(absl::GetFlag(FLAGS_page_size));
   req.set_page_token(absl::GetFlag(FLAGS_page_token));
   req.set_user_id(absl::GetFlag(FLAGS_user_id));
-  req.set_debug(absl::GetFlag(FLAGS_debug));
+  req.set_debug(absl::GetFlag(FLAGS_debug) || absl::GetFlag(FLAGS_explain));
   SearchFilters* f = req.mutable_filters();
   for (absl::string_view c : absl::StrSplit(absl::GetFlag(FLAGS_category), ',', absl::SkipEmpty())) {
     f->add_categories(std::string(c));
@@ -97,7 +100,24 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(r.listing_id()));
   }
   if (resp.results_size() == 0) std::printf("  (no results)\n");
-  if (req.debug()) {
+  if (absl::GetFlag(FLAGS_explain)) {
+    std::printf("\n  ranked  before  %-40s %7s %6s %6s %5s %5s %6s %6s\n", "title", "ranker", "t.cov",
+                "title", "brand", "attr", "trigr", "sim");
+    int rank = 0;
+    for (const SearchResult& r : resp.results()) {
+      const auto& d = r.debug();
+      auto f = [&](const char* name) {
+        auto it = d.features().find(name);
+        return it == d.features().end() ? 0.0f : it->second;
+      };
+      std::printf("  %6d  %6d  %s %7.3f %6.2f %6.2f %5.0f %5.2f %6.2f %6.3f\n", ++rank, d.fused_rank(),
+                  Fit(r.title(), 40).c_str(), d.ranker_score(), f("term_coverage"), f("title_coverage"),
+                  f("brand_named"), f("attributes_named"), f("trigram_jaccard"), f("similarity"));
+    }
+    std::printf("  (before = position in the fused BM25+ANN order; t.cov/title = share of query words in the\n"
+                "   listing / its title; brand = brand named in the query; sim = query-listing cosine)\n");
+  }
+  if (absl::GetFlag(FLAGS_debug)) {
     std::printf("  normalized query: \"%s\"  candidates: %d\n", resp.debug().normalized_query().c_str(),
                 resp.debug().candidates());
     for (const auto& [stage, ms] : resp.debug().stage_ms()) std::printf("  %-14s %.3f ms\n", stage.c_str(), ms);

@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "common/file_util.h"
+#include "ranking/ranking_features.h"
 #include "ranking/ranking_pipeline.h"
 #include "serving/request_validation.h"
 
@@ -203,6 +204,9 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
   std::vector<float> score(candidates.size());
   for (size_t i = 0; i < candidates.size(); ++i) score[i] = candidates[i].fused_score;
   std::vector<float> ranker_score(candidates.size(), 0.0f);
+  absl::flat_hash_map<size_t, std::vector<std::pair<std::string, float>>> explain;  // debug only
+  absl::flat_hash_map<size_t, int> fused_rank;
+  for (size_t j = 0; j < kept.size(); ++j) fused_rank[kept[j]] = static_cast<int>(j + 1);
   std::vector<size_t> order = kept;
   if (options_.use_ranker && state->ranker && !kept.empty()) {
     t = std::chrono::steady_clock::now();
@@ -228,6 +232,16 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
     for (size_t j = 0; j < batch.candidates.size(); ++j) {
       const size_t i = at.at(batch.candidates[j].listing_id);
       ranker_score[i] = s[j];
+      if (debug) {
+        const float* row = batch.features.row(static_cast<int64_t>(j));
+        explain[i] = {{"term_coverage", row[kRankPairBegin + 0]},
+                      {"title_coverage", row[kRankPairBegin + 1]},
+                      {"brand_named", row[kRankPairBegin + 3]},
+                      {"attributes_named", row[kRankPairBegin + 4]},
+                      {"trigram_jaccard", row[kRankPairBegin + 7]},
+                      {"relative_price", row[kRankDenseBegin + 1]},
+                      {"similarity", row[kRankRetrievalBegin + 0]}};
+      }
       ranked.push_back({candidates[i].listing_id, listings[i]->seller_id(),
                         listings[i]->listed_at_unix(), s[j]});
     }
@@ -270,6 +284,10 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
       d->set_lexical_rank(c.lexical_rank);
       d->set_fused_score(c.fused_score);
       d->set_ranker_score(ranker_score[i]);
+      d->set_fused_rank(fused_rank[i]);
+      if (auto e = explain.find(i); e != explain.end()) {
+        for (const auto& [name, value] : e->second) (*d->mutable_features())[name] = value;
+      }
     }
   }
   if (more && end < kMaxResultDepth) {
