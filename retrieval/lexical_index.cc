@@ -315,7 +315,7 @@ absl::Status LexicalIndexWriter::Add(const Listing& listing) {
       // unstemmed, letters only and long enough that an edit or two still leaves a word.
       for (const std::string* text : {&listing.title(), &listing.brand()}) {
         for (const std::string& t : Tokenize(NormalizeText(*text))) {
-          if (IsSpellingWord(t)) db_->add_spelling(t);
+          if (IsSpellingWord(t) && !StopwordSet().contains(t)) db_->add_spelling(t);
         }
       }
     }
@@ -547,7 +547,8 @@ ShapedQuery Shape(const std::string& raw_query, const ShapeContext& ctx) {
       const Options& o = *ctx.options;
       const std::string fixed =
           ctx.db->get_spelling_suggestion(tokens[i], static_cast<unsigned>(o.spelling_max_edits));
-      if (!fixed.empty()) {
+      // Never towards a word the shaper would drop ("male" -> "sale").
+      if (!fixed.empty() && !droppable(fixed)) {
         const std::string fixed_word = ctx.stem != nullptr ? (*ctx.stem)(fixed) : fixed;
         int64_t listings = 0;  // in the field that has it most often
         for (const FieldVariant& f : *ctx.fields) {

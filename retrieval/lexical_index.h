@@ -16,9 +16,13 @@
 //   XD<token>            description tokens (only without the combined term)
 //   XK<condition>        boolean: new | like_new | used | for_parts
 // Why one all-fields term: a query word costs one posting list instead of the OR of five
-// field variants; on 1M listings that was p50 3.4 -> 2.5 ms (before b = 0, see Options) for the
-// same quality (NDCG@10 0.770 vs 0.773). The prefixed field terms stay for field-restricted
-// queries (and Options::use_combined_field = false, which weights fields at query time).
+// field variants; on 1M listings p50 1.27 -> 0.61 ms, p99 15.8 -> 4.7 ms for NDCG@10 0.803 ->
+// 0.798 (retrieval/lexical_eval). The prefixed field terms stay for field-restricted queries
+// (and Options::use_combined_field = false, which weights fields at query time).
+//
+// Numbers in this header: lexical_eval, test split (450 judged queries), k = 100, "demo" = the
+// 20k-listing demo catalogue, "1M" = make_marketplace --listings 1000000; latencies on a shared
+// 2-core machine under load, each query's fastest of 5 runs.
 // Which fields were indexed (and whether tokens were stemmed) is stored in the database's
 // metadata; LexicalIndex reads it, so a reader always shapes queries the way the index was built.
 //
@@ -57,17 +61,17 @@ class LexicalIndexWriter {
  public:
   struct Options {
     std::string path;  // database directory (created if missing)
-    // Index brand, category and attribute values besides the title. Default true: on the demo
-    // data (lexical_eval, test split) NDCG@10 0.556 -> 0.611, Recall@100 0.515 -> 0.595.
+    // Index brand, category and attribute values besides the title. Default true: demo NDCG@10
+    // 0.584 -> 0.645, Recall@100 0.527 -> 0.619 (1M: 0.701 -> 0.696, 0.650 -> 0.681).
     bool index_brand_category_attributes = true;
-    // Index description tokens (prefix XD, weighted LexicalIndex::Options::description_weight).
-    // Default true: on the demo data NDCG@10 0.611 -> 0.701, Recall@100 0.595 -> 0.688 and
-    // queries with no result 11.6% -> 2.2% (buyers' words that sellers only put in the text),
-    // for twice the index size and ~+25% latency.
+    // Index description tokens (in the all-fields term with wdf 1; as XD terms without it).
+    // Default true: demo NDCG@10 0.645 -> 0.727, Recall@100 0.619 -> 0.720, queries without
+    // result 5.8% -> 0.7% (buyers' words that sellers only put in the text); 1M NDCG@10 0.696 ->
+    // 0.798. Costs 1.5x the index size (1M: 422 -> 643 MB) and nothing measurable in latency.
     bool index_description = true;
-    // Stem tokens with Xapian's English (Snowball) stemmer, on both sides. Default false: on the
-    // demo data (with descriptions) NDCG@10 +0.000, Recall@100 +0.011: not worth a second
-    // vocabulary that every reader of the index has to know about.
+    // Stem tokens with Xapian's English (Snowball) stemmer, on both sides. Default false: demo
+    // NDCG@10 +0.002, Recall@100 +0.011; 1M +0.000, +0.003: not worth a second vocabulary that
+    // every reader of the index (and its spelling dictionary) has to agree on.
     bool stem = false;
     // Also index every token unprefixed, in one all-fields term whose wdf counts a title
     // occurrence 3, brand 2, category/attribute/description 1 (BM25F-like, one shared length
@@ -143,7 +147,7 @@ class LexicalIndex {
     int max_handles = 4;
     // Search the unprefixed all-fields term (one posting list per query word) when the index
     // has it. Otherwise each query word is the OR of its field-prefixed terms, weighted below:
-    // five posting lists per word made a 1M-listing search ~2x slower (lexical_eval).
+    // five posting lists per word, 1M p50 0.61 -> 1.27 ms for NDCG@10 +0.005.
     bool use_combined_field = true;
     // Query-time field weights (OP_SCALE_WEIGHT on each field's term); per-field mode only.
     double title_weight = 2.0;
@@ -151,20 +155,24 @@ class LexicalIndex {
     double category_weight = 1.0;
     double attribute_weight = 1.0;
     double description_weight = 0.3;
-    Relax relax = Relax::kDropOneThenOr;
+    // kOr. AND first matters: plain OR (kOrOnly) is NDCG@10 -0.019 on 1M (-0.012 demo) and
+    // slower (mean 0.91 vs 0.76 ms). The drop-one tier: NDCG@10 +0.004 on 1M (+0.000 demo) for
+    // ~3% more mean latency; a wash, kept as an option.
+    Relax relax = Relax::kOr;
+    // kFilter: 1M NDCG@10 0.780 (dropped) / 0.783 (as text) -> 0.798; demo 0.723 -> 0.727.
     ConditionWords condition_words = ConditionWords::kFilter;
     // BM25 parameters. b = 0 (no document length normalisation; Xapian's default is 0.5): with
-    // b > 0 Xapian reads every candidate's length, which was ~75% of a search on 1M listings
-    // (p50 2.7 -> 0.6 ms) for no measurable quality (NDCG@10 0.7726 vs 0.7720; listings are
-    // short and their length says little).
+    // b > 0 Xapian reads every candidate's length, ~75% of a search on 1M listings (p50 2.68 ->
+    // 0.61 ms) for NDCG@10 within 0.003 either way (listings are short; their length says
+    // little).
     double bm25_k1 = 1.0;
     double bm25_b = 0.0;
     // A query word the index does not know (4+ letters, no digits) is replaced by the most
     // frequent word of the index's spelling dictionary within spelling_max_edits edits that at
-    // least spelling_min_listings listings contain, instead of being dropped. On the demo data
-    // NDCG@10 0.693 -> 0.727, queries without result 2.2% -> 0.7%; on 1M listings 0.772 ->
-    // 0.802. Two edits, or no minimum, scored the same within +-0.002 but also make
-    // corrections such as "reading" -> "wedding" and "earphones" -> a seller's "hearphones".
+    // least spelling_min_listings listings contain, instead of being dropped. Demo NDCG@10
+    // 0.692 -> 0.727, queries without result 2.2% -> 0.7%; 1M 0.768 -> 0.798. Two edits scored
+    // lower (demo 0.724, 1M 0.792: "reading" -> "wedding"); no minimum the same, but it turns
+    // "earphones" into one seller's "hearphones".
     bool correct_spelling = true;
     int spelling_max_edits = 1;
     int spelling_min_listings = 3;

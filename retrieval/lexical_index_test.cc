@@ -155,14 +155,19 @@ TEST(LexicalIndexTest, AndThenRelaxFillsKWithFullMatchesFirst) {
       {24, "wool socks wool wool", "", "socks", ""},
       {25, "blue jeans", "", "trousers", ""},
   };
-  {
-    // No listing has all three words: still k results, two-word matches before one-word ones.
-    auto idx = OpenOrDie(Build("relax", specs));
+  const std::string no_full_match = Build("relax", specs);
+  for (LexicalIndex::Relax relax : {LexicalIndex::Relax::kOr, LexicalIndex::Relax::kDropOneThenOr}) {
+    // No listing has all three words: still k results, two-word matches before one-word ones
+    // (by BM25 in the OR tier; by tier with the drop-one tier).
+    LexicalIndex::Options o;
+    o.relax = relax;
+    auto idx = OpenOrDie(no_full_match, o);
     ASSERT_NE(idx, nullptr);
     auto r = idx->Search("red wool scarf", 5);
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->size(), 5u);
-    for (int i = 0; i < 3; ++i) EXPECT_EQ((*r)[i].tier, 2) << i;
+    const bool drop_one = relax == LexicalIndex::Relax::kDropOneThenOr;
+    for (int i = 0; i < 3; ++i) EXPECT_EQ((*r)[i].tier, drop_one ? 2 : 3) << i;
     for (int i = 3; i < 5; ++i) EXPECT_EQ((*r)[i].tier, 3) << i;
     const std::vector<uint64_t> ids = Ids(*r);
     EXPECT_THAT(std::vector<uint64_t>(ids.begin(), ids.begin() + 3),
@@ -268,6 +273,9 @@ TEST(LexicalIndexTest, UnknownWordsAreCorrectedOrDropped) {
   specs.push_back({53, "nike hoodie", "", "clothing", "nike"});
   specs.push_back({54, "nike cap", "", "clothing", "nike"});
   specs.push_back({55, "wireless hearphones", "", "audio", ""});  // a seller's typo
+  specs.push_back({56, "bike for sale", "", "bikes", ""});
+  specs.push_back({57, "sofa for sale", "", "sofas", ""});
+  specs.push_back({58, "desk for sale", "", "desks", ""});
   auto idx = OpenOrDie(Build("spelling", specs));
   ASSERT_NE(idx, nullptr);
   // A typo the dictionary can fix: the word it meant, so the AND tier still applies.
@@ -277,6 +285,8 @@ TEST(LexicalIndexTest, UnknownWordsAreCorrectedOrDropped) {
   EXPECT_EQ((*r)[0].listing_id, 50u);
   EXPECT_EQ((*r)[0].tier, 0);
   EXPECT_THAT(SearchIds(*idx, "samsnug galaxy", 10), ::testing::Contains(3u));
+  // Never corrected into a stopword: "salr" is not "sale" (which listings say all the time).
+  EXPECT_THAT(SearchIds(*idx, "salr", 10), IsEmpty());
   // Only words of a few listings are correction targets: one seller's "hearphones" is not.
   EXPECT_THAT(SearchIds(*idx, "earphones", 10), IsEmpty());
   auto explain = idx->Explain("nkie shoes");
