@@ -16,6 +16,8 @@
 // (MultiGet listings + counters, stored embeddings), the feature assembly and the forward.
 // BENCH rank<N>_p99_ms is assembly + forward (the ranker stage; the fetch is the separate
 // "feature MultiGet" stage of the request budget and is reported beside it).
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -58,6 +60,17 @@ double Pct(std::vector<double> v, double p) {
   return v[i];
 }
 
+// OpenBLAS's kernel choice for this CPU (diagnostic; "unknown" without OpenBLAS).
+std::string BlasCore() {
+  void* h = dlopen("libblas.so.3", RTLD_NOW | RTLD_NOLOAD);
+  if (h == nullptr) return "unknown";
+  using Fn = char* (*)();
+  auto fn = reinterpret_cast<Fn>(dlsym(h, "openblas_get_corename"));
+  std::string core = fn ? fn() : "unknown";
+  dlclose(h);
+  return core;
+}
+
 std::vector<uint64_t> LegOrder(const std::vector<Candidate>& c, bool ann) {
   std::vector<std::pair<int32_t, uint64_t>> r;
   for (const Candidate& x : c) {
@@ -76,6 +89,7 @@ absl::Status Run() {
   const int keep = absl::GetFlag(FLAGS_candidates);
 
   MS_ASSIGN_OR_RETURN(RetrievalArtifacts art, LoadRetrievalArtifacts(data_dir));
+  const int blas_libs = SetBlasThreads(1);  // one thread means one: see ranker.h
   std::string dir = absl::GetFlag(FLAGS_model_dir);
   if (dir.empty()) {
     MS_ASSIGN_OR_RETURN(dir, LatestModelDir(data_dir + "/models", "ranker"));
@@ -218,6 +232,8 @@ absl::Status Run() {
   std::printf("ranking_bench: %s split, %lld judged queries; index v%lld, ranker v%lld (%s)\n",
               split.c_str(), static_cast<long long>(bm25.n), static_cast<long long>(art.index->version()),
               static_cast<long long>(ranker->version()), dir.c_str());
+  std::printf("one thread: libtorch intra-op 1, OpenBLAS threads 1 (%d libraries), OpenBLAS kernel %s\n",
+              blas_libs, BlasCore().c_str());
   std::printf("\n%-44s %9s %10s\n", "order", "NDCG@10", "vs BM25");
   auto row = [&](const char* name, double v) {
     std::printf("%-44s %9.4f %+10.4f\n", name, v, v - bm25.mean());
@@ -262,6 +278,9 @@ absl::Status Run() {
   std::printf("BENCH ndcg10_ranked %.4f\n", ranked.mean());
   for (size_t s = 0; s < sizes.size(); ++s) {
     std::printf("BENCH rank%d_p99_ms %.3f\n", sizes[s], Pct(lat[s].stage, 99));
+  }
+  for (size_t s = 0; s < sizes.size(); ++s) {
+    std::printf("BENCH rank%d_forward_p99_ms %.3f\n", sizes[s], Pct(lat[s].forward, 99));
   }
   std::printf("BENCH ranker_mflops_per_candidate %.4f\n", ranker->mflops_per_candidate());
   return absl::OkStatus();

@@ -29,13 +29,15 @@ struct IndexBuildOptions {
   int ef_construction = 128;  // HNSW
   int nprobe = 16;            // IVF: default lists probed (requests may override)
   float refine_k_factor = 4;  // '...,RFlat': candidates per result re-ranked exactly
+  // Train (IVF centroids, PQ codebooks) on at most this many vectors, an even stride over
+  // the input (0 = all). FAISS's k-means samples 256 points per centroid anyway.
+  int64_t max_train_vectors = 0;
   // Called with the number of vectors added so far (may be empty).
   std::function<void(int64_t)> progress;
 };
 
 // Builds faiss::IndexIDMap2(index_factory(dim, factory, inner product)) over `vectors`
-// (ids.size() × dim, row i has listing id ids[i]); trains on all vectors when the factory
-// needs training. Errors: InvalidArgument (bad factory string), Internal (FAISS failure).
+// (ids.size() × dim, row i has listing id ids[i]); trains first when the factory needs it. Errors: InvalidArgument (bad factory string), Internal (FAISS failure).
 absl::StatusOr<std::unique_ptr<faiss::Index>> BuildFaissIndex(const std::string& factory,
                                                               int dim, const float* vectors,
                                                               const std::vector<uint64_t>& ids,

@@ -16,7 +16,7 @@ constexpr double kRad = M_PI / 180.0;
 constexpr char kMagic[8] = {'M', 'S', 'A', 'T', 'T', 'R', 'S', '1'};
 constexpr uint32_t kFormatVersion = 1;
 
-uint64_t Fnv1a64(const void* data, size_t n, uint64_t h = 1469598103934665603ull) {
+uint64_t Fnv1a64(const void* data, size_t n, uint64_t h = 14695981039346656037ull) {
   const auto* p = static_cast<const unsigned char*>(data);
   for (size_t i = 0; i < n; ++i) {
     h ^= p[i];

@@ -101,12 +101,13 @@ absl::Status Run() {
   ro.ann_depth = absl::GetFlag(FLAGS_ann_depth);
   ro.lexical_depth = absl::GetFlag(FLAGS_lexical_depth);
 
-  // Out-of-fold retrievers: train query q gets its candidates and embedding features from
-  // the fold model that was trained without it (fold q.query_id % folds).
+  // Out-of-fold retrievers: a train query gets its candidates and embedding features from
+  // the fold model that was trained without it (fold_of_query.tsv).
   std::string oof = absl::GetFlag(FLAGS_oof_dir);
   if (oof.empty() && PathExists(data_dir + "/ranking_oof/folds.txt")) oof = data_dir + "/ranking_oof";
   if (oof == "none") oof.clear();
   std::vector<RetrievalArtifacts> folds;
+  absl::flat_hash_map<uint64_t, int> fold_of_query;  // train query -> the fold that held it out
   if (!oof.empty()) {
     MS_ASSIGN_OR_RETURN(std::string text, ReadFile(oof + "/folds.txt"));
     int num_folds = 0;
@@ -139,6 +140,16 @@ absl::Status Run() {
       }
       f.lexical = art.lexical;  // BM25 does not depend on the fold
       folds.push_back(std::move(f));
+    }
+    MS_ASSIGN_OR_RETURN(auto rows, ReadTsv(oof + "/fold_of_query.tsv", {"query_id", "fold"}));
+    for (const TsvRow& row : rows) {
+      uint64_t qid;
+      int fold;
+      if (!absl::SimpleAtoi(row[0], &qid) || !absl::SimpleAtoi(row[1], &fold) || fold < 0 ||
+          fold >= num_folds) {
+        return absl::DataLossError(absl::StrCat(oof, "/fold_of_query.tsv: bad row"));
+      }
+      fold_of_query[qid] = fold;
     }
   }
 
@@ -205,15 +216,22 @@ absl::Status Run() {
     Progress progress(absl::StrCat("export ", split), static_cast<int64_t>(qs.size()));
     for (const QueryRecord* q : qs) {
       const auto& judged = by_query.at(q->query_id);
-      const RetrievalArtifacts& a =
-          split == "train" && !folds.empty() ? folds[q->query_id % folds.size()] : art;
-      MS_ASSIGN_OR_RETURN(RetrievalResult rr, GenerateCandidates(a, q->text, ro));
+      const RetrievalArtifacts* a = &art;
+      if (split == "train" && !folds.empty()) {
+        auto f = fold_of_query.find(q->query_id);
+        if (f == fold_of_query.end()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "train query ", q->query_id, " has no out-of-fold retriever; rerun make_oof_folds.py"));
+        }
+        a = &folds[f->second];
+      }
+      MS_ASSIGN_OR_RETURN(RetrievalResult rr, GenerateCandidates(*a, q->text, ro));
       std::optional<User> user;
       if (q->user_id != 0) {
         MS_ASSIGN_OR_RETURN(user, store->GetUser(q->user_id));
       }
       MS_ASSIGN_OR_RETURN(RankingBatch b,
-                          FetchRankingBatch(*store, *a.index, stats, q->text, rr.query_embedding,
+                          FetchRankingBatch(*store, *a->index, stats, q->text, rr.query_embedding,
                                             rr.candidates, user ? &*user : nullptr, keep));
       sum.not_in_store += b.not_in_store;
       sum.not_in_index += b.not_in_index;

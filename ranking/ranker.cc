@@ -1,5 +1,7 @@
 #include "ranking/ranker.h"
 
+#include <dlfcn.h>
+
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -82,6 +84,23 @@ absl::StatusOr<std::vector<float>> Ranker::Score(const FloatMatrix& features) co
                                             " candidates; expected [n, 1]"));
   }
   return std::move(out->data);
+}
+
+int SetBlasThreads(int threads) {
+  using SetFn = void (*)(int);
+  int found = 0;
+  // libtorch calls sgemm_ from libblas.so.3 and FAISS links libopenblas.so.0; with Debian's
+  // OpenBLAS these are two libraries with a thread pool each.
+  for (const char* lib : {"libblas.so.3", "libopenblas.so.0"}) {
+    void* h = dlopen(lib, RTLD_NOW | RTLD_NOLOAD);
+    if (h == nullptr) continue;
+    if (auto fn = reinterpret_cast<SetFn>(dlsym(h, "openblas_set_num_threads"))) {
+      fn(std::max(1, threads));
+      ++found;
+    }
+    dlclose(h);
+  }
+  return found;
 }
 
 int64_t Ranker::version() const { return runner_->manifest().version(); }

@@ -97,6 +97,13 @@ class RankerManager {
   absl::Mutex poll_mu_;  // one Poll at a time (loads are heavy)
 };
 
+// Process-wide: limits OpenBLAS's own thread pool(s) to `threads`. Debian's libtorch runs its
+// GEMMs through the system BLAS (OpenBLAS), which ignores at::set_num_threads and by default
+// starts one thread per core whose spin-waiting (sched_yield) competes with serving threads
+// on a small machine. Call once at startup (the benchmark and server do). Returns how many
+// OpenBLAS libraries were found and set (0 when the process has no OpenBLAS).
+int SetBlasThreads(int threads);
+
 }  // namespace marketsearch
 
 #endif  // MARKETSEARCH_RANKING_RANKER_H_
