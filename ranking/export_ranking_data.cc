@@ -200,6 +200,7 @@ absl::Status Run() {
     double ndcg_hybrid = 0, ndcg_oracle = 0, seconds = 0;
   };
   std::vector<SplitSummary> summaries;
+  ListingTokenCache token_cache;
   for (const std::string& split : std::vector<std::string>(
            absl::StrSplit(absl::GetFlag(FLAGS_splits), ',', absl::SkipEmpty()))) {
     std::vector<const QueryRecord*> qs;
@@ -232,7 +233,8 @@ absl::Status Run() {
       }
       MS_ASSIGN_OR_RETURN(RankingBatch b,
                           FetchRankingBatch(*store, *a->index, stats, q->text, rr.query_embedding,
-                                            rr.candidates, user ? &*user : nullptr, keep));
+                                            rr.candidates, user ? &*user : nullptr, keep,
+                                            &token_cache));
       sum.not_in_store += b.not_in_store;
       sum.not_in_index += b.not_in_index;
       features.insert(features.end(), b.features.data.begin(), b.features.data.end());

@@ -6,6 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <deque>
+#include <mutex>
+
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "features/text_normalizer.h"
 
@@ -78,7 +82,102 @@ absl::Status LengthError(const char* field, size_t got, size_t want) {
       absl::StrCat(field, ": has ", got, " entries, expected ", want, " (one per candidate)"));
 }
 
+// Fingerprint of every field PrepareListingTokens reads.
+uint64_t TextFingerprint(const Listing& l) {
+  uint64_t h = Fnv1a64(l.title());
+  h = Fnv1a64(l.description(), h ^ 0x1f);
+  h = Fnv1a64(l.brand(), h ^ 0x2f);
+  h = Fnv1a64(l.category(), h ^ 0x3f);
+  for (const auto& a : l.attributes()) {
+    h = Fnv1a64(a.name(), h ^ 0x4f);
+    h = Fnv1a64(a.value(), h ^ 0x5f);
+  }
+  return h;
+}
+
 }  // namespace
+
+ListingTokens PrepareListingTokens(const Listing& listing) {
+  ListingTokens t;
+  t.title = SortedUniqueTokens(listing.title());
+  t.text = SortedUniqueTokens(ListingText(listing));
+  t.description = SortedUniqueTokens(listing.description());
+  return t;
+}
+
+struct ListingTokenCache::Shard {
+  std::mutex mu;
+  struct Entry {
+    uint64_t fingerprint;
+    std::shared_ptr<const ListingTokens> tokens;
+  };
+  absl::flat_hash_map<uint64_t, Entry> map;
+  std::deque<uint64_t> order;  // insertion order, for FIFO eviction
+  int64_t hits = 0, misses = 0;
+};
+
+constexpr size_t kTokenCacheShards = 16;
+
+ListingTokenCache::ListingTokenCache(size_t max_entries)
+    : per_shard_(std::max<size_t>(1, max_entries / kTokenCacheShards)) {
+  for (size_t i = 0; i < kTokenCacheShards; ++i) shards_.push_back(std::make_unique<Shard>());
+}
+
+ListingTokenCache::~ListingTokenCache() = default;
+
+std::shared_ptr<const ListingTokens> ListingTokenCache::Get(const Listing& listing) {
+  const uint64_t id = listing.listing_id();
+  const uint64_t fp = TextFingerprint(listing);
+  Shard& s = *shards_[(id * 0x9E3779B97F4A7C15ULL) >> 60];
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.map.find(id);
+    if (it != s.map.end() && it->second.fingerprint == fp) {
+      ++s.hits;
+      return it->second.tokens;
+    }
+    ++s.misses;
+  }
+  // Tokenise outside the lock; two threads may both compute a missing entry (same result).
+  auto tokens = std::make_shared<const ListingTokens>(PrepareListingTokens(listing));
+  std::lock_guard<std::mutex> lock(s.mu);
+  auto [it, inserted] = s.map.insert_or_assign(id, Shard::Entry{fp, tokens});
+  if (inserted) {
+    s.order.push_back(id);
+    while (s.map.size() > per_shard_ && !s.order.empty()) {
+      s.map.erase(s.order.front());
+      s.order.pop_front();
+    }
+  }
+  return tokens;
+}
+
+size_t ListingTokenCache::size() const {
+  size_t n = 0;
+  for (const auto& s : shards_) {
+    std::lock_guard<std::mutex> lock(s->mu);
+    n += s->map.size();
+  }
+  return n;
+}
+
+int64_t ListingTokenCache::hits() const {
+  int64_t n = 0;
+  for (const auto& s : shards_) {
+    std::lock_guard<std::mutex> lock(s->mu);
+    n += s->hits;
+  }
+  return n;
+}
+
+int64_t ListingTokenCache::misses() const {
+  int64_t n = 0;
+  for (const auto& s : shards_) {
+    std::lock_guard<std::mutex> lock(s->mu);
+    n += s->misses;
+  }
+  return n;
+}
 
 absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& in) {
   if (in.query == nullptr) return absl::InvalidArgumentError("query: must not be null");
@@ -203,9 +302,17 @@ absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& 
 
     float* x = row + kRankLexicalBegin;
     if (!qtok.empty()) {
-      const std::vector<std::string> title = SortedUniqueTokens(listing.title());
-      const std::vector<std::string> text = SortedUniqueTokens(ListingText(listing));
-      const std::vector<std::string> desc = SortedUniqueTokens(listing.description());
+      std::shared_ptr<const ListingTokens> cached;
+      ListingTokens local;
+      if (in.token_cache != nullptr) {
+        cached = in.token_cache->Get(listing);
+      } else {
+        local = PrepareListingTokens(listing);
+      }
+      const ListingTokens& lt = cached ? *cached : local;
+      const std::vector<std::string>& title = lt.title;
+      const std::vector<std::string>& text = lt.text;
+      const std::vector<std::string>& desc = lt.description;
       int in_desc = 0, anywhere = 0, fuzzy = 0, digits_found = 0;
       for (const auto& t : qtok) {
         const bool d = Has(desc, t);

@@ -66,6 +66,9 @@
 #define MARKETSEARCH_RANKING_RANKING_FEATURES_H_
 
 #include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -95,6 +98,35 @@ static_assert(kRankingFeatureDim == 113, "update the layout comment and bump the
 // Everything one request contributes. All spans index the same candidates: entry i of
 // `listings`, `has_embedding`, `counters` and row i of `listing_embeddings` belong to
 // candidates[i]. Candidates must be in the order the ranker sees them (fused order).
+// The query-independent token sets of a listing behind columns 40-48 (sorted, unique,
+// normalised with features/text_normalizer). Computing them is most of those columns' cost.
+struct ListingTokens {
+  std::vector<std::string> title;
+  std::vector<std::string> text;         // ListingText(): title, brand, category, attribute values
+  std::vector<std::string> description;
+};
+ListingTokens PrepareListingTokens(const Listing& listing);
+
+// A bounded memo of PrepareListingTokens by listing id, so a listing that comes back in
+// many requests is tokenised once. Each entry keeps a 64-bit fingerprint of the text fields
+// it was computed from; a listing whose text changed is re-tokenised, so results never
+// depend on the cache. When full, a shard drops its oldest entries (FIFO).
+// Thread-safe (sharded mutexes); share one instance across requests.
+class ListingTokenCache {
+ public:
+  explicit ListingTokenCache(size_t max_entries = 200000);
+  ~ListingTokenCache();
+  std::shared_ptr<const ListingTokens> Get(const Listing& listing);
+  size_t size() const;
+  int64_t hits() const;
+  int64_t misses() const;
+
+ private:
+  struct Shard;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  size_t per_shard_;
+};
+
 struct RankingFeatureInputs {
   const QueryTerms* query = nullptr;            // REQUIRED: PrepareQuery(raw query text)
   absl::Span<const float> query_embedding;      // kRankingEmbeddingDim floats, or empty
@@ -105,6 +137,7 @@ struct RankingFeatureInputs {
   absl::Span<const ListingCounters> counters;   // n, or empty (= all zero)
   const User* user = nullptr;                   // null for an anonymous buyer
   const CatalogStats* stats = nullptr;          // REQUIRED: the feature store's stats
+  ListingTokenCache* token_cache = nullptr;     // optional memo (same results, less work)
 };
 
 // Returns the [candidates.size(), kRankingFeatureDim] feature matrix (0 rows for no

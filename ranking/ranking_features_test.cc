@@ -1,6 +1,8 @@
 #include "ranking/ranking_features.h"
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -225,6 +227,42 @@ TEST(RankingFeaturesTest, NoQueryEmbeddingNoCountersNoUser) {
     EXPECT_EQ(m->row(i)[8], 0.0f);  // no user: no distance
     EXPECT_EQ(m->row(i)[10], 0.0f);
   }
+}
+
+TEST(RankingFeaturesTest, TokenCacheGivesIdenticalFeaturesAndNoticesEdits) {
+  Request r;
+  r.listings[0].set_description("Great phone, few scratches");
+  r.terms = PrepareQuery("iphone scratches");
+  auto plain = AssembleRankingFeatures(r.Inputs());
+  ASSERT_TRUE(plain.ok());
+  ListingTokenCache cache(100);
+  RankingFeatureInputs in = r.Inputs();
+  in.token_cache = &cache;
+  for (int round = 0; round < 2; ++round) {
+    auto cached = AssembleRankingFeatures(in);
+    ASSERT_TRUE(cached.ok());
+    EXPECT_EQ(cached->data, plain->data) << "round " << round;
+  }
+  EXPECT_EQ(cache.misses(), 4);
+  EXPECT_EQ(cache.hits(), 4);
+  EXPECT_EQ(cache.size(), 4u);
+  // The seller edits the description: the cached tokens must not be used.
+  r.listings[0].set_description("Great phone");
+  auto edited_plain = AssembleRankingFeatures(r.Inputs());
+  auto edited_cached = AssembleRankingFeatures(in);
+  ASSERT_TRUE(edited_plain.ok() && edited_cached.ok());
+  EXPECT_EQ(edited_cached->data, edited_plain->data);
+  EXPECT_NE(edited_cached->row(0)[kRankLexicalBegin + 0], plain->row(0)[kRankLexicalBegin + 0]);
+}
+
+TEST(RankingFeaturesTest, TokenCacheIsBounded) {
+  ListingTokenCache cache(32);  // 2 per shard
+  for (uint64_t id = 1; id <= 1000; ++id) {
+    Listing l = MakeListing(id, "title " + std::to_string(id), "", 5);
+    auto t = cache.Get(l);
+    ASSERT_TRUE(std::binary_search(t->title.begin(), t->title.end(), std::to_string(id)));
+  }
+  EXPECT_LE(cache.size(), 32u);
 }
 
 TEST(RankingFeaturesTest, Deterministic) {

@@ -18,7 +18,8 @@ absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const 
                                                const CatalogStats& stats, const std::string& raw_query,
                                                absl::Span<const float> query_embedding,
                                                absl::Span<const Candidate> candidates,
-                                               const User* user, int max_candidates) {
+                                               const User* user, int max_candidates,
+                                               ListingTokenCache* token_cache) {
   if (index.dim() != kRankingEmbeddingDim) {
     return absl::InvalidArgumentError(absl::StrCat("index v", index.version(), " has dim ",
                                                    index.dim(), "; the ranker's features need ",
@@ -73,6 +74,7 @@ absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const 
   in.counters = counters;
   in.user = user;
   in.stats = &stats;
+  in.token_cache = token_cache;
   MS_ASSIGN_OR_RETURN(b.features, AssembleRankingFeatures(in));
   b.assemble_ms = MsSince(t);
   return b;

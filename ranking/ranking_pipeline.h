@@ -18,6 +18,7 @@
 #include "features/feature_store.h"
 #include "index/index_snapshot.h"
 #include "proto/catalog.pb.h"
+#include "ranking/ranking_features.h"
 #include "retrieval/candidate_generator.h"
 #include "retrieval/model_runner.h"
 
@@ -37,13 +38,15 @@ struct RankingBatch {
 // Fetches the listings, counters and stored embeddings of `candidates` (the first
 // `max_candidates` of them; <= 0 means all) and assembles the ranker's feature matrix.
 // `query_embedding` is the query tower's output for `raw_query` (empty in lexical-only mode).
-// `user` may be null. Errors come from the store (Internal) or the feature assembly
-// (InvalidArgument, e.g. an index whose dim is not kRankingEmbeddingDim).
+// `user` may be null; `token_cache` (optional, shared across requests) saves re-tokenising
+// listings and never changes the result. Errors come from the store (Internal) or the
+// feature assembly (InvalidArgument, e.g. an index whose dim is not kRankingEmbeddingDim).
 absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const IndexSnapshot& index,
                                                const CatalogStats& stats, const std::string& raw_query,
                                                absl::Span<const float> query_embedding,
                                                absl::Span<const Candidate> candidates,
-                                               const User* user, int max_candidates = 0);
+                                               const User* user, int max_candidates = 0,
+                                               ListingTokenCache* token_cache = nullptr);
 
 // Loads what GenerateCandidates needs from <data_dir>: the index named by index/CURRENT, the
 // query tower it was built with (models/query_tower/<index listing_tower_version>) and, when

@@ -182,12 +182,16 @@ def train(train_split, valid_split, args, log=print):
     useful = [g for g in range(train_split.num_groups)
               if GAINS[train_split.labels[train_split.offsets[g]:train_split.offsets[g + 1]]].sum() > 0]
     best, best_state, bad, history = -1.0, None, 0, []
+    batches = (len(useful) + args.batch - 1) // args.batch
+    evals = max(1, args.evals_per_epoch)
+    eval_at = set(int(round(batches * (i + 1) / evals)) for i in range(evals))
     t0 = time.time()
+    stop = False
     for epoch in range(1, args.epochs + 1):
-        model.train()
         order = rng.permutation(useful)
         total, steps = 0.0, 0
-        for b in range(0, len(order), args.batch):
+        for bi, b in enumerate(range(0, len(order), args.batch), start=1):
+            model.train()
             groups = order[b:b + args.batch]
             x, gain, mask = train_split.padded(groups, click_gain=args.click_gain)
             B, L, _ = x.shape
@@ -202,21 +206,27 @@ def train(train_split, valid_split, args, log=print):
             opt.step()
             total += float(loss)
             steps += 1
-        valid = ndcg_at_10(score_split(model, valid_split), valid_split)
-        history.append(valid)
-        elapsed = time.time() - t0
-        log("  epoch %2d/%d  loss %.4f  valid NDCG@10 %.4f  %.0fs (ETA %.0fs)" % (
-            epoch, args.epochs, total / max(steps, 1), valid, elapsed,
-            elapsed / epoch * (args.epochs - epoch)))
-        sys.stdout.flush()
-        if valid > best + 1e-4:
-            best, bad = valid, 0
-            best_state = {k: v.clone() for k, v in model.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= args.patience:
-                log("  early stop: no validation gain for %d epochs" % args.patience)
-                break
+            if bi not in eval_at:
+                continue
+            valid = ndcg_at_10(score_split(model, valid_split), valid_split)
+            history.append(valid)
+            elapsed = time.time() - t0
+            done = (epoch - 1) + bi / batches
+            log("  epoch %5.2f/%d  loss %.4f  valid NDCG@10 %.4f  %.0fs (ETA %.0fs)" % (
+                done, args.epochs, total / max(steps, 1), valid, elapsed,
+                elapsed / done * (args.epochs - done)))
+            sys.stdout.flush()
+            if valid > best + 1e-4:
+                best, bad = valid, 0
+                best_state = {k: v.clone() for k, v in model.state_dict().items()}
+            else:
+                bad += 1
+                if bad >= args.patience:
+                    log("  early stop: no validation gain in %d evaluations" % args.patience)
+                    stop = True
+                    break
+        if stop:
+            break
     model.load_state_dict(best_state)
     model.eval()
     return model, best, history
@@ -325,7 +335,8 @@ def parse_args(argv=None):
     ap.add_argument("--data_dir", default="var")
     ap.add_argument("--training_dir", default="", help="default <data_dir>/ranking_training")
     ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--patience", type=int, default=5, help="epochs without validation gain")
+    ap.add_argument("--patience", type=int, default=5, help="evaluations without validation gain")
+    ap.add_argument("--evals_per_epoch", type=int, default=1, help="validation NDCG@10 evaluations per epoch")
     ap.add_argument("--batch", type=int, default=32, help="queries per step")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--weight_decay", type=float, default=1e-5)
@@ -392,7 +403,7 @@ def main(argv=None):
         "index_version": float(meta["index_version"]),
         "mflops_per_candidate": flops / 1e6,
         "parameters": float(num_parameters(model)),
-        "epochs": float(len(history)),
+        "evaluations": float(len(history)),
         "click_gain": args.click_gain,
     }
     path = write_artifact(os.path.join(args.data_dir, "models"), scripted, D, meta["featurizer_version"],
@@ -404,14 +415,15 @@ def main(argv=None):
         "test_ndcg10_ranked": test,
         "test_ndcg10_hybrid": base["test"],
         "mflops_per_candidate": flops / 1e6,
-        "epochs": len(history),
+        "evaluations": len(history),
     }
     print("train_ranker summary")
     print("  model                DCN-V2: %d cross layers (full rank, %d wide) + MLP %s, %d parameters"
           % (args.cross_layers, D, "-".join(str(h) for h in args.hidden), num_parameters(model)))
     print("  loss                 %s%s" % (args.loss, " + clicks (gain %.3g)" % args.click_gain
                                            if args.click_gain > 0 else ""))
-    print("  epochs run           %d (best valid NDCG@10 %.4f)" % (len(history), best_valid))
+    print("  evaluations          %d, %d per epoch (best valid NDCG@10 %.4f)" % (
+        len(history), args.evals_per_epoch, best_valid))
     print("  NDCG@10 valid        hybrid %.4f -> ranked %.4f (%+.4f)" % (
         base["valid"], best_valid, best_valid - base["valid"]))
     print("  NDCG@10 test         hybrid %.4f -> ranked %.4f (%+.4f)" % (
