@@ -122,6 +122,11 @@ absl::Status Run() {
 
   MS_ASSIGN_OR_RETURN(std::string ldir, LatestModelDir(data_dir + "/models", "listing_tower"));
   MS_ASSIGN_OR_RETURN(ListingEncoder encoder, ListingEncoder::Load(ldir, threads));
+  // The store snapshot time, taken before the (read-only) open that fixes the snapshot:
+  // every write acknowledged before this instant is in the scan below. The server drops
+  // delta entries and write-log entries older than it once it serves this index.
+  const int64_t snapshot_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch()).count();
   FeatureStore::Options so;
   so.path = data_dir + "/store";
   so.read_only = true;
@@ -131,9 +136,7 @@ absl::Status Run() {
               static_cast<long long>(encoder.version()), ldir.c_str(),
               absl::GetFlag(FLAGS_factory).c_str());
 
-  // Phase 1: scan + encode. Writes acknowledged before this instant are in the snapshot.
-  const int64_t snapshot_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch()).count();
+  // Phase 1: scan + encode.
   const int dim = encoder.dim();
   FloatMatrix emb;
   emb.cols = dim;

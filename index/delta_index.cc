@@ -1,7 +1,5 @@
 #include "index/delta_index.h"
 
-#include <faiss/utils/distances.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -9,6 +7,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "index/internal/dot_product.h"
 
 namespace marketsearch {
 namespace {
@@ -135,8 +134,7 @@ std::vector<Neighbor> DeltaIndex::SearchLocked(const float* query, int k,
   std::priority_queue<Neighbor, std::vector<Neighbor>, decltype(worse)> heap(worse);
   for (size_t slot = 0; slot < ids_.size(); ++slot) {
     if (filter != nullptr && !filter->Matches(attributes_[slot])) continue;
-    Neighbor n{ids_[slot], faiss::fvec_inner_product(query, vectors_.data() + slot * dim_,
-                                                     static_cast<size_t>(dim_))};
+    Neighbor n{ids_[slot], internal::DotProduct(query, vectors_.data() + slot * dim_, dim_)};
     if (static_cast<int>(heap.size()) < k) {
       heap.push(n);
     } else if (Better(n, heap.top())) {

@@ -35,8 +35,8 @@ absl::Status SelfCheck(const IndexSnapshot& snap) {
   std::mt19937_64 rng(7);
   std::uniform_int_distribution<int64_t> pick(0, snap.size() - 1);
   std::vector<float> q(snap.dim());
-  // Category names are not stored (fingerprints are); build filters from the fingerprints
-  // through a SearchFilters stand-in: choose listings and filter on their price/condition.
+  // attributes.bin keeps category fingerprints, not names, so the filters here use a
+  // listing's price (and condition): a window around it always has matches.
   int checked = 0;
   for (int i = 0; i < absl::GetFlag(FLAGS_queries); ++i) {
     const int64_t row = pick(rng);

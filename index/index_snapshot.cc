@@ -13,6 +13,7 @@
 #include <faiss/utils/distances.h>
 
 #include <algorithm>
+#include <cmath>
 #include <queue>
 
 #include "absl/strings/ascii.h"
@@ -20,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "google/protobuf/text_format.h"
+#include "index/internal/dot_product.h"
 
 namespace marketsearch {
 namespace {
@@ -156,6 +158,11 @@ absl::Status IndexSnapshot::Init() {
           row_ptrs_[ids[j]] = reinterpret_cast<const float*>(codes + j * ivf->code_size);
         }
       }
+      for (const float* p : row_ptrs_) {
+        if (p == nullptr) {
+          return absl::DataLossError(absl::StrCat("index v", version(), ": IVF lists miss a row"));
+        }
+      }
     } else {
       try {
         ivf->make_direct_map(true);  // reconstruct() of compressed IVF codes needs it
@@ -176,10 +183,44 @@ absl::Status IndexSnapshot::Init() {
                                                 ": attribute table row ", r,
                                                 " is not the index's row ", r));
       }
-      category_rows_[attributes_->row(r).category_fp].push_back(static_cast<uint32_t>(r));
+      const ListingAttributes& a = attributes_->row(r);
+      category_rows_[a.category_fp].push_back(static_cast<uint32_t>(r));
+      condition_rows_[a.condition].push_back(static_cast<uint32_t>(r));
     }
+    BuildOrderedPaths();
   }
   return absl::OkStatus();
+}
+
+void IndexSnapshot::BuildOrderedPaths() {
+  const int64_t n = attributes_->size();
+  bool price_ok = true, lat_ok = true;
+  rows_by_price_.reserve(n);
+  for (int64_t r = 0; r < n; ++r) {
+    const ListingAttributes& a = attributes_->row(r);
+    price_ok &= !std::isnan(a.price);
+    if (a.has_location) {
+      lat_ok &= !std::isnan(a.lat);
+      rows_by_lat_.push_back(static_cast<uint32_t>(r));
+    }
+    rows_by_price_.push_back(static_cast<uint32_t>(r));
+  }
+  // NaN breaks the ordering (and a NaN price passes every price bound in Matches()): such a
+  // table simply has no price / latitude path.
+  if (price_ok) {
+    std::sort(rows_by_price_.begin(), rows_by_price_.end(), [this](uint32_t x, uint32_t y) {
+      return attributes_->row(x).price < attributes_->row(y).price;
+    });
+  } else {
+    std::vector<uint32_t>().swap(rows_by_price_);
+  }
+  if (lat_ok) {
+    std::sort(rows_by_lat_.begin(), rows_by_lat_.end(), [this](uint32_t x, uint32_t y) {
+      return attributes_->row(x).lat < attributes_->row(y).lat;
+    });
+  } else {
+    std::vector<uint32_t>().swap(rows_by_lat_);
+  }
 }
 
 int64_t IndexSnapshot::size() const { return index_->ntotal; }
@@ -211,22 +252,29 @@ absl::Status IndexSnapshot::Reconstruct(uint64_t listing_id, float* out) const {
   return absl::OkStatus();
 }
 
-float IndexSnapshot::RowScore(const float* query, int64_t row, float* scratch) const {
-  const size_t d = static_cast<size_t>(dim());
-  if (flat_base_ != nullptr) return faiss::fvec_inner_product(query, flat_base_ + row * d, d);
-  if (!row_ptrs_.empty()) return faiss::fvec_inner_product(query, row_ptrs_[row], d);
-  inner_->reconstruct(row, scratch);
-  return faiss::fvec_inner_product(query, scratch, d);
+const float* IndexSnapshot::RowVector(int64_t row) const {
+  if (flat_base_ != nullptr) return flat_base_ + row * dim();
+  if (!row_ptrs_.empty()) return row_ptrs_[row];
+  return nullptr;
 }
 
-absl::Status IndexSnapshot::AnnSearch(const float* query, int k, int nprobe, const void* selector,
-                                      std::vector<Neighbor>* out) const {
+float IndexSnapshot::RowScore(const float* query, int64_t row, float* scratch) const {
+  const float* v = RowVector(row);
+  if (v == nullptr) {
+    inner_->reconstruct(row, scratch);
+    v = scratch;
+  }
+  return internal::DotProduct(query, v, dim());
+}
+
+absl::Status IndexSnapshot::AnnSearch(const float* query, int k, int64_t fetch, int nprobe,
+                                      const void* selector, std::vector<Neighbor>* out) const {
   out->clear();
   auto* sel = static_cast<const faiss::IDSelector*>(selector);
   // With a refine wrapper, FAISS candidates come from the compressed base index and are
   // re-ranked with exact inner products.
-  const int64_t fetch = std::min<int64_t>(
-      refine_ ? static_cast<int64_t>(k * refine_k_factor_ + 0.5f) : k, ann_->ntotal);
+  fetch = std::min<int64_t>(refine_ ? static_cast<int64_t>(fetch * refine_k_factor_ + 0.5f) : fetch,
+                            ann_->ntotal);
   if (fetch <= 0) return absl::OkStatus();
   std::vector<float> dist(fetch);
   std::vector<idx_t> rows(fetch);
@@ -242,9 +290,11 @@ absl::Status IndexSnapshot::AnnSearch(const float* query, int k, int nprobe, con
       params = &ivf_params;
     } else if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(ann_)) {
       if (sel != nullptr) {
-        // IndexHNSW rejects any other SearchParameters type. Its efSearch field is ignored
-        // by 1.7.3 (the index's own hnsw.efSearch applies), set here only for clarity.
-        hnsw_params.efSearch = hnsw->hnsw.efSearch;
+        // IndexHNSW rejects any other SearchParameters type. In 1.7.3 the candidate list
+        // holds max(index efSearch, fetch) nodes, while the parameter's efSearch is the
+        // early-stop bound of the level-0 walk: raise it with fetch, or a deep filtered
+        // search stops after efSearch nodes (index_snapshot_test HnswEfSearchParameter).
+        hnsw_params.efSearch = static_cast<int>(std::max<int64_t>(hnsw->hnsw.efSearch, fetch));
         hnsw_params.sel = const_cast<faiss::IDSelector*>(sel);
         params = &hnsw_params;
       }
@@ -259,54 +309,126 @@ absl::Status IndexSnapshot::AnnSearch(const float* query, int k, int nprobe, con
   out->reserve(fetch);
   if (refine_ != nullptr) {
     std::vector<float> scratch(dim());
-    std::vector<std::pair<float, idx_t>> scored;
-    scored.reserve(fetch);
     for (int64_t i = 0; i < fetch; ++i) {
       if (rows[i] < 0) continue;
-      scored.emplace_back(RowScore(query, rows[i], scratch.data()), rows[i]);
-    }
-    for (const auto& [score, row] : scored) {
-      out->push_back({static_cast<uint64_t>(id_map_[row]), score});
+      out->push_back({static_cast<uint64_t>(id_map_[rows[i]]), RowScore(query, rows[i], scratch.data())});
     }
     std::sort(out->begin(), out->end(), Better);
     if (static_cast<int>(out->size()) > k) out->resize(k);
     return absl::OkStatus();
   }
-  for (int64_t i = 0; i < fetch; ++i) {
+  for (int64_t i = 0; i < fetch && static_cast<int>(out->size()) < k; ++i) {
     if (rows[i] < 0) continue;
     out->push_back({static_cast<uint64_t>(id_map_[rows[i]]), dist[i]});
   }
   return absl::OkStatus();
 }
 
+IndexSnapshot::Candidates IndexSnapshot::Plan(const ListingFilter& f) const {
+  Candidates best;
+  best.count = attributes_->size();
+  auto consider = [&](Candidates c) {
+    if (c.count < best.count) best = std::move(c);
+  };
+  if (!f.category_fps().empty()) {
+    Candidates c;
+    c.all = false;
+    c.access = SearchStats::Access::kCategory;
+    c.count = 0;
+    for (uint64_t fp : f.category_fps()) {
+      auto it = category_rows_.find(fp);
+      if (it == category_rows_.end()) continue;
+      c.spans.emplace_back(it->second.data(), it->second.size());
+      c.count += static_cast<int64_t>(it->second.size());
+    }
+    consider(std::move(c));
+  }
+  if (!f.conditions().empty()) {
+    Candidates c;
+    c.all = false;
+    c.access = SearchStats::Access::kCondition;
+    c.count = 0;
+    for (int32_t v : f.conditions()) {
+      auto it = condition_rows_.find(v);
+      if (it == condition_rows_.end()) continue;
+      c.spans.emplace_back(it->second.data(), it->second.size());
+      c.count += static_cast<int64_t>(it->second.size());
+    }
+    consider(std::move(c));
+  }
+  // An ordered path: the rows whose key lies in [lo, hi] (a superset of the matches).
+  auto range = [&](const std::vector<uint32_t>& rows, double lo, double hi, bool use_lo,
+                   bool use_hi, auto key, SearchStats::Access access) {
+    if (rows.empty()) return;
+    auto first = rows.begin(), last = rows.end();
+    if (use_lo) {
+      first = std::lower_bound(rows.begin(), rows.end(), lo,
+                               [&](uint32_t r, double v) { return key(r) < v; });
+    }
+    if (use_hi) {
+      last = std::upper_bound(first, rows.end(), hi,
+                              [&](double v, uint32_t r) { return v < key(r); });
+    }
+    Candidates c;
+    c.all = false;
+    c.access = access;
+    c.count = static_cast<int64_t>(last - first);
+    if (c.count > 0) c.spans.emplace_back(&*first, static_cast<size_t>(c.count));
+    consider(std::move(c));
+  };
+  const bool use_min = f.min_price() > 0, use_max = f.max_price() > 0;
+  if (use_min || use_max) {
+    range(rows_by_price_, f.min_price(), f.max_price(), use_min, use_max,
+          [this](uint32_t r) { return attributes_->row(r).price; }, SearchStats::Access::kPrice);
+  }
+  double lat_lo, lat_hi;
+  if (f.LatitudeBand(&lat_lo, &lat_hi)) {
+    range(rows_by_lat_, lat_lo, lat_hi, true, true,
+          [this](uint32_t r) { return attributes_->row(r).lat; }, SearchStats::Access::kLatitude);
+  }
+  return best;
+}
+
 void IndexSnapshot::ExactScan(const float* query, int k, const ListingFilter& filter,
-                              const std::vector<const std::vector<uint32_t>*>& postings,
-                              std::vector<Neighbor>* out, int64_t* rows_scanned) const {
+                              const Candidates& c, std::vector<Neighbor>* out,
+                              int64_t* rows_scanned) const {
   // Min-heap of the best k (worst on top).
   auto worse = [](const Neighbor& a, const Neighbor& b) { return Better(a, b); };
   std::priority_queue<Neighbor, std::vector<Neighbor>, decltype(worse)> heap(worse);
   std::vector<float> scratch(dim());
-  const bool need_test = !filter.categories_only();
+  const bool need_test = !(filter.categories_only() && c.access == SearchStats::Access::kCategory);
+  // Matching rows are scored in batches whose vectors are prefetched first: the rows are
+  // scattered over the index, so one cache miss per vector would otherwise dominate.
+  constexpr int kBatch = 32;
+  int64_t batch[kBatch];
+  int nbatch = 0;
+  const int vec_bytes = dim() * static_cast<int>(sizeof(float));
+  auto flush = [&]() {
+    for (int i = 0; i < nbatch; ++i) {
+      Neighbor n{static_cast<uint64_t>(id_map_[batch[i]]), RowScore(query, batch[i], scratch.data())};
+      if (static_cast<int>(heap.size()) < k) {
+        heap.push(n);
+      } else if (Better(n, heap.top())) {
+        heap.pop();
+        heap.push(n);
+      }
+    }
+    nbatch = 0;
+  };
   auto visit = [&](int64_t row) {
     if (need_test && !filter.Matches(attributes_->row(row))) return;
-    Neighbor n{static_cast<uint64_t>(id_map_[row]), RowScore(query, row, scratch.data())};
-    if (static_cast<int>(heap.size()) < k) {
-      heap.push(n);
-    } else if (Better(n, heap.top())) {
-      heap.pop();
-      heap.push(n);
-    }
+    if (const float* v = RowVector(row)) internal::PrefetchVector(v, vec_bytes);
+    batch[nbatch++] = row;
+    if (nbatch == kBatch) flush();
   };
-  int64_t scanned = 0;
-  if (filter.category_fps().empty()) {
+  if (c.all) {
     for (int64_t r = 0; r < attributes_->size(); ++r) visit(r);
-    scanned = attributes_->size();
   } else {
-    for (const std::vector<uint32_t>* rows : postings) {
-      for (uint32_t r : *rows) visit(r);
-      scanned += static_cast<int64_t>(rows->size());
+    for (const auto& [rows, len] : c.spans) {
+      for (size_t i = 0; i < len; ++i) visit(rows[i]);
     }
   }
+  flush();
   out->clear();
   out->reserve(heap.size());
   while (!heap.empty()) {
@@ -314,7 +436,7 @@ void IndexSnapshot::ExactScan(const float* query, int k, const ListingFilter& fi
     heap.pop();
   }
   std::reverse(out->begin(), out->end());
-  if (rows_scanned) *rows_scanned = scanned;
+  if (rows_scanned) *rows_scanned = c.count;
 }
 
 absl::StatusOr<std::vector<Neighbor>> IndexSnapshot::Search(const float* query, int k,
@@ -335,7 +457,7 @@ absl::StatusOr<std::vector<Neighbor>> IndexSnapshot::Search(const float* query, 
   k = static_cast<int>(std::min<int64_t>(k, index_->ntotal));
   const ListingFilter* filter = options.filter;
   if (filter == nullptr || filter->empty()) {
-    absl::Status s = AnnSearch(query, k, options.nprobe, nullptr, &out);
+    absl::Status s = AnnSearch(query, k, k, options.nprobe, nullptr, &out);
     if (!s.ok()) return s;
     return out;
   }
@@ -345,62 +467,64 @@ absl::StatusOr<std::vector<Neighbor>> IndexSnapshot::Search(const float* query, 
         "filter after retrieval or rebuild the index"));
   }
   const int64_t n = attributes_->size();
-  // The rows a filter can match: those of its categories, or all.
-  std::vector<const std::vector<uint32_t>*> postings;
-  int64_t candidates = n;
-  if (!filter->category_fps().empty()) {
-    candidates = 0;
-    for (uint64_t fp : filter->category_fps()) {
-      auto it = category_rows_.find(fp);
-      if (it == category_rows_.end()) continue;
-      postings.push_back(&it->second);
-      candidates += static_cast<int64_t>(it->second.size());
-    }
-  }
-  st.candidate_rows = candidates;
-  if (candidates == 0) {
+  const Candidates cand = Plan(*filter);
+  st.access = cand.access;
+  st.candidate_rows = cand.count;
+  if (cand.count == 0) {
     st.path = SearchStats::Path::kExact;
     st.estimated_selectivity = 0;
     return out;
   }
+  // Share of matching listings, from an evenly spaced sample of the candidate rows (at most
+  // a few hundred attribute tests, ~10 µs).
+  {
+    const int64_t samples = std::min<int64_t>(256, cand.count);
+    int64_t hits = 0;
+    size_t span = 0;
+    int64_t base = 0;
+    for (int64_t i = 0; i < samples; ++i) {
+      const int64_t pos = (i * cand.count) / samples + (cand.count / samples) / 2;
+      int64_t row = pos;
+      if (!cand.all) {
+        while (pos - base >= static_cast<int64_t>(cand.spans[span].second)) {
+          base += static_cast<int64_t>(cand.spans[span].second);
+          ++span;
+        }
+        row = cand.spans[span].first[pos - base];
+      }
+      hits += filter->Matches(attributes_->row(row));
+    }
+    st.estimated_selectivity = static_cast<double>(hits) / samples * cand.count / n;
+  }
   FilterMode mode = options.filter_mode;
   if (mode == FilterMode::kAuto) {
-    if (candidates <= options.exact_max_candidates) {
-      mode = FilterMode::kExact;
-      st.estimated_selectivity = static_cast<double>(candidates) / n;  // upper bound
-    } else {
-      // Estimate the share of matching listings from an evenly spaced sample of the
-      // candidate rows (a few hundred attribute tests, ~10 µs).
-      double frac = 1.0;
-      if (!filter->categories_only()) {
-        const int64_t samples = std::min<int64_t>(256, candidates);
-        int64_t hits = 0;
-        size_t p = 0;
-        int64_t base = 0;
-        for (int64_t s = 0; s < samples; ++s) {
-          int64_t pos = (s * candidates) / samples + (candidates / samples) / 2;
-          int64_t row;
-          if (postings.empty()) {
-            row = pos;
-          } else {
-            while (pos - base >= static_cast<int64_t>(postings[p]->size())) {
-              base += static_cast<int64_t>(postings[p]->size());
-              ++p;
-            }
-            row = (*postings[p])[pos - base];
-          }
-          hits += filter->Matches(attributes_->row(row));
-        }
-        frac = static_cast<double>(hits) / samples;
-      }
-      st.estimated_selectivity = frac * candidates / n;
-      mode = st.estimated_selectivity < options.exact_max_selectivity ? FilterMode::kExact
-                                                                      : FilterMode::kAnn;
-    }
+    const double matches = st.estimated_selectivity * n;
+    const bool cheap = cand.count <= options.exact_max_candidates &&
+                       matches <= static_cast<double>(options.exact_max_matches);
+    mode = cheap || matches <= 4.0 * k ? FilterMode::kExact : FilterMode::kAnn;
   }
   if (mode == FilterMode::kAnn) {
+    // Ask for enough matches that the selector still leaves k: HNSW explores a candidate
+    // list of max(efSearch, asked) nodes, IVF scans the probed lists.
+    const double sel = std::max(st.estimated_selectivity, 1.0 / static_cast<double>(n));
+    const double want = std::max<double>(k, k * options.ann_overfetch / std::min(1.0, sel));
+    int64_t fetch = k;
+    int nprobe = options.nprobe;
+    if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(ann_)) {
+      // The k best matches are about the k/selectivity best listings overall; the lists
+      // holding those grow roughly with the square root of that depth (measured with
+      // bench/index_bench), so probe sqrt(want / k) times more lists.
+      const int base_probe = nprobe > 0 ? nprobe : static_cast<int>(ivf->nprobe);
+      const double factor =
+          std::max(1.0, std::min(std::sqrt(want / k), options.max_filtered_nprobe_factor));
+      nprobe = static_cast<int>(std::min<double>(ivf->nlist, std::ceil(base_probe * factor)));
+    } else if (dynamic_cast<const faiss::IndexHNSW*>(ann_) != nullptr) {
+      fetch = std::max<int64_t>(k, std::min<double>(want, options.max_filtered_ann_k));
+    }
+    st.ann_k = fetch;
+    st.nprobe = nprobe;
     FilterSelector selector(*attributes_, *filter);
-    absl::Status s = AnnSearch(query, k, options.nprobe, &selector, &out);
+    absl::Status s = AnnSearch(query, k, fetch, nprobe, &selector, &out);
     if (!s.ok()) return s;
     st.path = SearchStats::Path::kAnnFiltered;
     if (static_cast<int>(out.size()) >= k) return out;
@@ -410,7 +534,11 @@ absl::StatusOr<std::vector<Neighbor>> IndexSnapshot::Search(const float* query, 
   } else {
     st.path = SearchStats::Path::kExact;
   }
-  ExactScan(query, k, *filter, postings, &out, &st.rows_scanned);
+  try {
+    ExactScan(query, k, *filter, cand, &out, &st.rows_scanned);
+  } catch (const std::exception& e) {  // reconstruct() of compressed codes
+    return absl::InternalError(absl::StrCat("exact scan failed: ", e.what()));
+  }
   return out;
 }
 

@@ -49,20 +49,35 @@ struct SearchOptions {
   // Not owned; must outlive the call. Null or empty() = no filter.
   const ListingFilter* filter = nullptr;
   FilterMode filter_mode = FilterMode::kAuto;
-  // kAuto uses the exact scan when the filter leaves at most this many rows to test (rows
-  // of the filter's categories, or every row when it names none) ...
-  int64_t exact_max_candidates = 20000;
-  // ... or when the estimated share of matching listings is below this. Measured with
-  // bench/index_bench (1M listings, 64-d): see index/README.md.
-  double exact_max_selectivity = 0.02;
+  // kAuto runs the exact scan when it is cheap: the cheapest access path (the filter's
+  // categories, conditions, price range or latitude band, else all rows) leaves at most
+  // exact_max_candidates rows to test and at most exact_max_matches of them are estimated
+  // to match (each is scored) — or when so few match (<= 4k) that FAISS cannot find k.
+  // Otherwise kAnn. Defaults measured with bench/index_bench at 1M listings (see
+  // index/README.md): the exact scan costs ~10-20 ns per tested row plus ~60-90 ns per
+  // scored row there, so these bounds keep it at ~1-2 ms, the cost of a filtered ANN.
+  int64_t exact_max_candidates = 100000;
+  int64_t exact_max_matches = 20000;
+  // kAnn over-fetches so that a selector rejecting most listings still leaves k good ones:
+  // the k best matches are about the want = k * ann_overfetch / selectivity best listings.
+  //   HNSW: FAISS is asked for min(want, max_filtered_ann_k) results (its candidate list
+  //         grows to that); measured at 1M: 400 keeps p50 ~1.3 ms, 2000 costs 7-14 ms.
+  //   IVF:  nprobe * min(sqrt(want / k), max_filtered_nprobe_factor) lists are probed.
+  double ann_overfetch = 1.5;
+  int max_filtered_ann_k = 400;
+  double max_filtered_nprobe_factor = 6;
 };
 
 // What one Search() did (for metrics and tests).
 struct SearchStats {
   enum class Path { kUnfiltered, kAnnFiltered, kExact, kAnnThenExact };
+  enum class Access { kAll, kCategory, kCondition, kPrice, kLatitude };
   Path path = Path::kUnfiltered;
-  int64_t candidate_rows = 0;          // rows the filter left (categories), before sampling
+  Access access = Access::kAll;        // rows the exact scan / the estimate draw from
+  int64_t candidate_rows = 0;          // rows of that access path
   double estimated_selectivity = 1.0;  // share of all listings estimated to match
+  int64_t ann_k = 0;                   // matches asked from FAISS (filtered ANN)
+  int nprobe = 0;                      // IVF lists probed by the filtered ANN (0 = default)
   int64_t rows_scanned = 0;            // exact scan: rows whose attributes were tested
 };
 
@@ -115,13 +130,25 @@ class IndexSnapshot {
  private:
   IndexSnapshot() = default;
   absl::Status Init();
+  void BuildOrderedPaths();
   // ANN over the index with an optional selector (faiss::IDSelector*, may be null).
-  absl::Status AnnSearch(const float* query, int k, int nprobe, const void* selector,
-                         std::vector<Neighbor>* out) const;
-  // Exact top-k over the rows passing `filter` (all rows of `rows` when given, else 0..n).
-  void ExactScan(const float* query, int k, const ListingFilter& filter,
-                 const std::vector<const std::vector<uint32_t>*>& postings,
+  // `k` results are kept; `fetch` (>= k) are asked from FAISS.
+  absl::Status AnnSearch(const float* query, int k, int64_t fetch, int nprobe,
+                         const void* selector, std::vector<Neighbor>* out) const;
+  // The rows a filter can match, as spans of the cheapest access path (all rows when
+  // `all` is set).
+  struct Candidates {
+    bool all = true;
+    std::vector<std::pair<const uint32_t*, size_t>> spans;
+    int64_t count = 0;
+    SearchStats::Access access = SearchStats::Access::kAll;
+  };
+  Candidates Plan(const ListingFilter& filter) const;
+  // Exact top-k over the candidate rows that pass `filter`.
+  void ExactScan(const float* query, int k, const ListingFilter& filter, const Candidates& c,
                  std::vector<Neighbor>* out, int64_t* rows_scanned) const;
+  // The stored full-precision vector of internal row `row`, or null (compressed storage).
+  const float* RowVector(int64_t row) const;
   // Inner product of `query` with the stored vector of internal row `row`.
   float RowScore(const float* query, int64_t row, float* scratch) const;
 
@@ -136,8 +163,12 @@ class IndexSnapshot {
   const float* flat_base_ = nullptr;
   std::vector<const float*> row_ptrs_;
   std::unique_ptr<ListingAttributeTable> attributes_;
-  // Rows of each category (ascending), for scans restricted to the filter's categories.
+  // Access paths over the attribute table (4 bytes per listing each): rows by category and
+  // by condition (ascending), rows ordered by price and rows with a location by latitude.
   absl::flat_hash_map<uint64_t, std::vector<uint32_t>> category_rows_;
+  absl::flat_hash_map<int32_t, std::vector<uint32_t>> condition_rows_;
+  std::vector<uint32_t> rows_by_price_;  // empty when a price is NaN
+  std::vector<uint32_t> rows_by_lat_;    // empty when a latitude is NaN
   IndexManifest manifest_;
 };
 

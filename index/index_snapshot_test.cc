@@ -206,6 +206,47 @@ TEST(FaissBehaviour, HnswRejectsPlainSearchParameters) {
   EXPECT_ANY_THROW(inner->search(1, Data().row(0), 10, dist.data(), lab.data(), &plain));
 }
 
+TEST(FaissBehaviour, HnswEfSearchParameter) {
+  // 1.7.3: IndexHNSW's candidate list holds max(hnsw.efSearch, k) nodes (the index field);
+  // SearchParametersHNSW::efSearch only bounds the level-0 walk's early stop. So the
+  // parameter can lower the effort below the field but never raise it above max(field, k):
+  // a deeper per-request search needs a larger k (what filtered search does).
+  const SyntheticListings& d = Data();
+  auto built = BuildFaissIndex("HNSW32,Flat", d.dim, d.vectors.data(), d.ids, IndexBuildOptions());
+  ASSERT_TRUE(built.ok());
+  auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(dynamic_cast<faiss::IndexIDMap2*>(built->get())->index);
+  ASSERT_NE(hnsw, nullptr);
+  std::vector<float> q = MakeSyntheticQueries(d, 40, 3);
+  const int k = 10;
+  auto run = [&](int field, int param) {
+    hnsw->hnsw.efSearch = field;
+    faiss::SearchParametersHNSW p;
+    p.efSearch = param;
+    std::vector<faiss::Index::idx_t> all;
+    std::vector<float> dist(k);
+    std::vector<faiss::Index::idx_t> lab(k);
+    for (int i = 0; i < 40; ++i) {
+      hnsw->search(1, q.data() + i * d.dim, k, dist.data(), lab.data(), param > 0 ? &p : nullptr);
+      all.insert(all.end(), lab.begin(), lab.end());
+    }
+    return all;
+  };
+  auto recall = [&](const std::vector<faiss::Index::idx_t>& rows) {
+    double hits = 0;
+    for (int i = 0; i < 40; ++i) {
+      auto truth = Truth(q.data() + i * d.dim, k, nullptr);
+      absl::flat_hash_set<uint64_t> t;
+      for (const auto& n : truth) t.insert(n.listing_id);
+      for (int j = 0; j < k; ++j) hits += t.count(d.ids[rows[i * k + j]]);
+    }
+    return hits / (40.0 * k);
+  };
+  // Raising the parameter above the field changes nothing ...
+  EXPECT_EQ(run(16, 512), run(16, 0));
+  // ... lowering it below the field does.
+  EXPECT_LT(recall(run(256, 2)), recall(run(256, 0)) - 0.02);
+}
+
 // ---- IndexSnapshot ----
 
 TEST(IndexSnapshot, NprobeIsPerRequestAndNeverMutatesTheIndex) {
@@ -271,13 +312,13 @@ TEST(IndexSnapshot, FilteredAnnRecallAndAutoPathChoice) {
   broad.mutable_price()->set_max(30);  // ~25% of listings
   SearchFilters narrow;
   narrow.add_conditions(CONDITION_FOR_PARTS);
-  narrow.mutable_price()->set_min(300);  // ~0.5%
+  narrow.mutable_price()->set_min(300);  // ~0.5%: ~100 matches, fewer than 4k
   const ListingFilter fb(broad), fn(narrow);
   double recall_broad = 0;
   for (int i = 0; i < 50; ++i) {
     const float* qi = q.data() + i * d.dim;
     SearchOptions o;
-    o.exact_max_candidates = 1000;  // 20k listings: decide by selectivity, not scan size
+    o.exact_max_matches = 1000;  // 20k listings: ~5000 matches must not count as cheap
     o.filter = &fb;
     SearchStats st;
     auto got = snap->Search(qi, 100, o, &st);

@@ -106,6 +106,14 @@ ListingFilter::ListingFilter(const SearchFilters& f) {
   empty_ = categories_.empty() && !other_predicates_;
 }
 
+bool ListingFilter::LatitudeBand(double* lo, double* hi) const {
+  if (!has_geo_ || !(max_dlat_rad_ >= 0)) return false;  // NaN or negative radius
+  const double band = max_dlat_rad_ / kRad * (1 + 1e-9) + 1e-9;
+  *lo = geo_lat_ - band;
+  *hi = geo_lat_ + band;
+  return true;
+}
+
 bool ListingFilter::MatchesGeo(const ListingAttributes& a) const {
   if (!a.has_location) return false;
   if (std::fabs((a.lat - geo_lat_) * kRad) > max_dlat_rad_) return false;

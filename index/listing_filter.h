@@ -65,6 +65,14 @@ class ListingFilter {
   const std::vector<uint64_t>& category_fps() const { return categories_; }
   // True when the filter is only a category any-of (Matches() == category is listed).
   bool categories_only() const { return !categories_.empty() && !other_predicates_; }
+  // Deduplicated condition any-of values (empty = all conditions).
+  const std::vector<int32_t>& conditions() const { return conditions_; }
+  // Price bounds as in SearchFilters (0 = unbounded).
+  double min_price() const { return min_price_; }
+  double max_price() const { return max_price_; }
+  // When a geo filter is set: a latitude band [*lo, *hi] (degrees) that holds every location
+  // the filter can match (a superset; Matches() decides). False without a geo filter.
+  bool LatitudeBand(double* lo, double* hi) const;
 
  private:
   bool HasCategory(uint64_t fp) const {

@@ -1,5 +1,8 @@
 #include "index/publish.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "common/file_util.h"
@@ -34,6 +37,31 @@ TEST(Publish, VersionsAreImmutable) {
   ASSERT_TRUE(PublishVersion(*s1, root, 1).ok());
   auto s2 = MakeStagingDir(root, 1);
   EXPECT_EQ(PublishVersion(*s2, root, 1).code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST(Publish, RemovesOnlyTheStagingDirsOfDeadJobs) {
+  const std::string root = Root("idx3");
+  // A pid that certainly belonged to a process that is gone: a child we reaped.
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_GT(child, 0);
+  int status;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  const std::string dead = root + "/.tmp-7-" + std::to_string(child);
+  ASSERT_TRUE(MakeDirs(dead).ok());
+  ASSERT_TRUE(WriteFileAtomically(dead + "/index.faiss", "half").ok());
+  auto mine = MakeStagingDir(root, 8);  // this (live) process's
+  ASSERT_TRUE(mine.ok());
+  ASSERT_TRUE(MakeDirs(root + "/.tmp-unrelated").ok());
+  auto s1 = MakeStagingDir(root, 1);
+  ASSERT_TRUE(PublishVersion(*s1, root, 1).ok());
+
+  EXPECT_EQ(RemoveAbandonedStagingDirs(root), 1);
+  EXPECT_FALSE(PathExists(dead));
+  EXPECT_TRUE(PathExists(*mine));
+  EXPECT_TRUE(PathExists(root + "/.tmp-unrelated"));
+  EXPECT_TRUE(PathExists(root + "/1"));
+  EXPECT_EQ(NextVersion(root), 2);
 }
 
 }  // namespace

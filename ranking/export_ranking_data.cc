@@ -181,7 +181,8 @@ absl::Status Run() {
       "\nindex_version=", art.index->version(),
       "\nlisting_tower_version=", art.index->manifest().listing_tower_version(),
       "\nquery_tower_version=", art.query_encoder->version(),
-      "\nembedding_dim=", kRankingEmbeddingDim, "\noof_folds=", folds.size(), "\n");
+      "\nembedding_dim=", kRankingEmbeddingDim, "\nproduct_begin=", kRankProductBegin,
+      "\noof_folds=", folds.size(), "\n");
   std::printf("export_ranking_data: index v%lld (listing tower v%lld), %d candidates per query, "
               "ANN %d + BM25 %d, RRF\n",
               static_cast<long long>(art.index->version()),

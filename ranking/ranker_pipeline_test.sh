@@ -19,7 +19,7 @@ printf '\n== out-of-fold retrievers\n'
 printf '\n== export_ranking_data\n'
 "$R/ranking/export_ranking_data" --data_dir="$D"
 printf '\n== train_ranker\n'
-"$PY" "$R/ranking/train/train_ranker.py" --data_dir="$D" --epochs=12 --patience=4 \
+"$PY" "$R/ranking/train/train_ranker.py" --data_dir="$D" --epochs=6 \
   --summary_json="$D/ranker_summary.json"
 printf '\n== ranker_parity_check\n'
 "$R/ranking/ranker_parity_check" --data_dir="$D"

@@ -1,7 +1,9 @@
 """The deep ranking model: DCN-V2-style cross layers followed by an MLP (the "stacked" variant
 of Wang et al., DCN V2, 2020), one score per candidate.
 
-    x0 = clamp((features - mean) * inv_std, -clip, clip)      standardisation, baked in
+    z = clamp((features - mean) * inv_std, -clip, clip)       standardisation, baked in
+    x0 = [z[:, :p], P z[:, p:]]                                 the q (.) l block (columns p..)
+                                                                through a k-dim bottleneck P
     x_{l+1} = x0 * (W_l x_l + b_l) + x_l                        cross layer l (full rank W_l)
     h = MLP(x_L)  (Linear + ReLU per hidden size)               deep part
     score = w . h + b
@@ -11,6 +13,10 @@ takes the raw features the C++ featurizer assembles (ranking/ranking_features.h)
 caller repeats the scaling. Columns that were constant in the training data get inv_std 0:
 they cannot influence a score until the model is retrained on data where they vary (the
 engagement counters are all zero until logs are aggregated).
+
+The bottleneck: the 64 columns of q (.) l (ranking/ranking_features.h) let a wide model
+memorise the training queries' embedding regions; projecting them to k dims (k = 0 drops them)
+generalised better to new queries on the demo catalog and makes the cross layers cheaper.
 
 forward: float32 [n, feature_dim] -> float32 [n, 1] (ModelRunner wants a 2-D output).
 """
@@ -34,15 +40,27 @@ class CrossLayer(nn.Module):
 
 class RankerModel(nn.Module):
     def __init__(self, feature_dim: int, cross_layers: int = 2, hidden: List[int] = (256, 128),
-                 dropout: float = 0.0, clip: float = 8.0):
+                 dropout: float = 0.0, clip: float = 8.0, product_begin: int = -1,
+                 product_proj: int = -1):
+        """product_begin: first column of the q (.) l block (-1: no block); product_proj: its
+        bottleneck width k (-1: keep the block as it is, 0: drop it)."""
         super().__init__()
         self.feature_dim = feature_dim
         self.clip = clip
         self.register_buffer("mean", torch.zeros(feature_dim))
         self.register_buffer("inv_std", torch.ones(feature_dim))
-        self.cross = nn.ModuleList([CrossLayer(feature_dim) for _ in range(cross_layers)])
+        if product_begin < 0 or product_proj < 0:
+            product_begin, product_proj = feature_dim, feature_dim  # identity: no split
+        self.product_begin = product_begin
+        self.product_width = feature_dim - product_begin
+        self.project = product_proj < self.product_width
+        self.proj_dim = product_proj if self.project else self.product_width
+        self.proj = nn.Linear(max(self.product_width, 1), max(self.proj_dim, 1), bias=False)
+        width = product_begin + self.proj_dim
+        self.width = width
+        self.cross = nn.ModuleList([CrossLayer(width) for _ in range(cross_layers)])
         layers = []
-        prev = feature_dim
+        prev = width
         for h in hidden:
             layers.append(nn.Linear(prev, h))
             layers.append(nn.ReLU())
@@ -62,7 +80,14 @@ class RankerModel(nn.Module):
         self.inv_std.copy_(inv.float())
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        x0 = torch.clamp((features - self.mean) * self.inv_std, -self.clip, self.clip)
+        z = torch.clamp((features - self.mean) * self.inv_std, -self.clip, self.clip)
+        if self.project:
+            if self.proj_dim > 0:
+                x0 = torch.cat([z[:, :self.product_begin], self.proj(z[:, self.product_begin:])], dim=1)
+            else:
+                x0 = z[:, :self.product_begin]
+        else:
+            x0 = z
         x = x0
         for layer in self.cross:
             x = layer(x0, x)
@@ -72,8 +97,10 @@ class RankerModel(nn.Module):
 def flops_per_candidate(model: RankerModel) -> int:
     """Floating-point operations of one candidate's forward, counted analytically
     (a multiply-add = 2 FLOPs; bias adds, elementwise ops and ReLUs counted once each)."""
-    d = model.feature_dim
-    flops = 3 * d  # subtract mean, scale, clamp
+    d = model.width
+    flops = 3 * model.feature_dim  # subtract mean, scale, clamp
+    if model.project and model.proj_dim > 0:
+        flops += 2 * model.product_width * model.proj_dim
     for _ in model.cross:
         flops += 2 * d * d + d  # W x + b
         flops += 2 * d          # x0 * (.) + x

@@ -215,3 +215,23 @@ def test_refuses_metric_disagreement_with_cpp(tmp_path):
         assert "disagree" in str(e)
     else:
         raise AssertionError("expected SystemExit")
+
+
+def test_product_block_bottleneck_and_drop_script_like_eager():
+    torch.manual_seed(1)
+    x = torch.randn(50, 20)
+    for k in (0, 3):
+        m = RankerModel(20, cross_layers=2, hidden=[8], product_begin=12, product_proj=k)
+        m.set_standardization(torch.randn(100, 20))
+        m.eval()
+        assert m.width == 12 + k
+        s = torch.jit.script(m)
+        with torch.no_grad():
+            assert torch.allclose(s(x), m(x), atol=1e-6)
+            if k == 0:  # the block is ignored entirely
+                y = x.clone()
+                y[:, 12:] = 1e3
+                assert torch.allclose(m(y), m(x))
+    # standardise 3*20; projection 2*8*3; cross 2x (2*15*15 + 15 + 2*15); hidden 2*15*8 + 8 + 8; out 2*8 + 1
+    m = RankerModel(20, cross_layers=2, hidden=[8], product_begin=12, product_proj=3)
+    assert flops_per_candidate(m) == 60 + 48 + 2 * (450 + 15 + 30) + 256 + 17

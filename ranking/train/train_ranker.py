@@ -175,7 +175,9 @@ def train(train_split, valid_split, args, log=print):
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     D = train_split.features.shape[1]
-    model = RankerModel(D, cross_layers=args.cross_layers, hidden=args.hidden, dropout=args.dropout)
+    model = RankerModel(D, cross_layers=args.cross_layers, hidden=args.hidden, dropout=args.dropout,
+                        product_begin=getattr(train_split, "product_begin", -1),
+                        product_proj=args.product_proj)
     model.set_standardization(torch.from_numpy(train_split.features))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     # Groups with some positive gain carry the listwise signal.
@@ -334,15 +336,17 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data_dir", default="var")
     ap.add_argument("--training_dir", default="", help="default <data_dir>/ranking_training")
-    ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--patience", type=int, default=5, help="evaluations without validation gain")
-    ap.add_argument("--evals_per_epoch", type=int, default=1, help="validation NDCG@10 evaluations per epoch")
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--patience", type=int, default=8, help="evaluations without validation gain")
+    ap.add_argument("--evals_per_epoch", type=int, default=4, help="validation NDCG@10 evaluations per epoch")
     ap.add_argument("--batch", type=int, default=32, help="queries per step")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--weight_decay", type=float, default=1e-5)
     ap.add_argument("--cross_layers", type=int, default=2)
-    ap.add_argument("--hidden", type=str, default="256,128", help="MLP sizes, comma-separated")
-    ap.add_argument("--dropout", type=float, default=0.0)
+    ap.add_argument("--hidden", type=str, default="128,64", help="MLP sizes, comma-separated")
+    ap.add_argument("--dropout", type=float, default=0.2)
+    ap.add_argument("--product_proj", type=int, default=8,
+                    help="bottleneck width for the q (.) l feature block (-1 = none, 0 = drop it)")
     ap.add_argument("--loss", choices=["softmax", "lambdarank"], default="softmax")
     ap.add_argument("--click_gain", type=float, default=0.0,
                     help="added to the target gain of clicked (query, listing) pairs of the click "
@@ -362,6 +366,8 @@ def main(argv=None):
     meta = read_meta(os.path.join(training_dir, "meta.txt"))
     splits = {s: Split(training_dir, s) for s in ("train", "valid", "test")}
     D = splits["train"].features.shape[1]
+    for sp in splits.values():
+        sp.product_begin = int(meta.get("product_begin", -1))
     if D != meta["feature_dim"]:
         raise SystemExit("train_ranker: features have %d columns, meta.txt says %d" % (D, meta["feature_dim"]))
     print("train_ranker: %d/%d/%d train/valid/test queries, %d/%d/%d rows, %d features (v%d), "
@@ -418,8 +424,11 @@ def main(argv=None):
         "evaluations": len(history),
     }
     print("train_ranker summary")
-    print("  model                DCN-V2: %d cross layers (full rank, %d wide) + MLP %s, %d parameters"
-          % (args.cross_layers, D, "-".join(str(h) for h in args.hidden), num_parameters(model)))
+    print("  model                DCN-V2: %d features (q.l block %s) -> %d cross layers (full rank, %d "
+          "wide) + MLP %s, %d parameters" % (
+              D, "dropped" if model.project and model.proj_dim == 0 else
+              ("projected to %d" % model.proj_dim if model.project else "kept"),
+              args.cross_layers, model.width, "-".join(str(h) for h in args.hidden), num_parameters(model)))
     print("  loss                 %s%s" % (args.loss, " + clicks (gain %.3g)" % args.click_gain
                                            if args.click_gain > 0 else ""))
     print("  evaluations          %d, %d per epoch (best valid NDCG@10 %.4f)" % (
