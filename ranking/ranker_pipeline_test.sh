@@ -41,4 +41,31 @@ print("test  NDCG@10: hybrid %.4f  ranked %.4f  (%+.4f)" % (
 if not ranked > hybrid + 0.005:
     sys.exit("FAIL: the ranker does not beat the hybrid-merge order on the valid split")
 PYEOF
+
+# The served path (serving/searcher: listings read once for the filters, MakeRankingBatch,
+# Ranker::Score) must give the ranker the features it was trained on: through the real gRPC
+# server, the ranked order must beat the server's own fused order on the valid queries.
+serve_ndcg() {  # $1 = --ranker or --noranker; prints the API NDCG@10 on the valid split
+  local port_file="$D/run/port$1" log="$D/run/server$1.log"
+  mkdir -p "$D/run"
+  rm -f "$port_file"
+  "$R/serving/server" --data_dir="$D" --port=0 --port_file="$port_file" "$1" \
+    --log_impressions=false 2> "$log" &
+  local pid=$!
+  for _ in $(seq 1 600); do
+    [ -s "$port_file" ] && break
+    kill -0 $pid 2>/dev/null || { cat "$log" >&2; return 1; }
+    sleep 0.1
+  done
+  "$R/experiments/evaluate_search" --target="127.0.0.1:$(cat "$port_file")" --data_dir="$D" \
+    --split=valid --bench_lines > "$D/run/eval$1.txt"
+  kill $pid; wait $pid 2>/dev/null || true
+  awk '$1 == "BENCH" && $2 == "e2e_ndcg10" {print $3}' "$D/run/eval$1.txt"
+}
+printf '\n== through the gRPC API (valid split)\n'
+api_fused=$(serve_ndcg --noranker)
+api_ranked=$(serve_ndcg --ranker)
+echo "API NDCG@10: fused $api_fused  ranked $api_ranked"
+"$PY" -c "import sys; f, r = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if r > f + 0.005 else 'FAIL: through the API the ranker does not beat the fused order')" \
+  "$api_fused" "$api_ranked"
 echo "PASS"

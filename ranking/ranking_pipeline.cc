@@ -14,17 +14,69 @@ double MsSince(std::chrono::steady_clock::time_point t) {
 }
 }  // namespace
 
+namespace {
+
+absl::Status CheckIndexDim(const IndexSnapshot& index) {
+  if (index.dim() != kRankingEmbeddingDim) {
+    return absl::InvalidArgumentError(absl::StrCat("index v", index.version(), " has dim ",
+                                                   index.dim(), "; the ranker's features need ",
+                                                   kRankingEmbeddingDim));
+  }
+  return absl::OkStatus();
+}
+
+// Counters + stored embeddings of b->listings, then the feature matrix. fetch_ms accumulates.
+absl::Status CompleteBatch(const FeatureStore& store, const IndexSnapshot& index,
+                           const CatalogStats& stats, const std::string& raw_query,
+                           absl::Span<const float> query_embedding, const User* user,
+                           ListingTokenCache* token_cache, RankingBatch* b) {
+  auto t = std::chrono::steady_clock::now();
+  const size_t m = b->listings.size();
+  std::vector<uint64_t> ids(m);
+  for (size_t i = 0; i < m; ++i) ids[i] = b->listings[i].listing_id();
+  MS_ASSIGN_OR_RETURN(std::vector<ListingCounters> counters, store.GetListingCounters(ids));
+  std::vector<float> emb(m * kRankingEmbeddingDim, 0.0f);
+  std::vector<uint8_t> has(m, 0);
+  for (size_t i = 0; i < m; ++i) {
+    absl::Status s = index.Reconstruct(ids[i], emb.data() + i * kRankingEmbeddingDim);
+    if (s.ok()) {
+      has[i] = 1;
+    } else if (absl::IsNotFound(s)) {
+      ++b->not_in_index;  // e.g. upserted into the store/lexical index after the index build
+      std::fill_n(emb.data() + i * kRankingEmbeddingDim, kRankingEmbeddingDim, 0.0f);
+    } else {
+      return s;
+    }
+  }
+  b->fetch_ms += MsSince(t);
+
+  t = std::chrono::steady_clock::now();
+  const QueryTerms terms = PrepareQuery(raw_query);
+  RankingFeatureInputs in;
+  in.query = &terms;
+  in.query_embedding = query_embedding;
+  in.candidates = b->candidates;
+  in.listings = b->listings;
+  in.listing_embeddings = emb;
+  in.has_embedding = has;
+  in.counters = counters;
+  in.user = user;
+  in.stats = &stats;
+  in.token_cache = token_cache;
+  MS_ASSIGN_OR_RETURN(b->features, AssembleRankingFeatures(in));
+  b->assemble_ms = MsSince(t);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const IndexSnapshot& index,
                                                const CatalogStats& stats, const std::string& raw_query,
                                                absl::Span<const float> query_embedding,
                                                absl::Span<const Candidate> candidates,
                                                const User* user, int max_candidates,
                                                ListingTokenCache* token_cache) {
-  if (index.dim() != kRankingEmbeddingDim) {
-    return absl::InvalidArgumentError(absl::StrCat("index v", index.version(), " has dim ",
-                                                   index.dim(), "; the ranker's features need ",
-                                                   kRankingEmbeddingDim));
-  }
+  MS_RETURN_IF_ERROR(CheckIndexDim(index));
   RankingBatch b;
   auto t = std::chrono::steady_clock::now();
   size_t n = candidates.size();
@@ -34,8 +86,6 @@ absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const 
   MS_ASSIGN_OR_RETURN(std::vector<std::optional<Listing>> got, store.GetListings(ids));
   b.candidates.reserve(n);
   b.listings.reserve(n);
-  std::vector<uint64_t> kept_ids;
-  kept_ids.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     if (!got[i].has_value()) {
       ++b.not_in_store;
@@ -43,40 +93,29 @@ absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const 
     }
     b.candidates.push_back(candidates[i]);
     b.listings.push_back(*std::move(got[i]));
-    kept_ids.push_back(ids[i]);
-  }
-  MS_ASSIGN_OR_RETURN(std::vector<ListingCounters> counters, store.GetListingCounters(kept_ids));
-  const size_t m = kept_ids.size();
-  std::vector<float> emb(m * kRankingEmbeddingDim, 0.0f);
-  std::vector<uint8_t> has(m, 0);
-  for (size_t i = 0; i < m; ++i) {
-    absl::Status s = index.Reconstruct(kept_ids[i], emb.data() + i * kRankingEmbeddingDim);
-    if (s.ok()) {
-      has[i] = 1;
-    } else if (absl::IsNotFound(s)) {
-      ++b.not_in_index;  // e.g. upserted into the store/lexical index after the index build
-      std::fill_n(emb.data() + i * kRankingEmbeddingDim, kRankingEmbeddingDim, 0.0f);
-    } else {
-      return s;
-    }
   }
   b.fetch_ms = MsSince(t);
+  MS_RETURN_IF_ERROR(
+      CompleteBatch(store, index, stats, raw_query, query_embedding, user, token_cache, &b));
+  return b;
+}
 
-  t = std::chrono::steady_clock::now();
-  const QueryTerms terms = PrepareQuery(raw_query);
-  RankingFeatureInputs in;
-  in.query = &terms;
-  in.query_embedding = query_embedding;
-  in.candidates = b.candidates;
-  in.listings = b.listings;
-  in.listing_embeddings = emb;
-  in.has_embedding = has;
-  in.counters = counters;
-  in.user = user;
-  in.stats = &stats;
-  in.token_cache = token_cache;
-  MS_ASSIGN_OR_RETURN(b.features, AssembleRankingFeatures(in));
-  b.assemble_ms = MsSince(t);
+absl::StatusOr<RankingBatch> MakeRankingBatch(const FeatureStore& store, const IndexSnapshot& index,
+                                              const CatalogStats& stats, const std::string& raw_query,
+                                              absl::Span<const float> query_embedding,
+                                              std::vector<Candidate> candidates,
+                                              std::vector<Listing> listings, const User* user,
+                                              ListingTokenCache* token_cache) {
+  MS_RETURN_IF_ERROR(CheckIndexDim(index));
+  if (candidates.size() != listings.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("MakeRankingBatch: ", candidates.size(),
+                                                   " candidates but ", listings.size(), " listings"));
+  }
+  RankingBatch b;
+  b.candidates = std::move(candidates);
+  b.listings = std::move(listings);
+  MS_RETURN_IF_ERROR(
+      CompleteBatch(store, index, stats, raw_query, query_embedding, user, token_cache, &b));
   return b;
 }
 

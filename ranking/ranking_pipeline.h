@@ -48,6 +48,16 @@ absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const 
                                                const User* user, int max_candidates = 0,
                                                ListingTokenCache* token_cache = nullptr);
 
+// As FetchRankingBatch for a caller that already read the listings (listings[i] is the
+// record of candidates[i]; the server reads them once to apply its filters): reads only the
+// counters and the stored embeddings. InvalidArgument when the sizes differ.
+absl::StatusOr<RankingBatch> MakeRankingBatch(const FeatureStore& store, const IndexSnapshot& index,
+                                              const CatalogStats& stats, const std::string& raw_query,
+                                              absl::Span<const float> query_embedding,
+                                              std::vector<Candidate> candidates,
+                                              std::vector<Listing> listings, const User* user,
+                                              ListingTokenCache* token_cache = nullptr);
+
 // Loads what GenerateCandidates needs from <data_dir>: the index named by index/CURRENT, the
 // query tower it was built with (models/query_tower/<index listing_tower_version>) and, when
 // `with_lexical`, the Xapian index named by lexical/CURRENT. The query tower is warmed up.

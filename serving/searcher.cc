@@ -212,20 +212,25 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
     t = std::chrono::steady_clock::now();
     const size_t depth = std::min<size_t>(kept.size(), std::max(1, options_.rank_depth));
     std::vector<Candidate> to_rank;
-    for (size_t j = 0; j < depth; ++j) to_rank.push_back(candidates[kept[j]]);
+    std::vector<Listing> to_rank_listings;  // read once above, for the filters
+    for (size_t j = 0; j < depth; ++j) {
+      to_rank.push_back(candidates[kept[j]]);
+      to_rank_listings.push_back(*listings[kept[j]]);
+    }
     std::optional<User> user;
     if (req.user_id() != 0) {
       MS_ASSIGN_OR_RETURN(user, store_->GetUser(req.user_id()));
     }
     MS_ASSIGN_OR_RETURN(RankingBatch batch,
-                        FetchRankingBatch(*store_, *state->retrieval.index, state->stats, req.query(),
-                                          retrieved.query_embedding, to_rank,
-                                          user ? &*user : nullptr));
+                        MakeRankingBatch(*store_, *state->retrieval.index, state->stats, req.query(),
+                                         retrieved.query_embedding, std::move(to_rank),
+                                         std::move(to_rank_listings), user ? &*user : nullptr,
+                                         &token_cache_));
     if (debug) (*debug->mutable_stage_ms())["rank_features"] = MsSince(t);
     auto t_rank = std::chrono::steady_clock::now();
     MS_ASSIGN_OR_RETURN(std::vector<float> s, state->ranker->Score(batch.features));
     if (debug) (*debug->mutable_stage_ms())["ranker"] = MsSince(t_rank);
-    // FetchRankingBatch keeps the candidates found in the store, in order.
+    // The batch holds the kept candidates in fused order.
     absl::flat_hash_map<uint64_t, size_t> at;
     for (size_t j = 0; j < depth; ++j) at[candidates[kept[j]].listing_id] = kept[j];
     std::vector<RankedListing> ranked;

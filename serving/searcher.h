@@ -22,6 +22,7 @@
 #include "proto/search.pb.h"
 #include "ranking/business_rules.h"
 #include "ranking/ranker.h"
+#include "ranking/ranking_features.h"
 #include "retrieval/candidate_generator.h"
 
 namespace marketsearch {
@@ -97,6 +98,9 @@ class Searcher {
   mutable absl::Mutex mu_;
   std::shared_ptr<const ServingState> state_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<DeltaIndex> delta_;  // created by the first SetState, never replaced
+  // Tokenised listing text for the ranker's pair features, shared by all requests (keyed by
+  // listing id + text fingerprint, so an updated listing is re-tokenised).
+  mutable ListingTokenCache token_cache_;
 };
 
 // Great-circle distance in km.
