@@ -24,6 +24,11 @@ if [ -f bench/ranking_bench.sh ]; then
   echo "== ranking"
   bash bench/ranking_bench.sh "$R" 2>&1 | tee var/bench/ranking.txt
 fi
+if [ -f bench/fresh_bench.sh ]; then
+  # Last user of $R: the bench upserts and deletes listings in its store.
+  echo "== fresh listings: upsert -> searchable, delete -> gone (real server)"
+  bash bench/fresh_bench.sh "$R" 2>&1 | tee var/bench/fresh.txt
+fi
 if [ -f bench/index_bench.sh ]; then
   echo "== ANN index: $BIG listings"
   SCALE="$SCALE" bash bench/index_bench.sh 2>&1 | tee var/bench/index.txt
