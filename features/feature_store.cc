@@ -7,6 +7,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace marketsearch {
@@ -15,8 +17,23 @@ namespace {
 constexpr int kListings = 1;
 constexpr int kUsers = 2;
 constexpr int kCounters = 3;
+constexpr int kWrites = 4;
 // Counters CF keys: "s" = catalog stats, "l" + IdKey(id) = listing counters.
 const char kStatsKey[] = "s";
+const char kWritesCf[] = "writes";
+// Write-log values.
+const char kLoggedUpsert[] = "u";
+const char kLoggedDelete[] = "d";
+
+std::string WriteLogKey(int64_t write_unix_ms, uint64_t listing_id) {
+  return IdKey(static_cast<uint64_t>(write_unix_ms)) + IdKey(listing_id);
+}
+
+uint64_t ReadBigEndian(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
 
 absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return absl::OkStatus();
@@ -57,6 +74,16 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
       {"users", cf_opts},
       {"counters", cf_opts},
   };
+  // The write log is newer than the other column families: a writable open creates it, a
+  // read-only or secondary open of an older store (which cannot create it) goes without.
+  bool has_writes = !options.read_only && options.secondary_path.empty();
+  if (!has_writes) {
+    std::vector<std::string> existing;
+    if (rocksdb::DB::ListColumnFamilies(db_opts, options.path, &existing).ok()) {
+      for (const std::string& name : existing) has_writes |= name == kWritesCf;
+    }
+  }
+  if (has_writes) cfs.push_back({kWritesCf, cf_opts});
   std::unique_ptr<FeatureStore> store(new FeatureStore());
   store->sync_writes_ = options.sync_writes;
   rocksdb::DB* db = nullptr;
@@ -75,35 +102,85 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
   }
   if (!s.ok()) return FromRocks(s, absl::StrCat("open feature store ", options.path));
   store->db_.reset(db);
+  if (!has_writes) store->handles_.push_back(nullptr);
   return store;
 }
 
 FeatureStore::~FeatureStore() {
   if (db_) {
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    for (auto* h : handles_) {
+      if (h != nullptr) db_->DestroyColumnFamilyHandle(h);
+    }
     db_->Close();
   }
 }
 
-absl::Status FeatureStore::PutListings(absl::Span<const Listing> listings) {
+absl::Status FeatureStore::PutListings(absl::Span<const Listing> listings,
+                                       int64_t write_unix_ms) {
+  if (write_unix_ms < 0) return absl::InvalidArgumentError("write_unix_ms: must be >= 0");
+  if (write_unix_ms > 0 && handles_[kWrites] == nullptr) {
+    return absl::FailedPreconditionError("feature store opened without its write log");
+  }
   rocksdb::WriteBatch batch;
   std::string value;
   for (const Listing& l : listings) {
     if (l.listing_id() == 0) return absl::InvalidArgumentError("listing_id: must be > 0");
     l.SerializeToString(&value);
     batch.Put(handles_[kListings], IdKey(l.listing_id()), value);
+    if (write_unix_ms > 0) {
+      batch.Put(handles_[kWrites], WriteLogKey(write_unix_ms, l.listing_id()), kLoggedUpsert);
+    }
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
   return FromRocks(db_->Write(wo, &batch), "put listings");
 }
 
-absl::Status FeatureStore::DeleteListings(absl::Span<const uint64_t> ids) {
+absl::Status FeatureStore::DeleteListings(absl::Span<const uint64_t> ids,
+                                          int64_t write_unix_ms) {
+  if (write_unix_ms < 0) return absl::InvalidArgumentError("write_unix_ms: must be >= 0");
+  if (write_unix_ms > 0 && handles_[kWrites] == nullptr) {
+    return absl::FailedPreconditionError("feature store opened without its write log");
+  }
   rocksdb::WriteBatch batch;
-  for (uint64_t id : ids) batch.Delete(handles_[kListings], IdKey(id));
+  for (uint64_t id : ids) {
+    batch.Delete(handles_[kListings], IdKey(id));
+    if (write_unix_ms > 0) batch.Put(handles_[kWrites], WriteLogKey(write_unix_ms, id), kLoggedDelete);
+  }
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
   return FromRocks(db_->Write(wo, &batch), "delete listings");
+}
+
+absl::Status FeatureStore::ScanWriteLog(int64_t since_unix_ms,
+                                        const std::function<bool(const LoggedWrite&)>& fn) const {
+  if (handles_[kWrites] == nullptr) return absl::OkStatus();  // older store, read-only
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kWrites]));
+  LoggedWrite w;
+  for (it->Seek(IdKey(static_cast<uint64_t>(std::max<int64_t>(0, since_unix_ms)))); it->Valid();
+       it->Next()) {
+    const rocksdb::Slice k = it->key();
+    if (k.size() != 16 || it->value().size() != 1) {
+      return absl::DataLossError("corrupt write-log entry");
+    }
+    w.write_unix_ms = static_cast<int64_t>(ReadBigEndian(k.data()));
+    w.listing_id = ReadBigEndian(k.data() + 8);
+    w.deleted = it->value().ToString() == kLoggedDelete;
+    if (!fn(w)) break;
+  }
+  return FromRocks(it->status(), "scan write log");
+}
+
+absl::Status FeatureStore::PruneWriteLog(int64_t before_unix_ms) {
+  if (handles_[kWrites] == nullptr) {
+    return absl::FailedPreconditionError("feature store opened without its write log");
+  }
+  if (before_unix_ms <= 0) return absl::OkStatus();
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  return FromRocks(db_->DeleteRange(wo, handles_[kWrites], std::string(),
+                                    IdKey(static_cast<uint64_t>(before_unix_ms))),
+                   "prune write log");
 }
 
 absl::StatusOr<std::vector<std::optional<Listing>>> FeatureStore::GetListings(
@@ -229,6 +306,7 @@ int64_t FeatureStore::EstimateListingCount() const {
 absl::Status FeatureStore::Flush() {
   rocksdb::FlushOptions fo;
   for (auto* h : handles_) {
+    if (h == nullptr) continue;
     rocksdb::Status s = db_->Flush(fo, h);
     if (!s.ok()) return FromRocks(s, "flush");
   }

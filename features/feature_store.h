@@ -1,6 +1,18 @@
 // The feature store: listings, users and counters in RocksDB column families, values are
 // serialized protos, keys are big-endian uint64 ids (so a scan is in id order).
 //
+// Write log ("writes" column family): a listing write that names a write time
+// (PutListings/DeleteListings with write_unix_ms > 0, i.e. the server's UpsertListings and
+// DeleteListings) also records, in the same atomic batch, one entry per listing:
+//   key   = big-endian write_unix_ms (8 bytes) + IdKey(listing_id)  — scans in time order
+//   value = "u" (upsert) or "d" (delete)
+// so that the server can rebuild its in-memory delta index after a restart from the writes
+// made since the served index's store snapshot (ScanWriteLog from that time). Bulk loads
+// (ingest) pass no time and log nothing: an index build follows them. Entries the served
+// index already holds are dropped with PruneWriteLog. A store created before the write log
+// existed gets the column family on its first writable open; read-only and secondary opens
+// of such a store see an empty log.
+//
 // Thread safety: all methods may be called concurrently (RocksDB is thread-safe).
 // Durability: writes go through the WAL; with Options::sync_writes (default true) a write
 // that returned OK survives a process crash (kill -9) and a machine crash.
@@ -43,14 +55,30 @@ class FeatureStore {
   ~FeatureStore();
 
   // Writes the listings in one atomic batch (replaces existing ones with the same id).
-  absl::Status PutListings(absl::Span<const Listing> listings);
-  // Deletes listings (sold / withdrawn) in one atomic batch; unknown ids are ignored.
-  absl::Status DeleteListings(absl::Span<const uint64_t> ids);
+  // write_unix_ms > 0: also logs the writes at that time (see the write log above).
+  absl::Status PutListings(absl::Span<const Listing> listings, int64_t write_unix_ms = 0);
+  // Deletes listings (sold / withdrawn) in one atomic batch; unknown ids are ignored (but
+  // logged when write_unix_ms > 0).
+  absl::Status DeleteListings(absl::Span<const uint64_t> ids, int64_t write_unix_ms = 0);
   // Batched lookup; result[i] is empty when ids[i] is not in the store.
   absl::StatusOr<std::vector<std::optional<Listing>>> GetListings(
       absl::Span<const uint64_t> ids) const;
   // Calls `fn` for every listing in id order until it returns false.
   absl::Status ScanListings(const std::function<bool(const Listing&)>& fn) const;
+
+  // One write-log entry.
+  struct LoggedWrite {
+    int64_t write_unix_ms = 0;
+    uint64_t listing_id = 0;
+    bool deleted = false;
+  };
+  // Calls `fn` for every write-log entry with write_unix_ms >= since_unix_ms, in
+  // (write time, listing id) order, until it returns false. Several entries may name one
+  // listing; the last one is its latest write.
+  absl::Status ScanWriteLog(int64_t since_unix_ms,
+                            const std::function<bool(const LoggedWrite&)>& fn) const;
+  // Deletes the write-log entries with write_unix_ms < before_unix_ms (one range delete).
+  absl::Status PruneWriteLog(int64_t before_unix_ms);
 
   absl::Status PutUsers(absl::Span<const User> users);
   absl::StatusOr<std::optional<User>> GetUser(uint64_t user_id) const;
@@ -76,7 +104,8 @@ class FeatureStore {
  private:
   FeatureStore() = default;
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, listings, users, counters
+  // default, listings, users, counters, writes (null: read-only open of an older store).
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   bool sync_writes_ = true;
   bool secondary_ = false;
 };

@@ -1,6 +1,10 @@
 #include "features/feature_store.h"
 
+#include <rocksdb/db.h>
+
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -161,6 +165,108 @@ TEST(FeatureStore, CatalogStatsAndCounters) {
   int n = 0;
   ASSERT_TRUE((*store)->ScanListings([&](const Listing&) { return ++n, true; }).ok());
   EXPECT_EQ(n, 0);
+}
+
+}  // namespace
+}  // namespace marketsearch
+
+namespace marketsearch {
+namespace {
+
+std::vector<FeatureStore::LoggedWrite> WriteLog(const FeatureStore& store, int64_t since) {
+  std::vector<FeatureStore::LoggedWrite> out;
+  auto s = store.ScanWriteLog(since, [&](const FeatureStore::LoggedWrite& w) {
+    out.push_back(w);
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  return out;
+}
+
+std::string Describe(const std::vector<FeatureStore::LoggedWrite>& log) {
+  std::string s;
+  for (const auto& w : log) {
+    s += std::to_string(w.write_unix_ms) + ":" + std::to_string(w.listing_id) +
+         (w.deleted ? "d " : "u ");
+  }
+  return s;
+}
+
+TEST(FeatureStore, WriteLogIsWrittenWithTheListingsAndSurvivesReopen) {
+  const std::string path = StorePath("fs_writes");
+  {
+    FeatureStore::Options o;
+    o.path = path;
+    auto store = FeatureStore::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    // Bulk load (ingest): no time, nothing logged.
+    std::vector<Listing> bulk = {MakeListing(1, "one"), MakeListing(2, "two")};
+    ASSERT_TRUE((*store)->PutListings(bulk).ok());
+    EXPECT_EQ(Describe(WriteLog(**store, 0)), "");
+    // Server writes: logged in time order, several entries per listing.
+    std::vector<Listing> fresh = {MakeListing(9, "nine"), MakeListing(3, "three")};
+    ASSERT_TRUE((*store)->PutListings(fresh, 1000).ok());
+    std::vector<uint64_t> gone = {1, 9};
+    ASSERT_TRUE((*store)->DeleteListings(gone, 2000).ok());
+    // A refused batch writes neither the listings nor their log entries.
+    std::vector<Listing> bad = {MakeListing(4, "four"), MakeListing(0, "zero")};
+    EXPECT_EQ((*store)->PutListings(bad, 3000).code(), absl::StatusCode::kInvalidArgument);
+    std::vector<uint64_t> four = {4};
+    EXPECT_FALSE((*(*store)->GetListings(four))[0].has_value());
+    EXPECT_EQ(Describe(WriteLog(**store, 0)), "1000:3u 1000:9u 2000:1d 2000:9d ");
+    EXPECT_EQ(Describe(WriteLog(**store, 1001)), "2000:1d 2000:9d ");
+  }
+  {
+    // Reopened (as after a server restart): the log is durable.
+    FeatureStore::Options o;
+    o.path = path;
+    auto store = FeatureStore::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ(Describe(WriteLog(**store, 1000)), "1000:3u 1000:9u 2000:1d 2000:9d ");
+    ASSERT_TRUE((*store)->PruneWriteLog(2000).ok());
+    EXPECT_EQ(Describe(WriteLog(**store, 0)), "2000:1d 2000:9d ");
+    // The listings themselves are untouched by the prune.
+    std::vector<uint64_t> three = {3};
+    EXPECT_TRUE((*(*store)->GetListings(three))[0].has_value());
+  }
+  FeatureStore::Options ro;
+  ro.path = path;
+  ro.read_only = true;
+  auto store = FeatureStore::Open(ro);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(Describe(WriteLog(**store, 0)), "2000:1d 2000:9d ");
+}
+
+TEST(FeatureStore, StoreWithoutWriteLogOpensAndGetsOneWhenWritable) {
+  const std::string path = StorePath("fs_old");
+  {
+    // A store as written before the write log existed.
+    rocksdb::Options opts;
+    opts.create_if_missing = true;
+    opts.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+        {rocksdb::kDefaultColumnFamilyName, {}}, {"listings", {}}, {"users", {}}, {"counters", {}}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(opts, path, cfs, &handles, &db).ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  {
+    FeatureStore::Options ro;
+    ro.path = path;
+    ro.read_only = true;
+    auto store = FeatureStore::Open(ro);
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ(Describe(WriteLog(**store, 0)), "");
+  }
+  FeatureStore::Options o;
+  o.path = path;
+  auto store = FeatureStore::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::vector<Listing> ls = {MakeListing(5, "five")};
+  ASSERT_TRUE((*store)->PutListings(ls, 42).ok());
+  EXPECT_EQ(Describe(WriteLog(**store, 0)), "42:5u ");
 }
 
 }  // namespace

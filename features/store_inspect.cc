@@ -1,5 +1,5 @@
-// store_inspect: reads the feature store (read-only) — counts, catalog stats, and listings
-// by id. For operators and for tests that check what survived a crash.
+// store_inspect: reads the feature store (read-only) — counts, catalog stats, listings by
+// id, and the write log. For operators and for tests that check what survived a crash.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -16,6 +16,8 @@ ABSL_FLAG(std::string, store, "var/store", "feature store directory");
 ABSL_FLAG(std::string, get, "", "comma-separated listing ids to print");
 ABSL_FLAG(bool, count, true, "count listings with a full scan");
 ABSL_FLAG(bool, stats, false, "print the catalog statistics");
+ABSL_FLAG(bool, write_log, false,
+          "print the write log (write_unix_ms listing_id upsert|delete), oldest first");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -54,6 +56,17 @@ int main(int argc, char** argv) {
     std::string text;
     google::protobuf::TextFormat::PrintToString(*stats, &text);
     std::printf("%s", text.c_str());
+  }
+  if (absl::GetFlag(FLAGS_write_log)) {
+    auto s = (*store)->ScanWriteLog(0, [](const FeatureStore::LoggedWrite& w) {
+      std::printf("%lld %llu %s\n", static_cast<long long>(w.write_unix_ms),
+                  static_cast<unsigned long long>(w.listing_id), w.deleted ? "delete" : "upsert");
+      return true;
+    });
+    if (!s.ok()) {
+      std::fprintf(stderr, "store_inspect: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
   }
   std::vector<uint64_t> ids;
   for (absl::string_view s : absl::StrSplit(absl::GetFlag(FLAGS_get), ',', absl::SkipEmpty())) {

@@ -1,7 +1,10 @@
 #include "serving/listing_writer.h"
 
+#include <algorithm>
 #include <chrono>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "features/featurizer.h"
@@ -35,7 +38,7 @@ absl::StatusOr<int64_t> ListingWriter::Upsert(absl::Span<const Listing> listings
   MS_ASSIGN_OR_RETURN(FloatMatrix emb, state->listing_encoder->Encode(stamped, state->stats));
 
   absl::MutexLock lock(&mu_);
-  MS_RETURN_IF_ERROR(store_->PutListings(stamped));
+  MS_RETURN_IF_ERROR(store_->PutListings(stamped, NowMs()));
   const int64_t now = NowMs();
   DeltaIndex* delta = searcher_->delta();
   for (size_t i = 0; i < stamped.size(); ++i) {
@@ -55,10 +58,72 @@ absl::StatusOr<int64_t> ListingWriter::Delete(absl::Span<const uint64_t> ids) {
     if (ids[i] == 0) return absl::InvalidArgumentError(absl::StrCat("listing_ids[", i, "]: must be > 0"));
   }
   absl::MutexLock lock(&mu_);
-  MS_RETURN_IF_ERROR(store_->DeleteListings(ids));
+  MS_RETURN_IF_ERROR(store_->DeleteListings(ids, NowMs()));
   const int64_t now = NowMs();
-  for (uint64_t id : ids) searcher_->delta()->Delete(id, now);
+  if (DeltaIndex* delta = searcher_->delta(); delta != nullptr) {
+    for (uint64_t id : ids) delta->Delete(id, now);
+  }
   return now;
+}
+
+absl::StatusOr<ListingWriter::ReplayStats> ListingWriter::ReplayWriteLog() {
+  const std::shared_ptr<const ServingState> state = searcher_->state();
+  DeltaIndex* delta = searcher_->delta();
+  if (!state || delta == nullptr) return absl::FailedPreconditionError("no model/index loaded yet");
+  ReplayStats stats;
+  stats.snapshot_unix_ms = state->retrieval.index->manifest().snapshot_unix_ms();
+
+  absl::MutexLock lock(&mu_);
+  // The latest write of each listing (the log is in time order).
+  absl::flat_hash_map<uint64_t, FeatureStore::LoggedWrite> latest;
+  MS_RETURN_IF_ERROR(store_->ScanWriteLog(
+      stats.snapshot_unix_ms - kWriteLogReplayMarginMs, [&](const FeatureStore::LoggedWrite& w) {
+        latest[w.listing_id] = w;
+        return true;
+      }));
+  std::vector<uint64_t> upserted;
+  for (const auto& [id, w] : latest) {
+    if (w.deleted) {
+      delta->Delete(id, w.write_unix_ms);
+      ++stats.tombstones;
+    } else {
+      upserted.push_back(id);
+    }
+  }
+  std::sort(upserted.begin(), upserted.end());
+  // The store's copy is the latest upsert (the log entry was written in its batch); encode
+  // it the way Upsert did.
+  constexpr size_t kBatch = 512;
+  for (size_t begin = 0; begin < upserted.size(); begin += kBatch) {
+    const auto ids = absl::MakeConstSpan(upserted).subspan(begin, kBatch);
+    MS_ASSIGN_OR_RETURN(auto found, store_->GetListings(ids));
+    std::vector<Listing> listings;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (found[i].has_value()) {
+        listings.push_back(std::move(*found[i]));
+      } else {  // removed by a write that logged nothing: keep it out of search
+        delta->Delete(ids[i], latest[ids[i]].write_unix_ms);
+        ++stats.tombstones;
+      }
+    }
+    if (listings.empty()) continue;
+    MS_ASSIGN_OR_RETURN(FloatMatrix emb, state->listing_encoder->Encode(listings, state->stats));
+    for (size_t i = 0; i < listings.size(); ++i) {
+      const uint64_t id = listings[i].listing_id();
+      MS_RETURN_IF_ERROR(delta->Upsert(id, absl::MakeConstSpan(emb.row(i), emb.cols),
+                                       ListingAttributes::FromListing(listings[i]),
+                                       latest[id].write_unix_ms));
+      ++stats.fresh;
+    }
+  }
+  return stats;
+}
+
+absl::Status ListingWriter::PruneWriteLog() {
+  const std::shared_ptr<const ServingState> state = searcher_->state();
+  if (!state) return absl::OkStatus();
+  return store_->PruneWriteLog(state->retrieval.index->manifest().snapshot_unix_ms() -
+                               kWriteLogReplayMarginMs);
 }
 
 }  // namespace marketsearch

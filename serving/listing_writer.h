@@ -4,6 +4,12 @@
 // store; the next index build folds it in), and an acknowledged delete is never returned
 // again (the store no longer has it and the main index's copy is tombstoned).
 //
+// Restarts: the delta index lives in memory, so every write is also recorded in the store's
+// write log (FeatureStore::ScanWriteLog), in the same atomic batch as the listing itself.
+// After a restart, ReplayWriteLog() rebuilds the delta from the writes made since the served
+// index's store snapshot. Fresh listings reach the ANN leg only (live and replayed alike):
+// the lexical index is an immutable build artifact and picks them up at its next build.
+//
 // Thread safety: calls are serialised internally (one writer at a time); safe to call from
 // many RPC threads. The store and the searcher are not owned and must outlive the writer.
 #ifndef MARKETSEARCH_SERVING_LISTING_WRITER_H_
@@ -21,6 +27,12 @@ namespace marketsearch {
 
 inline constexpr int kMaxUpsertsPerCall = 1000;
 inline constexpr int kMaxDeletesPerCall = 10000;
+// How far before the index snapshot the replay reaches back. A write-log entry carries the
+// time taken just before its batch was committed, the delta the time after; a write in
+// flight while the build took its snapshot may have a log time before snapshot_unix_ms and
+// still be missing from the index. Replaying a write the index already holds is harmless
+// (the fresh copy equals the store's and shadows the indexed one).
+inline constexpr int64_t kWriteLogReplayMarginMs = 60 * 1000;
 
 class ListingWriter {
  public:
@@ -31,8 +43,25 @@ class ListingWriter {
   // written), then writes. UNAVAILABLE when no model/index is loaded. Returns the write time
   // (ms since the epoch) the delta index records.
   absl::StatusOr<int64_t> Upsert(absl::Span<const Listing> listings);
-  // Unknown ids are accepted (idempotent).
+  // Unknown ids are accepted (idempotent). Before any index is loaded the delete goes to the
+  // store (and its write log) only; ReplayWriteLog tombstones it once the delta exists.
   absl::StatusOr<int64_t> Delete(absl::Span<const uint64_t> listing_ids);
+
+  struct ReplayStats {
+    int64_t fresh = 0;       // listings upserted into the delta
+    int64_t tombstones = 0;  // listings tombstoned (deleted since the snapshot)
+    int64_t snapshot_unix_ms = 0;  // of the served index
+  };
+  // Rebuilds the delta index from the write log after a restart: the latest logged write of
+  // every listing written since the served index's snapshot_unix_ms (minus
+  // kWriteLogReplayMarginMs) is applied with its logged time: the store's current copy is
+  // encoded and upserted, a deleted (or vanished) listing tombstoned. Safe to run while
+  // writes arrive (newer writes win). FailedPrecondition when no index is loaded.
+  absl::StatusOr<ReplayStats> ReplayWriteLog();
+  // Drops the write-log entries the served index holds (older than its snapshot minus the
+  // margin); call after each index swap. Rolling CURRENT back to an older index later does
+  // not bring those writes back into the delta (neither does the in-memory DropBefore).
+  absl::Status PruneWriteLog();
 
  private:
   FeatureStore* const store_;

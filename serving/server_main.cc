@@ -2,7 +2,9 @@
 // and the query tower it was built for, answers Search and LogEvents, exposes the standard
 // gRPC health service and server reflection, and hot-swaps to a new index version when
 // CURRENT changes (load in the background, verify, switch new requests, free the old one
-// after its in-flight requests end).
+// after its in-flight requests end). As the primary it accepts UpsertListings and
+// DeleteListings (ListingWriter); at start it replays the store's write log into the delta
+// index, so the writes made since the served index's snapshot survive a restart.
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/grpcpp.h>
@@ -101,10 +103,35 @@ int Run() {
     return 2;
   }
   Searcher searcher(opts, store->get());
+  std::unique_ptr<ListingWriter> writer;
+  if (writable) writer = std::make_unique<ListingWriter>(store->get(), &searcher);
+  // After the first index is loaded, the writes made since its snapshot come back from the
+  // store's write log into the (in-memory) delta index; after every load, the log entries
+  // the served index holds are dropped. Primary only: a secondary takes no writes.
+  bool replayed = false;
+  auto sync_write_log = [&]() -> absl::Status {
+    if (!writer) return absl::OkStatus();
+    if (!replayed) {
+      auto r = writer->ReplayWriteLog();
+      if (!r.ok()) return r.status();
+      replayed = true;
+      std::fprintf(stderr, "server: delta replay: %lld fresh listings, %lld tombstones since index snapshot %lld\n",
+                   static_cast<long long>(r->fresh), static_cast<long long>(r->tombstones),
+                   static_cast<long long>(r->snapshot_unix_ms));
+    }
+    if (absl::Status s = writer->PruneWriteLog(); !s.ok()) {
+      std::fprintf(stderr, "server: write log prune: %s\n", std::string(s.message()).c_str());
+    }
+    return absl::OkStatus();
+  };
   auto state = LoadServingState(data_dir, **store);
   if (state.ok()) {
     if (absl::Status set = searcher.SetState(*state); !set.ok()) {
       std::fprintf(stderr, "server: %s\n", std::string(set.message()).c_str());
+      return 2;
+    }
+    if (absl::Status s = sync_write_log(); !s.ok()) {
+      std::fprintf(stderr, "server: delta replay failed: %s\n", std::string(s.message()).c_str());
       return 2;
     }
     std::fprintf(stderr, "server: serving index v%lld (%lld listings), query tower v%lld, lexical v%lld%s, ranker v%lld%s\n",
@@ -120,8 +147,6 @@ int Run() {
                  std::string(state.status().message()).c_str());
   }
 
-  std::unique_ptr<ListingWriter> writer;
-  if (writable) writer = std::make_unique<ListingWriter>(store->get(), &searcher);
   MarketSearchService service(&searcher, events.get(), writer.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -151,6 +176,7 @@ int Run() {
   // The reload loop: follow the store's primary and the CURRENT pointers of the index and
   // the lexical index. A version that fails to load is reported once and the old one keeps
   // serving.
+  int exit_code = 0;
   PublishedVersions failed{-1, -1, -1};
   PublishedVersions last_loaded = ReadPublishedVersions(data_dir);
   auto next_check = std::chrono::steady_clock::now();
@@ -182,6 +208,11 @@ int Run() {
       std::fprintf(stderr, "server: %s\n", std::string(set.message()).c_str());
       continue;
     }
+    if (absl::Status s = sync_write_log(); !s.ok()) {
+      std::fprintf(stderr, "server: delta replay failed: %s\n", std::string(s.message()).c_str());
+      exit_code = 2;
+      break;
+    }
     last_loaded = published;
     health->SetServingStatus(kServiceName, true);
     health->SetServingStatus(true);
@@ -193,7 +224,7 @@ int Run() {
   }
   std::fprintf(stderr, "server: shutting down\n");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  return 0;
+  return exit_code;
 }
 
 }  // namespace

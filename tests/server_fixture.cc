@@ -84,6 +84,14 @@ void ServerProcess::Stop() {
   pid_ = -1;
 }
 
+void ServerProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
 std::string ServerProcess::target() const { return "127.0.0.1:" + std::to_string(port_); }
 
 }  // namespace marketsearch

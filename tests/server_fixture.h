@@ -23,6 +23,8 @@ class ServerProcess {
   // the port. Returns false (with a message on stderr) when it did not come up.
   bool Start(const std::string& data_dir, int timeout_s = 120);
   void Stop();
+  // Kills the server with SIGKILL (a crash: no shutdown path runs) and reaps it.
+  void Kill();
   ~ServerProcess() { Stop(); }
   std::string target() const;
   int port() const { return port_; }
