@@ -36,7 +36,9 @@
 #include "retrieval/encoders.h"
 
 ABSL_FLAG(std::string, data_dir, "var", "data directory (store/, models/ in; index/ out)");
-ABSL_FLAG(std::string, factory, "HNSW32,Flat", "FAISS index_factory string (inner product)");
+ABSL_FLAG(std::string, factory, "auto",
+          "FAISS index_factory string (inner product); auto = HNSW32,Flat up to 1M listings, "
+          "IVF<~4 sqrt(n)>,Flat beyond");
 ABSL_FLAG(int, ef_search, 256, "HNSW efSearch the index is served with");
 ABSL_FLAG(int, ef_construction, 128, "HNSW efConstruction");
 ABSL_FLAG(int, batch_size, 1024, "listings per encoder batch");
@@ -173,7 +175,12 @@ absl::Status Run() {
   MaybeCrash("encode");
 
   // Phase 2: build.
-  const std::string factory = absl::GetFlag(FLAGS_factory);
+  std::string factory = absl::GetFlag(FLAGS_factory);
+  if (factory == "auto") {
+    factory = DefaultFactoryFor(emb.rows);
+    std::printf("factory auto -> '%s' for %lld listings\n", factory.c_str(),
+                static_cast<long long>(emb.rows));
+  }
   auto t_build = std::chrono::steady_clock::now();
   IndexBuildOptions bo;
   bo.ef_search = absl::GetFlag(FLAGS_ef_search);
@@ -288,9 +295,10 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Embeds every listing in the feature store with the latest listing tower, builds a FAISS "
       "index, checks its recall against exact search and publishes <data_dir>/index/<v>.\n"
-      "Usage: build_index [--data_dir=var] [--factory='HNSW32,Flat'] [--min_recall=0.95]\n"
-      "Factories: 'HNSW32,Flat' (default, up to ~1M listings), 'IVF4096,Flat' (--nprobe), "
-      "'IVF4096,PQ32,RFlat' (PQ candidates re-ranked exactly, --refine_k_factor).");
+      "Usage: build_index [--data_dir=var] [--factory=auto] [--min_recall=0.95]\n"
+      "Factories: auto (default: HNSW32,Flat up to 1M listings, IVF<~4 sqrt(n)>,Flat beyond), "
+      "'HNSW32,Flat', 'IVF4096,Flat' (--nprobe), 'IVF4096,PQ32,RFlat' (PQ candidates re-ranked "
+      "exactly, --refine_k_factor).");
   absl::ParseCommandLine(argc, argv);
   absl::Status s = marketsearch::Run();
   if (!s.ok()) {
