@@ -33,7 +33,6 @@
 #include "datasets/catalog_reader.h"
 #include "experiments/metrics.h"
 #include "features/feature_store.h"
-#include "features/featurizer.h"
 #include "ranking/business_rules.h"
 #include "ranking/ranker.h"
 #include "ranking/ranking_features.h"
@@ -205,7 +204,7 @@ absl::Status Run() {
   }
   if (reqs.empty()) return absl::FailedPreconditionError("no query has 500 candidates");
   struct Lat {
-    std::vector<double> fetch, assemble, assemble_cold, pair, forward, stage, stage_cold;
+    std::vector<double> fetch, assemble, assemble_cold, forward, stage, stage_cold;
   };
   std::vector<Lat> lat(sizes.size());
   const int samples = absl::GetFlag(FLAGS_latency_samples);
@@ -228,14 +227,7 @@ absl::Status Run() {
         auto t = std::chrono::steady_clock::now();
         MS_ASSIGN_OR_RETURN(std::vector<float> scores, ranker->Score(b.features));
         const double fwd = MsSince(t);
-        // The share of the assembly spent in features/featurizer's PairFeatures (columns 0-11).
-        t = std::chrono::steady_clock::now();
-        const QueryTerms terms = PrepareQuery(r.q->text);
-        float sink = 0;
-        for (const Listing& l : b.listings) sink += PairFeatures(terms, l, r.user ? &*r.user : nullptr)[0];
-        const double pair_ms = MsSince(t) + (sink < -1 ? 1 : 0);
         if (pass == 0) continue;
-        lat[s].pair.push_back(pair_ms);
         lat[s].fetch.push_back(b.fetch_ms);
         lat[s].assemble.push_back(b.assemble_ms);
         lat[s].assemble_cold.push_back(cold.assemble_ms);
@@ -291,11 +283,6 @@ absl::Status Run() {
               " %.2f; cold: without the cache; forward: Ranker::Score, one batched forward)\n",
               kRankingFeatureDim, token_cache.size(),
               token_cache.hits() / std::max(1.0, double(token_cache.hits() + token_cache.misses())));
-  std::printf("of the assembly, features/featurizer PairFeatures alone (columns 0-11), p50 / p99 ms:");
-  for (size_t s = 0; s < sizes.size(); ++s) {
-    std::printf("  %d: %.3f / %.3f", sizes[s], Pct(lat[s].pair, 50), Pct(lat[s].pair, 99));
-  }
-  std::printf("\n");
   std::printf("(evaluation requests at %d candidates: fetch p99 %.3f, assemble p99 %.3f, forward p99 %.3f)\n",
               keep, Pct(serve_fetch, 99), Pct(serve_assemble, 99), Pct(serve_forward, 99));
   std::printf("goal: rank p99 < 3 ms at 200 candidates    %.3f  %s\n", Pct(lat[1].stage, 99),

@@ -113,22 +113,36 @@ QueryTerms PrepareQuery(std::string_view raw_query) {
   return q;
 }
 
-std::array<float, kPairDim> PairFeatures(const QueryTerms& q, const Listing& l, const User* user) {
-  std::array<float, kPairDim> f{};
-  // Normalise each listing field once (utf8proc dominates this function's cost).
+PairListingTerms PreparePairListing(const Listing& l) {
+  PairListingTerms p;
+  // Normalise each listing field once.
   const std::vector<std::string> title_tokens = Tokenize(NormalizeText(l.title()));
-  const std::vector<std::string> brand = Tokenize(NormalizeText(l.brand()));
-  std::vector<std::vector<std::string>> attr_values;
-  attr_values.reserve(l.attributes_size());
-  for (const auto& a : l.attributes()) attr_values.push_back(Tokenize(NormalizeText(a.value())));
-  std::vector<std::string> title = title_tokens;
-  std::sort(title.begin(), title.end());
+  p.brand = Tokenize(NormalizeText(l.brand()));
+  p.attr_values.reserve(l.attributes_size());
+  for (const auto& a : l.attributes()) p.attr_values.push_back(Tokenize(NormalizeText(a.value())));
+  p.title_sorted = title_tokens;
+  std::sort(p.title_sorted.begin(), p.title_sorted.end());
   // Same token set as SortedTokens(ListingText(l)): title, brand, category, attribute values.
-  std::vector<std::string> all = title_tokens;
-  all.insert(all.end(), brand.begin(), brand.end());
-  for (auto& t : Tokenize(NormalizeText(l.category()))) all.push_back(std::move(t));
-  for (const auto& v : attr_values) all.insert(all.end(), v.begin(), v.end());
-  std::sort(all.begin(), all.end());
+  p.all_sorted = title_tokens;
+  p.all_sorted.insert(p.all_sorted.end(), p.brand.begin(), p.brand.end());
+  for (auto& t : Tokenize(NormalizeText(l.category()))) p.all_sorted.push_back(std::move(t));
+  for (const auto& v : p.attr_values) p.all_sorted.insert(p.all_sorted.end(), v.begin(), v.end());
+  std::sort(p.all_sorted.begin(), p.all_sorted.end());
+  p.title_trigrams = Trigrams(title_tokens);
+  return p;
+}
+
+std::array<float, kPairDim> PairFeatures(const QueryTerms& q, const Listing& l, const User* user) {
+  return PairFeatures(q, PreparePairListing(l), l, user);
+}
+
+std::array<float, kPairDim> PairFeatures(const QueryTerms& q, const PairListingTerms& p,
+                                         const Listing& l, const User* user) {
+  std::array<float, kPairDim> f{};
+  const std::vector<std::string>& title = p.title_sorted;
+  const std::vector<std::string>& all = p.all_sorted;
+  const std::vector<std::string>& brand = p.brand;
+  const std::vector<std::vector<std::string>>& attr_values = p.attr_values;
   std::vector<std::string> query_sorted = q.tokens;
   std::sort(query_sorted.begin(), query_sorted.end());
   if (!q.tokens.empty()) {
@@ -155,7 +169,7 @@ std::array<float, kPairDim> PairFeatures(const QueryTerms& q, const Listing& l, 
   f[4] = static_cast<float>(attr_named) / (l.attributes_size() + 1);
   f[5] = std::min<size_t>(q.tokens.size(), 20) / 10.0f;
   f[6] = std::min<size_t>(title.size(), 40) / 20.0f;
-  const std::vector<uint64_t> tt = Trigrams(title_tokens);
+  const std::vector<uint64_t>& tt = p.title_trigrams;
   std::vector<uint64_t> inter;
   std::set_intersection(q.trigrams.begin(), q.trigrams.end(), tt.begin(), tt.end(),
                         std::back_inserter(inter));

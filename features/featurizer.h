@@ -76,6 +76,21 @@ QueryTerms PrepareQuery(std::string_view raw_query);
 std::array<float, kPairDim> PairFeatures(const QueryTerms& query, const Listing& listing,
                                          const User* user);
 
+// The listing side of PairFeatures: its fields normalised and tokenised (utf8proc dominates
+// the cost of PairFeatures). Depends only on the listing's text, so a caller scoring the same
+// listings for many queries keeps it (ranking's ListingTokenCache does) and calls the overload
+// below, which gives exactly the same features.
+struct PairListingTerms {
+  std::vector<std::string> title_sorted;              // title tokens, sorted
+  std::vector<std::string> all_sorted;                // title, brand, category, attribute values
+  std::vector<std::string> brand;                     // brand tokens
+  std::vector<std::vector<std::string>> attr_values;  // tokens of each attribute value
+  std::vector<uint64_t> title_trigrams;               // as QueryTerms::trigrams, of the title
+};
+PairListingTerms PreparePairListing(const Listing& listing);
+std::array<float, kPairDim> PairFeatures(const QueryTerms& query, const PairListingTerms& terms,
+                                         const Listing& listing, const User* user);
+
 // Returns FailedPrecondition naming both versions when `artifact_version` differs from
 // kFeaturizerVersion. `what` names the artifact (e.g. "model query_tower v3").
 absl::Status CheckFeaturizerVersion(uint32_t artifact_version, std::string_view what);

@@ -112,6 +112,14 @@ TEST(Featurizer, PairFeatures) {
   EXPECT_EQ(h[9], 1.0f);
   EXPECT_EQ(h[10], 1.0f);
   EXPECT_NEAR(h[11], std::log(2.0), 1e-6);
+
+  // The prepared-listing overload (what the ranker's token cache uses) gives the same features.
+  const PairListingTerms prepared = PreparePairListing(l);
+  for (const QueryTerms& query : {q, other, PrepareQuery("sofaa"), PrepareQuery("")}) {
+    for (const User* user : {static_cast<const User*>(nullptr), static_cast<const User*>(&u)}) {
+      EXPECT_EQ(PairFeatures(query, prepared, l, user), PairFeatures(query, l, user));
+    }
+  }
 }
 
 TEST(Featurizer, VersionCheckRefusesOtherVersions) {

@@ -102,6 +102,7 @@ ListingTokens PrepareListingTokens(const Listing& listing) {
   t.title = SortedUniqueTokens(listing.title());
   t.text = SortedUniqueTokens(ListingText(listing));
   t.description = SortedUniqueTokens(listing.description());
+  t.pair = PreparePairListing(listing);
   return t;
 }
 
@@ -257,7 +258,17 @@ absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& 
     const Listing& listing = in.listings[i];
     const Candidate& c = in.candidates[i];
 
-    const auto pair = PairFeatures(*in.query, listing, in.user);
+    // Tokenised listing text (shared across requests through the cache when one is given).
+    std::shared_ptr<const ListingTokens> cached;
+    ListingTokens local;
+    if (in.token_cache != nullptr) {
+      cached = in.token_cache->Get(listing);
+    } else {
+      local = PrepareListingTokens(listing);
+    }
+    const ListingTokens& lt = cached ? *cached : local;
+
+    const auto pair = PairFeatures(*in.query, lt.pair, listing, in.user);
     std::copy(pair.begin(), pair.end(), row + kRankPairBegin);
     const auto dense = ListingDenseFeatures(listing, *in.stats);
     std::copy(dense.begin(), dense.end(), row + kRankDenseBegin);
@@ -302,14 +313,6 @@ absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& 
 
     float* x = row + kRankLexicalBegin;
     if (!qtok.empty()) {
-      std::shared_ptr<const ListingTokens> cached;
-      ListingTokens local;
-      if (in.token_cache != nullptr) {
-        cached = in.token_cache->Get(listing);
-      } else {
-        local = PrepareListingTokens(listing);
-      }
-      const ListingTokens& lt = cached ? *cached : local;
       const std::vector<std::string>& title = lt.title;
       const std::vector<std::string>& text = lt.text;
       const std::vector<std::string>& desc = lt.description;

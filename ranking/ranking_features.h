@@ -104,6 +104,7 @@ struct ListingTokens {
   std::vector<std::string> title;
   std::vector<std::string> text;         // ListingText(): title, brand, category, attribute values
   std::vector<std::string> description;
+  PairListingTerms pair;                 // the listing side of features/featurizer PairFeatures
 };
 ListingTokens PrepareListingTokens(const Listing& listing);
 
