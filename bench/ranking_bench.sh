@@ -4,7 +4,7 @@
 #   out-of-fold retrievers (skipped when up to date) → export_ranking_data → train_ranker.py
 #   → ranker_parity_check → ranking_bench (NDCG@10 side by side, latency, FLOPs, BENCH lines)
 # usage: bench/ranking_bench.sh DATA_DIR
-#   env: OOF_EPOCHS (two-tower epochs per fold, default 40), RANKER_ARGS (extra trainer flags)
+#   env: OOF_EPOCHS (two-tower epochs per fold, default 15 as in make demo), RANKER_ARGS (extra trainer flags)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D="${1:?usage: bench/ranking_bench.sh DATA_DIR}"
@@ -14,7 +14,7 @@ PY=/usr/bin/python3
 [ -f "$D/lexical/CURRENT" ] || "$BIN/index/build_lexical" --data_dir="$D"
 echo "== out-of-fold retrievers for the ranker's training data"
 "$PY" ranking/train/make_oof_folds.py --data_dir="$D" --bin_dir="$BIN" --folds=2 \
-  --epochs="${OOF_EPOCHS:-40}" --if_stale
+  --epochs="${OOF_EPOCHS:-15}" --if_stale
 echo "== export_ranking_data"
 "$BIN/ranking/export_ranking_data" --data_dir="$D"
 echo "== train_ranker"
