@@ -1,7 +1,9 @@
 // build_lexical: the offline build of the lexical (Xapian BM25) index. Scans every listing of
 // the feature store (read-only, id order), writes a Xapian database into a staging directory
 // under <data_dir>/lexical/, adds a MANIFEST, publishes it as <data_dir>/lexical/<v>/ and then
-// switches <data_dir>/lexical/CURRENT, atomically (index/publish.h).
+// switches <data_dir>/lexical/CURRENT, atomically (index/publish.h). The store snapshot time
+// goes into the database (LexicalIndex::snapshot_unix_ms) and the MANIFEST: the server drops
+// the lexical delta entries written before it when it swaps this version in.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -47,6 +49,10 @@ absl::Status Run() {
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   const auto t_start = std::chrono::steady_clock::now();
 
+  // The store snapshot time, taken before the (read-only) open that fixes the snapshot, as in
+  // build_index: every write acknowledged before this instant is in the scan below.
+  const int64_t snapshot_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch()).count();
   FeatureStore::Options so;
   so.path = data_dir + "/store";
   so.read_only = true;
@@ -92,6 +98,7 @@ absl::Status Run() {
   if (count == 0) return absl::FailedPreconditionError("no listings in the feature store");
 
   const auto t_commit = std::chrono::steady_clock::now();
+  MS_RETURN_IF_ERROR(writer->SetSnapshotUnixMs(snapshot_unix_ms));
   MS_RETURN_IF_ERROR(writer->Commit());
   writer.reset();  // closes the database: releases its write lock before the rename
   const double commit_s = Seconds(t_commit);
@@ -109,6 +116,7 @@ absl::Status Run() {
   const std::string manifest =
       absl::StrCat("version: ", version, "\nlisting_count: ", count,
                    "\nbuild_seconds: ", absl::StrFormat("%.3f", build_s),
+                   "\nsnapshot_unix_ms: ", snapshot_unix_ms,
                    "\nfields: title,brand,category,attributes",
                    wo.index_description ? ",description" : "", wo.combined_field ? ",combined" : "",
                    "\nbackend: xapian-glass\n");

@@ -28,6 +28,8 @@ struct RetrievalArtifacts {
   std::shared_ptr<const LexicalIndex> lexical;
   // Fresh listings and tombstones since the index was built (not owned; may be null).
   const DeltaIndex* delta = nullptr;
+  // The same for the lexical index: searched together with `lexical` (not owned; may be null).
+  const LexicalDelta* lexical_delta = nullptr;
 };
 
 enum class RetrievalMode { kHybrid, kAnnOnly, kLexicalOnly };

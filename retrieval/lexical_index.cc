@@ -2,10 +2,17 @@
 
 #include <xapian.h>
 
+#include <stdlib.h>  // mkdtemp
+
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <tuple>
@@ -13,6 +20,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -45,7 +53,15 @@ constexpr char kMetaFormat[] = "marketsearch.lexical.format";
 constexpr char kMetaFields[] = "marketsearch.lexical.fields";
 constexpr char kMetaStem[] = "marketsearch.lexical.stem";
 constexpr char kMetaSpelling[] = "marketsearch.lexical.spelling";
+constexpr char kMetaSnapshot[] = "marketsearch.lexical.snapshot_unix_ms";
 constexpr char kFormat[] = "1";
+
+// A LexicalDelta numbers its documents from here up (below 2^31, so that the docids of the
+// two-database search, which interleave the databases' docids, stay 32-bit). A match decider
+// sees each database's own docid, so this is how it tells a delta document from a main one;
+// a main index must hold fewer documents (Search refuses a delta otherwise).
+constexpr Xapian::docid kDeltaFirstDocid = 1u << 30;
+constexpr Xapian::docid kDeltaDocidLimit = 1u << 31;
 
 // Brand phrases are looked up over at most this many query tokens.
 constexpr int kMaxBrandPhraseTokens = 4;
@@ -238,6 +254,55 @@ const std::vector<std::string>& LexicalStopwords() { return StopwordList(); }
 
 // ---------------------------------------------------------------------------- writer
 
+namespace {
+
+// The document of one listing, shaped by `o` (see the layout in the header); with o.spelling
+// its title and brand words also go into `db`'s spelling dictionary. Shared by the index
+// writer and LexicalDelta, so that fresh listings are searched exactly like indexed ones.
+// Throws Xapian::Error.
+Xapian::Document ListingDocument(const Listing& listing, const LexicalIndexWriter::Options& o,
+                                 const Xapian::Stem* stem, Xapian::WritableDatabase* db) {
+  Xapian::Document doc;
+  doc.add_boolean_term(IdTerm(listing.listing_id()));
+  doc.add_value(kIdSlot, EncodeId(listing.listing_id()));
+  const bool combined = o.combined_field;
+  // Each field's tokens under its prefix (wdf 1 each) and, with combined_field, once more
+  // unprefixed with the field's wdf_inc.
+  auto add = [&](const std::string& text, const char* prefix, int combined_wdf) {
+    for (const std::string& t : Tokens(text, stem)) {
+      if (prefix != nullptr) doc.add_term(prefix + t);
+      if (combined) doc.add_term(t, combined_wdf);
+    }
+  };
+  add(listing.title(), kTitle, kTitleWdf);
+  if (o.spelling) {
+    // The dictionary typos are corrected towards: title and brand words (what buyers type),
+    // unstemmed, letters only and long enough that an edit or two still leaves a word.
+    for (const std::string* text : {&listing.title(), &listing.brand()}) {
+      for (const std::string& t : Tokenize(NormalizeText(*text))) {
+        if (IsSpellingWord(t) && !StopwordSet().contains(t)) db->add_spelling(t);
+      }
+    }
+  }
+  if (o.index_brand_category_attributes) {
+    add(listing.brand(), kBrand, kBrandWdf);
+    const std::string brand_phrase = NormalizeText(listing.brand());
+    if (!brand_phrase.empty()) doc.add_boolean_term(kBrandPhrase + brand_phrase);
+    add(listing.category(), kCategory, kCategoryWdf);
+    for (const Attribute& a : listing.attributes()) add(a.value(), kAttribute, kAttributeWdf);
+  }
+  // With the combined term the description is searched only through it: its XD terms would
+  // double the largest part of the index for no query that uses them.
+  if (o.index_description) {
+    add(listing.description(), combined ? nullptr : kDescription, kDescriptionWdf);
+  }
+  const char* cond = ConditionName(listing.condition());
+  if (*cond != '\0') doc.add_boolean_term(absl::StrCat(kCondition, cond));
+  return doc;
+}
+
+}  // namespace
+
 LexicalIndexWriter::LexicalIndexWriter(const Options& options) : options_(options) {}
 
 LexicalIndexWriter::~LexicalIndexWriter() {
@@ -295,45 +360,8 @@ absl::StatusOr<std::unique_ptr<LexicalIndexWriter>> LexicalIndexWriter::Open(
 
 absl::Status LexicalIndexWriter::Add(const Listing& listing) {
   try {
-    const Xapian::Stem* stem = stem_.get();
-    Xapian::Document doc;
-    const std::string id_term = IdTerm(listing.listing_id());
-    doc.add_boolean_term(id_term);
-    doc.add_value(kIdSlot, EncodeId(listing.listing_id()));
-    const bool combined = options_.combined_field;
-    // Each field's tokens under its prefix (wdf 1 each) and, with combined_field, once more
-    // unprefixed with the field's wdf_inc.
-    auto add = [&](const std::string& text, const char* prefix, int combined_wdf) {
-      for (const std::string& t : Tokens(text, stem)) {
-        if (prefix != nullptr) doc.add_term(prefix + t);
-        if (combined) doc.add_term(t, combined_wdf);
-      }
-    };
-    add(listing.title(), kTitle, kTitleWdf);
-    if (options_.spelling) {
-      // The dictionary typos are corrected towards: title and brand words (what buyers type),
-      // unstemmed, letters only and long enough that an edit or two still leaves a word.
-      for (const std::string* text : {&listing.title(), &listing.brand()}) {
-        for (const std::string& t : Tokenize(NormalizeText(*text))) {
-          if (IsSpellingWord(t) && !StopwordSet().contains(t)) db_->add_spelling(t);
-        }
-      }
-    }
-    if (options_.index_brand_category_attributes) {
-      add(listing.brand(), kBrand, kBrandWdf);
-      const std::string brand_phrase = NormalizeText(listing.brand());
-      if (!brand_phrase.empty()) doc.add_boolean_term(kBrandPhrase + brand_phrase);
-      add(listing.category(), kCategory, kCategoryWdf);
-      for (const Attribute& a : listing.attributes()) add(a.value(), kAttribute, kAttributeWdf);
-    }
-    // With the combined term the description is searched only through it: its XD terms would
-    // double the largest part of the index for no query that uses them.
-    if (options_.index_description) {
-      add(listing.description(), combined ? nullptr : kDescription, kDescriptionWdf);
-    }
-    const char* cond = ConditionName(listing.condition());
-    if (*cond != '\0') doc.add_boolean_term(absl::StrCat(kCondition, cond));
-    db_->replace_document(id_term, doc);
+    db_->replace_document(IdTerm(listing.listing_id()),
+                          ListingDocument(listing, options_, stem_.get(), db_.get()));
   } catch (const Xapian::Error& e) {
     return FromXapian(e, absl::StrCat("lexical index ", options_.path, ": add listing ",
                                       listing.listing_id()));
@@ -365,6 +393,15 @@ absl::Status LexicalIndexWriter::Commit() {
   return absl::OkStatus();
 }
 
+absl::Status LexicalIndexWriter::SetSnapshotUnixMs(int64_t snapshot_unix_ms) {
+  try {
+    db_->set_metadata(kMetaSnapshot, absl::StrCat(snapshot_unix_ms));
+  } catch (const Xapian::Error& e) {
+    return FromXapian(e, absl::StrCat("lexical index ", options_.path, ": set snapshot time"));
+  }
+  return absl::OkStatus();
+}
+
 int64_t LexicalIndexWriter::num_docs() const {
   try {
     return static_cast<int64_t>(db_->get_doccount());
@@ -380,6 +417,13 @@ struct LexicalIndex::Handle {
   Xapian::Database db;
   Xapian::Enquire enquire;
   Xapian::Stem stem;  // english when the index is stemmed, else unused
+  // Searches with a LexicalDelta: this handle's own reader of the delta database, `db` plus
+  // that reader as one database, and its Enquire. Made on first use with a delta.
+  uint64_t delta_instance = 0;  // LexicalDelta::instance_ of delta_db; 0 = none yet
+  uint64_t delta_revision = 0;  // the delta's revision delta_db was (re)opened at
+  Xapian::Database delta_db;
+  Xapian::Database combined;
+  std::unique_ptr<Xapian::Enquire> combined_enquire;
 };
 
 class LexicalIndex::Pool : public internal::HandlePool<LexicalIndex::Handle> {
@@ -415,17 +459,35 @@ uint8_t ConditionMask(WantedCondition c) {
   }
 }
 
-// The first tier's condition check. Not an OP_FILTER on the XK terms: "used" holds about half
-// of all listings, so the filter would decode a posting list of half the index for every such
-// query. Xapian calls the decider only for documents that could enter the result set, and the
-// condition comes from an array filled at Open (documents added later: from their terms).
-class ConditionDecider : public Xapian::MatchDecider {
+// Decides which matching documents may enter a tier's result: the first tier's condition
+// check and, with a LexicalDelta, the skipping of the main index's copies that the delta
+// superseded. The condition check is not an OP_FILTER on the XK terms: "used" holds about
+// half of all listings, so the filter would decode a posting list of half the index for every
+// such query. Xapian calls the decider only for documents that could enter the result set,
+// with the docid of the database holding the document (delta documents: kDeltaFirstDocid and
+// up); condition and listing id come from arrays filled at Open (delta documents: from their
+// terms and value).
+class HitDecider : public Xapian::MatchDecider {
  public:
-  ConditionDecider(const std::vector<uint8_t>* by_docid, uint8_t mask)
-      : by_docid_(by_docid), mask_(mask) {}
+  HitDecider(const std::vector<uint64_t>* listing_by_docid,
+             const std::vector<uint8_t>* condition_by_docid, uint8_t mask,
+             std::function<bool(uint64_t)> superseded)
+      : listing_by_docid_(listing_by_docid), condition_by_docid_(condition_by_docid),
+        mask_(mask), superseded_(std::move(superseded)) {}
+  bool active() const { return mask_ != 0 || superseded_ != nullptr; }
+
   bool operator()(const Xapian::Document& doc) const override {
     const Xapian::docid did = doc.get_docid();
-    if (did < by_docid_->size() && (*by_docid_)[did] != 0) return ((*by_docid_)[did] & mask_) != 0;
+    const bool main = did < kDeltaFirstDocid;
+    if (superseded_ != nullptr && main) {
+      uint64_t id = did < listing_by_docid_->size() ? (*listing_by_docid_)[did] : 0;
+      if (id == 0) DecodeId(doc.get_value(kIdSlot), &id);
+      if (superseded_(id)) return false;
+    }
+    if (mask_ == 0) return true;
+    if (main && did < condition_by_docid_->size() && (*condition_by_docid_)[did] != 0) {
+      return ((*condition_by_docid_)[did] & mask_) != 0;
+    }
     auto it = doc.termlist_begin();
     it.skip_to(kCondition);
     for (; it != doc.termlist_end(); ++it) {
@@ -440,9 +502,17 @@ class ConditionDecider : public Xapian::MatchDecider {
   }
 
  private:
-  const std::vector<uint8_t>* by_docid_;
+  const std::vector<uint64_t>* listing_by_docid_;
+  const std::vector<uint8_t>* condition_by_docid_;
   uint8_t mask_;
+  std::function<bool(uint64_t)> superseded_;  // null: no delta
 };
+
+// BM25 with the configured parameters; the order of equal weights does not matter.
+void ConfigureEnquire(Xapian::Enquire* enquire, const LexicalIndex::Options& options) {
+  enquire->set_weighting_scheme(Xapian::BM25Weight(options.bm25_k1, 0, 1, options.bm25_b, 0.5));
+  enquire->set_docid_order(Xapian::Enquire::DONT_CARE);
+}
 
 struct ShapeContext {
   const Xapian::Database* db;
@@ -667,6 +737,11 @@ absl::StatusOr<std::unique_ptr<LexicalIndex>> LexicalIndex::Open(const std::stri
       return absl::DataLossError(
           absl::StrCat("lexical index ", path, ": bad stem metadata '", stem, "'"));
     }
+    const std::string snapshot = first->db.get_metadata(kMetaSnapshot);
+    if (!snapshot.empty() && !absl::SimpleAtoi(snapshot, &index->snapshot_unix_ms_)) {
+      return absl::DataLossError(
+          absl::StrCat("lexical index ", path, ": bad snapshot metadata '", snapshot, "'"));
+    }
     index->num_docs_ = static_cast<int64_t>(first->db.get_doccount());
     index->listing_of_docid_.assign(static_cast<size_t>(first->db.get_lastdocid()) + 1, 0);
     for (auto it = first->db.valuestream_begin(kIdSlot); it != first->db.valuestream_end(kIdSlot);
@@ -693,9 +768,7 @@ absl::StatusOr<std::unique_ptr<LexicalIndex>> LexicalIndex::Open(const std::stri
   const bool stemmed = stem == "english";
   // Per-handle settings live in the factory so that handles made later match the first one.
   auto setup = [options, stemmed](Handle* h) {
-    h->enquire.set_weighting_scheme(
-        Xapian::BM25Weight(options.bm25_k1, 0, 1, options.bm25_b, 0.5));
-    h->enquire.set_docid_order(Xapian::Enquire::DONT_CARE);
+    ConfigureEnquire(&h->enquire, options);
     if (stemmed) h->stem = Xapian::Stem("english");
   };
   try {
@@ -718,39 +791,93 @@ absl::StatusOr<std::unique_ptr<LexicalIndex>> LexicalIndex::Open(const std::stri
       options.max_handles);
   index->pool_->Add(std::move(first));
   index->fields_ = FieldsOf(fields, options);
+  LexicalIndexWriter::Options& shape = index->document_options_;
+  shape.index_brand_category_attributes = fields.brand_category_attributes;
+  shape.index_description = fields.description;
+  shape.combined_field = fields.combined;
+  shape.stem = stemmed;
+  shape.spelling = index->has_spelling_;
   index->stemmed_ = stemmed;
   index->brand_phrases_ = fields.brand_category_attributes;
   return index;
 }
 
 absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(const std::string& raw_query,
-                                                             int k) const {
+                                                             int k,
+                                                             const LexicalDelta* delta) const {
   if (k < 0) return absl::InvalidArgumentError(absl::StrCat("k must be >= 0, got ", k));
   std::vector<LexicalHit> hits;
   if (k == 0) return hits;
+  if (delta != nullptr && !delta->SameShape(*this)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "lexical index ", path_, ": the lexical delta shapes documents differently"));
+  }
+  if (delta != nullptr && listing_of_docid_.size() > kDeltaFirstDocid) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("lexical index ", path_, ": too many documents to search with a delta"));
+  }
   auto lease = pool_->Acquire();
   if (!lease.ok()) return lease.status();
   Handle& h = **lease;
+  // The delta's shared lock for the whole search (see LexicalDelta); an empty delta is skipped.
+  std::optional<absl::ReaderMutexLock> delta_lock;
+  if (delta != nullptr) {
+    delta_lock.emplace(&delta->mu_);
+    if (delta->entries_.empty()) {
+      delta_lock.reset();
+      delta = nullptr;
+    }
+  }
+  Xapian::Database* db = &h.db;
+  Xapian::Enquire* enquire = &h.enquire;
+  std::function<bool(uint64_t)> superseded;
+  if (delta != nullptr) {
+    try {
+      if (h.delta_instance != delta->instance_) {
+        h.delta_db = Xapian::Database(delta->dir_, Xapian::DB_BACKEND_GLASS);
+        h.combined = h.db;  // a copy shares the open main database; add_database extends the copy
+        h.combined.add_database(h.delta_db);
+        h.combined_enquire = std::make_unique<Xapian::Enquire>(h.combined);
+        ConfigureEnquire(h.combined_enquire.get(), options_);
+        h.delta_instance = delta->instance_;
+      } else if (h.delta_revision != delta->revision_) {
+        h.delta_db.reopen();  // `combined` shares this reader, so it sees the new revision too
+      }
+      h.delta_revision = delta->revision_;
+    } catch (const Xapian::Error& e) {
+      lease->Discard();
+      return FromXapian(e, absl::StrCat("open lexical delta ", delta->dir_));
+    }
+    db = &h.combined;
+    enquire = h.combined_enquire.get();
+    superseded = [entries = &delta->entries_](uint64_t id) { return entries->contains(id); };
+  }
   // A published version never changes, but a database that a writer keeps committing to can
   // move on under a reader (DatabaseModifiedError): reopen at the new revision and retry once.
   for (int attempt = 0;; ++attempt) {
     try {
       hits.clear();
-      const ShapeContext ctx{&h.db, stemmed_ ? &h.stem : nullptr, &fields_, brand_phrases_,
+      const ShapeContext ctx{db, stemmed_ ? &h.stem : nullptr, &fields_, brand_phrases_,
                              has_spelling_ && options_.correct_spelling, &options_};
       const ShapedQuery shaped = Shape(raw_query, ctx);
       absl::flat_hash_set<uint64_t> seen;
       for (const Tier& tier : Tiers(shaped, options_.relax)) {
-        h.enquire.set_query(tier.query);
+        enquire->set_query(tier.query);
         // Each tier contains the ones before it, so its top k holds at least
         // k - hits.size() listings not seen yet (when it has that many at all).
-        const ConditionDecider decider(&condition_of_docid_, tier.condition_mask);
-        const Xapian::MSet mset =
-            h.enquire.get_mset(0, static_cast<Xapian::doccount>(k), 0, nullptr,
-                               tier.condition_mask != 0 ? &decider : nullptr);
+        const HitDecider decider(&listing_of_docid_, &condition_of_docid_, tier.condition_mask,
+                                 superseded);
+        const Xapian::MSet mset = enquire->get_mset(0, static_cast<Xapian::doccount>(k), 0,
+                                                    nullptr, decider.active() ? &decider : nullptr);
         for (auto it = mset.begin(); it != mset.end(); ++it) {
-          const Xapian::docid did = *it;
-          uint64_t id = did < listing_of_docid_.size() ? listing_of_docid_[did] : 0;
+          // With the delta the docids interleave: main docid d is 2d - 1, delta docid d is 2d.
+          Xapian::docid did = *it;
+          bool main = true;
+          if (delta != nullptr) {
+            main = (did - 1) % 2 == 0;
+            did = (did - 1) / 2 + 1;
+          }
+          uint64_t id = main && did < listing_of_docid_.size() ? listing_of_docid_[did] : 0;
           if (id == 0 && !DecodeId(it.get_document().get_value(kIdSlot), &id)) {
             return absl::DataLossError(absl::StrCat("lexical index ", path_, ": document ", *it,
                                                     " has no listing id"));
@@ -765,7 +892,7 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(const std::string& 
     } catch (const Xapian::DatabaseModifiedError& e) {
       if (attempt > 0) return FromXapian(e, absl::StrCat("search lexical index ", path_));
       try {
-        h.db.reopen();
+        db->reopen();
       } catch (const Xapian::Error& e2) {
         lease->Discard();
         return FromXapian(e2, absl::StrCat("reopen lexical index ", path_));
@@ -802,6 +929,156 @@ absl::StatusOr<std::string> LexicalIndex::Explain(const std::string& raw_query) 
     lease->Discard();
     return FromXapian(e, absl::StrCat("explain on lexical index ", path_));
   }
+}
+
+// ---------------------------------------------------------------------------- delta
+
+namespace {
+std::atomic<uint64_t> g_next_delta_instance{1};
+}  // namespace
+
+LexicalDelta::LexicalDelta() : instance_(g_next_delta_instance++) {}
+
+absl::StatusOr<std::unique_ptr<LexicalDelta>> LexicalDelta::Create(
+    const LexicalIndexWriter::Options& shape, const std::string& parent_dir) {
+  std::string parent = parent_dir;
+  if (parent.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  }
+  std::string dir = parent + "/marketsearch-lexical-delta-XXXXXX";
+  if (::mkdtemp(dir.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("lexical delta: cannot create a directory under ",
+                                            parent, ": ", std::strerror(errno)));
+  }
+  std::unique_ptr<LexicalDelta> d(new LexicalDelta());
+  d->shape_ = shape;
+  d->shape_.path = dir;
+  d->shape_.overwrite = false;
+  d->dir_ = dir;
+  absl::Status status;
+  {
+    absl::MutexLock lock(&d->mu_);
+    d->next_docid_ = kDeltaFirstDocid;
+    try {
+      // No fsync: the delta is rebuilt from the store's write log after a crash.
+      d->db_ = std::make_unique<Xapian::WritableDatabase>(
+          dir, Xapian::DB_CREATE_OR_OVERWRITE | Xapian::DB_BACKEND_GLASS | Xapian::DB_NO_SYNC);
+      if (shape.stem) d->stem_ = std::make_unique<Xapian::Stem>("english");
+      d->db_->commit();  // a first revision for read handles to open
+    } catch (const Xapian::Error& e) {
+      status = FromXapian(e, absl::StrCat("create lexical delta ", dir));
+    }
+  }
+  if (!status.ok()) return status;  // the destructor removes the directory
+  return d;
+}
+
+LexicalDelta::~LexicalDelta() {
+  absl::MutexLock lock(&mu_);
+  if (db_ != nullptr) {
+    try {
+      db_->close();
+    } catch (const Xapian::Error& e) {
+      std::fprintf(stderr, "LexicalDelta(%s): close: %s\n", dir_.c_str(),
+                   e.get_description().c_str());
+    }
+    db_.reset();
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+absl::Status LexicalDelta::Apply(absl::Span<const Write> writes) {
+  if (writes.empty()) return absl::OkStatus();
+  absl::WriterMutexLock lock(&mu_);
+  try {
+    for (const Write& w : writes) {
+      auto [it, inserted] = entries_.try_emplace(w.listing_id);
+      Entry& e = it->second;
+      if (!inserted && e.write_unix_ms > w.write_unix_ms) continue;  // stale write
+      if (w.listing != nullptr) {
+        if (e.docid == 0) {
+          if (next_docid_ >= kDeltaDocidLimit) {
+            return absl::ResourceExhaustedError("lexical delta: out of docids (restart the server)");
+          }
+          e.docid = next_docid_++;
+          ++fresh_;
+        }
+        db_->replace_document(e.docid, ListingDocument(*w.listing, shape_, stem_.get(), db_.get()));
+      } else if (e.docid != 0) {
+        db_->delete_document(e.docid);
+        e.docid = 0;
+        --fresh_;
+      }
+      e.write_unix_ms = w.write_unix_ms;
+    }
+    db_->commit();
+    ++revision_;
+  } catch (const Xapian::Error& e) {
+    return FromXapian(e, absl::StrCat("lexical delta ", dir_, ": write"));
+  } catch (const std::exception& e) {
+    return FromStd(e, absl::StrCat("lexical delta ", dir_, ": write"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LexicalDelta::Upsert(absl::Span<const Listing> listings, int64_t write_unix_ms) {
+  std::vector<Write> writes;
+  writes.reserve(listings.size());
+  for (const Listing& l : listings) writes.push_back({l.listing_id(), &l, write_unix_ms});
+  return Apply(writes);
+}
+
+absl::Status LexicalDelta::Delete(absl::Span<const uint64_t> listing_ids, int64_t write_unix_ms) {
+  std::vector<Write> writes;
+  writes.reserve(listing_ids.size());
+  for (uint64_t id : listing_ids) writes.push_back({id, nullptr, write_unix_ms});
+  return Apply(writes);
+}
+
+absl::StatusOr<int64_t> LexicalDelta::DropBefore(int64_t snapshot_unix_ms) {
+  absl::WriterMutexLock lock(&mu_);
+  int64_t dropped = 0;
+  try {
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (it->second.write_unix_ms >= snapshot_unix_ms) {
+        ++it;
+        continue;
+      }
+      if (it->second.docid != 0) {
+        db_->delete_document(it->second.docid);
+        --fresh_;
+      }
+      entries_.erase(it++);
+      ++dropped;
+    }
+    if (dropped > 0) {
+      db_->commit();
+      ++revision_;
+    }
+  } catch (const Xapian::Error& e) {
+    return FromXapian(e, absl::StrCat("lexical delta ", dir_, ": drop"));
+  }
+  return dropped;
+}
+
+bool LexicalDelta::SameShape(const LexicalIndex& index) const {
+  const LexicalIndexWriter::Options& o = index.document_options();
+  return o.index_brand_category_attributes == shape_.index_brand_category_attributes &&
+         o.index_description == shape_.index_description &&
+         o.combined_field == shape_.combined_field && o.stem == shape_.stem &&
+         o.spelling == shape_.spelling;
+}
+
+int64_t LexicalDelta::size() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return fresh_;
+}
+
+int64_t LexicalDelta::superseded_count() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return static_cast<int64_t>(entries_.size());
 }
 
 }  // namespace marketsearch

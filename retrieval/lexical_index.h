@@ -26,12 +26,19 @@
 // Which fields were indexed (and whether tokens were stemmed) is stored in the database's
 // metadata; LexicalIndex reads it, so a reader always shapes queries the way the index was built.
 //
+// Fresh listings: a published index never changes. Listings written after its store snapshot
+// (metadata marketsearch.lexical.snapshot_unix_ms, set by build_lexical) live in a LexicalDelta,
+// a small Xapian database of the same document shape that LexicalIndex::Search searches
+// together with the main one (one BM25 statistics over both), hiding the main index's copies
+// of the listings the delta updated or deleted.
+//
 // Thread safety:
 //  - LexicalIndexWriter is thread-compatible (one thread at a time); Xapian allows one writer
 //    per database directory (a second one gets FailedPrecondition).
 //  - LexicalIndex is thread-safe: Search may be called concurrently. Xapian::Database objects are
 //    not thread-safe, so LexicalIndex keeps a pool of Database handles (one per concurrent
 //    search, up to Options::max_handles; further callers wait for a free one).
+//  - LexicalDelta is thread-safe: see the class comment.
 // No exception escapes: every Xapian::Error becomes an absl::Status.
 #ifndef MARKETSEARCH_RETRIEVAL_LEXICAL_INDEX_H_
 #define MARKETSEARCH_RETRIEVAL_LEXICAL_INDEX_H_
@@ -45,8 +52,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "proto/catalog.pb.h"
 
 namespace Xapian {
@@ -99,6 +110,9 @@ class LexicalIndexWriter {
   absl::Status Delete(uint64_t listing_id);
   // Makes every change so far durable and visible to readers that (re)open the database.
   absl::Status Commit();
+  // Records the store snapshot the index was built from (ms since the epoch; every write
+  // acknowledged before it is in the index). LexicalIndex::snapshot_unix_ms reads it back.
+  absl::Status SetSnapshotUnixMs(int64_t snapshot_unix_ms);
 
   // Documents in the database, including uncommitted changes.
   int64_t num_docs() const;
@@ -121,6 +135,8 @@ struct LexicalHit {
   // 3: at least one query term.
   int tier = 0;
 };
+
+class LexicalDelta;
 
 // A read-only, searchable lexical index (one published version directory).
 class LexicalIndex {
@@ -191,8 +207,11 @@ class LexicalIndex {
   // Up to k listings for `raw_query` (any UTF-8 text), best first (see LexicalHit::tier).
   // A query with no searchable word (empty, only stopwords, or only words the index has never
   // seen) returns an empty vector, not an error. k < 0 is InvalidArgument; k == 0 returns {}.
-  // Thread-safe.
-  absl::StatusOr<std::vector<LexicalHit>> Search(const std::string& raw_query, int k) const;
+  // With a non-empty `delta`, searches this index and the delta as one database (shared BM25
+  // statistics, spelling dictionary and brand phrases) and skips this index's copy of every
+  // listing the delta upserted or deleted. Thread-safe.
+  absl::StatusOr<std::vector<LexicalHit>> Search(const std::string& raw_query, int k,
+                                                 const LexicalDelta* delta = nullptr) const;
 
   // The shaped queries of each tier, in Xapian's notation (for --debug output and tests).
   absl::StatusOr<std::string> Explain(const std::string& raw_query) const;
@@ -201,6 +220,12 @@ class LexicalIndex {
   int64_t num_docs() const { return num_docs_; }
   const std::string& path() const { return path_; }
   const Options& options() const { return options_; }
+  // The store snapshot the index was built from (LexicalIndexWriter::SetSnapshotUnixMs);
+  // 0 when the builder recorded none.
+  int64_t snapshot_unix_ms() const { return snapshot_unix_ms_; }
+  // How the documents were shaped (fields, stemming, spelling; path empty): a LexicalDelta
+  // searched with this index must shape its documents the same way.
+  const LexicalIndexWriter::Options& document_options() const { return document_options_; }
 
   struct Handle;  // a Xapian::Database with its Enquire and Stem (defined in the .cc)
 
@@ -210,6 +235,8 @@ class LexicalIndex {
   std::string path_;
   Options options_;
   int64_t num_docs_ = 0;
+  int64_t snapshot_unix_ms_ = 0;
+  LexicalIndexWriter::Options document_options_;
   // From the index metadata and Options: (prefix, weight) of each field a query word may match,
   // whether tokens are stemmed, and whether brand phrases (XBF terms) exist.
   std::vector<std::pair<std::string, double>> fields_;
@@ -222,6 +249,80 @@ class LexicalIndex {
   // Condition bits of each docid at Open (0: unknown, read the document's XK terms instead).
   std::vector<uint8_t> condition_of_docid_;
   std::unique_ptr<Pool> pool_;
+};
+
+// LexicalDelta: the listings written after the served lexical index's store snapshot, kept
+// until an index built from a later snapshot replaces them (the lexical counterpart of
+// index/DeltaIndex):
+//   - fresh documents: upserted listings, shaped exactly as LexicalIndexWriter shapes them,
+//     in a small Xapian database in a private temporary directory (removed with the delta;
+//     a crashed process leaves it behind; the server rebuilds the delta from the store's
+//     write log after a restart);
+//   - superseded ids: every listing upserted or deleted here, whose copy in the main index
+//     LexicalIndex::Search must skip.
+// Writes to one listing are last-writer-wins by write time, as in DeltaIndex. DropBefore(t)
+// forgets what was written before t once the server serves a lexical index built from a store
+// snapshot taken at t.
+//
+// Thread safety: all methods may be called concurrently. A reader/writer lock, as in
+// DeltaIndex: a write changes the database and commits it (small database, no fsync) under the
+// exclusive lock; LexicalIndex::Search holds the shared lock for one search, reopening its own
+// read handle of the delta database when the delta changed since its last search. Holding the
+// shared lock keeps the read handle at the newest revision for the whole search (a Xapian
+// reader fails once a writer has committed twice under it) and the superseded ids consistent
+// with the documents it sees; the cost is that a write waits for the searches in flight
+// (lexical_index_test: ~3 ms a single-listing write while 3 threads search non-stop on 2 cores).
+class LexicalDelta {
+ public:
+  // A delta whose documents are shaped by `shape` (path and overwrite are ignored), in a new
+  // directory under `parent_dir` (default: $TMPDIR, else /tmp).
+  static absl::StatusOr<std::unique_ptr<LexicalDelta>> Create(
+      const LexicalIndexWriter::Options& shape, const std::string& parent_dir = "");
+  ~LexicalDelta();  // removes the directory
+
+  // One write: an upsert (`listing` set) or a delete (`listing` null) of `listing_id`.
+  struct Write {
+    uint64_t listing_id = 0;
+    const Listing* listing = nullptr;
+    int64_t write_unix_ms = 0;
+  };
+  // Applies the writes in order and commits once. A write older than the one recorded for
+  // its listing is ignored. Errors: those of Xapian (the delta may then hold part of the
+  // batch).
+  absl::Status Apply(absl::Span<const Write> writes);
+  absl::Status Upsert(absl::Span<const Listing> listings, int64_t write_unix_ms);
+  absl::Status Delete(absl::Span<const uint64_t> listing_ids, int64_t write_unix_ms);
+
+  // Forgets the writes made before snapshot_unix_ms (strictly, as DeltaIndex::DropBefore).
+  // Returns how many listings it forgot.
+  absl::StatusOr<int64_t> DropBefore(int64_t snapshot_unix_ms);
+
+  // True when LexicalIndex::Search can use this delta with `index` (same document shape).
+  bool SameShape(const LexicalIndex& index) const;
+  const LexicalIndexWriter::Options& shape() const { return shape_; }
+  const std::string& dir() const { return dir_; }
+  // Fresh documents held; listings whose main-index copy is superseded (upserted or deleted).
+  int64_t size() const;
+  int64_t superseded_count() const;
+
+ private:
+  friend class LexicalIndex;
+  struct Entry {
+    int64_t write_unix_ms = 0;
+    uint32_t docid = 0;  // of the fresh document; 0 = deleted
+  };
+  LexicalDelta();
+
+  LexicalIndexWriter::Options shape_;
+  std::string dir_;
+  const uint64_t instance_ = 0;  // tells read handles which delta they opened
+  mutable absl::Mutex mu_;
+  std::unique_ptr<Xapian::WritableDatabase> db_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Xapian::Stem> stem_;  // set when shape_.stem
+  absl::flat_hash_map<uint64_t, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  uint32_t next_docid_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t revision_ ABSL_GUARDED_BY(mu_) = 0;  // bumped by every commit
+  int64_t fresh_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // The words the query shaper drops (English function words and marketplace noise such as

@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -457,6 +460,223 @@ TEST(LexicalIndexTest, WriterRefusesDifferentFieldOptions) {
   w = LexicalIndexWriter::Open(o);
   ASSERT_TRUE(w.ok()) << w.status();
   EXPECT_EQ((*w)->num_docs(), 0);
+}
+
+// ---------------------------------------------------------------------------- LexicalDelta
+
+// Some filler so that BM25's idf has a catalogue to work with.
+std::vector<Spec> Catalogue() {
+  std::vector<Spec> specs = Phones();
+  for (uint64_t i = 100; i < 300; ++i) {
+    specs.push_back({i, absl::StrCat(i % 2 ? "velvet" : "leather", " sofa ", i % 7, " seater"),
+                     "", "sofas", absl::StrCat("brand", i % 5)});
+  }
+  return specs;
+}
+
+std::unique_ptr<LexicalDelta> DeltaFor(const LexicalIndex& idx) {
+  auto d = LexicalDelta::Create(idx.document_options(), ::testing::TempDir());
+  EXPECT_TRUE(d.ok()) << d.status();
+  return d.ok() ? std::move(d).value() : nullptr;
+}
+
+std::vector<LexicalHit> SearchOrDie(const LexicalIndex& idx, const std::string& q, int k,
+                                    const LexicalDelta* delta) {
+  auto r = idx.Search(q, k, delta);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : std::vector<LexicalHit>{};
+}
+
+TEST(LexicalDeltaTest, FreshListingIsFoundWithTheScoreItWouldHaveInTheIndex) {
+  const Spec fresh{900, "Zorblax quantum velvet sofa teal", "", "sofas", "zorblax",
+                   CONDITION_LIKE_NEW};
+  auto idx = OpenOrDie(Build("delta_main", Catalogue()));
+  ASSERT_NE(idx, nullptr);
+  auto delta = DeltaFor(*idx);
+  ASSERT_NE(delta, nullptr);
+  const std::string q = "zorblax quantum velvet sofa";
+  EXPECT_THAT(SearchIds(*idx, q, 10), ::testing::Not(::testing::Contains(900u)));
+
+  ASSERT_TRUE(delta->Upsert({MakeListing(fresh)}, 1000).ok());
+  EXPECT_EQ(delta->size(), 1);
+  const std::vector<LexicalHit> hits = SearchOrDie(*idx, q, 10, delta.get());
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].listing_id, 900u);
+  EXPECT_EQ(hits[0].tier, 0);
+  // One BM25 statistics over index + delta: the same score as when built into the index.
+  std::vector<Spec> with_fresh = Catalogue();
+  with_fresh.push_back(fresh);
+  auto built = OpenOrDie(Build("delta_built", with_fresh));
+  ASSERT_NE(built, nullptr);
+  const std::vector<LexicalHit> expected = SearchOrDie(*built, q, 10, nullptr);
+  ASSERT_FALSE(expected.empty());
+  EXPECT_EQ(expected[0].listing_id, 900u);
+  EXPECT_NEAR(hits[0].score, expected[0].score, 1e-9);
+  // Other words of the fresh listing.
+  EXPECT_THAT(SearchIds(*idx, "teal sofa", 10), ::testing::Not(::testing::Contains(900u)));
+  EXPECT_EQ(SearchOrDie(*idx, "teal sofa", 10, delta.get())[0].listing_id, 900u);
+  // An old-index search without the delta still works on the same handles.
+  EXPECT_THAT(SearchIds(*idx, "apple iphone 12 128gb blue", 1), ElementsAre(1u));
+  // The directory goes with the delta, even while search handles still have it open.
+  const std::string delta_dir = delta->dir();
+  delta.reset();
+  EXPECT_FALSE(std::filesystem::exists(delta_dir));
+}
+
+TEST(LexicalDeltaTest, UpdatedListingIsFoundByItsNewWordsOnly) {
+  auto idx = OpenOrDie(Build("delta_update", Catalogue()));
+  ASSERT_NE(idx, nullptr);
+  auto delta = DeltaFor(*idx);
+  ASSERT_NE(delta, nullptr);
+  ASSERT_THAT(SearchIds(*idx, "blue", 10), ElementsAre(1u));
+  // Listing 1 is now green (and new): its indexed copy says "blue".
+  ASSERT_TRUE(delta->Upsert({MakeListing({1, "Apple iPhone 12 128GB green", "", "phones", "apple",
+                                          CONDITION_NEW})},
+                            1000)
+                  .ok());
+  EXPECT_THAT(Ids(SearchOrDie(*idx, "blue", 10, delta.get())), IsEmpty());
+  EXPECT_THAT(Ids(SearchOrDie(*idx, "green", 10, delta.get())), ElementsAre(1u));
+  // Found once (the fresh copy), and the condition tier reads the fresh copy's condition.
+  const std::vector<LexicalHit> news = SearchOrDie(*idx, "new iphone 12", 10, delta.get());
+  EXPECT_EQ(std::count_if(news.begin(), news.end(),
+                          [](const LexicalHit& h) { return h.listing_id == 1; }),
+            1);
+  for (const LexicalHit& h : news) {
+    if (h.listing_id == 1) EXPECT_EQ(h.tier, 0);
+  }
+  for (const LexicalHit& h : SearchOrDie(*idx, "used iphone 12", 10, delta.get())) {
+    if (h.listing_id == 1) EXPECT_EQ(h.tier, 1);  // not used any more
+  }
+  // A delete hides the index copy; a later upsert brings the listing back.
+  ASSERT_TRUE(delta->Delete({3}, 1000).ok());
+  EXPECT_THAT(Ids(SearchOrDie(*idx, "galaxy", 10, delta.get())), IsEmpty());
+  ASSERT_TRUE(delta->Upsert({MakeListing({3, "Samsung Galaxy S21 256GB", "", "phones",
+                                          "samsung"})},
+                            1001)
+                  .ok());
+  const std::vector<LexicalHit> galaxy = SearchOrDie(*idx, "galaxy 256gb", 10, delta.get());
+  ASSERT_FALSE(galaxy.empty());
+  EXPECT_EQ(galaxy[0].listing_id, 3u);
+  EXPECT_EQ(galaxy[0].tier, 0);
+  EXPECT_EQ(delta->size(), 2);
+  EXPECT_EQ(delta->superseded_count(), 2);
+  // Deleting a fresh copy removes it from the delta too.
+  ASSERT_TRUE(delta->Delete({1}, 1002).ok());
+  EXPECT_THAT(Ids(SearchOrDie(*idx, "green", 10, delta.get())), IsEmpty());
+  EXPECT_THAT(Ids(SearchOrDie(*idx, "blue", 10, delta.get())), IsEmpty());
+  EXPECT_EQ(delta->size(), 1);
+}
+
+TEST(LexicalDeltaTest, StaleWritesAreIgnoredAndDropBeforeForgetsOlderWrites) {
+  auto idx = OpenOrDie(Build("delta_drop", Catalogue()));
+  ASSERT_NE(idx, nullptr);
+  auto delta = DeltaFor(*idx);
+  ASSERT_NE(delta, nullptr);
+  ASSERT_TRUE(delta->Upsert({MakeListing({1, "iPhone 12 green", "", "phones", "apple"})}, 100).ok());
+  ASSERT_TRUE(delta->Upsert({MakeListing({901, "Zorblax lamp", "", "lamps", "zorblax"})}, 200).ok());
+  // Older than what the delta holds for listing 1: ignored.
+  ASSERT_TRUE(delta->Upsert({MakeListing({1, "iPhone 12 purple", "", "phones", "apple"})}, 50).ok());
+  ASSERT_TRUE(delta->Delete({1}, 99).ok());
+  EXPECT_THAT(Ids(SearchOrDie(*idx, "purple", 10, delta.get())), IsEmpty());
+  EXPECT_THAT(Ids(SearchOrDie(*idx, "green", 10, delta.get())), ElementsAre(1u));
+
+  // An index built from a snapshot at 150 holds the write at 100 but not the one at 200.
+  auto dropped = delta->DropBefore(150);
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_EQ(*dropped, 1);
+  EXPECT_EQ(delta->size(), 1);
+  EXPECT_EQ(delta->superseded_count(), 1);
+  // (This index predates the write at 100, so its old copy shows again: as intended, the
+  // delta trusts the index it is dropped for.)
+  EXPECT_THAT(Ids(SearchOrDie(*idx, "green", 10, delta.get())), IsEmpty());
+  EXPECT_THAT(Ids(SearchOrDie(*idx, "blue", 10, delta.get())), ElementsAre(1u));
+  EXPECT_THAT(Ids(SearchOrDie(*idx, "zorblax lamp", 10, delta.get())), ElementsAre(901u));
+  // A write exactly at the snapshot time is kept (it may have missed the snapshot).
+  dropped = delta->DropBefore(200);
+  ASSERT_TRUE(dropped.ok());
+  EXPECT_EQ(*dropped, 0);
+  dropped = delta->DropBefore(201);
+  ASSERT_TRUE(dropped.ok());
+  EXPECT_EQ(*dropped, 1);
+  EXPECT_EQ(delta->size(), 0);
+  EXPECT_THAT(Ids(SearchOrDie(*idx, "zorblax lamp", 10, delta.get())), IsEmpty());
+}
+
+TEST(LexicalDeltaTest, SnapshotTimeIsRecordedAndShapesMustMatch) {
+  const std::string dir = NewDir("snapshot");
+  LexicalIndexWriter::Options o;
+  o.path = dir;
+  o.index_description = false;
+  {
+    auto w = LexicalIndexWriter::Open(o);
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE((*w)->Add(MakeListing(Phones()[0])).ok());
+    ASSERT_TRUE((*w)->SetSnapshotUnixMs(1700000000123).ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  auto idx = OpenOrDie(dir);
+  ASSERT_NE(idx, nullptr);
+  EXPECT_EQ(idx->snapshot_unix_ms(), 1700000000123);
+  EXPECT_FALSE(idx->document_options().index_description);
+  EXPECT_EQ(OpenOrDie(Build("no_snapshot", Phones()))->snapshot_unix_ms(), 0);
+
+  LexicalIndexWriter::Options other = idx->document_options();
+  other.index_description = true;
+  auto delta = LexicalDelta::Create(other, ::testing::TempDir());
+  ASSERT_TRUE(delta.ok()) << delta.status();
+  EXPECT_FALSE((*delta)->SameShape(*idx));
+  ASSERT_TRUE((*delta)->Upsert({MakeListing({2, "x", "", "", ""})}, 1).ok());
+  auto r = idx->Search("iphone", 10, delta->get());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  // The directory goes with the delta.
+  const std::string delta_dir = (*delta)->dir();
+  EXPECT_TRUE(std::filesystem::exists(delta_dir));
+  delta->reset();
+  EXPECT_FALSE(std::filesystem::exists(delta_dir));
+}
+
+TEST(LexicalDeltaTest, SearchesRunWhileListingsAreWritten) {
+  LexicalIndex::Options io;
+  io.max_handles = 2;
+  auto idx = OpenOrDie(Build("delta_concurrent", Catalogue()), io);
+  ASSERT_NE(idx, nullptr);
+  auto delta = DeltaFor(*idx);
+  ASSERT_NE(delta, nullptr);
+  std::atomic<bool> stop{false};
+  std::atomic<int> errors{0}, searches{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      while (!stop) {
+        for (const char* q : {"zorblax sofa", "velvet sofa 3", "apple iphone", "used galaxy"}) {
+          if (!idx->Search(q, 20, delta.get()).ok()) ++errors;
+          ++searches;
+        }
+      }
+    });
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; i < 300; ++i) {
+    ASSERT_TRUE(delta->Upsert({MakeListing({1000 + i % 150, absl::StrCat("zorblax sofa ", i),
+                                            "", "sofas", "zorblax"})},
+                              static_cast<int64_t>(i))
+                    .ok());
+    if (i % 50 == 49) ASSERT_TRUE(delta->Delete({100 + i}, static_cast<int64_t>(i)).ok());
+  }
+  const double write_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  stop = true;
+  for (auto& th : readers) th.join();
+  std::printf("306 delta writes (one commit each) in %.1f ms while %d searches ran\n", write_ms,
+              searches.load());
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_GT(searches.load(), 0);
+  EXPECT_EQ(delta->size(), 150);
+  // The latest title of each fresh listing.
+  EXPECT_THAT(Ids(SearchOrDie(*idx, "zorblax sofa 299", 10, delta.get())),
+              ::testing::Contains(1149u));
+  EXPECT_EQ(SearchOrDie(*idx, "zorblax sofa 299", 10, delta.get())[0].listing_id, 1149u);
 }
 
 TEST(HandlePoolTest, BoundsObjectsAndRecreatesDiscarded) {

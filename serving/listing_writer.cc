@@ -46,6 +46,9 @@ absl::StatusOr<int64_t> ListingWriter::Upsert(absl::Span<const Listing> listings
                                      absl::MakeConstSpan(emb.row(i), emb.cols),
                                      ListingAttributes::FromListing(stamped[i]), now));
   }
+  if (LexicalDelta* lexical = searcher_->lexical_delta(); lexical != nullptr) {
+    MS_RETURN_IF_ERROR(lexical->Upsert(stamped, now));
+  }
   return now;
 }
 
@@ -63,29 +66,45 @@ absl::StatusOr<int64_t> ListingWriter::Delete(absl::Span<const uint64_t> ids) {
   if (DeltaIndex* delta = searcher_->delta(); delta != nullptr) {
     for (uint64_t id : ids) delta->Delete(id, now);
   }
+  if (LexicalDelta* lexical = searcher_->lexical_delta(); lexical != nullptr) {
+    MS_RETURN_IF_ERROR(lexical->Delete(ids, now));
+  }
   return now;
 }
 
 absl::StatusOr<ListingWriter::ReplayStats> ListingWriter::ReplayWriteLog() {
   const std::shared_ptr<const ServingState> state = searcher_->state();
   DeltaIndex* delta = searcher_->delta();
-  if (!state || delta == nullptr) return absl::FailedPreconditionError("no model/index loaded yet");
+  LexicalDelta* lexical = searcher_->lexical_delta();
+  if (!state || delta == nullptr || lexical == nullptr) {
+    return absl::FailedPreconditionError("no model/index loaded yet");
+  }
   ReplayStats stats;
   stats.snapshot_unix_ms = state->retrieval.index->manifest().snapshot_unix_ms();
+  stats.lexical_snapshot_unix_ms = LexicalSnapshotUnixMs(*state);
+  // A logged write goes to each delta whose index may lack it (logged at or after that
+  // index's snapshot minus the margin); the two indexes are built at different times.
+  const int64_t ann_from = stats.snapshot_unix_ms - kWriteLogReplayMarginMs;
+  const int64_t lexical_from = stats.lexical_snapshot_unix_ms - kWriteLogReplayMarginMs;
 
   absl::MutexLock lock(&mu_);
   // The latest write of each listing (the log is in time order).
   absl::flat_hash_map<uint64_t, FeatureStore::LoggedWrite> latest;
   MS_RETURN_IF_ERROR(store_->ScanWriteLog(
-      stats.snapshot_unix_ms - kWriteLogReplayMarginMs, [&](const FeatureStore::LoggedWrite& w) {
+      std::min(ann_from, lexical_from), [&](const FeatureStore::LoggedWrite& w) {
         latest[w.listing_id] = w;
         return true;
       }));
+  std::vector<LexicalDelta::Write> lexical_deletes;
+  auto tombstone = [&](uint64_t id, int64_t t) {
+    if (t >= ann_from) delta->Delete(id, t);
+    if (t >= lexical_from) lexical_deletes.push_back({id, nullptr, t});
+    ++stats.tombstones;
+  };
   std::vector<uint64_t> upserted;
   for (const auto& [id, w] : latest) {
     if (w.deleted) {
-      delta->Delete(id, w.write_unix_ms);
-      ++stats.tombstones;
+      tombstone(id, w.write_unix_ms);
     } else {
       upserted.push_back(id);
     }
@@ -97,15 +116,23 @@ absl::StatusOr<ListingWriter::ReplayStats> ListingWriter::ReplayWriteLog() {
   for (size_t begin = 0; begin < upserted.size(); begin += kBatch) {
     const auto ids = absl::MakeConstSpan(upserted).subspan(begin, kBatch);
     MS_ASSIGN_OR_RETURN(auto found, store_->GetListings(ids));
-    std::vector<Listing> listings;
+    std::vector<Listing> listings;  // for the delta index
+    std::vector<Listing> lexical_listings;
     for (size_t i = 0; i < ids.size(); ++i) {
-      if (found[i].has_value()) {
-        listings.push_back(std::move(*found[i]));
-      } else {  // removed by a write that logged nothing: keep it out of search
-        delta->Delete(ids[i], latest[ids[i]].write_unix_ms);
-        ++stats.tombstones;
+      const int64_t t = latest[ids[i]].write_unix_ms;
+      if (!found[i].has_value()) {
+        tombstone(ids[i], t);  // removed by a write that logged nothing: keep it out of search
+        continue;
       }
+      if (t >= lexical_from) lexical_listings.push_back(*found[i]);
+      if (t >= ann_from) listings.push_back(std::move(*found[i]));
     }
+    std::vector<LexicalDelta::Write> lexical_writes;
+    for (const Listing& l : lexical_listings) {
+      lexical_writes.push_back({l.listing_id(), &l, latest[l.listing_id()].write_unix_ms});
+    }
+    MS_RETURN_IF_ERROR(lexical->Apply(lexical_writes));
+    stats.lexical_fresh += static_cast<int64_t>(lexical_writes.size());
     if (listings.empty()) continue;
     MS_ASSIGN_OR_RETURN(FloatMatrix emb, state->listing_encoder->Encode(listings, state->stats));
     for (size_t i = 0; i < listings.size(); ++i) {
@@ -116,13 +143,15 @@ absl::StatusOr<ListingWriter::ReplayStats> ListingWriter::ReplayWriteLog() {
       ++stats.fresh;
     }
   }
+  MS_RETURN_IF_ERROR(lexical->Apply(lexical_deletes));
   return stats;
 }
 
 absl::Status ListingWriter::PruneWriteLog() {
   const std::shared_ptr<const ServingState> state = searcher_->state();
   if (!state) return absl::OkStatus();
-  return store_->PruneWriteLog(state->retrieval.index->manifest().snapshot_unix_ms() -
+  return store_->PruneWriteLog(std::min(state->retrieval.index->manifest().snapshot_unix_ms(),
+                                        LexicalSnapshotUnixMs(*state)) -
                                kWriteLogReplayMarginMs);
 }
 

@@ -1,14 +1,15 @@
 // ListingWriter: the write side of the server (UpsertListings / DeleteListings). A write goes
-// to the feature store first (fsynced WAL), then to the searcher's delta index, so an
-// acknowledged upsert is searchable at once through the ANN leg (and survives a crash in the
-// store; the next index build folds it in), and an acknowledged delete is never returned
-// again (the store no longer has it and the main index's copy is tombstoned).
+// to the feature store first (fsynced WAL), then to the searcher's delta index and lexical
+// delta, so an acknowledged upsert is searchable at once through both legs, the ANN one by its
+// embedding and the lexical one by its words (and survives a crash in the store; the next
+// index builds fold it in), and an acknowledged delete is never returned again (the store no
+// longer has it and the main indexes' copies are tombstoned / superseded).
 //
-// Restarts: the delta index lives in memory, so every write is also recorded in the store's
-// write log (FeatureStore::ScanWriteLog), in the same atomic batch as the listing itself.
-// After a restart, ReplayWriteLog() rebuilds the delta from the writes made since the served
-// index's store snapshot. Fresh listings reach the ANN leg only (live and replayed alike):
-// the lexical index is an immutable build artifact and picks them up at its next build.
+// Restarts: both deltas live in memory (the lexical one in a temporary directory), so every
+// write is also recorded in the store's write log (FeatureStore::ScanWriteLog), in the same
+// atomic batch as the listing itself. After a restart, ReplayWriteLog() rebuilds the deltas
+// from the writes made since the served indexes' store snapshots (the FAISS index's for the
+// delta index, the lexical index's for the lexical delta: the two are built separately).
 //
 // Thread safety: calls are serialised internally (one writer at a time); safe to call from
 // many RPC threads. The store and the searcher are not owned and must outlive the writer.
@@ -51,16 +52,20 @@ class ListingWriter {
     int64_t fresh = 0;       // listings upserted into the delta
     int64_t tombstones = 0;  // listings tombstoned (deleted since the snapshot)
     int64_t snapshot_unix_ms = 0;  // of the served index
+    int64_t lexical_fresh = 0;     // listings upserted into the lexical delta
+    int64_t lexical_snapshot_unix_ms = 0;  // LexicalSnapshotUnixMs of the served state
   };
-  // Rebuilds the delta index from the write log after a restart: the latest logged write of
-  // every listing written since the served index's snapshot_unix_ms (minus
-  // kWriteLogReplayMarginMs) is applied with its logged time: the store's current copy is
-  // encoded and upserted, a deleted (or vanished) listing tombstoned. Safe to run while
-  // writes arrive (newer writes win). FailedPrecondition when no index is loaded.
+  // Rebuilds the deltas from the write log after a restart: the latest logged write of every
+  // listing written since the served index's snapshot_unix_ms (minus kWriteLogReplayMarginMs)
+  // is applied to the delta index with its logged time: the store's current copy is encoded
+  // and upserted, a deleted (or vanished) listing tombstoned; likewise for the lexical delta
+  // from the lexical index's snapshot. Safe to run while writes arrive (newer writes win).
+  // FailedPrecondition when no index is loaded.
   absl::StatusOr<ReplayStats> ReplayWriteLog();
-  // Drops the write-log entries the served index holds (older than its snapshot minus the
-  // margin); call after each index swap. Rolling CURRENT back to an older index later does
-  // not bring those writes back into the delta (neither does the in-memory DropBefore).
+  // Drops the write-log entries both served indexes hold (older than the earlier of their
+  // snapshots minus the margin); call after each index swap. Rolling CURRENT back to an older
+  // index later does not bring those writes back into the deltas (neither does the in-memory
+  // DropBefore).
   absl::Status PruneWriteLog();
 
  private:

@@ -137,9 +137,29 @@ absl::Status Searcher::SetState(std::shared_ptr<const ServingState> state) {
         "index v", state->versions.index(), " has embedding size ", dim, ", the server runs ",
         delta_->dim(), "; restart the server to change it"));
   }
+  const LexicalIndex* lexical = state->retrieval.lexical.get();
+  if (!lexical_delta_) {
+    LexicalIndexWriter::Options shape;  // build_lexical's defaults
+    if (lexical != nullptr) shape = lexical->document_options();
+    MS_ASSIGN_OR_RETURN(lexical_delta_, LexicalDelta::Create(shape));
+  } else if (lexical != nullptr && !lexical_delta_->SameShape(*lexical)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "lexical v", state->versions.lexical(), " shapes documents differently (fields, stemming "
+        "or spelling) from the server's lexical delta; restart the server to change it"));
+  }
+  MS_ASSIGN_OR_RETURN(const int64_t dropped,
+                      lexical_delta_->DropBefore(LexicalSnapshotUnixMs(*state)));
+  (void)dropped;
   delta_->DropBefore(state->retrieval.index->manifest().snapshot_unix_ms());
   state_ = std::move(state);
   return absl::OkStatus();
+}
+
+int64_t LexicalSnapshotUnixMs(const ServingState& state) {
+  if (state.retrieval.lexical != nullptr && state.retrieval.lexical->snapshot_unix_ms() > 0) {
+    return state.retrieval.lexical->snapshot_unix_ms();
+  }
+  return state.retrieval.index->manifest().snapshot_unix_ms();
 }
 
 std::shared_ptr<const ServingState> Searcher::state() const {
@@ -177,6 +197,7 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
   if (filtered) ro.filter = &ann_filter;
   RetrievalArtifacts artifacts = state->retrieval;
   artifacts.delta = delta_.get();
+  artifacts.lexical_delta = lexical_delta_.get();
   MS_ASSIGN_OR_RETURN(RetrievalResult retrieved, GenerateCandidates(artifacts, req.query(), ro));
   const std::vector<Candidate>& candidates = retrieved.candidates;
   if (debug) {

@@ -51,6 +51,11 @@ struct PublishedVersions {
 };
 PublishedVersions ReadPublishedVersions(const std::string& data_dir);
 
+// The store snapshot the state's lexical index was built from: the lexical delta keeps the
+// writes made since. Falls back to the index's snapshot when there is no lexical index or it
+// recorded none (built before build_lexical recorded it; pipelines build both together).
+int64_t LexicalSnapshotUnixMs(const ServingState& state);
+
 // Loads the index named by <data_dir>/index/CURRENT, the query tower version it was built
 // for (<data_dir>/models/query_tower/<index.listing_tower_version>), when published the
 // lexical index named by <data_dir>/lexical/CURRENT, and the newest ranker whose training
@@ -78,15 +83,22 @@ class Searcher {
   Searcher(const Options& options, const FeatureStore* store);
 
   // Publishes a new state for requests that start after this call and drops the delta
-  // entries its index already holds (written before the index's store snapshot).
-  // FailedPrecondition when the embedding size differs from the delta index's (restart the
-  // server to change it).
+  // entries its index already holds (written before the index's store snapshot), and the
+  // lexical delta entries its lexical index holds (LexicalSnapshotUnixMs).
+  // FailedPrecondition when the embedding size differs from the delta index's, or the lexical
+  // index shapes documents differently from the lexical delta (restart the server to change
+  // either).
   absl::Status SetState(std::shared_ptr<const ServingState> state);
   std::shared_ptr<const ServingState> state() const;
 
   // Fresh listings and tombstones since the served index was built. Null until the first
   // SetState; then lives as long as the Searcher.
   DeltaIndex* delta() const { return delta_.get(); }
+  // The same for the lexical leg: upserted listings' documents and the ids whose lexical
+  // index copy they supersede. Null until the first SetState (which shapes its documents like
+  // the served lexical index, or like build_lexical's defaults without one); then lives as long
+  // as the Searcher.
+  LexicalDelta* lexical_delta() const { return lexical_delta_.get(); }
 
   // Errors: INVALID_ARGUMENT (bad request, message names the field), UNAVAILABLE (nothing
   // loaded yet), INTERNAL (a library failed).
@@ -98,6 +110,7 @@ class Searcher {
   mutable absl::Mutex mu_;
   std::shared_ptr<const ServingState> state_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<DeltaIndex> delta_;  // created by the first SetState, never replaced
+  std::unique_ptr<LexicalDelta> lexical_delta_;  // likewise
   // Tokenised listing text for the ranker's pair features, shared by all requests (keyed by
   // listing id + text fingerprint, so an updated listing is re-tokenised).
   mutable ListingTokenCache token_cache_;

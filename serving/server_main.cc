@@ -115,9 +115,11 @@ int Run() {
       auto r = writer->ReplayWriteLog();
       if (!r.ok()) return r.status();
       replayed = true;
-      std::fprintf(stderr, "server: delta replay: %lld fresh listings, %lld tombstones since index snapshot %lld\n",
+      std::fprintf(stderr, "server: delta replay: %lld fresh listings, %lld tombstones since index snapshot %lld; "
+                   "lexical delta: %lld fresh listings since lexical snapshot %lld\n",
                    static_cast<long long>(r->fresh), static_cast<long long>(r->tombstones),
-                   static_cast<long long>(r->snapshot_unix_ms));
+                   static_cast<long long>(r->snapshot_unix_ms), static_cast<long long>(r->lexical_fresh),
+                   static_cast<long long>(r->lexical_snapshot_unix_ms));
     }
     if (absl::Status s = writer->PruneWriteLog(); !s.ok()) {
       std::fprintf(stderr, "server: write log prune: %s\n", std::string(s.message()).c_str());

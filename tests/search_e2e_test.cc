@@ -53,6 +53,22 @@ class SearchE2E : public ::testing::Test {
     return r;
   }
 
+  // The per-stage scores (debug: true) of listing `id` in the top 10 for `q`; false when it
+  // is not there.
+  bool TopTenScores(const std::string& q, uint64_t id, StageScores* out) {
+    SearchRequest req = Request(q, 10);
+    req.set_debug(true);
+    SearchResponse resp;
+    if (!Search(req, &resp).ok()) return false;
+    for (const auto& r : resp.results()) {
+      if (r.listing_id() == id) {
+        *out = r.debug();
+        return true;
+      }
+    }
+    return false;
+  }
+
   static std::string* data_dir_;
   static ServerProcess* server_;
   static std::shared_ptr<grpc::Channel>* channel_;
@@ -245,6 +261,37 @@ TEST_F(SearchE2E, NewListingIsSearchableRightAfterUpsert) {
   std::printf("fresh listing visible %.1f ms after the upsert was acknowledged\n", ms);
   EXPECT_TRUE(found);
   EXPECT_LT(ms, 1000);
+  // Both legs found it: the ANN delta by its embedding, the lexical delta by its words.
+  StageScores fresh;
+  ASSERT_TRUE(TopTenScores("zorblax quantum velvet sofa", id, &fresh)) << "not in the top 10";
+  EXPECT_GT(fresh.lexical_rank(), 0);
+  EXPECT_GT(fresh.ann_rank(), 0);
+}
+
+TEST_F(SearchE2E, UpdatedListingIsSearchableByItsNewWords) {
+  const uint64_t id = 900000000004ULL;
+  for (const char* title : {"Zorblax quantum velvet sofa, teal", "Zorblax hyperdrive corduroy armchair, ochre"}) {
+    UpsertListingsRequest up;
+    *up.add_listings() = FreshListing(id, title);
+    UpsertListingsResponse ack;
+    grpc::ClientContext ctx;
+    grpc::Status s = Stub()->UpsertListings(&ctx, up, &ack);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  // The new title's words find it through the lexical leg at once...
+  StageScores now;
+  ASSERT_TRUE(TopTenScores("zorblax hyperdrive corduroy armchair ochre", id, &now))
+      << "updated listing not in the top 10 for its new title";
+  EXPECT_GT(now.lexical_rank(), 0);
+  // ...and words only its old title had do not match it lexically any more (the ANN leg may
+  // still consider it similar).
+  SearchRequest req = Request("quantum velvet teal", 100);
+  req.set_debug(true);
+  SearchResponse resp;
+  ASSERT_TRUE(Search(req, &resp).ok());
+  for (const auto& r : resp.results()) {
+    if (r.listing_id() == id) EXPECT_EQ(r.debug().lexical_rank(), 0);
+  }
 }
 
 TEST_F(SearchE2E, DeletedListingIsNeverReturnedAfterAck) {
@@ -356,14 +403,16 @@ TEST_F(SearchE2E, FreshListingsAndDeletesSurviveARestart) {
   EXPECT_GE(n_tomb, 1);
   EXPECT_GT(snapshot, 0);
 
-  // The fresh listing is in neither the FAISS nor the Xapian index: only the replayed delta
-  // can return it, through the ANN leg.
+  // The fresh listing is in neither the FAISS nor the Xapian index: only the replayed deltas
+  // can return it, through both legs.
   SearchRequest req = Request(fresh_query, 100);
   req.set_debug(true);
   ASSERT_TRUE(Search(req, &resp).ok());
   ASSERT_TRUE(Contains(resp, fresh)) << "fresh listing lost by the restart";
   for (const auto& r : resp.results()) {
-    if (r.listing_id() == fresh) EXPECT_GT(r.debug().ann_rank(), 0);
+    if (r.listing_id() != fresh) continue;
+    EXPECT_GT(r.debug().ann_rank(), 0);
+    EXPECT_GT(r.debug().lexical_rank(), 0);
   }
   // The deleted one is never returned, by its title or the query that found it.
   for (const std::string& q : {gone_title, std::string("laptop")}) {
