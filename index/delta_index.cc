@@ -109,6 +109,16 @@ int64_t DeltaIndex::DropBefore(int64_t snapshot_unix_ms) {
   return dropped;
 }
 
+absl::Status DeltaIndex::Reconstruct(uint64_t listing_id, float* out) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = slot_of_.find(listing_id);
+  if (it == slot_of_.end()) {
+    return absl::NotFoundError(absl::StrCat("listing ", listing_id, " has no fresh copy"));
+  }
+  std::copy_n(vectors_.begin() + it->second * dim_, dim_, out);
+  return absl::OkStatus();
+}
+
 int64_t DeltaIndex::size() const {
   absl::ReaderMutexLock lock(&mu_);
   return static_cast<int64_t>(ids_.size());

@@ -50,6 +50,10 @@ class DeltaIndex {
   std::vector<Neighbor> Search(const float* query, int k,
                                const ListingFilter* filter = nullptr) const;
 
+  // Copies the fresh copy's embedding (dim() floats) into `out`. NotFound when the delta holds
+  // no fresh copy of `listing_id` (never written here, deleted, or dropped).
+  absl::Status Reconstruct(uint64_t listing_id, float* out) const;
+
   // True when the main index's copy of `listing_id` must be suppressed.
   bool IsTombstoned(uint64_t listing_id) const;
 

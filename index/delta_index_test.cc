@@ -77,7 +77,12 @@ TEST(DeltaIndex, UpsertSearchDeleteAndTombstones) {
   for (const Neighbor& n : got) EXPECT_TRUE((n.listing_id - 100) % 2 == 1 && n.listing_id <= 119);
 
   // An update replaces the vector; a delete removes the listing and keeps a tombstone.
+  std::vector<float> back(kDim);
+  ASSERT_TRUE(delta.Reconstruct(107, back.data()).ok());
+  EXPECT_EQ(back, v[7]);
   ASSERT_TRUE(delta.Upsert(107, v[8], Attrs("odd", 7), 2000).ok());
+  ASSERT_TRUE(delta.Reconstruct(107, back.data()).ok());
+  EXPECT_EQ(back, v[8]) << "Reconstruct returns the newest copy (the ranker's embedding input)";
   got = delta.Search(v[8].data(), 2);
   EXPECT_NEAR(got[0].score, 1.0f, 1e-5);
   EXPECT_NEAR(got[1].score, 1.0f, 1e-5);
@@ -88,6 +93,8 @@ TEST(DeltaIndex, UpsertSearchDeleteAndTombstones) {
   EXPECT_TRUE(delta.IsTombstoned(107));
   EXPECT_TRUE(delta.IsTombstoned(999));
   for (const Neighbor& n : delta.Search(v[8].data(), 100)) EXPECT_NE(n.listing_id, 107u);
+  EXPECT_EQ(delta.Reconstruct(107, back.data()).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(delta.Reconstruct(999, back.data()).code(), absl::StatusCode::kNotFound);
 
   // Bad input.
   EXPECT_EQ(delta.Upsert(1, std::vector<float>(kDim + 1), Attrs("x", 1), 1).code(),

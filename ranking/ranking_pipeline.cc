@@ -29,7 +29,8 @@ absl::Status CheckIndexDim(const IndexSnapshot& index) {
 absl::Status CompleteBatch(const FeatureStore& store, const IndexSnapshot& index,
                            const CatalogStats& stats, const std::string& raw_query,
                            absl::Span<const float> query_embedding, const User* user,
-                           ListingTokenCache* token_cache, RankingBatch* b) {
+                           ListingTokenCache* token_cache, const DeltaIndex* delta,
+                           RankingBatch* b) {
   auto t = std::chrono::steady_clock::now();
   const size_t m = b->listings.size();
   std::vector<uint64_t> ids(m);
@@ -38,11 +39,14 @@ absl::Status CompleteBatch(const FeatureStore& store, const IndexSnapshot& index
   std::vector<float> emb(m * kRankingEmbeddingDim, 0.0f);
   std::vector<uint8_t> has(m, 0);
   for (size_t i = 0; i < m; ++i) {
-    absl::Status s = index.Reconstruct(ids[i], emb.data() + i * kRankingEmbeddingDim);
+    float* row = emb.data() + i * kRankingEmbeddingDim;
+    absl::Status s = absl::NotFoundError("");
+    if (delta != nullptr && delta->dim() == kRankingEmbeddingDim) s = delta->Reconstruct(ids[i], row);
+    if (!s.ok()) s = index.Reconstruct(ids[i], row);
     if (s.ok()) {
       has[i] = 1;
     } else if (absl::IsNotFound(s)) {
-      ++b->not_in_index;  // e.g. upserted into the store/lexical index after the index build
+      ++b->not_in_index;  // e.g. written to the store after the build, without a delta
       std::fill_n(emb.data() + i * kRankingEmbeddingDim, kRankingEmbeddingDim, 0.0f);
     } else {
       return s;
@@ -96,7 +100,8 @@ absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const 
   }
   b.fetch_ms = MsSince(t);
   MS_RETURN_IF_ERROR(
-      CompleteBatch(store, index, stats, raw_query, query_embedding, user, token_cache, &b));
+      CompleteBatch(store, index, stats, raw_query, query_embedding, user, token_cache,
+                    /*delta=*/nullptr, &b));
   return b;
 }
 
@@ -105,7 +110,8 @@ absl::StatusOr<RankingBatch> MakeRankingBatch(const FeatureStore& store, const I
                                               absl::Span<const float> query_embedding,
                                               std::vector<Candidate> candidates,
                                               std::vector<Listing> listings, const User* user,
-                                              ListingTokenCache* token_cache) {
+                                              ListingTokenCache* token_cache,
+                                              const DeltaIndex* delta) {
   MS_RETURN_IF_ERROR(CheckIndexDim(index));
   if (candidates.size() != listings.size()) {
     return absl::InvalidArgumentError(absl::StrCat("MakeRankingBatch: ", candidates.size(),
@@ -115,7 +121,7 @@ absl::StatusOr<RankingBatch> MakeRankingBatch(const FeatureStore& store, const I
   b.candidates = std::move(candidates);
   b.listings = std::move(listings);
   MS_RETURN_IF_ERROR(
-      CompleteBatch(store, index, stats, raw_query, query_embedding, user, token_cache, &b));
+      CompleteBatch(store, index, stats, raw_query, query_embedding, user, token_cache, delta, &b));
   return b;
 }
 

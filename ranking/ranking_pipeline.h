@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "features/feature_store.h"
+#include "index/delta_index.h"
 #include "index/index_snapshot.h"
 #include "proto/catalog.pb.h"
 #include "ranking/ranking_features.h"
@@ -50,13 +51,16 @@ absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const 
 
 // As FetchRankingBatch for a caller that already read the listings (listings[i] is the
 // record of candidates[i]; the server reads them once to apply its filters): reads only the
-// counters and the stored embeddings. InvalidArgument when the sizes differ.
+// counters and the stored embeddings. With `delta`, a listing's fresh copy there (upserted
+// after the index build) gives its embedding before the index's older copy does.
+// InvalidArgument when the sizes differ.
 absl::StatusOr<RankingBatch> MakeRankingBatch(const FeatureStore& store, const IndexSnapshot& index,
                                               const CatalogStats& stats, const std::string& raw_query,
                                               absl::Span<const float> query_embedding,
                                               std::vector<Candidate> candidates,
                                               std::vector<Listing> listings, const User* user,
-                                              ListingTokenCache* token_cache = nullptr);
+                                              ListingTokenCache* token_cache = nullptr,
+                                              const DeltaIndex* delta = nullptr);
 
 // Loads what GenerateCandidates needs from <data_dir>: the index named by index/CURRENT, the
 // query tower it was built with (models/query_tower/<index listing_tower_version>) and, when

@@ -246,7 +246,7 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
                         MakeRankingBatch(*store_, *state->retrieval.index, state->stats, req.query(),
                                          retrieved.query_embedding, std::move(to_rank),
                                          std::move(to_rank_listings), user ? &*user : nullptr,
-                                         &token_cache_));
+                                         &token_cache_, delta_.get()));
     if (debug) (*debug->mutable_stage_ms())["rank_features"] = MsSince(t);
     auto t_rank = std::chrono::steady_clock::now();
     MS_ASSIGN_OR_RETURN(std::vector<float> s, state->ranker->Score(batch.features));
