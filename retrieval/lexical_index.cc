@@ -2,7 +2,9 @@
 
 #include <xapian.h>
 
+#include <signal.h>  // kill
 #include <stdlib.h>  // mkdtemp
+#include <unistd.h>  // getpid
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -939,6 +942,34 @@ std::atomic<uint64_t> g_next_delta_instance{1};
 
 LexicalDelta::LexicalDelta() : instance_(g_next_delta_instance++) {}
 
+namespace {
+constexpr char kDeltaDirPrefix[] = "marketsearch-lexical-delta-";  // + <pid>-<random>
+}  // namespace
+
+int LexicalDelta::RemoveAbandoned(const std::string& parent_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<fs::path> dead;
+  for (const auto& e : fs::directory_iterator(parent_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!absl::StartsWith(name, kDeltaDirPrefix)) continue;
+    const std::vector<std::string> parts =
+        absl::StrSplit(name.substr(sizeof(kDeltaDirPrefix) - 1), '-');
+    int64_t pid = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &pid) || pid <= 0) continue;
+    // kill(pid, 0) fails with ESRCH only when no such process exists.
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    dead.push_back(e.path());
+  }
+  int removed = 0;
+  for (const auto& p : dead) {
+    std::error_code rm;
+    fs::remove_all(p, rm);
+    if (!rm) ++removed;
+  }
+  return removed;
+}
+
 absl::StatusOr<std::unique_ptr<LexicalDelta>> LexicalDelta::Create(
     const LexicalIndexWriter::Options& shape, const std::string& parent_dir) {
   std::string parent = parent_dir;
@@ -946,7 +977,8 @@ absl::StatusOr<std::unique_ptr<LexicalDelta>> LexicalDelta::Create(
     const char* tmp = std::getenv("TMPDIR");
     parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
   }
-  std::string dir = parent + "/marketsearch-lexical-delta-XXXXXX";
+  RemoveAbandoned(parent);
+  std::string dir = absl::StrCat(parent, "/", kDeltaDirPrefix, ::getpid(), "-XXXXXX");
   if (::mkdtemp(dir.data()) == nullptr) {
     return absl::InternalError(absl::StrCat("lexical delta: cannot create a directory under ",
                                             parent, ": ", std::strerror(errno)));

@@ -276,9 +276,14 @@ class LexicalDelta {
  public:
   // A delta whose documents are shaped by `shape` (path and overwrite are ignored), in a new
   // directory under `parent_dir` (default: $TMPDIR, else /tmp).
+  // The directory is named after this process's pid; Create first removes the directories
+  // that processes which no longer exist left there (a server killed with SIGKILL).
   static absl::StatusOr<std::unique_ptr<LexicalDelta>> Create(
       const LexicalIndexWriter::Options& shape, const std::string& parent_dir = "");
   ~LexicalDelta();  // removes the directory
+  // Removes the delta directories under `parent_dir` of processes that no longer exist;
+  // returns how many.
+  static int RemoveAbandoned(const std::string& parent_dir);
 
   // One write: an upsert (`listing` set) or a delete (`listing` null) of `listing_id`.
   struct Write {

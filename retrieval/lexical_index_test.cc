@@ -1,5 +1,6 @@
 #include "retrieval/lexical_index.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -634,6 +635,29 @@ TEST(LexicalDeltaTest, SnapshotTimeIsRecordedAndShapesMustMatch) {
   EXPECT_TRUE(std::filesystem::exists(delta_dir));
   delta->reset();
   EXPECT_FALSE(std::filesystem::exists(delta_dir));
+}
+
+TEST(LexicalDeltaTest, DirectoriesOfDeadProcessesAreRemoved) {
+  const std::string parent = NewDir("abandoned");
+  std::filesystem::create_directories(parent);
+  // A pid that certainly belonged to a process that is gone: a child we reaped.
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_GT(child, 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  const std::string dead = absl::StrCat(parent, "/marketsearch-lexical-delta-", child, "-abc123");
+  const std::string unrelated = parent + "/something-else";
+  std::filesystem::create_directories(dead + "/sub");
+  std::filesystem::create_directories(unrelated);
+  auto mine = LexicalDelta::Create(LexicalIndexWriter::Options(), parent);
+  ASSERT_TRUE(mine.ok()) << mine.status();
+  EXPECT_FALSE(std::filesystem::exists(dead));
+  EXPECT_TRUE(std::filesystem::exists(unrelated));
+  EXPECT_TRUE(std::filesystem::exists((*mine)->dir()));
+  // A live process's directory (this one's) is never removed.
+  EXPECT_EQ(LexicalDelta::RemoveAbandoned(parent), 0);
+  EXPECT_TRUE(std::filesystem::exists((*mine)->dir()));
 }
 
 TEST(LexicalDeltaTest, SearchesRunWhileListingsAreWritten) {
