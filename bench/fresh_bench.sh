@@ -14,16 +14,9 @@ BIN=bazel-bin
 RUN="$D/run"
 PORT_FILE="$RUN/fresh_port"
 mkdir -p "$RUN"
-rm -f "$PORT_FILE"
-"$BIN/serving/server" --data_dir="$D" --port=0 --port_file="$PORT_FILE" 2> "$RUN/fresh_server.log" &
-SERVER_PID=$!
-trap 'kill $SERVER_PID 2>/dev/null || true; wait $SERVER_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 600); do
-  [ -s "$PORT_FILE" ] && break
-  kill -0 $SERVER_PID 2>/dev/null || { cat "$RUN/fresh_server.log"; exit 1; }
-  sleep 0.1
-done
-[ -s "$PORT_FILE" ] || { echo "server did not start within 60 s" >&2; cat "$RUN/fresh_server.log"; exit 1; }
+source tools/server_lib.sh
+trap stop_server EXIT
+start_server "$BIN" "$D" "$PORT_FILE" "$RUN/fresh_server.log"
 # shellcheck disable=SC2086
 "$BIN/bench/fresh_listing_bench" --target="127.0.0.1:$(cat "$PORT_FILE")" ${FRESH_ARGS:-} || {
   rc=$?

@@ -330,32 +330,23 @@ IndexSnapshot::Candidates IndexSnapshot::Plan(const ListingFilter& f) const {
   auto consider = [&](Candidates c) {
     if (c.count < best.count) best = std::move(c);
   };
-  if (!f.category_fps().empty()) {
+  // A keyed path: the rows of each key the filter names (category any-of, condition any-of).
+  auto keyed = [&](const auto& keys, const auto& rows_by_key, SearchStats::Access access) {
+    if (keys.empty()) return;
     Candidates c;
     c.all = false;
-    c.access = SearchStats::Access::kCategory;
+    c.access = access;
     c.count = 0;
-    for (uint64_t fp : f.category_fps()) {
-      auto it = category_rows_.find(fp);
-      if (it == category_rows_.end()) continue;
+    for (const auto& key : keys) {
+      auto it = rows_by_key.find(key);
+      if (it == rows_by_key.end()) continue;
       c.spans.emplace_back(it->second.data(), it->second.size());
       c.count += static_cast<int64_t>(it->second.size());
     }
     consider(std::move(c));
-  }
-  if (!f.conditions().empty()) {
-    Candidates c;
-    c.all = false;
-    c.access = SearchStats::Access::kCondition;
-    c.count = 0;
-    for (int32_t v : f.conditions()) {
-      auto it = condition_rows_.find(v);
-      if (it == condition_rows_.end()) continue;
-      c.spans.emplace_back(it->second.data(), it->second.size());
-      c.count += static_cast<int64_t>(it->second.size());
-    }
-    consider(std::move(c));
-  }
+  };
+  keyed(f.category_fps(), category_rows_, SearchStats::Access::kCategory);
+  keyed(f.conditions(), condition_rows_, SearchStats::Access::kCondition);
   // An ordered path: the rows whose key lies in [lo, hi] (a superset of the matches).
   auto range = [&](const std::vector<uint32_t>& rows, double lo, double hi, bool use_lo,
                    bool use_hi, auto key, SearchStats::Access access) {

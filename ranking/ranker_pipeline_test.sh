@@ -45,21 +45,15 @@ PYEOF
 # The served path (serving/searcher: listings read once for the filters, MakeRankingBatch,
 # Ranker::Score) must give the ranker the features it was trained on: through the real gRPC
 # server, the ranked order must beat the server's own fused order on the valid queries.
+source "$R/tools/server_lib.sh"
 serve_ndcg() {  # $1 = --ranker or --noranker; prints the API NDCG@10 on the valid split
-  local port_file="$D/run/port$1" log="$D/run/server$1.log"
+  local port_file="$D/run/port$1"
   mkdir -p "$D/run"
-  rm -f "$port_file"
-  "$R/serving/server" --data_dir="$D" --port=0 --port_file="$port_file" "$1" \
-    --log_impressions=false 2> "$log" &
-  local pid=$!
-  for _ in $(seq 1 600); do
-    [ -s "$port_file" ] && break
-    kill -0 $pid 2>/dev/null || { cat "$log" >&2; return 1; }
-    sleep 0.1
-  done
+  # Explicit returns: errexit does not reach into the $(...) this runs in.
+  start_server "$R" "$D" "$port_file" "$D/run/server$1.log" "$1" --log_impressions=false || return 1
   "$R/experiments/evaluate_search" --target="127.0.0.1:$(cat "$port_file")" --data_dir="$D" \
-    --split=valid --bench_lines > "$D/run/eval$1.txt"
-  kill $pid; wait $pid 2>/dev/null || true
+    --split=valid --bench_lines > "$D/run/eval$1.txt" || { stop_server; return 1; }
+  stop_server
   awk '$1 == "BENCH" && $2 == "e2e_ndcg10" {print $3}' "$D/run/eval$1.txt"
 }
 printf '\n== through the gRPC API (valid split)\n'

@@ -16,35 +16,23 @@ SRC_ROOT=. bash tools/pipeline.sh "$BIN" "$DATA" "$LISTINGS" "$QUERIES" 15
 # models that did not see those queries (out-of-fold, see ranking/README.md), else the ranker
 # learns to over-trust the embedding similarity.
 mkdir -p "$DATA/run"
-printf '
-== ranker: out-of-fold retrievers (2 folds, %s epochs each; log in %s)
-' \
+printf '\n== ranker: out-of-fold retrievers (2 folds, %s epochs each; log in %s)\n' \
   "${DEMO_OOF_EPOCHS:-15}" "$DATA/run/ranker_oof.log"
 /usr/bin/python3 ranking/train/make_oof_folds.py --data_dir="$DATA" --bin_dir="$BIN" --folds=2 \
   --epochs="${DEMO_OOF_EPOCHS:-15}" > "$DATA/run/ranker_oof.log" 2>&1 ||
   { tail -30 "$DATA/run/ranker_oof.log"; exit 1; }
-printf '
-== ranker: training data (export_ranking_data)
-'
+printf '\n== ranker: training data (export_ranking_data)\n'
 "$BIN/ranking/export_ranking_data" --data_dir="$DATA" 2>&1 | sed 's/^/  /'
-printf '
-== ranker: DCN-V2 training (listwise softmax, early stopping on valid NDCG@10)
-'
+printf '\n== ranker: DCN-V2 training (listwise softmax, early stopping on valid NDCG@10)\n'
 /usr/bin/python3 ranking/train/train_ranker.py --data_dir="$DATA" > "$DATA/run/train_ranker.log" 2>&1 ||
   { tail -30 "$DATA/run/train_ranker.log"; exit 1; }
 sed -n '/^train_ranker summary/,$p' "$DATA/run/train_ranker.log" | sed 's/^/  /'
 
 printf '\n== starting the server on a free loopback port\n'
 PORT_FILE="$DATA/run/port"
-rm -f "$PORT_FILE"
-"$BIN/serving/server" --data_dir="$DATA" --port=0 --port_file="$PORT_FILE" 2> "$DATA/run/server.log" &
-SERVER_PID=$!
-trap 'kill $SERVER_PID 2>/dev/null || true; wait $SERVER_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 600); do
-  [ -s "$PORT_FILE" ] && break
-  kill -0 $SERVER_PID 2>/dev/null || { cat "$DATA/run/server.log"; exit 1; }
-  sleep 0.1
-done
+source tools/server_lib.sh
+trap stop_server EXIT
+start_server "$BIN" "$DATA" "$PORT_FILE" "$DATA/run/server.log"
 PORT=$(cat "$PORT_FILE")
 TARGET="127.0.0.1:$PORT"
 sed 's/^/  /' "$DATA/run/server.log"
