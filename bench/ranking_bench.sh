@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 D="${1:?usage: bench/ranking_bench.sh DATA_DIR}"
 BIN=bazel-bin
+source tools/blas_env.sh  # OpenBLAS kernels named from the CPU flags (VMs hide the model)
 PY=/usr/bin/python3
 
 [ -f "$D/lexical/CURRENT" ] || "$BIN/index/build_lexical" --data_dir="$D"

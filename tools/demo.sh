@@ -71,7 +71,7 @@ printf '\n== quality over the held-out test queries (through the gRPC API)\n'
 cat <<EOM
 
 == run it yourself
-  server:   $BIN/serving/server --data_dir=$DATA --port=8500
+  server:   source tools/blas_env.sh; $BIN/serving/server --data_dir=$DATA --port=8500
   query:    $BIN/serving/search_cli --target=127.0.0.1:8500 --query='grey sofa' --debug
   evaluate: $BIN/experiments/evaluate_search --target=127.0.0.1:8500 --data_dir=$DATA
   rebuild:  $BIN/index/build_index --data_dir=$DATA   (the running server swaps to the new version)

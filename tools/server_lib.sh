@@ -8,6 +8,8 @@
 start_server() {
   local bin="$1" data="$2" port_file="$3" log="$4"
   shift 4
+  # OpenBLAS kernels for this CPU (the ranker's forward); see blas_env.sh.
+  source "$(dirname "${BASH_SOURCE[0]}")/blas_env.sh"
   rm -f "$port_file"
   "$bin/serving/server" --data_dir="$data" --port=0 --port_file="$port_file" "$@" 2> "$log" &
   SERVER_PID=$!
