@@ -21,6 +21,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "common/clock.h"
 #include "common/file_util.h"
 #include "common/progress.h"
 #include "common/status_macros.h"
@@ -127,8 +128,7 @@ absl::Status Run() {
   // The store snapshot time, taken before the (read-only) open that fixes the snapshot:
   // every write acknowledged before this instant is in the scan below. The server drops
   // delta entries and write-log entries older than it once it serves this index.
-  const int64_t snapshot_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t snapshot_unix_ms = NowUnixMs();
   FeatureStore::Options so;
   so.path = data_dir + "/store";
   so.read_only = true;

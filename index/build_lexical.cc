@@ -16,6 +16,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/clock.h"
 #include "common/file_util.h"
 #include "common/progress.h"
 #include "common/status_macros.h"
@@ -51,8 +52,7 @@ absl::Status Run() {
 
   // The store snapshot time, taken before the (read-only) open that fixes the snapshot, as in
   // build_index: every write acknowledged before this instant is in the scan below.
-  const int64_t snapshot_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t snapshot_unix_ms = NowUnixMs();
   FeatureStore::Options so;
   so.path = data_dir + "/store";
   so.read_only = true;

@@ -74,7 +74,6 @@ ListingAttributes ListingAttributes::FromListing(const Listing& l) {
 }
 
 double HaversineKm(double lat1, double lon1, double lat2, double lon2) {
-  // Kept term for term identical to serving/searcher.cc HaversineKm(a, b) with a = point 1.
   const double dlat = (lat2 - lat1) * kRad;
   const double dlon = (lon2 - lon1) * kRad;
   const double h = std::sin(dlat / 2) * std::sin(dlat / 2) +

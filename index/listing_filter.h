@@ -2,8 +2,8 @@
 // search can test a listing without a feature-store read:
 //   - ListingAttributes: the filterable fields of one listing (category, price, condition,
 //     location), 40 bytes;
-//   - ListingFilter: a SearchFilters proto compiled for fast Matches() — same semantics as
-//     serving's MatchesFilters (categories any-of, price min/max inclusive with 0 = unbounded,
+//   - ListingFilter: a SearchFilters proto compiled for fast Matches() — the one definition
+//     of what a filter means, also used by serving for listings read from the store (categories any-of, price min/max inclusive with 0 = unbounded,
 //     conditions any-of, geo radius by haversine, a listing without location fails a geo
 //     filter);
 //   - ListingAttributeTable: the attributes of every listing of one index version, in the
@@ -40,7 +40,7 @@ struct ListingAttributes {
   static ListingAttributes FromListing(const Listing& listing);
 };
 
-// Great-circle distance in km (same formula and constants as serving's HaversineKm).
+// Great-circle distance in km.
 double HaversineKm(double lat1, double lon1, double lat2, double lon2);
 
 class ListingFilter {

@@ -11,8 +11,8 @@
 namespace marketsearch {
 namespace {
 
-// The specification: a verbatim copy of serving/searcher.cc's HaversineKm + MatchesFilters
-// (index/ may not depend on serving/). If serving's semantics change, change this too.
+// The specification of a filter, written out plainly on the Listing proto (serving applies
+// ListingFilter to listings read from the store, FAISS to the attribute table).
 double RefHaversineKm(const GeoPoint& a, const GeoPoint& b) {
   constexpr double kR = 6371.0;
   constexpr double kRad = M_PI / 180.0;

@@ -1,24 +1,17 @@
 #include "serving/listing_writer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/clock.h"
 #include "common/status_macros.h"
 #include "features/featurizer.h"
 #include "features/listing_tsv.h"
 #include "index/listing_filter.h"
 
 namespace marketsearch {
-namespace {
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
 
 absl::StatusOr<int64_t> ListingWriter::Upsert(absl::Span<const Listing> listings) {
   if (listings.empty()) return absl::InvalidArgumentError("listings: must not be empty");
@@ -38,8 +31,11 @@ absl::StatusOr<int64_t> ListingWriter::Upsert(absl::Span<const Listing> listings
   MS_ASSIGN_OR_RETURN(FloatMatrix emb, state->listing_encoder->Encode(stamped, state->stats));
 
   absl::MutexLock lock(&mu_);
-  MS_RETURN_IF_ERROR(store_->PutListings(stamped, NowMs()));
-  const int64_t now = NowMs();
+  // Two clock reads on purpose: the write log's time is taken before the commit (replay reaches
+  // back kWriteLogReplayMarginMs before a snapshot, so it is covered); the delta's after it, so
+  // that no index built from a snapshot older than the commit can drop the entry.
+  MS_RETURN_IF_ERROR(store_->PutListings(stamped, NowUnixMs()));
+  const int64_t now = NowUnixMs();
   DeltaIndex* delta = searcher_->delta();
   for (size_t i = 0; i < stamped.size(); ++i) {
     MS_RETURN_IF_ERROR(delta->Upsert(stamped[i].listing_id(),
@@ -61,8 +57,8 @@ absl::StatusOr<int64_t> ListingWriter::Delete(absl::Span<const uint64_t> ids) {
     if (ids[i] == 0) return absl::InvalidArgumentError(absl::StrCat("listing_ids[", i, "]: must be > 0"));
   }
   absl::MutexLock lock(&mu_);
-  MS_RETURN_IF_ERROR(store_->DeleteListings(ids, NowMs()));
-  const int64_t now = NowMs();
+  MS_RETURN_IF_ERROR(store_->DeleteListings(ids, NowUnixMs()));  // see Upsert
+  const int64_t now = NowUnixMs();
   if (DeltaIndex* delta = searcher_->delta(); delta != nullptr) {
     for (uint64_t id : ids) delta->Delete(id, now);
   }

@@ -12,6 +12,7 @@
 #include "features/text_normalizer.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "common/clock.h"
 #include "common/file_util.h"
 #include "ranking/ranking_features.h"
 #include "ranking/ranking_pipeline.h"
@@ -33,34 +34,11 @@ std::string NewRequestId() {
 }  // namespace
 
 double HaversineKm(const GeoPoint& a, const GeoPoint& b) {
-  constexpr double kR = 6371.0;
-  constexpr double kRad = M_PI / 180.0;
-  const double dlat = (b.lat() - a.lat()) * kRad;
-  const double dlon = (b.lon() - a.lon()) * kRad;
-  const double h = std::sin(dlat / 2) * std::sin(dlat / 2) +
-                   std::cos(a.lat() * kRad) * std::cos(b.lat() * kRad) * std::sin(dlon / 2) *
-                       std::sin(dlon / 2);
-  return 2 * kR * std::asin(std::min(1.0, std::sqrt(h)));
+  return HaversineKm(a.lat(), a.lon(), b.lat(), b.lon());
 }
 
 bool MatchesFilters(const Listing& l, const SearchFilters& f) {
-  if (f.categories_size() > 0) {
-    bool any = false;
-    for (const auto& c : f.categories()) any |= c == l.category();
-    if (!any) return false;
-  }
-  if (f.price().min() > 0 && l.price() < f.price().min()) return false;
-  if (f.price().max() > 0 && l.price() > f.price().max()) return false;
-  if (f.conditions_size() > 0) {
-    bool any = false;
-    for (int c : f.conditions()) any |= c == l.condition();
-    if (!any) return false;
-  }
-  if (f.has_geo()) {
-    if (!l.has_location()) return false;
-    if (HaversineKm(f.geo().center(), l.location()) > f.geo().radius_km()) return false;
-  }
-  return true;
+  return ListingFilter(f).Matches(ListingAttributes::FromListing(l));
 }
 
 PublishedVersions ReadPublishedVersions(const std::string& data_dir) {
@@ -147,9 +125,7 @@ absl::Status Searcher::SetState(std::shared_ptr<const ServingState> state) {
         "lexical v", state->versions.lexical(), " shapes documents differently (fields, stemming "
         "or spelling) from the server's lexical delta; restart the server to change it"));
   }
-  MS_ASSIGN_OR_RETURN(const int64_t dropped,
-                      lexical_delta_->DropBefore(LexicalSnapshotUnixMs(*state)));
-  (void)dropped;
+  MS_RETURN_IF_ERROR(lexical_delta_->DropBefore(LexicalSnapshotUnixMs(*state)).status());
   delta_->DropBefore(state->retrieval.index->manifest().snapshot_unix_ms());
   state_ = std::move(state);
   return absl::OkStatus();
@@ -218,7 +194,9 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
   // Candidates that are gone from the store (sold) or fail the filters are dropped.
   std::vector<size_t> kept;  // indexes into candidates / listings, fused order
   for (size_t i = 0; i < candidates.size(); ++i) {
-    if (listings[i].has_value() && MatchesFilters(*listings[i], f)) kept.push_back(i);
+    if (listings[i].has_value() && ann_filter.Matches(ListingAttributes::FromListing(*listings[i]))) {
+      kept.push_back(i);
+    }
   }
   // The ranker reorders the best rank_depth survivors in one batched forward; the rest
   // follow in fused order.
@@ -271,8 +249,7 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
       ranked.push_back({candidates[i].listing_id, listings[i]->seller_id(),
                         listings[i]->listed_at_unix(), s[j]});
     }
-    const int64_t now_unix = std::chrono::duration_cast<std::chrono::seconds>(
-                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    const int64_t now_unix = NowUnixMs() / 1000;
     ranked = ApplyBusinessRules(std::move(ranked), options_.rules, now_unix);
     std::vector<size_t> reordered;
     absl::flat_hash_set<size_t> placed;

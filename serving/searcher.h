@@ -116,10 +116,11 @@ class Searcher {
   mutable ListingTokenCache token_cache_;
 };
 
-// Great-circle distance in km.
+// Great-circle distance in km (index/listing_filter's HaversineKm).
 double HaversineKm(const GeoPoint& a, const GeoPoint& b);
 
-// True when the listing passes every filter that is set.
+// True when the listing passes every filter that is set: ListingFilter's semantics, the ones
+// the ANN search applies inside FAISS.
 bool MatchesFilters(const Listing& listing, const SearchFilters& filters);
 
 }  // namespace marketsearch
