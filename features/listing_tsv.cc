@@ -1,6 +1,7 @@
 #include "features/listing_tsv.h"
 
 #include <cmath>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -43,14 +44,39 @@ const char* ConditionName(Condition c) {
   }
 }
 
+namespace {
+
+// "field: ..." for a text field that is not valid UTF-8 or longer than `max_bytes`.
+absl::Status CheckText(const std::string& field, const std::string& text, size_t max_bytes) {
+  if (text.size() > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": longer than ", max_bytes,
+                                                   " bytes (got ", text.size(), ")"));
+  }
+  if (!IsValidUtf8(text)) return absl::InvalidArgumentError(absl::StrCat(field, ": not valid UTF-8"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ValidateListing(const Listing& l) {
   auto bad = [](const std::string& m) { return absl::InvalidArgumentError(m); };
   if (l.listing_id() == 0) return bad("listing_id: must be > 0");
-  for (const std::string* t : {&l.title(), &l.description(), &l.category(), &l.brand(), &l.city()}) {
-    if (!IsValidUtf8(*t)) return bad("text fields: invalid UTF-8");
+  for (const auto& [field, text, max] :
+       {std::tuple<const char*, const std::string*, size_t>{"title", &l.title(), kMaxTitleBytes},
+        {"description", &l.description(), kMaxDescriptionBytes},
+        {"category", &l.category(), kMaxCategoryBytes},
+        {"brand", &l.brand(), kMaxBrandBytes},
+        {"city", &l.city(), kMaxCityBytes}}) {
+    if (absl::Status s = CheckText(field, *text, max); !s.ok()) return s;
   }
-  for (const Attribute& a : l.attributes()) {
-    if (!IsValidUtf8(a.name()) || !IsValidUtf8(a.value())) return bad("attributes: invalid UTF-8");
+  if (l.attributes_size() > kMaxAttributes) {
+    return bad(absl::StrCat("attributes: at most ", kMaxAttributes, " (got ", l.attributes_size(), ")"));
+  }
+  for (int i = 0; i < l.attributes_size(); ++i) {
+    const Attribute& a = l.attributes(i);
+    const std::string at = absl::StrCat("attributes[", i, "].");
+    if (absl::Status s = CheckText(at + "name", a.name(), kMaxAttributeNameBytes); !s.ok()) return s;
+    if (absl::Status s = CheckText(at + "value", a.value(), kMaxAttributeValueBytes); !s.ok()) return s;
   }
   if (absl::StripAsciiWhitespace(l.title()).empty()) return bad("title: must not be empty");
   if (l.category().empty()) return bad("category: must not be empty");
@@ -61,8 +87,12 @@ absl::Status ValidateListing(const Listing& l) {
     return bad("condition: must be new, like_new, used or for_parts");
   }
   if (!(l.seller_rating() >= 0 && l.seller_rating() <= 5)) return bad("seller_rating: outside [0, 5]");
-  if (l.has_location() && (std::fabs(l.location().lat()) > 90 || std::fabs(l.location().lon()) > 180)) {
-    return bad("location: latitude/longitude out of range");
+  // NaN fails every comparison: the checks are written so that it is refused.
+  if (l.has_location() && !(std::fabs(l.location().lat()) <= 90 && std::fabs(l.location().lon()) <= 180)) {
+    return bad("location: latitude must be in [-90, 90] and longitude in [-180, 180]");
+  }
+  if (l.listed_at_unix() < 0 || l.listed_at_unix() > kMaxListedAtUnix) {
+    return bad(absl::StrCat("listed_at_unix: outside [0, ", kMaxListedAtUnix, "]"));
   }
   return absl::OkStatus();
 }

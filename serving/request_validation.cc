@@ -1,6 +1,7 @@
 #include "serving/request_validation.h"
 
 #include <cmath>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -8,26 +9,62 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "features/listing_tsv.h"
 #include "features/text_normalizer.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace marketsearch {
 namespace {
 
 absl::Status Invalid(const std::string& msg) { return absl::InvalidArgumentError(msg); }
 
-}  // namespace
-
-std::string EncodePageToken(int offset, int64_t index_version) {
-  return absl::WebSafeBase64Escape(absl::StrCat("p1:", offset, ":", index_version));
+// FNV-1a, 64 bit: a hash that is the same in every process (absl::Hash is seeded per process).
+uint64_t Fnv1a64(std::string_view bytes, uint64_t h = 14695981039346656037ULL) {
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
 }
 
-absl::Status DecodePageToken(const std::string& token, int* offset, int64_t* index_version) {
+// What a page token is bound to: the query and the filters (not page_size, which a client
+// may change between pages).
+uint64_t RequestFingerprint(const SearchRequest& r) {
+  std::string filters;
+  {
+    google::protobuf::io::StringOutputStream out(&filters);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    r.filters().SerializeToCodedStream(&coded);
+  }
+  return Fnv1a64(filters, Fnv1a64(std::string_view("\0", 1), Fnv1a64(r.query())));
+}
+
+}  // namespace
+
+std::string EncodePageToken(const SearchRequest& request, int64_t offset, int64_t index_version) {
+  return absl::WebSafeBase64Escape(absl::StrCat("p2:", offset, ":", index_version, ":",
+                                                absl::Hex(RequestFingerprint(request))));
+}
+
+absl::Status DecodePageToken(const SearchRequest& request, int64_t* offset, int64_t* index_version) {
+  const std::string& token = request.page_token();
   std::string raw;
-  if (!absl::WebSafeBase64Unescape(token, &raw)) return Invalid("page_token: malformed");
+  if (token.size() > kMaxPageTokenBytes || !absl::WebSafeBase64Unescape(token, &raw)) {
+    return Invalid("page_token: malformed (pass next_page_token unchanged)");
+  }
   std::vector<std::string> parts = absl::StrSplit(raw, ':');
-  if (parts.size() != 3 || parts[0] != "p1" || !absl::SimpleAtoi(parts[1], offset) ||
-      !absl::SimpleAtoi(parts[2], index_version) || *offset < 0) {
-    return Invalid("page_token: malformed");
+  uint64_t fingerprint = 0;
+  if (parts.size() != 4 || parts[0] != "p2" || !absl::SimpleAtoi(parts[1], offset) ||
+      !absl::SimpleAtoi(parts[2], index_version) || !absl::SimpleHexAtoi(parts[3], &fingerprint)) {
+    return Invalid("page_token: malformed (pass next_page_token unchanged)");
+  }
+  if (fingerprint != RequestFingerprint(request)) {
+    return Invalid("page_token: issued for another query or other filters");
+  }
+  if (*offset < 0 || *offset >= kMaxResultDepth) {
+    return Invalid(absl::StrCat("page_token: offset outside [0, ", kMaxResultDepth, ")"));
   }
   return absl::OkStatus();
 }
@@ -37,16 +74,26 @@ absl::Status ValidateSearchRequest(const SearchRequest& r, int* offset) {
     return Invalid(absl::StrCat("query: longer than ", kMaxQueryBytes, " bytes (got ",
                                 r.query().size(), ")"));
   }
-  if (absl::StripAsciiWhitespace(r.query()).empty()) return Invalid("query: must not be empty");
   if (!IsValidUtf8(r.query())) return Invalid("query: not valid UTF-8");
+  if (absl::StripAsciiWhitespace(r.query()).empty()) return Invalid("query: must not be empty");
   if (NormalizeText(r.query()).empty()) return Invalid("query: has no letters or digits");
   if (r.page_size() < 1 || r.page_size() > kMaxPageSize) {
     return Invalid(absl::StrCat("page_size: must be between 1 and ", kMaxPageSize, ", got ",
                                 r.page_size()));
   }
   const SearchFilters& f = r.filters();
-  for (const std::string& c : f.categories()) {
-    if (c.empty()) return Invalid("filters.categories: empty category name");
+  if (f.categories_size() > kMaxFilterCategories) {
+    return Invalid(absl::StrCat("filters.categories: at most ", kMaxFilterCategories, " (got ",
+                                f.categories_size(), ")"));
+  }
+  for (int i = 0; i < f.categories_size(); ++i) {
+    const std::string& c = f.categories(i);
+    const std::string at = absl::StrCat("filters.categories[", i, "]: ");
+    if (c.empty()) return Invalid(at + "empty category name");
+    if (c.size() > kMaxCategoryBytes) {
+      return Invalid(absl::StrCat(at, "longer than ", kMaxCategoryBytes, " bytes (got ", c.size(), ")"));
+    }
+    if (!IsValidUtf8(c)) return Invalid(at + "not valid UTF-8");
   }
   if (!std::isfinite(f.price().min()) || !std::isfinite(f.price().max()) ||
       f.price().min() < 0 || f.price().max() < 0) {
@@ -55,6 +102,10 @@ absl::Status ValidateSearchRequest(const SearchRequest& r, int* offset) {
   if (f.price().max() > 0 && f.price().min() > f.price().max()) {
     return Invalid("filters.price: min is greater than max");
   }
+  if (f.conditions_size() > kMaxFilterConditions) {
+    return Invalid(absl::StrCat("filters.conditions: at most ", kMaxFilterConditions, " (got ",
+                                f.conditions_size(), ")"));
+  }
   for (int c : f.conditions()) {
     if (c <= CONDITION_UNSPECIFIED || c > CONDITION_FOR_PARTS) {
       return Invalid(absl::StrCat("filters.conditions: unknown condition ", c));
@@ -62,22 +113,25 @@ absl::Status ValidateSearchRequest(const SearchRequest& r, int* offset) {
   }
   if (f.has_geo()) {
     const GeoFilter& g = f.geo();
-    if (!(g.radius_km() > 0) || !std::isfinite(g.radius_km())) {
-      return Invalid("filters.geo.radius_km: must be > 0");
+    // Written so that NaN, which fails every comparison, is refused.
+    if (!(g.radius_km() > 0 && g.radius_km() <= kMaxGeoRadiusKm)) {
+      return Invalid(absl::StrCat("filters.geo.radius_km: must be in (0, ", kMaxGeoRadiusKm, "]"));
     }
-    if (std::fabs(g.center().lat()) > 90 || std::fabs(g.center().lon()) > 180) {
-      return Invalid("filters.geo.center: latitude/longitude out of range");
+    if (!(std::fabs(g.center().lat()) <= 90 && std::fabs(g.center().lon()) <= 180)) {
+      return Invalid("filters.geo.center: latitude must be in [-90, 90] and longitude in [-180, 180]");
     }
   }
-  *offset = 0;
+  int64_t start = 0;
   if (!r.page_token().empty()) {
     int64_t version;
-    if (auto s = DecodePageToken(r.page_token(), offset, &version); !s.ok()) return s;
+    if (auto s = DecodePageToken(r, &start, &version); !s.ok()) return s;
   }
-  if (*offset + r.page_size() > kMaxResultDepth) {
+  // 64-bit: start < kMaxResultDepth and page_size <= kMaxPageSize, so the sum cannot wrap.
+  if (start + r.page_size() > kMaxResultDepth) {
     return Invalid(absl::StrCat("page_token: results beyond rank ", kMaxResultDepth,
                                 " are not served"));
   }
+  *offset = static_cast<int>(start);
   return absl::OkStatus();
 }
 
@@ -90,11 +144,18 @@ absl::Status ValidateLogEventsRequest(const LogEventsRequest& r) {
     const Event& e = r.events(i);
     const std::string at = absl::StrCat("events[", i, "].");
     if (e.request_id().empty()) return Invalid(at + "request_id: must not be empty");
+    if (e.request_id().size() > kMaxRequestIdBytes || !IsValidUtf8(e.request_id())) {
+      return Invalid(absl::StrCat(at, "request_id: not a request id (at most ", kMaxRequestIdBytes,
+                                  " bytes of UTF-8, from SearchResponse.request_id)"));
+    }
     if (e.listing_id() == 0) return Invalid(at + "listing_id: must be > 0");
-    if (e.position() < 0) return Invalid(at + "position: must be >= 0");
+    if (e.position() < 0 || e.position() >= kMaxResultDepth) {
+      return Invalid(absl::StrCat(at, "position: must be in [0, ", kMaxResultDepth, ")"));
+    }
     if (e.type() == EVENT_TYPE_UNSPECIFIED || !EventType_IsValid(e.type())) {
       return Invalid(at + "type: must be set");
     }
+    if (e.timestamp_ms() < 0) return Invalid(at + "timestamp_ms: must be >= 0 (0 = server time)");
   }
   return absl::OkStatus();
 }

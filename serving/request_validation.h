@@ -16,16 +16,27 @@ inline constexpr size_t kMaxQueryBytes = 512;
 inline constexpr int kMaxPageSize = 100;
 inline constexpr int kMaxResultDepth = 1000;  // no page reaches beyond this rank
 inline constexpr int kMaxEventsPerCall = 1000;
+inline constexpr size_t kMaxPageTokenBytes = 128;
+inline constexpr int kMaxFilterCategories = 100;  // each at most kMaxCategoryBytes
+inline constexpr int kMaxFilterConditions = 8;
+inline constexpr double kMaxGeoRadiusKm = 20040;  // half the Earth's circumference
+inline constexpr size_t kMaxRequestIdBytes = 64;
 
 // Checks a SearchRequest; on success *offset is the 0-based rank the page starts at.
+// Messages name the field and never echo a text field's value.
 absl::Status ValidateSearchRequest(const SearchRequest& request, int* offset);
 
 absl::Status ValidateLogEventsRequest(const LogEventsRequest& request);
 
-// The page token is opaque to clients: a versioned, web-safe base64 encoding of the offset
-// and the index version that served the first page.
-std::string EncodePageToken(int offset, int64_t index_version);
-absl::Status DecodePageToken(const std::string& token, int* offset, int64_t* index_version);
+// The page token is opaque to clients: a versioned, web-safe base64 encoding of the offset,
+// the index version that served the first page, and a fingerprint of the request's query and
+// filters, so a token is only accepted with the request that produced it (reusing it with
+// another query is INVALID_ARGUMENT, not a page of that query's results). The fingerprint is
+// a stable hash (FNV-1a), the same across restarts and replicas.
+std::string EncodePageToken(const SearchRequest& request, int64_t offset, int64_t index_version);
+// INVALID_ARGUMENT "page_token: ..." when the token is malformed, from another query, or its
+// offset is negative or beyond kMaxResultDepth.
+absl::Status DecodePageToken(const SearchRequest& request, int64_t* offset, int64_t* index_version);
 
 }  // namespace marketsearch
 

@@ -1,5 +1,7 @@
 #include "serving/request_validation.h"
 
+#include <cmath>
+
 #include "gtest/gtest.h"
 
 namespace marketsearch {
@@ -62,19 +64,78 @@ TEST(ValidateSearchRequest, NamesTheField) {
   ExpectInvalid(r, "page_token");
 }
 
-TEST(PageToken, RoundTripAndDepthLimit) {
+TEST(ValidateSearchRequest, BoundsFilterSizesAndRefusesNaNGeo) {
+  SearchRequest r = Good();
+  for (int i = 0; i < 10000; ++i) r.mutable_filters()->add_categories("c");
+  ExpectInvalid(r, "filters.categories");
+  r = Good();
+  r.mutable_filters()->add_categories(std::string(100 * 1024, 'c'));
+  ExpectInvalid(r, "filters.categories[0]");
   int offset;
+  EXPECT_LT(ValidateSearchRequest(r, &offset).message().size(), 200u);
+  r = Good();
+  r.mutable_filters()->add_categories("ok");
+  r.mutable_filters()->add_categories("bad \xc3");
+  ExpectInvalid(r, "filters.categories[1]");
+
+  for (double bad : {std::nan(""), 91.0, -1e300}) {
+    r = Good();
+    r.mutable_filters()->mutable_geo()->set_radius_km(10);
+    r.mutable_filters()->mutable_geo()->mutable_center()->set_lat(bad);
+    ExpectInvalid(r, "filters.geo.center");
+  }
+  r = Good();
+  r.mutable_filters()->mutable_geo()->set_radius_km(std::nan(""));
+  ExpectInvalid(r, "filters.geo.radius_km");
+  r.mutable_filters()->mutable_geo()->set_radius_km(1e9);
+  ExpectInvalid(r, "filters.geo.radius_km");
+}
+
+TEST(PageToken, RoundTripAndDepthLimit) {
+  SearchRequest r = Good();
+  int64_t offset;
   int64_t version;
-  ASSERT_TRUE(DecodePageToken(EncodePageToken(30, 7), &offset, &version).ok());
+  r.set_page_token(EncodePageToken(r, 30, 7));
+  ASSERT_TRUE(DecodePageToken(r, &offset, &version).ok());
   EXPECT_EQ(offset, 30);
   EXPECT_EQ(version, 7);
 
-  SearchRequest r = Good();
-  r.set_page_token(EncodePageToken(20, 1));
-  ASSERT_TRUE(ValidateSearchRequest(r, &offset).ok());
-  EXPECT_EQ(offset, 20);
-  r.set_page_token(EncodePageToken(995, 1));
+  int start;
+  r.set_page_token(EncodePageToken(r, 20, 1));
+  ASSERT_TRUE(ValidateSearchRequest(r, &start).ok());
+  EXPECT_EQ(start, 20);
+  r.set_page_token(EncodePageToken(r, 995, 1));
   ExpectInvalid(r, "page_token");
+}
+
+// A crafted offset near 2^31 used to wrap offset + page_size and pass.
+TEST(PageToken, HugeOrNegativeOffsetsAreRefused) {
+  SearchRequest r = Good();
+  for (int64_t off : {int64_t{2147483647}, int64_t{2147483600}, int64_t{1} << 40, int64_t{-10}}) {
+    r.set_page_token(EncodePageToken(r, off, 1));
+    ExpectInvalid(r, "page_token");
+  }
+}
+
+TEST(PageToken, IsBoundToTheQueryAndFilters) {
+  SearchRequest first = Good();
+  const std::string token = EncodePageToken(first, 10, 1);
+  SearchRequest same = first;
+  same.set_page_size(20);  // the page size may change between pages
+  same.set_page_token(token);
+  int offset;
+  EXPECT_TRUE(ValidateSearchRequest(same, &offset).ok());
+  SearchRequest other = Good();
+  other.set_query("red bike");
+  other.set_page_token(token);
+  ExpectInvalid(other, "page_token");
+  SearchRequest filtered = Good();
+  filtered.mutable_filters()->add_categories("Bikes");
+  filtered.set_page_token(token);
+  ExpectInvalid(filtered, "page_token");
+  SearchRequest garbage = Good();
+  garbage.set_page_token(std::string(1 << 20, 'A'));
+  ExpectInvalid(garbage, "page_token");
 }
 
 TEST(ValidateLogEvents, NamesTheEventAndField) {
@@ -88,6 +149,11 @@ TEST(ValidateLogEvents, NamesTheEventAndField) {
   e->set_listing_id(0);
   absl::Status s = ValidateLogEventsRequest(r);
   EXPECT_EQ(s.message().substr(0, 20), "events[0].listing_id");
+  e->set_listing_id(3);
+  e->set_request_id(std::string(1 << 20, 'r'));
+  s = ValidateLogEventsRequest(r);
+  EXPECT_EQ(s.message().substr(0, 20), "events[0].request_id");
+  EXPECT_LT(s.message().size(), 200u);
 }
 
 }  // namespace

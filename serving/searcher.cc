@@ -294,7 +294,7 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
     }
   }
   if (more && end < kMaxResultDepth) {
-    resp->set_next_page_token(EncodePageToken(end, state->versions.index()));
+    resp->set_next_page_token(EncodePageToken(req, end, state->versions.index()));
   }
   if (debug) {
     debug->set_candidates(static_cast<int32_t>(candidates.size()));
