@@ -42,6 +42,8 @@ constexpr char kCategory[] = "XC";
 constexpr char kAttribute[] = "XA";
 constexpr char kDescription[] = "XD";
 constexpr char kCondition[] = "XK";
+// Longer words are not added to the spelling dictionary: no buyer types them.
+constexpr size_t kMaxSpellingWordBytes = 64;
 
 // wdf added per occurrence to the unprefixed all-fields term: a word in the title counts three
 // times a word in the description, a brand word twice.
@@ -262,35 +264,46 @@ namespace {
 // The document of one listing, shaped by `o` (see the layout in the header); with o.spelling
 // its title and brand words also go into `db`'s spelling dictionary. Shared by the index
 // writer and LexicalDelta, so that fresh listings are searched exactly like indexed ones.
-// Throws Xapian::Error.
+// Terms longer than Xapian's limit are skipped (kMaxLexicalTermBytes): a listing may legally
+// hold such a word (a long URL) and must stay indexable. Throws Xapian::Error only for
+// failures of the database (e.g. I/O), never for the listing's content.
 Xapian::Document ListingDocument(const Listing& listing, const LexicalIndexWriter::Options& o,
                                  const Xapian::Stem* stem, Xapian::WritableDatabase* db) {
   Xapian::Document doc;
-  doc.add_boolean_term(IdTerm(listing.listing_id()));
+  auto add_term = [&doc](const std::string& term, Xapian::termcount wdf) {
+    if (term.size() <= kMaxLexicalTermBytes) doc.add_term(term, wdf);
+  };
+  auto add_boolean_term = [&doc](const std::string& term) {
+    if (term.size() <= kMaxLexicalTermBytes) doc.add_boolean_term(term);
+  };
+  add_boolean_term(IdTerm(listing.listing_id()));
   doc.add_value(kIdSlot, EncodeId(listing.listing_id()));
   const bool combined = o.combined_field;
   // Each field's tokens under its prefix (wdf 1 each) and, with combined_field, once more
   // unprefixed with the field's wdf_inc.
   auto add = [&](const std::string& text, const char* prefix, int combined_wdf) {
     for (const std::string& t : Tokens(text, stem)) {
-      if (prefix != nullptr) doc.add_term(prefix + t);
-      if (combined) doc.add_term(t, combined_wdf);
+      if (prefix != nullptr) add_term(prefix + t, 1);
+      if (combined) add_term(t, combined_wdf);
     }
   };
   add(listing.title(), kTitle, kTitleWdf);
   if (o.spelling) {
     // The dictionary typos are corrected towards: title and brand words (what buyers type),
-    // unstemmed, letters only and long enough that an edit or two still leaves a word.
+    // unstemmed, letters only and long enough that an edit or two still leaves a word (and
+    // short enough to be a word at all).
     for (const std::string* text : {&listing.title(), &listing.brand()}) {
       for (const std::string& t : Tokenize(NormalizeText(*text))) {
-        if (IsSpellingWord(t) && !StopwordSet().contains(t)) db->add_spelling(t);
+        if (IsSpellingWord(t) && t.size() <= kMaxSpellingWordBytes && !StopwordSet().contains(t)) {
+          db->add_spelling(t);
+        }
       }
     }
   }
   if (o.index_brand_category_attributes) {
     add(listing.brand(), kBrand, kBrandWdf);
     const std::string brand_phrase = NormalizeText(listing.brand());
-    if (!brand_phrase.empty()) doc.add_boolean_term(kBrandPhrase + brand_phrase);
+    if (!brand_phrase.empty()) add_boolean_term(kBrandPhrase + brand_phrase);
     add(listing.category(), kCategory, kCategoryWdf);
     for (const Attribute& a : listing.attributes()) add(a.value(), kAttribute, kAttributeWdf);
   }
@@ -300,7 +313,7 @@ Xapian::Document ListingDocument(const Listing& listing, const LexicalIndexWrite
     add(listing.description(), combined ? nullptr : kDescription, kDescriptionWdf);
   }
   const char* cond = ConditionName(listing.condition());
-  if (*cond != '\0') doc.add_boolean_term(absl::StrCat(kCondition, cond));
+  if (*cond != '\0') add_boolean_term(absl::StrCat(kCondition, cond));
   return doc;
 }
 
@@ -1030,16 +1043,26 @@ absl::Status LexicalDelta::Apply(absl::Span<const Write> writes) {
       Entry& e = it->second;
       if (!inserted && e.write_unix_ms > w.write_unix_ms) continue;  // stale write
       if (w.listing != nullptr) {
+        Xapian::Document doc = ListingDocument(*w.listing, shape_, stem_.get(), db_.get());
         if (e.docid == 0) {
           if (next_docid_ >= kDeltaDocidLimit) {
+            if (inserted) entries_.erase(it);
             return absl::ResourceExhaustedError("lexical delta: out of docids (restart the server)");
           }
+          // The docid is recorded only once its document is written: an entry never names a
+          // document the database lacks.
+          db_->replace_document(next_docid_, doc);
           e.docid = next_docid_++;
           ++fresh_;
+        } else {
+          db_->replace_document(e.docid, doc);
         }
-        db_->replace_document(e.docid, ListingDocument(*w.listing, shape_, stem_.get(), db_.get()));
       } else if (e.docid != 0) {
-        db_->delete_document(e.docid);
+        try {
+          db_->delete_document(e.docid);
+        } catch (const Xapian::DocNotFoundError&) {
+          // Already gone: a delete is idempotent.
+        }
         e.docid = 0;
         --fresh_;
       }

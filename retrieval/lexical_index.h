@@ -138,6 +138,11 @@ struct LexicalHit {
 
 class LexicalDelta;
 
+// Xapian refuses terms (field prefix + word) longer than this. Documents skip such terms, as
+// Lucene skips tokens over its maximum token length: a listing may legally hold a 300-letter
+// word (a URL), and that must never make it unindexable.
+inline constexpr size_t kMaxLexicalTermBytes = 245;
+
 // A read-only, searchable lexical index (one published version directory).
 class LexicalIndex {
  public:
@@ -292,8 +297,10 @@ class LexicalDelta {
     int64_t write_unix_ms = 0;
   };
   // Applies the writes in order and commits once. A write older than the one recorded for
-  // its listing is ignored. Errors: those of Xapian (the delta may then hold part of the
-  // batch).
+  // its listing is ignored; deleting a listing the delta does not hold is a no-op. No
+  // listing's content can make it fail (see kMaxLexicalTermBytes). Errors: those of Xapian's
+  // database, e.g. I/O (the delta may then hold part of the batch, each entry consistent with
+  // its document).
   absl::Status Apply(absl::Span<const Write> writes);
   absl::Status Upsert(absl::Span<const Listing> listings, int64_t write_unix_ms);
   absl::Status Delete(absl::Span<const uint64_t> listing_ids, int64_t write_unix_ms);

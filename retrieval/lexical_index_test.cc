@@ -703,6 +703,35 @@ TEST(LexicalDeltaTest, SearchesRunWhileListingsAreWritten) {
   EXPECT_EQ(SearchOrDie(*idx, "zorblax sofa 299", 10, delta.get())[0].listing_id, 1149u);
 }
 
+// A word longer than Xapian's 245-byte term limit (an ordinary long URL) used to make the
+// listing unindexable: the writer and the delta refused it, and a later delete of the id
+// failed with DocNotFoundError. Such words are skipped; the listing's other words still find it.
+TEST(LexicalDeltaTest, ListingWithAWordOverTheTermLimitIsIndexedAndDeletable) {
+  const std::string long_word = std::string(300, 'a');
+  Spec poison{901, "Zorblax velvet sofa " + std::string(300, 'b'),
+              "photos: https://example.com/" + long_word, "sofas", std::string(250, 'z')};
+  // Both writers: the offline build...
+  auto built = OpenOrDie(Build("long_word_built", {Catalogue()[0], poison}, /*description=*/true));
+  ASSERT_NE(built, nullptr);
+  EXPECT_THAT(SearchIds(*built, "zorblax velvet sofa", 10), ::testing::Contains(901u));
+  // ...and the delta of a running server.
+  auto idx = OpenOrDie(Build("long_word_main", Catalogue(), /*description=*/true));
+  ASSERT_NE(idx, nullptr);
+  auto delta = DeltaFor(*idx);
+  ASSERT_NE(delta, nullptr);
+  ASSERT_TRUE(delta->Upsert({MakeListing(poison)}, 1000).ok());
+  EXPECT_EQ(delta->size(), 1);
+  EXPECT_EQ(SearchOrDie(*idx, "zorblax velvet sofa", 10, delta.get())[0].listing_id, 901u);
+  // A query made of the long word matches nothing and fails nothing.
+  EXPECT_TRUE(idx->Search(long_word, 10, delta.get()).ok());
+  // Deletes are idempotent: twice, and of ids the delta never held.
+  ASSERT_TRUE(delta->Delete({901u}, 2000).ok());
+  ASSERT_TRUE(delta->Delete({901u, 424242u}, 3000).ok());
+  EXPECT_EQ(delta->size(), 0);
+  EXPECT_THAT(Ids(SearchOrDie(*idx, "zorblax velvet sofa", 10, delta.get())),
+              ::testing::Not(::testing::Contains(901u)));
+}
+
 TEST(HandlePoolTest, BoundsObjectsAndRecreatesDiscarded) {
   std::atomic<int> made{0};
   internal::HandlePool<int> pool(
