@@ -86,14 +86,19 @@ absl::Status Run() {
 
   Progress progress("index listings", store->EstimateListingCount());
   int64_t count = 0;
-  absl::Status add_status;
+  // A listing that cannot be indexed is reported, counted and left out: one stored record
+  // must not stop every future build (and with it every index publish).
+  int64_t skipped = 0;
   MS_RETURN_IF_ERROR(store->ScanListings([&](const Listing& l) {
-    add_status = writer->Add(l);
-    if (!add_status.ok()) return false;
+    if (absl::Status s = writer->Add(l); !s.ok()) {
+      ++skipped;
+      std::fprintf(stderr, "build_lexical: skipped listing %llu: %.200s\n",
+                   static_cast<unsigned long long>(l.listing_id()), std::string(s.message()).c_str());
+      return true;
+    }
     progress.Update(++count);
     return true;
   }));
-  MS_RETURN_IF_ERROR(add_status);
   const double index_s = progress.Finish();
   if (count == 0) return absl::FailedPreconditionError("no listings in the feature store");
 
@@ -116,7 +121,7 @@ absl::Status Run() {
   const std::string manifest =
       absl::StrCat("version: ", version, "\nlisting_count: ", count,
                    "\nbuild_seconds: ", absl::StrFormat("%.3f", build_s),
-                   "\nsnapshot_unix_ms: ", snapshot_unix_ms,
+                   "\nsnapshot_unix_ms: ", snapshot_unix_ms, "\nskipped_listings: ", skipped,
                    "\nfields: title,brand,category,attributes",
                    wo.index_description ? ",description" : "", wo.combined_field ? ",combined" : "",
                    "\nbackend: xapian-glass\n");
@@ -128,6 +133,7 @@ absl::Status Run() {
 
   std::printf("build_lexical summary\n");
   std::printf("  listings indexed   %lld\n", static_cast<long long>(count));
+  std::printf("  listings skipped   %lld (not indexable; see the lines above)\n", static_cast<long long>(skipped));
   std::printf("  indexing           %.1f s (%.0f listings/s)\n", index_s,
               count / std::max(1e-9, index_s));
   std::printf("  commit             %.1f s\n", commit_s);

@@ -1,6 +1,9 @@
 #include "serving/listing_writer.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -13,6 +16,25 @@
 
 namespace marketsearch {
 
+namespace {
+
+// An error of a step after validation: the client could not have avoided it, so it is
+// INTERNAL whatever code the library used (Xapian's InvalidArgumentError must not reach the
+// client as INVALID_ARGUMENT). The full message stays for the server log.
+absl::Status AfterValidation(const absl::Status& s, const char* step) {
+  return absl::InternalError(absl::StrCat(step, ": ", s.message()));
+}
+
+// The non-finite check DeltaIndex::Upsert makes, done before anything is written.
+bool AllFinite(const float* v, int n) {
+  for (int i = 0; i < n; ++i) {
+    if (!std::isfinite(v[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 absl::StatusOr<int64_t> ListingWriter::Upsert(absl::Span<const Listing> listings) {
   if (listings.empty()) return absl::InvalidArgumentError("listings: must not be empty");
   if (listings.size() > static_cast<size_t>(kMaxUpsertsPerCall)) {
@@ -24,26 +46,47 @@ absl::StatusOr<int64_t> ListingWriter::Upsert(absl::Span<const Listing> listings
     }
   }
   const std::shared_ptr<const ServingState> state = searcher_->state();
-  if (!state) return absl::UnavailableError("no model/index loaded yet");
+  DeltaIndex* delta = searcher_->delta();
+  if (!state || delta == nullptr) return absl::UnavailableError("no model/index loaded yet");
   std::vector<Listing> stamped(listings.begin(), listings.end());
   for (Listing& l : stamped) l.set_featurizer_version(kFeaturizerVersion);
-  // Embed before writing: a listing the model cannot encode is refused without a write.
-  MS_ASSIGN_OR_RETURN(FloatMatrix emb, state->listing_encoder->Encode(stamped, state->stats));
+  // Everything that depends on the listings' content happens before the store write: the
+  // embedding (and its checks, those of DeltaIndex::Upsert) here, the lexical documents
+  // cannot fail on content (kMaxLexicalTermBytes). So a listing that passed validation is
+  // written to the store, its write log, the ANN delta and the lexical delta, or to none.
+  absl::StatusOr<FloatMatrix> emb = state->listing_encoder->Encode(stamped, state->stats);
+  if (!emb.ok()) return AfterValidation(emb.status(), "encode listings");
+  if (emb->cols != delta->dim() || emb->rows != static_cast<int64_t>(stamped.size())) {
+    return absl::InternalError(absl::StrCat("listing tower returned [", emb->rows, ", ", emb->cols,
+                                            "], expected [", stamped.size(), ", ", delta->dim(), "]"));
+  }
+  for (size_t i = 0; i < stamped.size(); ++i) {
+    if (!AllFinite(emb->row(i), emb->cols)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listings[", i, "]: the served listing tower gives it a non-finite embedding"));
+    }
+  }
 
   absl::MutexLock lock(&mu_);
   // Two clock reads on purpose: the write log's time is taken before the commit (replay reaches
   // back kWriteLogReplayMarginMs before a snapshot, so it is covered); the delta's after it, so
   // that no index built from a snapshot older than the commit can drop the entry.
-  MS_RETURN_IF_ERROR(store_->PutListings(stamped, NowUnixMs()));
+  if (absl::Status s = store_->PutListings(stamped, NowUnixMs()); !s.ok()) {
+    return AfterValidation(s, "store write");
+  }
   const int64_t now = NowUnixMs();
-  DeltaIndex* delta = searcher_->delta();
   for (size_t i = 0; i < stamped.size(); ++i) {
-    MS_RETURN_IF_ERROR(delta->Upsert(stamped[i].listing_id(),
-                                     absl::MakeConstSpan(emb.row(i), emb.cols),
-                                     ListingAttributes::FromListing(stamped[i]), now));
+    // Cannot fail: sizes and values were checked above.
+    if (absl::Status s = delta->Upsert(stamped[i].listing_id(), absl::MakeConstSpan(emb->row(i), emb->cols),
+                                       ListingAttributes::FromListing(stamped[i]), now);
+        !s.ok()) {
+      return AfterValidation(s, "delta index");
+    }
   }
   if (LexicalDelta* lexical = searcher_->lexical_delta(); lexical != nullptr) {
-    MS_RETURN_IF_ERROR(lexical->Upsert(stamped, now));
+    // Only an I/O failure of the delta's database can get here: the listings are durable in
+    // the store and reach the lexical leg at the next start (replay) or index build.
+    if (absl::Status s = lexical->Upsert(stamped, now); !s.ok()) return AfterValidation(s, "lexical delta");
   }
   return now;
 }
@@ -57,13 +100,17 @@ absl::StatusOr<int64_t> ListingWriter::Delete(absl::Span<const uint64_t> ids) {
     if (ids[i] == 0) return absl::InvalidArgumentError(absl::StrCat("listing_ids[", i, "]: must be > 0"));
   }
   absl::MutexLock lock(&mu_);
-  MS_RETURN_IF_ERROR(store_->DeleteListings(ids, NowUnixMs()));  // see Upsert
+  if (absl::Status s = store_->DeleteListings(ids, NowUnixMs()); !s.ok()) {  // see Upsert
+    return AfterValidation(s, "store delete");
+  }
   const int64_t now = NowUnixMs();
   if (DeltaIndex* delta = searcher_->delta(); delta != nullptr) {
     for (uint64_t id : ids) delta->Delete(id, now);
   }
   if (LexicalDelta* lexical = searcher_->lexical_delta(); lexical != nullptr) {
-    MS_RETURN_IF_ERROR(lexical->Delete(ids, now));
+    // Idempotent: ids the delta does not hold are no-ops. Only I/O can fail here; the store
+    // no longer has the listings, so search drops them at hydration all the same.
+    if (absl::Status s = lexical->Delete(ids, now); !s.ok()) return AfterValidation(s, "lexical delta");
   }
   return now;
 }
@@ -106,40 +153,86 @@ absl::StatusOr<ListingWriter::ReplayStats> ListingWriter::ReplayWriteLog() {
     }
   }
   std::sort(upserted.begin(), upserted.end());
+  // A record that cannot be indexed is logged, counted and skipped: nothing stored may stop a
+  // start. A batch that fails is retried one listing at a time to find the culprit.
+  auto skip = [&](uint64_t id, const char* step, const absl::Status& s) {
+    ++stats.skipped;
+    std::fprintf(stderr, "listing_writer: replay skipped listing %llu (%s): %.200s\n",
+                 static_cast<unsigned long long>(id), step, std::string(s.message()).c_str());
+  };
+  auto apply_lexical = [&](const std::vector<LexicalDelta::Write>& writes) {
+    if (lexical->Apply(writes).ok()) {
+      stats.lexical_fresh += static_cast<int64_t>(writes.size());
+      return;
+    }
+    for (const LexicalDelta::Write& w : writes) {
+      if (absl::Status s = lexical->Apply({w}); !s.ok()) {
+        skip(w.listing_id, "lexical delta", s);
+      } else {
+        ++stats.lexical_fresh;
+      }
+    }
+  };
+  auto upsert_ann = [&](const Listing& l, const float* v, int dim) {
+    if (absl::Status s = delta->Upsert(l.listing_id(), absl::MakeConstSpan(v, dim),
+                                       ListingAttributes::FromListing(l),
+                                       latest[l.listing_id()].write_unix_ms);
+        !s.ok()) {
+      skip(l.listing_id(), "delta index", s);
+    } else {
+      ++stats.fresh;
+    }
+  };
   // The store's copy is the latest upsert (the log entry was written in its batch); encode
   // it the way Upsert did.
   constexpr size_t kBatch = 512;
   for (size_t begin = 0; begin < upserted.size(); begin += kBatch) {
     const auto ids = absl::MakeConstSpan(upserted).subspan(begin, kBatch);
-    MS_ASSIGN_OR_RETURN(auto found, store_->GetListings(ids));
+    absl::StatusOr<std::vector<std::optional<Listing>>> found = store_->GetListings(ids);
+    if (!found.ok()) {  // one unreadable record fails the batch: read one at a time
+      found.emplace();
+      for (uint64_t id : ids) {
+        absl::StatusOr<std::vector<std::optional<Listing>>> one = store_->GetListings({id});
+        if (!one.ok()) skip(id, "store read", one.status());
+        found->push_back(one.ok() ? std::move((*one)[0]) : std::nullopt);
+      }
+    }
     std::vector<Listing> listings;  // for the delta index
     std::vector<Listing> lexical_listings;
     for (size_t i = 0; i < ids.size(); ++i) {
       const int64_t t = latest[ids[i]].write_unix_ms;
-      if (!found[i].has_value()) {
+      if (!(*found)[i].has_value()) {
         tombstone(ids[i], t);  // removed by a write that logged nothing: keep it out of search
         continue;
       }
-      if (t >= lexical_from) lexical_listings.push_back(*found[i]);
-      if (t >= ann_from) listings.push_back(std::move(*found[i]));
+      if (t >= lexical_from) lexical_listings.push_back(*(*found)[i]);
+      if (t >= ann_from) listings.push_back(std::move(*(*found)[i]));
     }
     std::vector<LexicalDelta::Write> lexical_writes;
     for (const Listing& l : lexical_listings) {
       lexical_writes.push_back({l.listing_id(), &l, latest[l.listing_id()].write_unix_ms});
     }
-    MS_RETURN_IF_ERROR(lexical->Apply(lexical_writes));
-    stats.lexical_fresh += static_cast<int64_t>(lexical_writes.size());
+    apply_lexical(lexical_writes);
     if (listings.empty()) continue;
-    MS_ASSIGN_OR_RETURN(FloatMatrix emb, state->listing_encoder->Encode(listings, state->stats));
-    for (size_t i = 0; i < listings.size(); ++i) {
-      const uint64_t id = listings[i].listing_id();
-      MS_RETURN_IF_ERROR(delta->Upsert(id, absl::MakeConstSpan(emb.row(i), emb.cols),
-                                       ListingAttributes::FromListing(listings[i]),
-                                       latest[id].write_unix_ms));
-      ++stats.fresh;
+    absl::StatusOr<FloatMatrix> emb = state->listing_encoder->Encode(listings, state->stats);
+    if (emb.ok()) {
+      for (size_t i = 0; i < listings.size(); ++i) upsert_ann(listings[i], emb->row(i), emb->cols);
+      continue;
+    }
+    for (const Listing& l : listings) {
+      absl::StatusOr<FloatMatrix> one = state->listing_encoder->Encode({l}, state->stats);
+      if (!one.ok()) {
+        skip(l.listing_id(), "encode", one.status());
+      } else {
+        upsert_ann(l, one->row(0), one->cols);
+      }
     }
   }
-  MS_RETURN_IF_ERROR(lexical->Apply(lexical_deletes));
+  if (absl::Status s = lexical->Apply(lexical_deletes); !s.ok()) {
+    for (const LexicalDelta::Write& w : lexical_deletes) {
+      if (absl::Status one = lexical->Apply({w}); !one.ok()) skip(w.listing_id, "lexical delete", one);
+    }
+  }
   return stats;
 }
 

@@ -41,10 +41,14 @@ class ListingWriter {
   ListingWriter(FeatureStore* store, Searcher* searcher) : store_(store), searcher_(searcher) {}
 
   // Validates every listing first (INVALID_ARGUMENT "listings[i].field: ..."; nothing is
-  // written), then writes. UNAVAILABLE when no model/index is loaded. Returns the write time
-  // (ms since the epoch) the delta index records.
+  // written) and embeds them, then writes each to the store (and its write log), the delta
+  // index and the lexical delta: all or none, except for an I/O failure of the lexical delta
+  // after the store commit (INTERNAL; the listing then reaches the lexical leg at the next
+  // start or build). UNAVAILABLE when no model/index is loaded; INTERNAL for any failure
+  // after validation (its message is for the server log, not the client). Returns the write
+  // time (ms since the epoch) the delta index records.
   absl::StatusOr<int64_t> Upsert(absl::Span<const Listing> listings);
-  // Unknown ids are accepted (idempotent). Before any index is loaded the delete goes to the
+  // Unknown and already deleted ids are accepted (idempotent). Before any index is loaded the delete goes to the
   // store (and its write log) only; ReplayWriteLog tombstones it once the delta exists.
   absl::StatusOr<int64_t> Delete(absl::Span<const uint64_t> listing_ids);
 
@@ -54,13 +58,16 @@ class ListingWriter {
     int64_t snapshot_unix_ms = 0;  // of the served index
     int64_t lexical_fresh = 0;     // listings upserted into the lexical delta
     int64_t lexical_snapshot_unix_ms = 0;  // LexicalSnapshotUnixMs of the served state
+    int64_t skipped = 0;  // logged writes that could not be indexed (each logged on stderr)
   };
   // Rebuilds the deltas from the write log after a restart: the latest logged write of every
   // listing written since the served index's snapshot_unix_ms (minus kWriteLogReplayMarginMs)
   // is applied to the delta index with its logged time: the store's current copy is encoded
   // and upserted, a deleted (or vanished) listing tombstoned; likewise for the lexical delta
-  // from the lexical index's snapshot. Safe to run while writes arrive (newer writes win).
-  // FailedPrecondition when no index is loaded.
+  // from the lexical index's snapshot. A listing that cannot be indexed is logged, counted in
+  // `skipped` and left out: no stored record can make the replay fail. Safe to run while
+  // writes arrive (newer writes win). FailedPrecondition when no index is loaded; the store's
+  // read errors.
   absl::StatusOr<ReplayStats> ReplayWriteLog();
   // Drops the write-log entries both served indexes hold (older than the earlier of their
   // snapshots minus the margin); call after each index swap. Rolling CURRENT back to an older

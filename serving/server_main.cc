@@ -108,23 +108,29 @@ int Run() {
   // After the first index is loaded, the writes made since its snapshot come back from the
   // store's write log into the (in-memory) delta index; after every load, the log entries
   // the served index holds are dropped. Primary only: a secondary takes no writes.
+  // Nothing stored may stop a start: a record the replay cannot index is skipped inside it,
+  // and a replay that fails as a whole (the store cannot be read) is logged and the server
+  // serves its indexes without those fresh writes rather than not at all.
   bool replayed = false;
-  auto sync_write_log = [&]() -> absl::Status {
-    if (!writer) return absl::OkStatus();
+  auto sync_write_log = [&]() {
+    if (!writer) return;
     if (!replayed) {
-      auto r = writer->ReplayWriteLog();
-      if (!r.ok()) return r.status();
       replayed = true;
-      std::fprintf(stderr, "server: delta replay: %lld fresh listings, %lld tombstones since index snapshot %lld; "
-                   "lexical delta: %lld fresh listings since lexical snapshot %lld\n",
-                   static_cast<long long>(r->fresh), static_cast<long long>(r->tombstones),
-                   static_cast<long long>(r->snapshot_unix_ms), static_cast<long long>(r->lexical_fresh),
-                   static_cast<long long>(r->lexical_snapshot_unix_ms));
+      auto r = writer->ReplayWriteLog();
+      if (!r.ok()) {
+        std::fprintf(stderr, "server: delta replay failed, serving without the writes since the index "
+                     "snapshot: %s\n", std::string(r.status().message()).c_str());
+      } else {
+        std::fprintf(stderr, "server: delta replay: %lld fresh listings, %lld tombstones since index snapshot %lld; "
+                     "lexical delta: %lld fresh listings since lexical snapshot %lld; %lld skipped (not indexable)\n",
+                     static_cast<long long>(r->fresh), static_cast<long long>(r->tombstones),
+                     static_cast<long long>(r->snapshot_unix_ms), static_cast<long long>(r->lexical_fresh),
+                     static_cast<long long>(r->lexical_snapshot_unix_ms), static_cast<long long>(r->skipped));
+      }
     }
     if (absl::Status s = writer->PruneWriteLog(); !s.ok()) {
       std::fprintf(stderr, "server: write log prune: %s\n", std::string(s.message()).c_str());
     }
-    return absl::OkStatus();
   };
   auto state = LoadServingState(data_dir, **store);
   if (state.ok()) {
@@ -132,10 +138,7 @@ int Run() {
       std::fprintf(stderr, "server: %s\n", std::string(set.message()).c_str());
       return 2;
     }
-    if (absl::Status s = sync_write_log(); !s.ok()) {
-      std::fprintf(stderr, "server: delta replay failed: %s\n", std::string(s.message()).c_str());
-      return 2;
-    }
+    sync_write_log();
     std::fprintf(stderr, "server: serving index v%lld (%lld listings), query tower v%lld, lexical v%lld%s, ranker v%lld%s\n",
                  static_cast<long long>((*state)->versions.index()),
                  static_cast<long long>((*state)->retrieval.index->size()),
@@ -210,11 +213,7 @@ int Run() {
       std::fprintf(stderr, "server: %s\n", std::string(set.message()).c_str());
       continue;
     }
-    if (absl::Status s = sync_write_log(); !s.ok()) {
-      std::fprintf(stderr, "server: delta replay failed: %s\n", std::string(s.message()).c_str());
-      exit_code = 2;
-      break;
-    }
+    sync_write_log();
     last_loaded = published;
     health->SetServingStatus(kServiceName, true);
     health->SetServingStatus(true);
