@@ -1,67 +1,184 @@
 #include "serving/grpc_service.h"
 
+#include <chrono>
 #include <cstdio>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "serving/message_parser.h"
 #include "serving/request_validation.h"
 
 namespace marketsearch {
+namespace {
 
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+// Codes whose message our own code writes for the client (validation, overload, nothing
+// loaded yet, read-only server, deadline): passed through, cut to size.
+bool ClientFacing(absl::StatusCode c) {
+  switch (c) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kCancelled:
+      return true;
+    default:
+      return false;
+  }
 }
 
-grpc::Status MarketSearchService::Search(grpc::ServerContext*, const SearchRequest* request,
-                                         SearchResponse* response) {
-  absl::Status s = searcher_->Search(*request, response);
+std::string Cut(absl::string_view m) {
+  if (m.size() <= kMaxStatusMessageBytes) return std::string(m);
+  size_t n = kMaxStatusMessageBytes - 3;
+  while (n > 0 && (static_cast<unsigned char>(m[n]) & 0xC0) == 0x80) --n;  // whole UTF-8 characters
+  return absl::StrCat(m.substr(0, n), "...");
+}
+
+std::string ToString(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  out.reserve(buffer.Length());
+  for (const grpc::Slice& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+void Serialize(const google::protobuf::Message& message, grpc::ByteBuffer* out) {
+  const std::string bytes = message.SerializeAsString();
+  grpc::Slice slice(bytes);
+  *out = grpc::ByteBuffer(&slice, 1);
+}
+
+}  // namespace
+
+grpc::Status MarketSearchService::ToClientStatus(const absl::Status& s, const char* method) {
+  if (s.ok()) return grpc::Status::OK;
+  const auto code = static_cast<grpc::StatusCode>(s.code());
+  if (ClientFacing(s.code())) return grpc::Status(code, Cut(s.message()));
+  const int64_t incident = ++incidents_;
+  std::fprintf(stderr, "server: incident %lld in %s: %s: %s\n", static_cast<long long>(incident),
+               method, absl::StatusCodeToString(s.code()).c_str(), std::string(s.message()).c_str());
+  return grpc::Status(code, absl::StrCat("internal error, incident ", incident,
+                                         " (details in the server log)"));
+}
+
+template <typename Req, typename Resp>
+grpc::ServerUnaryReactor* MarketSearchService::Dispatch(
+    const char* method, grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response, std::function<absl::Status(const Req&, Resp*)> handle) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const bool queued = pool_->TrySubmit([this, method, context, request, response, reactor,
+                                        handle = std::move(handle)] {
+    if (context->IsCancelled()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
+      return;
+    }
+    if (context->deadline() <= std::chrono::system_clock::now()) {
+      ++expired_;
+      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                   "deadline passed while the request waited for a worker"));
+      return;
+    }
+    Req req;
+    if (absl::Status parsed = ParseRequestMessage(ToString(*request), &req); !parsed.ok()) {
+      reactor->Finish(ToClientStatus(parsed, method));
+      return;
+    }
+    Resp resp;
+    absl::Status s = handle(req, &resp);
+    if (s.ok()) Serialize(resp, response);
+    reactor->Finish(ToClientStatus(s, method));
+  });
+  if (!queued) {
+    ++shed_;
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("server overloaded: ", pool_->threads(), " workers busy and ",
+                     pool_->max_queued(), " requests queued; retry with backoff")));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MarketSearchService::Search(grpc::CallbackServerContext* context,
+                                                      const grpc::ByteBuffer* request,
+                                                      grpc::ByteBuffer* response) {
+  return Dispatch<SearchRequest, SearchResponse>(
+      "Search", context, request, response,
+      [this](const SearchRequest& q, SearchResponse* r) { return DoSearch(q, r); });
+}
+
+grpc::ServerUnaryReactor* MarketSearchService::LogEvents(grpc::CallbackServerContext* context,
+                                                         const grpc::ByteBuffer* request,
+                                                         grpc::ByteBuffer* response) {
+  return Dispatch<LogEventsRequest, LogEventsResponse>(
+      "LogEvents", context, request, response,
+      [this](const LogEventsRequest& q, LogEventsResponse* r) { return DoLogEvents(q, r); });
+}
+
+grpc::ServerUnaryReactor* MarketSearchService::UpsertListings(grpc::CallbackServerContext* context,
+                                                              const grpc::ByteBuffer* request,
+                                                              grpc::ByteBuffer* response) {
+  return Dispatch<UpsertListingsRequest, UpsertListingsResponse>(
+      "UpsertListings", context, request, response,
+      [this](const UpsertListingsRequest& q, UpsertListingsResponse* r) { return DoUpsert(q, r); });
+}
+
+grpc::ServerUnaryReactor* MarketSearchService::DeleteListings(grpc::CallbackServerContext* context,
+                                                              const grpc::ByteBuffer* request,
+                                                              grpc::ByteBuffer* response) {
+  return Dispatch<DeleteListingsRequest, DeleteListingsResponse>(
+      "DeleteListings", context, request, response,
+      [this](const DeleteListingsRequest& q, DeleteListingsResponse* r) { return DoDelete(q, r); });
+}
+
+absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchResponse* response) {
+  absl::Status s = searcher_->Search(request, response);
   if (s.ok() && events_ != nullptr) {
     // Logging must not fail the search; a failed append is reported on stderr.
-    absl::Status logged = events_->AppendImpression(*request, *response, NowUnixMs());
+    absl::Status logged = events_->AppendImpression(request, *response, NowUnixMs());
     if (!logged.ok()) std::fprintf(stderr, "impression log: %s\n", std::string(logged.message()).c_str());
   }
-  return ToGrpc(s);
+  return s;
 }
 
-grpc::Status MarketSearchService::LogEvents(grpc::ServerContext*, const LogEventsRequest* request,
-                                            LogEventsResponse* response) {
-  if (auto s = ValidateLogEventsRequest(*request); !s.ok()) return ToGrpc(s);
-  if (events_ == nullptr) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "event log disabled");
-  const std::vector<Event> events(request->events().begin(), request->events().end());
-  absl::Status s = events_->AppendEvents(events, NowUnixMs());
-  if (!s.ok()) return ToGrpc(s);
-  response->set_accepted(request->events_size());
-  return grpc::Status::OK;
-}
-
-grpc::Status MarketSearchService::UpsertListings(grpc::ServerContext*,
-                                                 const UpsertListingsRequest* request,
-                                                 UpsertListingsResponse* response) {
-  if (writer_ == nullptr) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "this server follows the store read-only (--store_mode=secondary)");
+absl::Status MarketSearchService::DoLogEvents(const LogEventsRequest& request,
+                                              LogEventsResponse* response) {
+  if (auto s = ValidateLogEventsRequest(request); !s.ok()) return s;
+  if (events_ == nullptr) return absl::UnavailableError("event log disabled");
+  const std::vector<Event> events(request.events().begin(), request.events().end());
+  if (absl::Status s = events_->AppendEvents(events, NowUnixMs()); !s.ok()) {
+    return absl::InternalError(absl::StrCat("event log: ", s.message()));
   }
-  const std::vector<Listing> listings(request->listings().begin(), request->listings().end());
+  response->set_accepted(request.events_size());
+  return absl::OkStatus();
+}
+
+absl::Status MarketSearchService::DoUpsert(const UpsertListingsRequest& request,
+                                           UpsertListingsResponse* response) {
+  if (writer_ == nullptr) {
+    return absl::FailedPreconditionError("this server follows the store read-only (--store_mode=secondary)");
+  }
+  const std::vector<Listing> listings(request.listings().begin(), request.listings().end());
   absl::StatusOr<int64_t> t = writer_->Upsert(listings);
-  if (!t.ok()) return ToGrpc(t.status());
-  response->set_upserted(request->listings_size());
+  if (!t.ok()) return t.status();
+  response->set_upserted(request.listings_size());
   response->set_write_time_ms(*t);
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
-grpc::Status MarketSearchService::DeleteListings(grpc::ServerContext*,
-                                                 const DeleteListingsRequest* request,
-                                                 DeleteListingsResponse* response) {
+absl::Status MarketSearchService::DoDelete(const DeleteListingsRequest& request,
+                                           DeleteListingsResponse* response) {
   if (writer_ == nullptr) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "this server follows the store read-only (--store_mode=secondary)");
+    return absl::FailedPreconditionError("this server follows the store read-only (--store_mode=secondary)");
   }
-  const std::vector<uint64_t> ids(request->listing_ids().begin(), request->listing_ids().end());
+  const std::vector<uint64_t> ids(request.listing_ids().begin(), request.listing_ids().end());
   absl::StatusOr<int64_t> t = writer_->Delete(ids);
-  if (!t.ok()) return ToGrpc(t.status());
-  response->set_deleted(request->listing_ids_size());
+  if (!t.ok()) return t.status();
+  response->set_deleted(request.listing_ids_size());
   response->set_write_time_ms(*t);
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
 }  // namespace marketsearch

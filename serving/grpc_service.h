@@ -1,39 +1,91 @@
-// MarketSearchService: the gRPC face of the Searcher and the EventLog. Converts absl::Status
-// to gRPC status codes one to one (same canonical codes). Thread-safe.
+// MarketSearchService: the gRPC face of the Searcher, the ListingWriter and the EventLog.
+//
+// Every method is a raw callback handler: gRPC hands over the request bytes and returns at
+// once; the work runs on the RequestPool (bounded workers, bounded queue), and a request that
+// finds the pool full is answered RESOURCE_EXHAUSTED at once (gRPC's load-shedding code:
+// clients retry with backoff). A request whose deadline passed or that the client cancelled
+// while it waited is answered without doing the work. The server parses the request itself
+// (ParseRequestMessage), so invalid UTF-8 is INVALID_ARGUMENT naming the field.
+//
+// Status messages are what a client may see: those of INVALID_ARGUMENT and the other codes a
+// client acts on pass through (cut to kMaxStatusMessageBytes); INTERNAL and the other server
+// failures are logged in full with an incident number, and the client gets only that number
+// (no paths, exception types or echoed input).
+//
+// Thread-safe. Nothing is owned; all pointers must outlive the gRPC server.
 #ifndef MARKETSEARCH_SERVING_GRPC_SERVICE_H_
 #define MARKETSEARCH_SERVING_GRPC_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
 
 #include "experiments/event_log.h"
 #include "proto/search.grpc.pb.h"
 #include "serving/listing_writer.h"
+#include "serving/request_pool.h"
 #include "serving/searcher.h"
 
 namespace marketsearch {
 
-class MarketSearchService final : public MarketSearch::Service {
- public:
-  // No pointer is owned. `events` may be null (impressions and events not logged, LogEvents
-  // answers UNAVAILABLE); `writer` may be null (read-only server: the write RPCs answer
-  // FAILED_PRECONDITION).
-  MarketSearchService(const Searcher* searcher, EventLog* events, ListingWriter* writer)
-      : searcher_(searcher), events_(events), writer_(writer) {}
+inline constexpr size_t kMaxStatusMessageBytes = 256;
 
-  grpc::Status Search(grpc::ServerContext* context, const SearchRequest* request,
-                      SearchResponse* response) override;
-  grpc::Status LogEvents(grpc::ServerContext* context, const LogEventsRequest* request,
-                         LogEventsResponse* response) override;
-  grpc::Status UpsertListings(grpc::ServerContext* context, const UpsertListingsRequest* request,
-                              UpsertListingsResponse* response) override;
-  grpc::Status DeleteListings(grpc::ServerContext* context, const DeleteListingsRequest* request,
-                              DeleteListingsResponse* response) override;
+using RawMarketSearchService = MarketSearch::WithRawCallbackMethod_Search<
+    MarketSearch::WithRawCallbackMethod_LogEvents<MarketSearch::WithRawCallbackMethod_UpsertListings<
+        MarketSearch::WithRawCallbackMethod_DeleteListings<MarketSearch::Service>>>>;
+
+class MarketSearchService final : public RawMarketSearchService {
+ public:
+  // `events` may be null (impressions and events not logged, LogEvents answers UNAVAILABLE);
+  // `writer` may be null (read-only server: the write RPCs answer FAILED_PRECONDITION).
+  MarketSearchService(const Searcher* searcher, EventLog* events, ListingWriter* writer,
+                      RequestPool* pool)
+      : searcher_(searcher), events_(events), writer_(writer), pool_(pool) {}
+
+  grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* context,
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* LogEvents(grpc::CallbackServerContext* context,
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* UpsertListings(grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* DeleteListings(grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
+
+  // Requests answered RESOURCE_EXHAUSTED because the pool was full, and DEADLINE_EXCEEDED
+  // because their deadline passed in the queue.
+  int64_t shed() const { return shed_.load(); }
+  int64_t expired_in_queue() const { return expired_.load(); }
+
+  // The client-facing status for `s` (see the header comment); `method` names the RPC in the
+  // server log line of an incident.
+  grpc::Status ToClientStatus(const absl::Status& s, const char* method);
 
  private:
-  const Searcher* searcher_;
-  EventLog* events_;
-  ListingWriter* writer_;
-};
+  // Parses the request into Req on a pool worker, runs `handle`, serialises the response.
+  template <typename Req, typename Resp>
+  grpc::ServerUnaryReactor* Dispatch(
+      const char* method, grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+      grpc::ByteBuffer* response, std::function<absl::Status(const Req&, Resp*)> handle);
 
-grpc::Status ToGrpc(const absl::Status& s);
+  absl::Status DoSearch(const SearchRequest& request, SearchResponse* response);
+  absl::Status DoLogEvents(const LogEventsRequest& request, LogEventsResponse* response);
+  absl::Status DoUpsert(const UpsertListingsRequest& request, UpsertListingsResponse* response);
+  absl::Status DoDelete(const DeleteListingsRequest& request, DeleteListingsResponse* response);
+
+  const Searcher* const searcher_;
+  EventLog* const events_;
+  ListingWriter* const writer_;
+  RequestPool* const pool_;
+  std::atomic<int64_t> shed_{0};
+  std::atomic<int64_t> expired_{0};
+  std::atomic<int64_t> incidents_{0};
+};
 
 }  // namespace marketsearch
 

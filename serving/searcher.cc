@@ -150,6 +150,18 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
   // Pin the artifacts for the whole request.
   const std::shared_ptr<const ServingState> state = this->state();
   if (!state) return absl::UnavailableError("no model/index loaded yet");
+  absl::Status s = SearchValidated(req, offset, *state, t_start, resp);
+  // The request was valid: whatever failed after this point is the server's (a library's
+  // InvalidArgument must not tell the client its request was bad).
+  if (!s.ok()) return absl::InternalError(absl::StrCat("search: ", s.message()));
+  return absl::OkStatus();
+}
+
+absl::Status Searcher::SearchValidated(const SearchRequest& req, int offset,
+                                       const ServingState& pinned,
+                                       std::chrono::steady_clock::time_point t_start,
+                                       SearchResponse* resp) const {
+  const ServingState* const state = &pinned;
 
   resp->Clear();
   resp->set_request_id(NewRequestId());

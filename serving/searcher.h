@@ -11,6 +11,7 @@
 #ifndef MARKETSEARCH_SERVING_SEARCHER_H_
 #define MARKETSEARCH_SERVING_SEARCHER_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -101,10 +102,16 @@ class Searcher {
   LexicalDelta* lexical_delta() const { return lexical_delta_.get(); }
 
   // Errors: INVALID_ARGUMENT (bad request, message names the field), UNAVAILABLE (nothing
-  // loaded yet), INTERNAL (a library failed).
+  // loaded yet), INTERNAL (anything that failed after validation: a library's error, whatever
+  // its code; the message is for the server log).
   absl::Status Search(const SearchRequest& request, SearchResponse* response) const;
 
  private:
+  // The pipeline after validation, on the pinned state; any error is the server's.
+  absl::Status SearchValidated(const SearchRequest& request, int offset, const ServingState& state,
+                               std::chrono::steady_clock::time_point t_start,
+                               SearchResponse* response) const;
+
   const Options options_;
   const FeatureStore* const store_;
   mutable absl::Mutex mu_;

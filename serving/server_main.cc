@@ -10,6 +10,7 @@
 #include <grpcpp/grpcpp.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -24,7 +25,10 @@
 #include "experiments/event_log.h"
 #include "features/feature_store.h"
 #include "serving/grpc_service.h"
+#include "ranking/ranker.h"
 #include "serving/listing_writer.h"
+#include "serving/message_parser.h"
+#include "serving/request_pool.h"
 #include "serving/searcher.h"
 
 ABSL_FLAG(std::string, data_dir, "var", "data directory (store/, models/, index/, logs/)");
@@ -38,6 +42,12 @@ ABSL_FLAG(int, max_candidates, 1000, "cap on the depth of each retrieval leg");
 ABSL_FLAG(std::string, retrieval, "hybrid", "hybrid | ann | lexical");
 ABSL_FLAG(bool, ranker, true, "rank with the newest ranker trained for the served index");
 ABSL_FLAG(int, rank_depth, 200, "candidates the ranker scores per request");
+ABSL_FLAG(int, serving_threads, 0,
+          "worker threads that run requests (0 = one per core); each runs FAISS, OpenMP and "
+          "BLAS on itself alone, so workers x 1 thread never oversubscribe the cores");
+ABSL_FLAG(int, max_queued_requests, 64,
+          "requests that may wait for a worker; beyond that the server answers "
+          "RESOURCE_EXHAUSTED at once (clients retry with backoff)");
 ABSL_FLAG(std::string, store_mode, "primary",
           "primary: the server writes the feature store (UpsertListings/DeleteListings); "
           "secondary: follow a store another process writes, read only");
@@ -52,8 +62,18 @@ constexpr char kServiceName[] = "marketsearch.MarketSearch";
 
 int Run() {
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
-  // One OpenMP thread per serving thread: FAISS must not fan out inside a request.
+  // Thread budget: serving_threads workers, each running FAISS, libtorch and BLAS on itself
+  // alone. OpenMP's thread count is a per-thread setting (set here for the loading thread and
+  // by each worker for itself); OpenBLAS keeps a pool of its own that ignores it and, left at
+  // its default, spins a worker in sched_yield (a whole core with one client) and corrupts
+  // memory when more threads call it than it was built for (seen at 256 requests in flight).
   omp_set_num_threads(1);
+  const int blas_libraries = SetBlasThreads(1);
+  InstallProtobufLogFilter();
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const int serving_threads = absl::GetFlag(FLAGS_serving_threads) > 0
+                                  ? absl::GetFlag(FLAGS_serving_threads)
+                                  : static_cast<int>(cores);
 
   // Primary: the server owns the store and accepts UpsertListings/DeleteListings (ingest
   // cannot run at the same time). Secondary: it follows a store written by another process
@@ -152,7 +172,16 @@ int Run() {
                  std::string(state.status().message()).c_str());
   }
 
-  MarketSearchService service(&searcher, events.get(), writer.get());
+  RequestPool::Options po;
+  po.threads = serving_threads;
+  po.max_queued = std::max(0, absl::GetFlag(FLAGS_max_queued_requests));
+  po.on_thread_start = [] { omp_set_num_threads(1); };
+  // Declared before the server: destroyed after it, once every accepted request has finished.
+  RequestPool pool(po);
+  std::fprintf(stderr, "server: %d serving threads, up to %d queued requests; OpenMP and BLAS "
+               "at 1 thread per worker (%d OpenBLAS libraries set)\n",
+               pool.threads(), pool.max_queued(), blas_libraries);
+  MarketSearchService service(&searcher, events.get(), writer.get(), &pool);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -160,6 +189,12 @@ int Run() {
   const std::string addr = absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port));
   builder.AddListeningPort(addr, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
+  // The health and reflection services are synchronous: bound the threads gRPC may start
+  // for them (MarketSearch's own methods run on the pool above).
+  grpc::ResourceQuota quota("marketsearch");
+  quota.SetMaxThreads(8);
+  builder.SetResourceQuota(quota);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 1);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     std::fprintf(stderr, "server: cannot listen on %s\n", addr.c_str());

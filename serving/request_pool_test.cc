@@ -1,0 +1,73 @@
+#include "serving/request_pool.h"
+
+#include <atomic>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+
+namespace marketsearch {
+namespace {
+
+RequestPool::Options Opts(int threads, int max_queued) {
+  RequestPool::Options o;
+  o.threads = threads;
+  o.max_queued = max_queued;
+  return o;
+}
+
+TEST(RequestPool, RunsEverythingItAccepts) {
+  std::atomic<int> ran{0};
+  {
+    RequestPool pool(Opts(2, 1000));
+    for (int i = 0; i < 500; ++i) ASSERT_TRUE(pool.TrySubmit([&] { ++ran; }));
+  }  // the destructor drains the queue
+  EXPECT_EQ(ran.load(), 500);
+}
+
+TEST(RequestPool, RefusesBeyondWorkersPlusQueueAndRecovers) {
+  absl::Notification release;
+  std::atomic<int> started{0}, ran{0};
+  RequestPool pool(Opts(2, 3));
+  auto blocker = [&] {
+    ++started;
+    release.WaitForNotification();
+    ++ran;
+  };
+  // Two running, three waiting: the sixth is refused at once.
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(pool.TrySubmit(blocker));
+  while (started.load() < 2) std::this_thread::yield();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(pool.TrySubmit(blocker));
+  EXPECT_EQ(pool.queued(), 3);
+  EXPECT_FALSE(pool.TrySubmit(blocker));
+  EXPECT_FALSE(pool.TrySubmit(blocker));
+  EXPECT_EQ(pool.rejected(), 2);
+  release.Notify();
+  while (ran.load() < 5) std::this_thread::yield();
+  // Capacity is back once the work is done.
+  absl::Notification done;
+  ASSERT_TRUE(pool.TrySubmit([&] { done.Notify(); }));
+  done.WaitForNotification();
+  EXPECT_EQ(ran.load(), 5);
+}
+
+TEST(RequestPool, ZeroQueueStillUsesIdleWorkers) {
+  RequestPool pool(Opts(1, 0));
+  absl::Notification done;
+  ASSERT_TRUE(pool.TrySubmit([&] { done.Notify(); }));
+  done.WaitForNotification();
+}
+
+TEST(RequestPool, RunsThreadStartHookOnEveryWorker) {
+  std::atomic<int> hooks{0};
+  {
+    RequestPool::Options o;
+    o.threads = 3;
+    o.on_thread_start = [&] { ++hooks; };
+    RequestPool pool(o);
+  }
+  EXPECT_EQ(hooks.load(), 3);
+}
+
+}  // namespace
+}  // namespace marketsearch
