@@ -37,7 +37,10 @@ int RunPipeline(const std::string& data_dir, int listings, int queries, int epoc
 }
 
 bool ServerProcess::Start(const std::string& data_dir, int timeout_s) {
-  const std::string bin = RunfilesRoot() + "/serving/server";
+  const char* override_bin = std::getenv("MARKETSEARCH_SERVER_BIN");
+  const std::string bin = override_bin != nullptr && *override_bin != '\0'
+                              ? std::string(override_bin)
+                              : RunfilesRoot() + "/serving/server";
   const std::string port_file = data_dir + "/server.port";
   std::remove(port_file.c_str());
   const std::string a1 = "--data_dir=" + data_dir;
@@ -66,6 +69,18 @@ bool ServerProcess::Start(const std::string& data_dir, int timeout_s) {
   }
   std::fprintf(stderr, "server did not report a port within %d s\n", timeout_s);
   return false;
+}
+
+bool ServerProcess::Alive() {
+  if (pid_ <= 0) return false;
+  int status;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    std::fprintf(stderr, "server exited: %s %d\n", WIFSIGNALED(status) ? "signal" : "code",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    pid_ = -1;
+    return false;
+  }
+  return true;
 }
 
 void ServerProcess::Stop() {

@@ -21,7 +21,13 @@ class ServerProcess {
  public:
   // Starts `server --data_dir=... --port=0 --port_file=...` and waits (up to timeout_s) for
   // the port. Returns false (with a message on stderr) when it did not come up.
+  // The binary is the test's own build of //serving:server, or the one named by the
+  // environment variable MARKETSEARCH_SERVER_BIN (to run a test against another build, e.g.
+  // the commit before a fix, and see the regression test fail there).
   bool Start(const std::string& data_dir, int timeout_s = 120);
+  // True while the process runs (false once it exited or was killed, e.g. by a crash).
+  bool Alive();
+  pid_t pid() const { return pid_; }
   void Stop();
   // Kills the server with SIGKILL (a crash: no shutdown path runs) and reaps it.
   void Kill();
