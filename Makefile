@@ -2,7 +2,7 @@
 BAZEL ?= bazel
 SCALE ?= default
 
-.PHONY: deps build test demo bench clean
+.PHONY: deps build test demo bench load clean
 
 deps:
 	bash tools/install_deps.sh
@@ -23,3 +23,8 @@ clean:
 # Benchmarks print a table and `BENCH <name> <value>` lines; SCALE=small for a quick run.
 bench: build
 	SCALE=$(SCALE) bash bench/run.sh
+
+# Closed-loop gRPC load (1, 8, 64, 256, 512 in flight) on a 1M-listing deployment built once in
+# var/load1m; env LISTINGS, LOAD_INFLIGHT, LOAD_DURATION_S, SERVER_BIN_DIR (see bench/load.sh).
+load: build
+	bash bench/load.sh

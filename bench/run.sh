@@ -24,6 +24,11 @@ if [ -f bench/ranking_bench.sh ]; then
   echo "== ranking"
   bash bench/ranking_bench.sh "$R" 2>&1 | tee var/bench/ranking.txt
 fi
+if [ -f bench/server_cpu_bench.sh ]; then
+  # Before fresh_bench, which mutates the store of $R.
+  echo "== server CPU per request, one client; idle CPU after the load (real server)"
+  bash bench/server_cpu_bench.sh "$R" 2>&1 | tee var/bench/server_cpu.txt
+fi
 if [ -f bench/fresh_bench.sh ]; then
   # Last user of $R: the bench upserts and deletes listings in its store.
   echo "== fresh listings: upsert -> searchable, delete -> gone (real server)"

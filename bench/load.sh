@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# make load: closed-loop gRPC load on a 1,000,000-listing deployment.
+#   1. builds the deployment once in var/load1m (each step skipped when its marker exists):
+#      demo-scale models (two towers + ranker, trained on a 20k marketplace; or var/demo's),
+#      the 1M catalog, ingest, models copied in, FAISS IVF4096,Flat index, Xapian index;
+#   2. starts the server on it and runs bench/load_gen at each in-flight level;
+#   3. prints every table and all BENCH lines (names prefixed 1m_).
+# If the server dies during a level, its exit status / signal and the end of its log are
+# printed, the remaining levels are skipped and the script exits 3 after the report.
+#
+# env: LISTINGS (default 1000000; data in var/load1m, else var/load_<LISTINGS>)
+#      LOAD_INFLIGHT (default "1 8 64 256 512"), LOAD_DURATION_S (default 10), LOAD_WARMUP_S (2)
+#      SERVER_BIN_DIR (default bazel-bin: runs SERVER_BIN_DIR/serving/server, e.g. /tmp/baseline)
+#      TOOLS_BIN_DIR (default bazel-bin: the offline tools that build the deployment)
+#      MODELS_SRC (default var/load1m/models_src: where the demo-scale models are trained)
+#      LOAD_NAME (BENCH prefix; default 1m for 1,000,000 listings, 100k for 100,000, ...)
+#      LOAD_BUILD_ONLY=1 (build the deployment, run no load), SERVER_ARGS (extra server flags)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LISTINGS="${LISTINGS:-1000000}"
+TOOLS="${TOOLS_BIN_DIR:-bazel-bin}"
+SERVER_BIN="${SERVER_BIN_DIR:-bazel-bin}"
+LOAD_GEN="${LOAD_GEN:-bazel-bin/bench/load_gen}"
+INFLIGHT="${LOAD_INFLIGHT:-1 8 64 256 512}"
+DURATION="${LOAD_DURATION_S:-10}"
+WARMUP="${LOAD_WARMUP_S:-2}"
+if [ "$LISTINGS" = 1000000 ]; then D=var/load1m; else D="var/load_$LISTINGS"; fi
+D="${LOAD_DATA_DIR:-$D}"
+MSRC="${MODELS_SRC:-var/load1m/models_src}"
+if [ -z "${LOAD_NAME:-}" ]; then
+  if (( LISTINGS % 1000000 == 0 )); then LOAD_NAME="$((LISTINGS / 1000000))m"
+  elif (( LISTINGS % 1000 == 0 )); then LOAD_NAME="$((LISTINGS / 1000))k"
+  else LOAD_NAME="$LISTINGS"; fi
+fi
+USERS=$(( LISTINGS / 10 > 100 ? LISTINGS / 10 : 100 ))
+PY=/usr/bin/python3
+RUN="$D/run"
+mkdir -p "$RUN"
+TIMES="$RUN/build_times.txt"  # step -> seconds, kept so a reused deployment still shows them
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+# run_logged LOG CMD...: runs CMD with its output in LOG, printing the log's last line every
+# 20 s as progress; on failure prints the end of the log and returns the command's status.
+run_logged() {
+  local log="$1"; shift
+  local t0 rc=0 pid
+  t0=$(now)
+  "$@" > "$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    if kill -0 "$pid" 2>/dev/null; then
+      printf '  ... %s s: %s\n' "$(secs "$t0" "$(now)")" \
+        "$(tr '\r' '\n' < "$log" | grep -v '^\s*$' | tail -1 | cut -c1-150)"
+    fi
+  done
+  wait "$pid" || rc=$?
+  if [ "$rc" != 0 ]; then
+    echo "  FAILED (exit $rc): $*" >&2
+    tail -30 "$log" >&2
+  fi
+  return "$rc"
+}
+
+# step NAME MARKER CMD...: skips when MARKER exists (unless an earlier step ran this time),
+# else runs CMD (logged to $RUN/build_<NAME>.log), times it and writes MARKER.
+REBUILT=0
+step() {
+  local name="$1" marker="$2"; shift 2
+  if [ -f "$marker" ] && [ "$REBUILT" = 0 ]; then
+    printf '== %-8s done before (%s s), reused\n' "$name" "$(awk -v n="$name" '$1 == n { t = $2 } END { print t ? t : "?" }' "$TIMES" 2>/dev/null)"
+    return 0
+  fi
+  REBUILT=1
+  rm -f "$marker"
+  printf '== %-8s %s (log %s)\n' "$name" "$*" "$RUN/build_$name.log"
+  local t0 t
+  t0=$(now)
+  run_logged "$RUN/build_$name.log" "$@"
+  t=$(secs "$t0" "$(now)")
+  { grep -v "^$name " "$TIMES" 2>/dev/null || true; echo "$name $t"; } > "$TIMES.tmp" && mv "$TIMES.tmp" "$TIMES"
+  printf '   %-8s %s s\n' "$name" "$t"
+  touch "$marker"
+}
+
+# Newest version number under a versioned directory (0 when none).
+latest() { ls "$1" 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -1 || true; }
+
+# --- 1. demo-scale models: two towers + a ranker trained on a 20k marketplace ----------------
+train_models() {
+  rm -rf "$MSRC"
+  SRC_ROOT=. bash tools/pipeline.sh "$TOOLS" "$MSRC" 20000 3000 15
+  "$PY" ranking/train/make_oof_folds.py --data_dir="$MSRC" --bin_dir="$TOOLS" --folds=2 --epochs=15
+  "$TOOLS/ranking/export_ranking_data" --data_dir="$MSRC"
+  "$PY" ranking/train/train_ranker.py --data_dir="$MSRC"
+}
+models_ready() { [ -n "$(latest "$1/models/ranker")" ] && [ -n "$(latest "$1/models/listing_tower")" ] &&
+                 [ -n "$(latest "$1/models/query_tower")" ]; }
+
+echo "load deployment: $LISTINGS listings in $D (tools: $TOOLS, models from $MSRC)"
+cat /proc/loadavg | sed 's/^/loadavg: /'
+if [ ! -f "$MSRC/.models_done" ] && models_ready var/demo; then
+  echo "== models   reusing var/demo/models (has a ranker)"
+  MSRC=var/demo
+else
+  mkdir -p "$MSRC"
+  REBUILT_SAVE=$REBUILT
+  step models "$MSRC/.models_done" train_models
+  # New models do not invalidate a built catalog/store: only the copy + indexes depend on them.
+  if [ "$REBUILT" = 1 ] && [ "$REBUILT_SAVE" = 0 ]; then MODELS_CHANGED=1; fi
+  REBUILT=$REBUILT_SAVE
+fi
+models_ready "$MSRC" || { echo "no complete model set (query/listing tower + ranker) in $MSRC" >&2; exit 1; }
+
+# --- 2. the deployment ----------------------------------------------------------------------
+gen_catalog() {
+  rm -rf "$D/catalog"
+  "$TOOLS/datasets/make_marketplace" --seed=42 --listings="$LISTINGS" --users="$USERS" \
+    --queries=20000 --out_dir="$D/catalog"
+}
+ingest() { rm -rf "$D/store" "$D/logs"; "$TOOLS/features/ingest" --data_dir="$D"; }
+# The served ranker must have been trained on the served index's embedding space: the server
+# takes the newest ranker whose manifest names the index's listing tower version
+# (metric listing_tower_version), else it serves "no ranker: fused order". build_index embeds
+# with the newest listing tower, so copy the newest tower pair and the newest ranker made for it.
+copy_models() {
+  local lt qt rk want=""
+  lt=$(latest "$MSRC/models/listing_tower")
+  qt=$(latest "$MSRC/models/query_tower")
+  for rk in $(ls "$MSRC/models/ranker" | grep -E '^[0-9]+$' | sort -rn); do
+    local v
+    v=$(awk '/key: "listing_tower_version"/ { for (i = 1; i <= NF; ++i) if ($i == "value:") print int($(i + 1)) }' \
+        "$MSRC/models/ranker/$rk/MANIFEST")
+    if [ "$v" = "$lt" ]; then want=$rk; break; fi
+  done
+  [ -n "$want" ] || { echo "no ranker in $MSRC/models/ranker was trained for listing tower v$lt" >&2; return 1; }
+  [ "$qt" = "$lt" ] || echo "note: query tower v$qt, listing tower v$lt (the server loads the pair of the index's version)"
+  rm -rf "$D/models" "$D/index" "$D/lexical"
+  mkdir -p "$D/models/query_tower" "$D/models/listing_tower" "$D/models/ranker"
+  cp -r "$MSRC/models/query_tower/$lt" "$D/models/query_tower/"
+  cp -r "$MSRC/models/listing_tower/$lt" "$D/models/listing_tower/"
+  cp -r "$MSRC/models/ranker/$want" "$D/models/ranker/"
+  echo "copied query_tower v$lt, listing_tower v$lt, ranker v$want (trained for listing tower v$lt)"
+}
+build_index() {
+  "$TOOLS/index/build_index" --data_dir="$D" --factory=IVF4096,Flat --nprobe=32
+}
+build_lexical() { "$TOOLS/index/build_lexical" --data_dir="$D"; }
+
+T_BUILD=$(now)
+step catalog "$D/.catalog_done" gen_catalog
+step ingest "$D/.ingest_done" ingest
+[ "${MODELS_CHANGED:-0}" = 1 ] && REBUILT=1
+step copy "$D/.models_done" copy_models
+step index "$D/.index_done" build_index
+step lexical "$D/.lexical_done" build_lexical
+echo "deployment ready in $D ($(secs "$T_BUILD" "$(now)") s this run); build times (s):"
+sed 's/^/  /' "$TIMES"
+grep -h -E 'recall|Recall' "$RUN/build_index.log" 2>/dev/null | tail -3 | sed 's/^/  index: /' || true
+[ "${LOAD_BUILD_ONLY:-0}" = 1 ] && exit 0
+
+# --- 3. load ---------------------------------------------------------------------------------
+[ -x "$LOAD_GEN" ] || { echo "$LOAD_GEN not built (bazel build //bench:load_gen)" >&2; exit 1; }
+[ -x "$SERVER_BIN/serving/server" ] || { echo "no server at $SERVER_BIN/serving/server" >&2; exit 1; }
+source tools/server_lib.sh
+trap stop_server EXIT
+LOG="$RUN/load_server.log"
+REPORT="$RUN/load_report.txt"
+: > "$REPORT"
+{
+  echo "server: $SERVER_BIN/serving/server ($(md5sum < "$SERVER_BIN/serving/server" | cut -c1-12)$( [ -f "$SERVER_BIN/COMMIT" ] && echo ", commit $(cut -c1-12 "$SERVER_BIN/COMMIT")"))"
+  echo "data: $D ($LISTINGS listings); in flight: $INFLIGHT; $DURATION s each after $WARMUP s warmup"
+  echo "loadavg at start: $(cat /proc/loadavg)"
+} | tee -a "$REPORT"
+T_START=$(now)
+start_server "$SERVER_BIN" "$D" "$RUN/load_port" "$LOG" ${SERVER_ARGS:-}
+echo "server up in $(secs "$T_START" "$(now)") s (pid $SERVER_PID):" | tee -a "$REPORT"
+grep 'serving index' "$LOG" | sed 's/^/  /' | tee -a "$REPORT"
+if grep -q 'no ranker' "$LOG"; then
+  echo "WARNING: the server serves no ranker (see $LOG): the numbers are for the fused order only" | tee -a "$REPORT"
+fi
+TARGET="127.0.0.1:$(cat "$RUN/load_port")"
+
+server_alive() {
+  [ -e "/proc/$SERVER_PID" ] && [ "$(awk '{ print $3 }' "/proc/$SERVER_PID/stat" 2>/dev/null)" != Z ]
+}
+CRASHED=""
+for n in $INFLIGHT; do
+  if ! server_alive; then CRASHED=before; break; fi
+  echo
+  echo "== in flight $n"
+  rc=0
+  "$LOAD_GEN" --target="$TARGET" --in_flight="$n" --duration_s="$DURATION" --warmup_s="$WARMUP" \
+    --queries_file="$D/catalog/queries.tsv" --server_pid="$SERVER_PID" --name="$LOAD_NAME" \
+    > "$RUN/load_$n.txt" 2>&1 || rc=$?
+  cat "$RUN/load_$n.txt"
+  cat "$RUN/load_$n.txt" >> "$REPORT"
+  [ "$rc" = 0 ] || echo "load_gen exit $rc at in flight $n" | tee -a "$REPORT"
+  if ! server_alive; then CRASHED=$n; break; fi
+done
+if [ -n "$CRASHED" ]; then
+  st=0
+  wait "$SERVER_PID" 2>/dev/null || st=$?
+  how="exit status $st"
+  (( st > 128 )) && how="$how (signal $((st - 128)), SIG$(kill -l $((st - 128)) 2>/dev/null || echo '?'))"
+  {
+    echo
+    echo "SERVER DIED during in flight $CRASHED: $how; remaining levels skipped. Last lines of $LOG:"
+    tail -15 "$LOG" | sed 's/^/  | /'
+    echo "BENCH ${LOAD_NAME}_server_died_at_inflight $CRASHED"
+  } | tee -a "$REPORT"
+else
+  stop_server
+fi
+trap - EXIT
+
+echo
+echo "== summary ($LISTINGS listings, server $SERVER_BIN/serving/server)"
+grep -m1 '^  in_flight' "$REPORT" || true
+grep -A1 '^  in_flight' "$REPORT" | grep -E '^  [0-9]' || true
+echo "loadavg at end: $(cat /proc/loadavg)" | tee -a "$REPORT"
+echo
+echo "== all BENCH lines"
+grep '^BENCH' "$REPORT"
+[ -z "$CRASHED" ] || exit 3

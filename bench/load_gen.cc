@@ -1,0 +1,437 @@
+// load_gen: closed-loop gRPC load on MarketSearch.Search. Keeps --in_flight requests
+// outstanding (each completion immediately issues the next query) for --duration_s after a
+// --warmup_s that is not counted, then reports throughput, status codes, latency of OK
+// responses and, with --server_pid, the server's CPU per request (from /proc/<pid>/stat).
+//
+// One thread drives every call through one async CompletionQueue, so 512 in flight costs 512
+// small call records, not 512 threads: on a 2-core machine the client shares the cores with
+// the server, and its own CPU use is reported beside the server's.
+// Loopback targets only: this is a bench tool, not a way to load someone else's server.
+#include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <unordered_set>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "proto/search.grpc.pb.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:8500",
+          "server address host:port; loopback only (127.0.0.0/8, localhost, [::1])");
+ABSL_FLAG(int, in_flight, 1, "concurrent outstanding requests (closed loop)");
+ABSL_FLAG(double, duration_s, 10, "measured window in seconds");
+ABSL_FLAG(double, warmup_s, 2, "load before the measured window (not counted)");
+ABSL_FLAG(std::string, queries_file, "",
+          "TSV with a header line that has a `text` column (e.g. <data_dir>/catalog/queries.tsv); "
+          "queries are cycled in a shuffled order");
+ABSL_FLAG(uint64_t, seed, 42, "seed of the query order");
+ABSL_FLAG(int, page_size, 10, "results per request (1..100)");
+ABSL_FLAG(int, deadline_ms, 2000, "per-request deadline");
+ABSL_FLAG(int, server_pid, 0,
+          "if > 0: report the CPU this process used in the measured window (cores, ms per OK "
+          "request), read from /proc/<pid>/stat");
+ABSL_FLAG(std::string, name, "", "prefix of the BENCH names (e.g. 1m -> BENCH 1m_inflight64_qps)");
+ABSL_FLAG(int64_t, max_requests, 0, "stop issuing after this many requests in all (0 = unlimited)");
+
+namespace marketsearch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Refuses anything but loopback: "127.x.y.z:port", "localhost:port", "[::1]:port".
+bool IsLoopbackTarget(const std::string& target, std::string* why) {
+  std::string host;
+  std::string port;
+  if (!target.empty() && target[0] == '[') {
+    const size_t close = target.find(']');
+    if (close == std::string::npos || close + 1 >= target.size() || target[close + 1] != ':') {
+      *why = "expected [v6]:port";
+      return false;
+    }
+    host = target.substr(0, close + 1);
+    port = target.substr(close + 2);
+  } else {
+    const size_t colon = target.rfind(':');
+    if (colon == std::string::npos) {
+      *why = "expected host:port";
+      return false;
+    }
+    host = target.substr(0, colon);
+    port = target.substr(colon + 1);
+  }
+  int port_num = 0;
+  if (!absl::SimpleAtoi(port, &port_num) || port_num <= 0 || port_num > 65535) {
+    *why = absl::StrCat("bad port '", port, "'");
+    return false;
+  }
+  if (host == "localhost" || host == "[::1]") return true;
+  const std::vector<std::string> octets = absl::StrSplit(host, '.');
+  if (octets.size() != 4) {
+    *why = absl::StrCat("host '", host, "' is not loopback");
+    return false;
+  }
+  for (size_t i = 0; i < 4; ++i) {
+    int v = -1;
+    if (!absl::SimpleAtoi(octets[i], &v) || v < 0 || v > 255 || (i == 0 && v != 127)) {
+      *why = absl::StrCat("host '", host, "' is not in 127.0.0.0/8");
+      return false;
+    }
+  }
+  return true;
+}
+
+// The `text` column of a TSV with a header line (no quoting, as the generator writes it).
+std::optional<std::vector<std::string>> ReadQueries(const std::string& path, std::string* why) {
+  std::ifstream in(path);
+  if (!in) {
+    *why = absl::StrCat("cannot open ", path);
+    return std::nullopt;
+  }
+  std::string line;
+  if (!std::getline(in, line)) {
+    *why = absl::StrCat(path, " is empty");
+    return std::nullopt;
+  }
+  const std::vector<std::string> header = absl::StrSplit(absl::StripSuffix(line, "\r"), '\t');
+  const auto col = std::find(header.begin(), header.end(), "text");
+  if (col == header.end()) {
+    *why = absl::StrCat(path, ": no `text` column in the header");
+    return std::nullopt;
+  }
+  const size_t text_col = static_cast<size_t>(col - header.begin());
+  std::vector<std::string> queries;
+  while (std::getline(in, line)) {
+    const std::vector<std::string> f = absl::StrSplit(absl::StripSuffix(line, "\r"), '\t');
+    if (text_col < f.size() && !f[text_col].empty()) queries.push_back(f[text_col]);
+  }
+  if (queries.empty()) {
+    *why = absl::StrCat(path, ": no queries");
+    return std::nullopt;
+  }
+  return queries;
+}
+
+// utime + stime of a process in seconds; nullopt when it is gone.
+std::optional<double> ProcessCpuSeconds(int pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat;
+  if (!in || !std::getline(in, stat)) return std::nullopt;
+  // Field 2 (comm) may hold spaces: count fields after its closing parenthesis.
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  const std::vector<std::string> f =
+      absl::StrSplit(stat.substr(close + 2), ' ', absl::SkipEmpty());
+  // f[0] is field 3 (state); utime is field 14, stime field 15.
+  int64_t utime = 0, stime = 0;
+  if (f.size() < 13 || !absl::SimpleAtoi(f[11], &utime) || !absl::SimpleAtoi(f[12], &stime)) {
+    return std::nullopt;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double SelfCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto s = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return s(ru.ru_utime) + s(ru.ru_stime);
+}
+
+std::string LoadAvg() {
+  std::ifstream in("/proc/loadavg");
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+double Pct(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()))];
+}
+
+// One outstanding call; its address is the completion-queue tag.
+struct Call {
+  grpc::ClientContext ctx;
+  SearchRequest req;
+  SearchResponse resp;
+  grpc::Status status;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<SearchResponse>> reader;
+  Clock::time_point sent;
+};
+
+enum StatusBucket { kOk, kResourceExhausted, kDeadlineExceeded, kUnavailable, kOther, kBuckets };
+const char* const kBucketName[kBuckets] = {"ok", "resource_exhausted", "deadline_exceeded",
+                                           "unavailable", "other_errors"};
+
+StatusBucket BucketOf(grpc::StatusCode c) {
+  switch (c) {
+    case grpc::StatusCode::OK: return kOk;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return kResourceExhausted;
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return kDeadlineExceeded;
+    case grpc::StatusCode::UNAVAILABLE: return kUnavailable;
+    default: return kOther;
+  }
+}
+
+int Run() {
+  const std::string target = absl::GetFlag(FLAGS_target);
+  const int in_flight = absl::GetFlag(FLAGS_in_flight);
+  const double duration_s = absl::GetFlag(FLAGS_duration_s);
+  const double warmup_s = std::max(0.0, absl::GetFlag(FLAGS_warmup_s));
+  const int deadline_ms = absl::GetFlag(FLAGS_deadline_ms);
+  const int server_pid = absl::GetFlag(FLAGS_server_pid);
+  const int64_t max_requests = absl::GetFlag(FLAGS_max_requests);
+  std::string why;
+  if (!IsLoopbackTarget(target, &why)) {
+    std::fprintf(stderr, "load_gen: refusing --target=%s: %s\n", target.c_str(), why.c_str());
+    return 2;
+  }
+  if (in_flight < 1 || in_flight > 10000 || duration_s <= 0 || deadline_ms <= 0) {
+    std::fprintf(stderr, "load_gen: need 1 <= --in_flight <= 10000, --duration_s > 0, --deadline_ms > 0\n");
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_queries_file).empty()) {
+    std::fprintf(stderr, "load_gen: --queries_file is required\n");
+    return 2;
+  }
+  auto queries = ReadQueries(absl::GetFlag(FLAGS_queries_file), &why);
+  if (!queries) {
+    std::fprintf(stderr, "load_gen: %s\n", why.c_str());
+    return 2;
+  }
+  std::mt19937_64 rng(absl::GetFlag(FLAGS_seed));
+  std::shuffle(queries->begin(), queries->end(), rng);
+
+  const std::string loadavg_before = LoadAvg();
+  auto stub = MarketSearch::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  grpc::CompletionQueue cq;
+  size_t next_query = 0;
+  int64_t issued = 0;
+  int outstanding = 0;
+  bool issuing = true;
+  std::unordered_set<Call*> live;  // to cancel stragglers
+
+  auto issue = [&]() {
+    auto* call = new Call;
+    call->req.set_query((*queries)[next_query]);
+    next_query = (next_query + 1) % queries->size();
+    call->req.set_page_size(absl::GetFlag(FLAGS_page_size));
+    call->sent = Clock::now();
+    // gRPC takes system_clock deadlines only; latency is measured on the steady clock.
+    call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(deadline_ms));
+    call->reader = stub->PrepareAsyncSearch(&call->ctx, call->req, &cq);
+    call->reader->StartCall();
+    call->reader->Finish(&call->resp, &call->status, call);
+    live.insert(call);
+    ++issued;
+    ++outstanding;
+  };
+
+  const Clock::time_point t_begin = Clock::now();
+  const Clock::time_point t_measure =
+      t_begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup_s));
+  const Clock::time_point t_end =
+      t_measure + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration_s));
+  bool measuring = false;
+  std::optional<double> server_cpu0, server_cpu1;
+  double self_cpu0 = 0, self_cpu1 = 0;
+  Clock::time_point window_start = t_measure, window_end = t_end;
+
+  int64_t counts[kBuckets] = {};
+  std::map<StatusBucket, std::string> first_error;
+  std::vector<double> ok_ms;
+  ok_ms.reserve(1 << 16);
+
+  for (int i = 0; i < in_flight && (max_requests <= 0 || issued < max_requests); ++i) issue();
+
+  auto start_window = [&](Clock::time_point now) {
+    measuring = true;
+    window_start = now;
+    if (server_pid > 0) server_cpu0 = ProcessCpuSeconds(server_pid);
+    self_cpu0 = SelfCpuSeconds();
+  };
+  auto end_window = [&](Clock::time_point now) {
+    measuring = false;
+    issuing = false;
+    window_end = now;
+    if (server_pid > 0) server_cpu1 = ProcessCpuSeconds(server_pid);
+    self_cpu1 = SelfCpuSeconds();
+  };
+  if (warmup_s == 0) start_window(t_begin);
+
+  // Calls still out when the window closes have their deadlines; past that (plus slack) they
+  // are cancelled so the tool always ends.
+  const auto drain_limit = std::chrono::milliseconds(deadline_ms + 5000);
+  Clock::time_point drain_until = Clock::time_point::max();
+  bool cancelled = false;
+  while (outstanding > 0) {
+    void* tag = nullptr;
+    bool ok = false;
+    const auto poll = std::chrono::system_clock::now() + std::chrono::milliseconds(50);
+    const grpc::CompletionQueue::NextStatus ns = cq.AsyncNext(&tag, &ok, poll);
+    const Clock::time_point now = Clock::now();
+    if (!measuring && issuing && now >= t_measure && now < t_end) start_window(now);
+    if (issuing && now >= t_end) {
+      if (!measuring) start_window(t_measure);  // a window with no completions at all
+      end_window(now);
+      drain_until = now + drain_limit;
+    }
+    if (ns == grpc::CompletionQueue::GOT_EVENT) {
+      std::unique_ptr<Call> call(static_cast<Call*>(tag));
+      live.erase(call.get());
+      --outstanding;
+      if (measuring) {
+        const StatusBucket b = BucketOf(call->status.error_code());
+        ++counts[b];
+        if (b == kOk) {
+          ok_ms.push_back(std::chrono::duration<double, std::milli>(now - call->sent).count());
+        } else if (!first_error.count(b)) {
+          first_error[b] = absl::StrCat(call->status.error_code(), " ", call->status.error_message());
+        }
+      }
+      if (issuing) {
+        if (max_requests > 0 && issued >= max_requests) {
+          if (outstanding == 0) {  // the request budget ran out before the window did
+            if (!measuring) start_window(now);
+            end_window(now);
+          }
+        } else {
+          issue();
+        }
+      }
+    } else if (ns == grpc::CompletionQueue::SHUTDOWN) {
+      break;
+    }
+    if (!issuing && now > drain_until) {
+      // Cannot happen while the deadlines hold; belt and braces for a wedged transport.
+      if (cancelled) {
+        std::fprintf(stderr, "load_gen: %d cancelled calls never completed; exiting\n", outstanding);
+        std::fflush(stdout);
+        std::_Exit(3);
+      }
+      std::fprintf(stderr, "load_gen: %d calls outstanding %d ms after the window; cancelling\n",
+                   outstanding, static_cast<int>(drain_limit.count()));
+      for (Call* c : live) c->ctx.TryCancel();
+      cancelled = true;
+      drain_until = now + std::chrono::seconds(5);
+    }
+  }
+  if (measuring) end_window(Clock::now());
+  const std::string loadavg_after = LoadAvg();
+  cq.Shutdown();
+  {
+    void* tag;
+    bool ok;
+    while (cq.Next(&tag, &ok)) delete static_cast<Call*>(tag);
+  }
+
+  // A window cut to nothing (the request budget ran out in the warmup) has no rates.
+  const double wall = std::max(1e-3, Seconds(window_start, window_end));
+  int64_t total = 0;
+  for (int64_t c : counts) total += c;
+  std::sort(ok_ms.begin(), ok_ms.end());
+  const double qps = counts[kOk] / wall;
+  const double client_cores = (self_cpu1 - self_cpu0) / wall;
+
+  struct Figure {
+    std::string metric;
+    double value;
+    const char* fmt;
+  };
+  std::vector<Figure> figs = {
+      {"requests", static_cast<double>(total), "%.0f"},
+      {"qps", qps, "%.1f"},
+  };
+  for (int b = 0; b < kBuckets; ++b) figs.push_back({kBucketName[b], static_cast<double>(counts[b]), "%.0f"});
+  figs.push_back({"p50_ms", Pct(ok_ms, 0.50), "%.2f"});
+  figs.push_back({"p90_ms", Pct(ok_ms, 0.90), "%.2f"});
+  figs.push_back({"p99_ms", Pct(ok_ms, 0.99), "%.2f"});
+  figs.push_back({"max_ms", ok_ms.empty() ? 0 : ok_ms.back(), "%.2f"});
+  figs.push_back({"client_cores", client_cores, "%.3f"});
+  bool have_server_cpu = false;
+  if (server_pid > 0) {
+    if (server_cpu0 && server_cpu1) {
+      have_server_cpu = true;
+      const double cpu = *server_cpu1 - *server_cpu0;
+      figs.push_back({"server_cores", cpu / wall, "%.3f"});
+      if (counts[kOk] > 0) figs.push_back({"server_cpu_ms_per_request", 1000.0 * cpu / counts[kOk], "%.2f"});
+    } else {
+      std::fprintf(stderr, "load_gen: could not read /proc/%d/stat %s the window (server gone?)\n",
+                   server_pid, server_cpu0 ? "after" : "before");
+    }
+  }
+
+  std::printf("load_gen -> %s: in_flight %d, %.1f s measured after %.1f s warmup, page_size %d, "
+              "deadline %d ms, %zu distinct queries\n",
+              target.c_str(), in_flight, wall, warmup_s, absl::GetFlag(FLAGS_page_size), deadline_ms,
+              queries->size());
+  std::printf("  loadavg before: %s\n  loadavg after:  %s\n", loadavg_before.c_str(), loadavg_after.c_str());
+  std::printf("  %-10s %10s %9s %8s %9s %9s %11s %8s %8s %8s %8s", "in_flight", "requests", "qps", "ok",
+              "res_exh", "deadline", "unavailable", "other", "p50_ms", "p90_ms", "p99_ms");
+  std::printf(" %8s %7s", "max_ms", "client");
+  if (have_server_cpu) std::printf(" %7s %9s", "server", "srv_ms/rq");
+  std::printf("\n  %-10d %10lld %9.1f %8lld %9lld %9lld %11lld %8lld %8.2f %8.2f %8.2f %8.2f %7.2f",
+              in_flight, static_cast<long long>(total), qps, static_cast<long long>(counts[kOk]),
+              static_cast<long long>(counts[kResourceExhausted]),
+              static_cast<long long>(counts[kDeadlineExceeded]),
+              static_cast<long long>(counts[kUnavailable]), static_cast<long long>(counts[kOther]),
+              Pct(ok_ms, 0.5), Pct(ok_ms, 0.9), Pct(ok_ms, 0.99), ok_ms.empty() ? 0 : ok_ms.back(),
+              client_cores);
+  if (have_server_cpu) {
+    const double cpu = *server_cpu1 - *server_cpu0;
+    std::printf(" %7.2f %9.2f", cpu / wall, counts[kOk] > 0 ? 1000.0 * cpu / counts[kOk] : 0.0);
+  }
+  std::printf("\n  (client/server = CPU cores used in the window; latency percentiles over OK responses)\n");
+  for (const auto& [b, msg] : first_error) {
+    std::printf("  first %s: %s\n", kBucketName[b], msg.c_str());
+  }
+  const std::string prefix = absl::StrCat(absl::GetFlag(FLAGS_name),
+                                          absl::GetFlag(FLAGS_name).empty() ? "" : "_", "inflight",
+                                          in_flight, "_");
+  for (const Figure& f : figs) {
+    std::printf("BENCH %s%s ", prefix.c_str(), f.metric.c_str());
+    std::printf(f.fmt, f.value);
+    std::printf("\n");
+  }
+  std::fflush(stdout);
+  if (counts[kOk] == 0) {
+    std::fprintf(stderr, "load_gen: no request succeeded in the measured window\n");
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace marketsearch
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "load_gen: closed-loop load on MarketSearch.Search (loopback targets only).\n"
+      "Usage: load_gen --target=127.0.0.1:PORT --queries_file=DATA/catalog/queries.tsv "
+      "[--in_flight=64] [--duration_s=10] [--warmup_s=2] [--server_pid=PID] [--name=1m]\n"
+      "Prints a table and `BENCH <name>_inflight<N>_<metric> <value>` lines; exits 1 when no "
+      "request succeeded.");
+  absl::ParseCommandLine(argc, argv);
+  return marketsearch::Run();
+}
