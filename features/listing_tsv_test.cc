@@ -74,13 +74,18 @@ TEST(ListingTsv, ReportsEachKindOfBadRowAndKeepsGoing) {
   EXPECT_NE(reasons[5].find("condition"), std::string::npos);
 }
 
-TEST(ValidateListing, NamesTheField) {
+Listing ValidListing() {
   Listing l;
   l.set_listing_id(1);
   l.set_title("sofa");
   l.set_category("sofas");
   l.set_price(10);
   l.set_condition(CONDITION_USED);
+  return l;
+}
+
+TEST(ValidateListing, NamesTheField) {
+  const Listing l = ValidListing();
   EXPECT_TRUE(ValidateListing(l).ok());
   Listing x = l;
   x.set_price(-1);
@@ -102,12 +107,7 @@ TEST(ValidateListing, NamesTheField) {
 // Each field's limit, with a message that names the field and stays short whatever the input
 // (a 1 MB title used to be stored, and returned in every page that hit it).
 TEST(ValidateListing, EnforcesDocumentedLimits) {
-  Listing l;
-  l.set_listing_id(1);
-  l.set_title("sofa");
-  l.set_category("sofas");
-  l.set_price(10);
-  l.set_condition(CONDITION_USED);
+  const Listing l = ValidListing();
   auto expect_field = [](const Listing& x, const std::string& field) {
     absl::Status s = ValidateListing(x);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << field;

@@ -217,20 +217,6 @@ TEST_F(SearchE2E, HealthServiceReportsServing) {
   EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 }
 
-Listing FreshListing(uint64_t id, const std::string& title) {
-  Listing l;
-  l.set_listing_id(id);
-  l.set_title(title);
-  l.set_category("sofas");
-  l.set_brand("zorblax");
-  l.set_price(199.0);
-  l.set_condition(CONDITION_LIKE_NEW);
-  l.set_seller_rating(4.5f);
-  l.mutable_location()->set_lat(52.52);
-  l.mutable_location()->set_lon(13.40);
-  return l;
-}
-
 bool Contains(const SearchResponse& r, uint64_t id) {
   for (const auto& x : r.results()) {
     if (x.listing_id() == id) return true;

@@ -5,9 +5,19 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 
+#include "proto/catalog.pb.h"
+
 namespace marketsearch {
+
+// A valid listing the generated catalogs never hold: category "sofas", brand "zorblax",
+// price 199, like new, in Berlin. Tests filter on category + price to find only theirs.
+Listing FreshListing(uint64_t id, const std::string& title);
+
+// CPU seconds (user + system) process `pid` has used, from /proc/<pid>/stat; -1 if unreadable.
+double ProcessCpuSeconds(pid_t pid);
 
 // Root of the Bazel runfiles tree of this test (binaries and sources in repo layout).
 std::string RunfilesRoot();

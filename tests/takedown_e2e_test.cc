@@ -127,20 +127,6 @@ std::string* TakedownE2E::data_dir_ = nullptr;
 ServerProcess* TakedownE2E::server_ = nullptr;
 std::shared_ptr<grpc::Channel>* TakedownE2E::channel_ = nullptr;
 
-Listing MakeListing(uint64_t id, const std::string& title) {
-  Listing l;
-  l.set_listing_id(id);
-  l.set_title(title);
-  l.set_category("sofas");
-  l.set_brand("zorblax");
-  l.set_price(199.0);
-  l.set_condition(CONDITION_LIKE_NEW);
-  l.set_seller_rating(4.5f);
-  l.mutable_location()->set_lat(52.52);
-  l.mutable_location()->set_lon(13.40);
-  return l;
-}
-
 // What a client may be shown: short, and nothing of the server's insides.
 void ExpectCleanMessage(const grpc::Status& s) {
   EXPECT_LE(s.error_message().size(), 300u) << s.error_message().substr(0, 300);
@@ -157,9 +143,9 @@ void ExpectCleanMessage(const grpc::Status& s) {
 // failed, and deleting it answered INTERNAL DocNotFoundError.
 TEST_F(TakedownE2E, ListingWithALongWordIsIndexedAndTheServerRestarts) {
   const uint64_t url_id = 910000000001ULL, title_id = 910000000002ULL;
-  Listing url = MakeListing(url_id, "Zorblax quokka velvet sofa");
+  Listing url = FreshListing(url_id, "Zorblax quokka velvet sofa");
   url.set_description("photos: https://example.com/" + std::string(300, 'a'));
-  Listing title = MakeListing(title_id, "Zorblax wombat corduroy sofa " + std::string(300, 'b'));
+  Listing title = FreshListing(title_id, "Zorblax wombat corduroy sofa " + std::string(300, 'b'));
   grpc::Status s = Upsert({url, title});
   ASSERT_TRUE(s.ok()) << s.error_message().substr(0, 300);
   EXPECT_TRUE(Found("zorblax quokka velvet sofa", url_id, /*lexically=*/true));
@@ -194,28 +180,28 @@ TEST_F(TakedownE2E, ListingWithALongWordIsIndexedAndTheServerRestarts) {
 // restart does not bring it back either).
 TEST_F(TakedownE2E, OversizedListingIsRefusedWholeNamingTheField) {
   const uint64_t good_id = 910000000010ULL;
-  const Listing good = MakeListing(good_id, "Zorblax platypus tweed armchair");
+  const Listing good = FreshListing(good_id, "Zorblax platypus tweed armchair");
   struct Case {
     Listing bad;
     std::string field;
   };
   std::vector<Case> cases;
-  Listing l = MakeListing(910000000011ULL, std::string(1 << 20, 'a'));  // 1 MB title
+  Listing l = FreshListing(910000000011ULL, std::string(1 << 20, 'a'));  // 1 MB title
   cases.push_back({l, "listings[1].title"});
-  l = MakeListing(910000000011ULL, "fine");
+  l = FreshListing(910000000011ULL, "fine");
   l.set_description(std::string(1 << 20, 'a'));  // a 1 MB word
   cases.push_back({l, "listings[1].description"});
-  l = MakeListing(910000000011ULL, "fine");
+  l = FreshListing(910000000011ULL, "fine");
   l.set_category(std::string(100 * 1024, 'a'));
   cases.push_back({l, "listings[1].category"});
-  l = MakeListing(910000000011ULL, "fine");
+  l = FreshListing(910000000011ULL, "fine");
   for (int i = 0; i < 10000; ++i) {
     Attribute* a = l.add_attributes();
     a->set_name("n");
     a->set_value("v");
   }
   cases.push_back({l, "listings[1].attributes"});
-  l = MakeListing(910000000011ULL, "fine");
+  l = FreshListing(910000000011ULL, "fine");
   l.mutable_location()->set_lat(std::nan(""));
   cases.push_back({l, "listings[1].location"});
   for (const Case& c : cases) {
@@ -248,7 +234,7 @@ TEST_F(TakedownE2E, InvalidUtf8IsInvalidArgumentNamingTheField) {
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
     EXPECT_EQ(s.error_message().rfind(field, 0), 0u) << field << ": " << s.error_message();
   }
-  grpc::Status s = Upsert({MakeListing(910000000020ULL, "fine"), MakeListing(910000000021ULL, bad)});
+  grpc::Status s = Upsert({FreshListing(910000000020ULL, "fine"), FreshListing(910000000021ULL, bad)});
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(s.error_message().rfind("listings[1].title", 0), 0u) << s.error_message();
   EXPECT_EQ(ServerLog().find("libprotobuf ERROR"), std::string::npos);
@@ -361,27 +347,6 @@ TEST_F(TakedownE2E, OverloadIsShedAndTheServerStaysUp) {
   EXPECT_EQ(resp.results_size(), 10);
 }
 
-// CPU seconds (user + system) the process has used, from /proc/<pid>/stat.
-double CpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
-  const size_t close = stat.rfind(')');  // the command name may hold spaces
-  if (close == std::string::npos) return -1;
-  std::vector<std::string> f;
-  std::string field;
-  for (size_t i = close + 2; i <= stat.size(); ++i) {
-    if (i == stat.size() || stat[i] == ' ') {
-      f.push_back(field);
-      field.clear();
-    } else {
-      field += stat[i];
-    }
-  }
-  // Fields after the name start at 3 (state); utime and stime are 14 and 15.
-  if (f.size() < 13) return -1;
-  return (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 // Finding 3: one sequential client kept ~1.9 cores busy (an OpenBLAS worker spinning in
 // sched_yield). During 5 s of one client the server may use at most 1.2 cores; in the 5 s
 // after, at most 0.1.
@@ -393,16 +358,16 @@ TEST_F(TakedownE2E, OneClientUsesAtMostOneCoreAndIdleUsesNothing) {
   SearchResponse resp;
   // Warm-up (first requests fill caches).
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(Search(Request(queries[i % 5]), &resp).ok());
-  const double cpu0 = CpuSeconds(pid);
+  const double cpu0 = ProcessCpuSeconds(pid);
   const auto t0 = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5)) {
     ASSERT_TRUE(Search(Request(queries[n % 5]), &resp).ok());
     ++n;
   }
   const double busy_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double cpu1 = CpuSeconds(pid);
+  const double cpu1 = ProcessCpuSeconds(pid);
   std::this_thread::sleep_for(std::chrono::seconds(5));
-  const double cpu2 = CpuSeconds(pid);
+  const double cpu2 = ProcessCpuSeconds(pid);
   const double busy_cores = (cpu1 - cpu0) / busy_wall;
   const double idle_cores = (cpu2 - cpu1) / 5.0;
   std::printf("one sequential client: %d requests in %.1f s, server %.2f cores (%.2f ms CPU per "
