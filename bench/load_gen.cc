@@ -151,6 +151,17 @@ std::optional<double> ProcessCpuSeconds(int pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// False once the process has exited (gone, or a zombie its parent has not reaped yet).
+bool ProcessAlive(int pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat;
+  if (!in || !std::getline(in, stat)) return false;
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size()) return false;
+  const char state = stat[close + 2];
+  return state != 'Z' && state != 'X' && state != 'x';
+}
+
 double SelfCpuSeconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -254,6 +265,11 @@ int Run() {
   const Clock::time_point t_end =
       t_measure + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration_s));
   bool measuring = false;
+  // With --server_pid the server is checked every 200 ms: when it exits, the window ends
+  // there (a closed loop against a dead server only measures how fast connects fail).
+  bool server_exited = false;
+  std::optional<double> last_server_cpu;
+  Clock::time_point next_check = t_begin;
   std::optional<double> server_cpu0, server_cpu1;
   double self_cpu0 = 0, self_cpu1 = 0;
   Clock::time_point window_start = t_measure, window_end = t_end;
@@ -275,7 +291,10 @@ int Run() {
     measuring = false;
     issuing = false;
     window_end = now;
-    if (server_pid > 0) server_cpu1 = ProcessCpuSeconds(server_pid);
+    if (server_pid > 0) {
+      server_cpu1 = ProcessCpuSeconds(server_pid);
+      if (!server_cpu1) server_cpu1 = last_server_cpu;  // it exited: CPU up to the last check
+    }
     self_cpu1 = SelfCpuSeconds();
   };
   if (warmup_s == 0) start_window(t_begin);
@@ -291,6 +310,19 @@ int Run() {
     const auto poll = std::chrono::system_clock::now() + std::chrono::milliseconds(50);
     const grpc::CompletionQueue::NextStatus ns = cq.AsyncNext(&tag, &ok, poll);
     const Clock::time_point now = Clock::now();
+    if (server_pid > 0 && issuing && now >= next_check) {
+      next_check = now + std::chrono::milliseconds(200);
+      if (ProcessAlive(server_pid)) {
+        if (measuring) last_server_cpu = ProcessCpuSeconds(server_pid);
+      } else {
+        server_exited = true;
+        std::fprintf(stderr, "load_gen: server process %d exited %.1f s into the run; stopping\n",
+                     server_pid, Seconds(t_begin, now));
+        if (!measuring) start_window(now);
+        end_window(now);
+        drain_until = now + drain_limit;
+      }
+    }
     if (!measuring && issuing && now >= t_measure && now < t_end) start_window(now);
     if (issuing && now >= t_end) {
       if (!measuring) start_window(t_measure);  // a window with no completions at all
@@ -363,6 +395,7 @@ int Run() {
       {"requests", static_cast<double>(total), "%.0f"},
       {"qps", qps, "%.1f"},
   };
+  if (server_exited) figs.push_back({"server_exited", 1, "%.0f"});
   for (int b = 0; b < kBuckets; ++b) figs.push_back({kBucketName[b], static_cast<double>(counts[b]), "%.0f"});
   figs.push_back({"p50_ms", Pct(ok_ms, 0.50), "%.2f"});
   figs.push_back({"p90_ms", Pct(ok_ms, 0.90), "%.2f"});
@@ -403,6 +436,7 @@ int Run() {
     std::printf(" %7.2f %9.2f", cpu / wall, counts[kOk] > 0 ? 1000.0 * cpu / counts[kOk] : 0.0);
   }
   std::printf("\n  (client/server = CPU cores used in the window; latency percentiles over OK responses)\n");
+  if (server_exited) std::printf("  SERVER PROCESS %d EXITED: the window ended there\n", server_pid);
   for (const auto& [b, msg] : first_error) {
     std::printf("  first %s: %s\n", kBucketName[b], msg.c_str());
   }
