@@ -45,9 +45,11 @@ ABSL_FLAG(int, rank_depth, 200, "candidates the ranker scores per request");
 ABSL_FLAG(int, serving_threads, 0,
           "worker threads that run requests (0 = one per core); each runs FAISS, OpenMP and "
           "BLAS on itself alone, so workers x 1 thread never oversubscribe the cores");
-ABSL_FLAG(int, max_queued_requests, 64,
+ABSL_FLAG(int, max_queued_requests, 16,
           "requests that may wait for a worker; beyond that the server answers "
-          "RESOURCE_EXHAUSTED at once (clients retry with backoff)");
+          "RESOURCE_EXHAUSTED at once (clients retry with backoff). The longest wait is about "
+          "max_queued_requests x the CPU time of a request / serving_threads (16: ~80 ms at "
+          "1M listings on 2 cores)");
 ABSL_FLAG(std::string, store_mode, "primary",
           "primary: the server writes the feature store (UpsertListings/DeleteListings); "
           "secondary: follow a store another process writes, read only");
