@@ -22,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
 #include "datasets/catalog_reader.h"
+#include "proto/listing_limits.h"
 
 namespace marketsearch {
 
@@ -303,6 +304,15 @@ std::string SanitizeField(absl::string_view in) {
     }
     i += n;
   }
+  return out;
+}
+
+std::string TruncateUtf8Bytes(const std::string& text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t n = max_bytes;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;  // a lead byte
+  std::string out = text.substr(0, n);
+  while (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
 }
 
@@ -742,7 +752,7 @@ absl::Status LoadEsci(const EsciOptions& o, const std::string& out_dir, LoadSumm
         in.Skip("duplicate product_id", absl::StrCat(" ", asin));
         continue;
       }
-      const std::string title = SanitizeField(in.Get(c_title));
+      const std::string title = TruncateUtf8Bytes(SanitizeField(in.Get(c_title)), kMaxTitleBytes);
       if (title.empty()) {
         in.Skip("missing title", absl::StrCat(" (", asin, ")"));
         continue;
@@ -755,8 +765,8 @@ absl::Status LoadEsci(const EsciOptions& o, const std::string& out_dir, LoadSumm
       listing_of.emplace(asin, id);
       std::string desc = TruncateUtf8(SanitizeField(in.Get(c_desc)), o.max_description_chars);
       if (desc.empty()) desc = TruncateUtf8(SanitizeField(in.Get(c_bullets)), o.max_description_chars);
-      const std::string brand = SanitizeField(in.Get(c_brand));
-      std::string colour = SanitizeField(in.Get(c_color));
+      const std::string brand = TruncateUtf8Bytes(SanitizeField(in.Get(c_brand)), kMaxBrandBytes);
+      std::string colour = TruncateUtf8Bytes(SanitizeField(in.Get(c_color)), kMaxAttributeValueBytes);
       std::replace(colour.begin(), colour.end(), ';', ',');  // ';' separates attributes
       const std::string attributes = colour.empty() ? "" : absl::StrCat("colour=", colour);
       const std::string sid = absl::StrCat(id);
@@ -855,7 +865,7 @@ absl::Status LoadWands(const WandsOptions& o, const std::string& out_dir, LoadSu
         in.Skip("duplicate product_id", absl::StrCat(" ", pid));
         continue;
       }
-      const std::string title = SanitizeField(in.Get(c_name));
+      const std::string title = TruncateUtf8Bytes(SanitizeField(in.Get(c_name)), kMaxTitleBytes);
       if (title.empty()) {
         products.erase(pid);
         in.Skip("missing title", absl::StrCat(" (", pid, ")"));
@@ -863,7 +873,7 @@ absl::Status LoadWands(const WandsOptions& o, const std::string& out_dir, LoadSu
       }
       std::string category;
       for (absl::string_view part : absl::StrSplit(in.Get(c_class), '|')) {
-        category = SanitizeField(part);
+        category = TruncateUtf8Bytes(SanitizeField(part), kMaxCategoryBytes);
         if (!category.empty()) break;
       }
       if (category.empty()) category = "unknown";

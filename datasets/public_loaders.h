@@ -104,6 +104,10 @@ std::string SanitizeField(absl::string_view text);
 
 // Cuts `text` (valid UTF-8) to at most `max_chars` code points, then trims trailing spaces.
 std::string TruncateUtf8(const std::string& text, size_t max_chars);
+// The same, to at most `max_bytes` bytes of whole code points: how the loaders keep titles,
+// brands and categories within the listing limits (features/listing_tsv.h) instead of
+// losing a product whose title is long.
+std::string TruncateUtf8Bytes(const std::string& text, size_t max_bytes);
 
 // Listing id of an ESCI product: the 64-bit FNV-1a hash of the ASIN (as written in the
 // source, surrounding spaces removed) with the top bit cleared; 0 maps to 1. Stable across

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "datasets/catalog_reader.h"
 #include "gtest/gtest.h"
+#include "proto/listing_limits.h"
 
 namespace marketsearch {
 namespace {
@@ -163,6 +164,13 @@ TEST(Sanitize, TruncatesOnCodePoints) {
   EXPECT_EQ(TruncateUtf8("\xC3\xA9\xC3\xA9\xC3\xA9", 2), "\xC3\xA9\xC3\xA9");
   EXPECT_EQ(TruncateUtf8("ab cd", 3), "ab");  // trailing space trimmed
   EXPECT_EQ(TruncateUtf8("abc", 10), "abc");
+}
+
+TEST(Sanitize, TruncatesToBytesOnCodePointBoundaries) {
+  EXPECT_EQ(TruncateUtf8Bytes("\xC3\xA9\xC3\xA9\xC3\xA9", 5), "\xC3\xA9\xC3\xA9");
+  EXPECT_EQ(TruncateUtf8Bytes("ab cd", 3), "ab");
+  EXPECT_EQ(TruncateUtf8Bytes("abc", 10), "abc");
+  EXPECT_EQ(TruncateUtf8Bytes(std::string(1000, 'x'), kMaxTitleBytes).size(), kMaxTitleBytes);
 }
 
 TEST(Ids, EsciListingIdIsStablePositive63Bit) {

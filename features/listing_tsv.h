@@ -11,11 +11,9 @@
 
 #include "absl/status/status.h"
 #include "proto/catalog.pb.h"
+#include "proto/listing_limits.h"
 
 namespace marketsearch {
-
-// Upper bound on a believable price; anything above is treated as a typo.
-inline constexpr double kMaxPrice = 10'000'000.0;
 
 class ListingTsvReader {
  public:
@@ -38,23 +36,9 @@ class ListingTsvReader {
   int64_t line_no_ = 0;
 };
 
-// Limits on what one listing may hold: every write (ingest and UpsertListings) is checked
-// against them before anything is stored, so nothing stored can make an index build, a
-// replay or a search page unbounded. Byte counts are of UTF-8.
-inline constexpr size_t kMaxTitleBytes = 500;
-inline constexpr size_t kMaxDescriptionBytes = 64 * 1024;
-inline constexpr size_t kMaxCategoryBytes = 200;
-inline constexpr size_t kMaxBrandBytes = 200;
-inline constexpr size_t kMaxCityBytes = 200;
-inline constexpr int kMaxAttributes = 50;
-inline constexpr size_t kMaxAttributeNameBytes = 100;
-inline constexpr size_t kMaxAttributeValueBytes = 500;
-// listed_at_unix must lie in [0, kMaxListedAtUnix] (2100-01-01).
-inline constexpr int64_t kMaxListedAtUnix = 4102444800;
-
 // Checks a listing the way ingest and the UpsertListings RPC both do: listing_id > 0,
 // non-empty title and category, every text field valid UTF-8 and within its byte limit
-// above, at most kMaxAttributes attributes, 0 < price <= kMaxPrice, a known condition,
+// (proto/listing_limits.h), at most kMaxAttributes attributes, 0 < price <= kMaxPrice, a known condition,
 // seller_rating in [0, 5], finite lat/lon in range, listed_at_unix in range. The message
 // names the field ("price: ...", "attributes[3].value: ...") and never echoes the value of a
 // text field, so it stays a few dozen bytes whatever the input.

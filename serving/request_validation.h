@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "proto/listing_limits.h"
 #include "proto/search.pb.h"
 
 namespace marketsearch {
