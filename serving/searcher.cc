@@ -143,14 +143,32 @@ std::shared_ptr<const ServingState> Searcher::state() const {
   return state_;
 }
 
+DeltaIndex* Searcher::delta() const {
+  absl::MutexLock lock(&mu_);
+  return delta_.get();
+}
+
+LexicalDelta* Searcher::lexical_delta() const {
+  absl::MutexLock lock(&mu_);
+  return lexical_delta_.get();
+}
+
 absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) const {
   const auto t_start = std::chrono::steady_clock::now();
   int offset = 0;
   MS_RETURN_IF_ERROR(ValidateSearchRequest(req, &offset));
-  // Pin the artifacts for the whole request.
-  const std::shared_ptr<const ServingState> state = this->state();
+  // Pin the artifacts for the whole request (the deltas exist once a state does).
+  std::shared_ptr<const ServingState> state;
+  DeltaIndex* delta = nullptr;
+  LexicalDelta* lexical_delta = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    state = state_;
+    delta = delta_.get();
+    lexical_delta = lexical_delta_.get();
+  }
   if (!state) return absl::UnavailableError("no model/index loaded yet");
-  absl::Status s = SearchValidated(req, offset, *state, t_start, resp);
+  absl::Status s = SearchValidated(req, offset, *state, delta, lexical_delta, t_start, resp);
   // The request was valid: whatever failed after this point is the server's (a library's
   // InvalidArgument must not tell the client its request was bad).
   if (!s.ok()) return absl::InternalError(absl::StrCat("search: ", s.message()));
@@ -158,7 +176,8 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
 }
 
 absl::Status Searcher::SearchValidated(const SearchRequest& req, int offset,
-                                       const ServingState& pinned,
+                                       const ServingState& pinned, DeltaIndex* delta,
+                                       LexicalDelta* lexical_delta,
                                        std::chrono::steady_clock::time_point t_start,
                                        SearchResponse* resp) const {
   const ServingState* const state = &pinned;
@@ -184,8 +203,8 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, int offset,
   const ListingFilter ann_filter(f);
   if (filtered) ro.filter = &ann_filter;
   RetrievalArtifacts artifacts = state->retrieval;
-  artifacts.delta = delta_.get();
-  artifacts.lexical_delta = lexical_delta_.get();
+  artifacts.delta = delta;
+  artifacts.lexical_delta = lexical_delta;
   MS_ASSIGN_OR_RETURN(RetrievalResult retrieved, GenerateCandidates(artifacts, req.query(), ro));
   const std::vector<Candidate>& candidates = retrieved.candidates;
   if (debug) {
@@ -236,7 +255,7 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, int offset,
                         MakeRankingBatch(*store_, *state->retrieval.index, state->stats, req.query(),
                                          retrieved.query_embedding, std::move(to_rank),
                                          std::move(to_rank_listings), user ? &*user : nullptr,
-                                         &token_cache_, delta_.get()));
+                                         &token_cache_, delta));
     if (debug) (*debug->mutable_stage_ms())["rank_features"] = MsSince(t);
     auto t_rank = std::chrono::steady_clock::now();
     MS_ASSIGN_OR_RETURN(std::vector<float> s, state->ranker->Score(batch.features));

@@ -93,13 +93,14 @@ class Searcher {
   std::shared_ptr<const ServingState> state() const;
 
   // Fresh listings and tombstones since the served index was built. Null until the first
-  // SetState; then lives as long as the Searcher.
-  DeltaIndex* delta() const { return delta_.get(); }
+  // SetState; then lives as long as the Searcher (never replaced, so the pointer may be kept).
+  // Read under the lock: a writer may ask while the first SetState creates it.
+  DeltaIndex* delta() const;
   // The same for the lexical leg: upserted listings' documents and the ids whose lexical
   // index copy they supersede. Null until the first SetState (which shapes its documents like
   // the served lexical index, or like build_lexical's defaults without one); then lives as long
   // as the Searcher.
-  LexicalDelta* lexical_delta() const { return lexical_delta_.get(); }
+  LexicalDelta* lexical_delta() const;
 
   // Errors: INVALID_ARGUMENT (bad request, message names the field), UNAVAILABLE (nothing
   // loaded yet), INTERNAL (anything that failed after validation: a library's error, whatever
@@ -109,6 +110,7 @@ class Searcher {
  private:
   // The pipeline after validation, on the pinned state; any error is the server's.
   absl::Status SearchValidated(const SearchRequest& request, int offset, const ServingState& state,
+                               DeltaIndex* delta, LexicalDelta* lexical_delta,
                                std::chrono::steady_clock::time_point t_start,
                                SearchResponse* response) const;
 
@@ -116,8 +118,9 @@ class Searcher {
   const FeatureStore* const store_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const ServingState> state_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<DeltaIndex> delta_;  // created by the first SetState, never replaced
-  std::unique_ptr<LexicalDelta> lexical_delta_;  // likewise
+  // Created by the first SetState, never replaced.
+  std::unique_ptr<DeltaIndex> delta_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<LexicalDelta> lexical_delta_ ABSL_GUARDED_BY(mu_);
   // Tokenised listing text for the ranker's pair features, shared by all requests (keyed by
   // listing id + text fingerprint, so an updated listing is re-tokenised).
   mutable ListingTokenCache token_cache_;
