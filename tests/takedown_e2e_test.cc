@@ -378,5 +378,56 @@ TEST_F(TakedownE2E, OneClientUsesAtMostOneCoreAndIdleUsesNothing) {
   EXPECT_LE(idle_cores, 0.1);
 }
 
+// A server that starts before any index is published answers UNAVAILABLE, accepts deletes
+// (store only), and loads the index once it appears while writes keep arriving. The deltas
+// are created by that first load: ListingWriter::Delete used to read the searcher's delta
+// pointer while the load assigned it: a data race, which a ThreadSanitizer build of the
+// server (MARKETSEARCH_SERVER_BIN) reports in its log, checked below. Runs last: it restarts
+// the server.
+TEST_F(TakedownE2E, ServerStartedWithoutIndexLoadsItWhileWritesArrive) {
+  server_->Stop();
+  const std::string index_dir = *data_dir_ + "/index";
+  const std::string hidden = *data_dir_ + "/index.unpublished";
+  ASSERT_EQ(std::rename(index_dir.c_str(), hidden.c_str()), 0);
+  ASSERT_TRUE(server_->Start(*data_dir_)) << "the server must start with nothing to serve";
+  *channel_ = grpc::CreateChannel(server_->target(), grpc::InsecureChannelCredentials());
+  SearchResponse resp;
+  EXPECT_EQ(Search(Request("sofa"), &resp).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::thread writer([&] {
+    auto stub = MarketSearch::NewStub(*channel_);
+    for (uint64_t id = 920000000000ULL; !stop; ++id) {
+      DeleteListingsRequest del;
+      del.add_listing_ids(id);
+      DeleteListingsResponse ack;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      (stub->DeleteListings(&ctx, del, &ack).ok() ? ok : failed)++;
+    }
+  });
+  // Publish: the whole index directory, CURRENT included, appears at once.
+  ASSERT_EQ(std::rename(hidden.c_str(), index_dir.c_str()), 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool serving = false;
+  while (!serving && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    serving = Search(Request("sofa"), &resp).ok();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // writes after the load too
+  stop = true;
+  writer.join();
+  std::printf("deletes while the first index loaded: %d ok, %d failed\n", ok.load(), failed.load());
+  EXPECT_TRUE(serving) << "the index published after the start was never served";
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+  const uint64_t fresh = 920000000000ULL;  // the writer's first delete; now upserted
+  EXPECT_TRUE(Upsert({FreshListing(fresh, "Zorblax latecomer velvet sofa")}).ok());
+  EXPECT_TRUE(Found("zorblax latecomer velvet sofa", fresh));
+  ASSERT_TRUE(server_->Alive());
+  EXPECT_EQ(ServerLog().find("ThreadSanitizer"), std::string::npos) << ServerLog();
+}
+
 }  // namespace
 }  // namespace marketsearch
