@@ -40,6 +40,7 @@
 #include "absl/strings/str_split.h"
 #include "common/progress.h"
 #include "common/status_macros.h"
+#include "common/versions.h"
 #include "datasets/catalog_reader.h"
 #include "features/feature_store.h"
 #include "index/index_snapshot.h"
@@ -128,8 +129,8 @@ absl::StatusOr<Dataset> Real(const std::string& data_dir, int64_t max_n, int nq,
   Dataset d;
   std::string models = absl::GetFlag(FLAGS_models_dir);
   if (models.empty()) models = data_dir + "/models";
-  MS_ASSIGN_OR_RETURN(std::string ldir, LatestModelDir(models, "listing_tower"));
-  MS_ASSIGN_OR_RETURN(std::string qdir, LatestModelDir(models, "query_tower"));
+  MS_ASSIGN_OR_RETURN(std::string ldir, NewestVersionDir(models + "/listing_tower"));
+  MS_ASSIGN_OR_RETURN(std::string qdir, NewestVersionDir(models + "/query_tower"));
   d.source = absl::StrCat("real: listing tower ", ldir, " over ", data_dir, "/store");
   const std::string cache = absl::GetFlag(FLAGS_cache_dir);
   const std::string cfile = cache.empty() ? "" : absl::StrCat(cache, "/embeddings-", max_n, "-", nq, ".bin");

@@ -30,6 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
+#include "common/versions.h"
 #include "datasets/catalog_reader.h"
 #include "experiments/metrics.h"
 #include "features/feature_store.h"
@@ -93,7 +94,7 @@ absl::Status Run() {
   const int blas_libs = SetBlasThreads(1);  // one thread means one: see ranker.h
   std::string dir = absl::GetFlag(FLAGS_model_dir);
   if (dir.empty()) {
-    MS_ASSIGN_OR_RETURN(dir, LatestModelDir(data_dir + "/models", "ranker"));
+    MS_ASSIGN_OR_RETURN(dir, NewestVersionDir(data_dir + "/models/ranker"));
   }
   Ranker::Options ro;
   ro.dir = dir;

@@ -15,6 +15,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/versions.h"
 #include "datasets/catalog_reader.h"
 #include "experiments/metrics.h"
 #include "features/feature_store.h"
@@ -44,12 +45,12 @@ struct Arm {
 absl::Status Run() {
   const std::string dir = absl::GetFlag(FLAGS_data_dir);
   RetrievalArtifacts art;
-  MS_ASSIGN_OR_RETURN(int64_t iv, ReadCurrentVersion(dir + "/index"));
-  MS_ASSIGN_OR_RETURN(auto index, IndexSnapshot::Load(absl::StrCat(dir, "/index/", iv)));
+  MS_ASSIGN_OR_RETURN(int64_t iv, ReadCurrent(dir + "/index"));
+  MS_ASSIGN_OR_RETURN(auto index, IndexSnapshot::Load(VersionDir(dir + "/index", iv)));
   const std::string qdir = absl::StrCat(dir, "/models/query_tower/", index->manifest().listing_tower_version());
   MS_ASSIGN_OR_RETURN(QueryEncoder qe, QueryEncoder::Load(qdir));
-  MS_ASSIGN_OR_RETURN(int64_t lv, ReadCurrentVersion(dir + "/lexical"));
-  MS_ASSIGN_OR_RETURN(auto lexical, LexicalIndex::Open(absl::StrCat(dir, "/lexical/", lv)));
+  MS_ASSIGN_OR_RETURN(int64_t lv, ReadCurrent(dir + "/lexical"));
+  MS_ASSIGN_OR_RETURN(auto lexical, LexicalIndex::Open(VersionDir(dir + "/lexical", lv)));
   art.query_encoder = std::make_shared<const QueryEncoder>(qe);
   art.index = index;
   art.lexical = std::shared_ptr<const LexicalIndex>(std::move(lexical));

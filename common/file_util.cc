@@ -5,14 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace marketsearch {
@@ -101,18 +100,6 @@ absl::StatusOr<std::string> Sha256File(const std::string& path) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256_Final(md, &ctx);
   return Hex(md, SHA256_DIGEST_LENGTH);
-}
-
-std::vector<int64_t> ListVersions(const std::string& root) {
-  std::vector<int64_t> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(root, ec)) {
-    if (!e.is_directory()) continue;
-    int64_t v;
-    if (absl::SimpleAtoi(e.path().filename().string(), &v) && v > 0) out.push_back(v);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 bool PathExists(const std::string& path) {

@@ -1,11 +1,9 @@
-// File helpers shared by the tools: whole-file read/write, durable writes, checksums,
-// numbered version directories. Thread-compatible (no shared state).
+// File helpers shared by the tools: whole-file read/write, durable writes, checksums.
+// Thread-compatible (no shared state). Version directories: common/versions.h.
 #ifndef MARKETSEARCH_COMMON_FILE_UTIL_H_
 #define MARKETSEARCH_COMMON_FILE_UTIL_H_
 
-#include <cstdint>
 #include <string>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -26,10 +24,6 @@ absl::Status MakeDirs(const std::string& dir);
 // Lowercase hex SHA-256 of a file's contents.
 absl::StatusOr<std::string> Sha256File(const std::string& path);
 std::string Sha256Hex(const std::string& data);
-
-// Numbered version subdirectories of `root` (e.g. var/models/query_tower/{1,2,3}), ascending.
-// Entries that are not positive integers (temporary directories) are ignored.
-std::vector<int64_t> ListVersions(const std::string& root);
 
 bool PathExists(const std::string& path);
 

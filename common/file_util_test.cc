@@ -31,15 +31,6 @@ TEST(FileUtil, Sha256KnownVector) {
   EXPECT_EQ(*Sha256File(p), Sha256Hex("abc"));
 }
 
-TEST(FileUtil, ListVersionsIgnoresNonNumeric) {
-  const std::string root = TmpDir() + "/versions";
-  for (const char* d : {"3", "1", "12", "tmp.4", "0"}) {
-    ASSERT_TRUE(MakeDirs(root + "/" + d).ok());
-  }
-  EXPECT_EQ(ListVersions(root), (std::vector<int64_t>{1, 3, 12}));
-  EXPECT_TRUE(ListVersions(root + "/missing").empty());
-}
-
 TEST(FileUtil, ReadMissingFileIsNotFound) {
   EXPECT_EQ(ReadFile(TmpDir() + "/nope").status().code(), absl::StatusCode::kNotFound);
 }

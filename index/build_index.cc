@@ -25,6 +25,7 @@
 #include "common/file_util.h"
 #include "common/progress.h"
 #include "common/status_macros.h"
+#include "common/versions.h"
 #include "datasets/catalog_reader.h"
 #include "features/feature_store.h"
 #include "features/featurizer.h"
@@ -97,7 +98,7 @@ double Percentile(std::vector<double> v, double p) {
 absl::StatusOr<FloatMatrix> RecallQueries(const std::string& data_dir, const FloatMatrix& emb,
                                           int n, std::mt19937_64* rng) {
   auto queries = ReadQueries(data_dir + "/catalog/queries.tsv");
-  auto qdir = LatestModelDir(data_dir + "/models", "query_tower");
+  auto qdir = NewestVersionDir(data_dir + "/models/query_tower");
   if (queries.ok() && !queries->empty() && qdir.ok()) {
     MS_ASSIGN_OR_RETURN(QueryEncoder qe, QueryEncoder::Load(*qdir));
     std::vector<std::string> texts;
@@ -123,7 +124,7 @@ absl::Status Run() {
   omp_set_num_threads(threads);
   auto t_start = std::chrono::steady_clock::now();
 
-  MS_ASSIGN_OR_RETURN(std::string ldir, LatestModelDir(data_dir + "/models", "listing_tower"));
+  MS_ASSIGN_OR_RETURN(std::string ldir, NewestVersionDir(data_dir + "/models/listing_tower"));
   MS_ASSIGN_OR_RETURN(ListingEncoder encoder, ListingEncoder::Load(ldir, threads));
   // The store snapshot time, taken before the (read-only) open that fixes the snapshot:
   // every write acknowledged before this instant is in the scan below. The server drops
@@ -265,7 +266,7 @@ absl::Status Run() {
   MS_RETURN_IF_ERROR(PublishVersion(staging, root, version));
   guard.Release();
   MaybeCrash("publish_dir");
-  if (absl::GetFlag(FLAGS_publish)) MS_RETURN_IF_ERROR(SetCurrent(root, version));
+  if (absl::GetFlag(FLAGS_publish)) MS_RETURN_IF_ERROR(WriteCurrent(root, version));
   MaybeCrash("current");
   int64_t index_bytes = 0, attr_bytes = 0;
   for (const FileChecksum& f : m.files()) {

@@ -20,6 +20,7 @@
 #include "common/file_util.h"
 #include "common/progress.h"
 #include "common/status_macros.h"
+#include "common/versions.h"
 #include "features/feature_store.h"
 #include "index/publish.h"
 #include "retrieval/lexical_index.h"
@@ -129,7 +130,7 @@ absl::Status Run() {
   MS_RETURN_IF_ERROR(PublishVersion(staging, root, version));
   cleanup.armed = false;
   const bool publish = absl::GetFlag(FLAGS_publish);
-  if (publish) MS_RETURN_IF_ERROR(SetCurrent(root, version));
+  if (publish) MS_RETURN_IF_ERROR(WriteCurrent(root, version));
 
   std::printf("build_lexical summary\n");
   std::printf("  listings indexed   %lld\n", static_cast<long long>(count));

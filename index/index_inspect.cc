@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
+#include "common/versions.h"
 #include "index/index_snapshot.h"
 
 ABSL_FLAG(std::string, data_dir, "var", "data directory; inspects <data_dir>/index/CURRENT");
@@ -84,8 +85,8 @@ absl::Status Run() {
   std::string dir = absl::GetFlag(FLAGS_dir);
   if (dir.empty()) {
     const std::string root = absl::GetFlag(FLAGS_data_dir) + "/index";
-    MS_ASSIGN_OR_RETURN(int64_t v, ReadCurrentVersion(root));
-    dir = absl::StrCat(root, "/", v);
+    MS_ASSIGN_OR_RETURN(int64_t v, ReadCurrent(root));
+    dir = VersionDir(root, v);
   }
   MS_ASSIGN_OR_RETURN(auto snap, IndexSnapshot::Load(dir));
   const IndexManifest& m = snap->manifest();

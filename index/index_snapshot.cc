@@ -16,8 +16,6 @@
 #include <cmath>
 #include <queue>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "google/protobuf/text_format.h"
@@ -49,16 +47,6 @@ bool Better(const Neighbor& a, const Neighbor& b) {
 }  // namespace
 
 IndexSnapshot::~IndexSnapshot() = default;
-
-absl::StatusOr<int64_t> ReadCurrentVersion(const std::string& index_root) {
-  auto text = ReadFile(index_root + "/CURRENT");
-  if (!text.ok()) return absl::NotFoundError(absl::StrCat("no CURRENT in ", index_root));
-  int64_t v;
-  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &v) || v <= 0) {
-    return absl::DataLossError(absl::StrCat(index_root, "/CURRENT does not name a version"));
-  }
-  return v;
-}
 
 absl::StatusOr<IndexManifest> ReadIndexManifest(const std::string& dir) {
   auto text = ReadFile(dir + "/MANIFEST");

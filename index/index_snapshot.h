@@ -21,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/versions.h"  // only for the deprecated ReadCurrentVersion below
 #include "index/listing_filter.h"
 #include "proto/manifest.pb.h"
 
@@ -172,8 +173,13 @@ class IndexSnapshot {
   IndexManifest manifest_;
 };
 
-// Reads the version named by <index_root>/CURRENT.
-absl::StatusOr<int64_t> ReadCurrentVersion(const std::string& index_root);
+// TODO(issue 11): callers in serving/ move to common/versions.h (ReadCurrent; ListVersions is
+// visible to them only through the include below). Then drop this wrapper and that include.
+[[deprecated("use ReadCurrent (common/versions.h)")]] inline absl::StatusOr<int64_t>
+ReadCurrentVersion(const std::string& index_root) {
+  return ReadCurrent(index_root);
+}
+
 absl::StatusOr<IndexManifest> ReadIndexManifest(const std::string& dir);
 
 }  // namespace marketsearch

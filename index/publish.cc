@@ -51,15 +51,6 @@ absl::Status PublishVersion(const std::string& staging_dir, const std::string& r
   return SyncDir(root);
 }
 
-absl::Status SetCurrent(const std::string& root, int64_t version) {
-  return WriteFileAtomically(root + "/CURRENT", absl::StrCat(version, "\n"));
-}
-
-int64_t NextVersion(const std::string& root) {
-  auto v = ListVersions(root);
-  return v.empty() ? 1 : v.back() + 1;
-}
-
 int RemoveAbandonedStagingDirs(const std::string& root) {
   int removed = 0;
   std::error_code ec;

@@ -1,7 +1,8 @@
 // Atomic publication of versioned artifact directories under an index root:
 //   1. the caller writes everything into a temporary directory inside the root,
 //   2. PublishVersion fsyncs it and renames it to <root>/<version> (atomic on POSIX),
-//   3. SetCurrent rewrites <root>/CURRENT via temp file + fsync + rename.
+//   3. WriteCurrent (common/versions.h) rewrites <root>/CURRENT via temp file + fsync + rename.
+// The version numbering itself (NextVersion, CURRENT) is common/versions.h.
 // A crash at any point leaves the previously published version and CURRENT intact.
 #ifndef MARKETSEARCH_INDEX_PUBLISH_H_
 #define MARKETSEARCH_INDEX_PUBLISH_H_
@@ -19,11 +20,6 @@ absl::StatusOr<std::string> MakeStagingDir(const std::string& root, int64_t vers
 
 // REQUIRES: staging_dir is inside root and <root>/<version> does not exist.
 absl::Status PublishVersion(const std::string& staging_dir, const std::string& root, int64_t version);
-
-absl::Status SetCurrent(const std::string& root, int64_t version);
-
-// One more than the highest numbered version under root (1 when there is none).
-int64_t NextVersion(const std::string& root);
 
 // Removes staging directories <root>/.tmp-<version>-<pid> left behind by build jobs that
 // died (kill -9, OOM, machine crash): those whose <pid> is not a running process. A staging

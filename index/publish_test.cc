@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "common/file_util.h"
+#include "common/versions.h"
 #include "gtest/gtest.h"
 
 namespace marketsearch {
@@ -25,7 +26,7 @@ TEST(Publish, StagePublishAndSwitchCurrent) {
   // An unpublished staging dir is not a version.
   EXPECT_EQ(NextVersion(root), 1);
   ASSERT_TRUE(PublishVersion(*staging, root, 1).ok());
-  ASSERT_TRUE(SetCurrent(root, 1).ok());
+  ASSERT_TRUE(WriteCurrent(root, 1).ok());
   EXPECT_EQ(*ReadFile(root + "/CURRENT"), "1\n");
   EXPECT_EQ(*ReadFile(root + "/1/index.faiss"), "data");
   EXPECT_EQ(NextVersion(root), 2);

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/file_util.h"
+#include "common/versions.h"
 #include "ranking/ranking_features.h"
 
 namespace marketsearch {
@@ -112,16 +112,16 @@ double Ranker::mflops_per_candidate() const {
 absl::Status RankerManager::Poll() {
   absl::MutexLock poll_lock(&poll_mu_);
   const std::string root = options_.models_root + "/ranker";
-  const std::vector<int64_t> versions = ListVersions(root);
-  if (versions.empty()) return absl::NotFoundError(absl::StrCat("no ranker versions under ", root));
-  const int64_t newest = versions.back();
+  absl::StatusOr<int64_t> newest_or = NewestVersion(root);
+  if (!newest_or.ok()) return newest_or.status();
+  const int64_t newest = *newest_or;
   {
     absl::MutexLock lock(&mu_);
     if (current_ && current_->version() >= newest) return absl::OkStatus();
     if (newest <= last_failed_version_) return absl::OkStatus();  // reported when it failed
   }
   Ranker::Options ro = options_.ranker;
-  ro.dir = absl::StrCat(root, "/", newest);
+  ro.dir = VersionDir(root, newest);
   absl::StatusOr<std::unique_ptr<Ranker>> loaded = Ranker::Load(ro);
   absl::MutexLock lock(&mu_);
   if (!loaded.ok()) {

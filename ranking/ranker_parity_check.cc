@@ -17,6 +17,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/versions.h"
 #include "datasets/catalog_reader.h"
 #include "features/feature_store.h"
 #include "features/npy_io.h"
@@ -40,7 +41,7 @@ absl::StatusOr<bool> Run() {
   const double tol = absl::GetFlag(FLAGS_tolerance);
   std::string dir = absl::GetFlag(FLAGS_model_dir);
   if (dir.empty()) {
-    MS_ASSIGN_OR_RETURN(dir, LatestModelDir(data_dir + "/models", "ranker"));
+    MS_ASSIGN_OR_RETURN(dir, NewestVersionDir(data_dir + "/models/ranker"));
   }
   MS_ASSIGN_OR_RETURN(std::unique_ptr<Ranker> ranker, Ranker::Load(dir));
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/versions.h"
 #include "features/featurizer.h"
 #include "ranking/ranking_features.h"
 
@@ -129,8 +130,8 @@ absl::StatusOr<RetrievalArtifacts> LoadRetrievalArtifacts(const std::string& dat
                                                           bool with_lexical) {
   RetrievalArtifacts a;
   const std::string index_root = data_dir + "/index";
-  MS_ASSIGN_OR_RETURN(int64_t index_version, ReadCurrentVersion(index_root));
-  MS_ASSIGN_OR_RETURN(a.index, IndexSnapshot::Load(absl::StrCat(index_root, "/", index_version)));
+  MS_ASSIGN_OR_RETURN(int64_t index_version, ReadCurrent(index_root));
+  MS_ASSIGN_OR_RETURN(a.index, IndexSnapshot::Load(VersionDir(index_root, index_version)));
   const std::string qdir = absl::StrCat(data_dir, "/models/query_tower/",
                                         a.index->manifest().listing_tower_version());
   MS_ASSIGN_OR_RETURN(QueryEncoder qe, QueryEncoder::Load(qdir));
@@ -149,9 +150,9 @@ absl::StatusOr<RetrievalArtifacts> LoadRetrievalArtifacts(const std::string& dat
   a.query_encoder = std::make_shared<const QueryEncoder>(std::move(qe));
   if (with_lexical) {
     const std::string lex_root = data_dir + "/lexical";
-    MS_ASSIGN_OR_RETURN(int64_t lex_version, ReadCurrentVersion(lex_root));
+    MS_ASSIGN_OR_RETURN(int64_t lex_version, ReadCurrent(lex_root));
     MS_ASSIGN_OR_RETURN(std::unique_ptr<LexicalIndex> lex,
-                        LexicalIndex::Open(absl::StrCat(lex_root, "/", lex_version)));
+                        LexicalIndex::Open(VersionDir(lex_root, lex_version)));
     a.lexical = std::move(lex);
   }
   return a;

@@ -28,15 +28,6 @@ absl::StatusOr<ModelManifest> ReadModelManifest(const std::string& dir) {
   return m;
 }
 
-absl::StatusOr<std::string> LatestModelDir(const std::string& models_root, const std::string& name) {
-  const std::string root = models_root + "/" + name;
-  auto versions = ListVersions(root);
-  if (versions.empty()) {
-    return absl::NotFoundError(absl::StrCat("no versions of model '", name, "' under ", root));
-  }
-  return absl::StrCat(root, "/", versions.back());
-}
-
 absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Load(const Options& options) {
   auto manifest = ReadModelManifest(options.dir);
   if (!manifest.ok()) return manifest.status();

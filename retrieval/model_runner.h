@@ -75,9 +75,6 @@ class ModelRunner {
 // Reads and parses a text-proto MANIFEST (no verification).
 absl::StatusOr<ModelManifest> ReadModelManifest(const std::string& dir);
 
-// Directory of the highest version under <models_root>/<name>, or NotFound.
-absl::StatusOr<std::string> LatestModelDir(const std::string& models_root, const std::string& name);
-
 }  // namespace marketsearch
 
 #endif  // MARKETSEARCH_RETRIEVAL_MODEL_RUNNER_H_

@@ -12,6 +12,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/versions.h"
 #include "datasets/catalog_reader.h"
 #include "features/feature_store.h"
 #include "features/npy_io.h"
@@ -33,8 +34,8 @@ double MaxAbsDiff(const FloatMatrix& got, const std::vector<float>& want) {
 absl::StatusOr<bool> Run() {
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   const double tol = absl::GetFlag(FLAGS_tolerance);
-  MS_ASSIGN_OR_RETURN(std::string qdir, LatestModelDir(data_dir + "/models", "query_tower"));
-  MS_ASSIGN_OR_RETURN(std::string ldir, LatestModelDir(data_dir + "/models", "listing_tower"));
+  MS_ASSIGN_OR_RETURN(std::string qdir, NewestVersionDir(data_dir + "/models/query_tower"));
+  MS_ASSIGN_OR_RETURN(std::string ldir, NewestVersionDir(data_dir + "/models/listing_tower"));
   MS_ASSIGN_OR_RETURN(QueryEncoder qe, QueryEncoder::Load(qdir));
   MS_ASSIGN_OR_RETURN(ListingEncoder le, ListingEncoder::Load(ldir));
 

@@ -1,0 +1,1 @@
+"""Python twins of common/ helpers used by the trainers (see versions.py)."""
