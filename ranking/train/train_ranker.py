@@ -28,6 +28,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The repo root (or the Bazel runfiles root), for common/versions.py.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from common import versions  # noqa: E402
 from ranker_model import RankerModel, flops_per_candidate, num_parameters  # noqa: E402
 
 GAINS = np.array([0.0, 0.01, 0.1, 1.0], dtype=np.float64)  # by grade I, C, S, E
@@ -242,22 +245,13 @@ def sha256(path):
     return h.hexdigest()
 
 
-def next_version(root):
-    v = 0
-    if os.path.isdir(root):
-        for e in os.listdir(root):
-            if e.isdigit():
-                v = max(v, int(e))
-    return v + 1
-
-
 def write_artifact(models_dir, scripted, feature_dim, featurizer_version, embedding_dim, metrics,
                    extra, name="ranker", version=None):
     """Writes <models_dir>/<name>/<version>/ atomically (temp dir, fsync, rename), with a
     MANIFEST (text proto ModelManifest) checksumming model.pt and every `extra` .npy file."""
     root = os.path.join(models_dir, name)
     os.makedirs(root, exist_ok=True)
-    version = version or next_version(root)
+    version = version or versions.next_version(root)
     tmp = os.path.join(root, ".tmp-%d-%d" % (version, os.getpid()))
     os.makedirs(tmp)
     model_path = os.path.join(tmp, "model.pt")

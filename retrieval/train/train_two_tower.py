@@ -20,6 +20,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The repo root (or the Bazel runfiles root), for common/versions.py.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from common import versions  # noqa: E402
 from two_tower import ListingTower, QueryTower, bag_slice, text_bag  # noqa: E402
 
 EXACT = 3
@@ -106,14 +109,9 @@ def sha256(path):
 
 
 def next_version(models_dir):
-    v = 0
-    for name in ("query_tower", "listing_tower"):
-        root = os.path.join(models_dir, name)
-        if os.path.isdir(root):
-            for e in os.listdir(root):
-                if e.isdigit():
-                    v = max(v, int(e))
-    return v + 1
+    """The version both towers are written as: the next one free under each of them."""
+    return max(versions.next_version(os.path.join(models_dir, name))
+               for name in ("query_tower", "listing_tower"))
 
 
 def write_artifact(models_dir, name, version, scripted, meta, dim, inputs, metrics, extra=None):
