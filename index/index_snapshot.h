@@ -21,7 +21,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "common/versions.h"  // only for the deprecated ReadCurrentVersion below
 #include "index/listing_filter.h"
 #include "proto/manifest.pb.h"
 
@@ -172,13 +171,6 @@ class IndexSnapshot {
   std::vector<uint32_t> rows_by_lat_;    // empty when a latitude is NaN
   IndexManifest manifest_;
 };
-
-// TODO(issue 11): callers in serving/ move to common/versions.h (ReadCurrent; ListVersions is
-// visible to them only through the include below). Then drop this wrapper and that include.
-[[deprecated("use ReadCurrent (common/versions.h)")]] inline absl::StatusOr<int64_t>
-ReadCurrentVersion(const std::string& index_root) {
-  return ReadCurrent(index_root);
-}
 
 absl::StatusOr<IndexManifest> ReadIndexManifest(const std::string& dir);
 

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "common/clock.h"
 #include "common/file_util.h"
+#include "common/versions.h"
 #include "ranking/ranking_features.h"
 #include "ranking/ranking_pipeline.h"
 #include "serving/request_validation.h"
@@ -43,20 +44,19 @@ bool MatchesFilters(const Listing& l, const SearchFilters& f) {
 
 PublishedVersions ReadPublishedVersions(const std::string& data_dir) {
   PublishedVersions v;
-  if (auto i = ReadCurrentVersion(data_dir + "/index"); i.ok()) v.index = *i;
-  if (auto l = ReadCurrentVersion(data_dir + "/lexical"); l.ok()) v.lexical = *l;
-  auto r = ListVersions(data_dir + "/models/ranker");
-  if (!r.empty()) v.ranker = r.back();
+  if (auto i = ReadCurrent(data_dir + "/index"); i.ok()) v.index = *i;
+  if (auto l = ReadCurrent(data_dir + "/lexical"); l.ok()) v.lexical = *l;
+  if (auto r = NewestVersion(data_dir + "/models/ranker"); r.ok()) v.ranker = *r;
   return v;
 }
 
 absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::string& data_dir,
                                                                      const FeatureStore& store) {
   const std::string index_root = data_dir + "/index";
-  MS_ASSIGN_OR_RETURN(int64_t index_version, ReadCurrentVersion(index_root));
-  MS_ASSIGN_OR_RETURN(auto index, IndexSnapshot::Load(absl::StrCat(index_root, "/", index_version)));
-  const std::string qdir = absl::StrCat(data_dir, "/models/query_tower/",
-                                        index->manifest().listing_tower_version());
+  MS_ASSIGN_OR_RETURN(int64_t index_version, ReadCurrent(index_root));
+  MS_ASSIGN_OR_RETURN(auto index, IndexSnapshot::Load(VersionDir(index_root, index_version)));
+  const std::string qdir =
+      VersionDir(data_dir + "/models/query_tower", index->manifest().listing_tower_version());
   MS_ASSIGN_OR_RETURN(QueryEncoder qe, QueryEncoder::Load(qdir));
   if (qe.dim() != index->dim()) {
     return absl::FailedPreconditionError(absl::StrCat("query tower dim ", qe.dim(),
@@ -71,8 +71,8 @@ absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::
       (void)ignored;
     }
   }
-  const std::string ldir = absl::StrCat(data_dir, "/models/listing_tower/",
-                                        index->manifest().listing_tower_version());
+  const std::string ldir =
+      VersionDir(data_dir + "/models/listing_tower", index->manifest().listing_tower_version());
   MS_ASSIGN_OR_RETURN(ListingEncoder le, ListingEncoder::Load(ldir));
   auto state = std::make_shared<ServingState>();
   MS_ASSIGN_OR_RETURN(state->stats, store.GetCatalogStats());
@@ -83,15 +83,15 @@ absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::
   state->versions.set_index(index->version());
   state->retrieval.index = std::move(index);
   // The lexical leg is optional: without a published Xapian index the server runs ANN only.
-  if (auto lexical_version = ReadCurrentVersion(data_dir + "/lexical"); lexical_version.ok()) {
-    MS_ASSIGN_OR_RETURN(auto lexical, LexicalIndex::Open(absl::StrCat(data_dir, "/lexical/", *lexical_version)));
+  if (auto lexical_version = ReadCurrent(data_dir + "/lexical"); lexical_version.ok()) {
+    MS_ASSIGN_OR_RETURN(auto lexical, LexicalIndex::Open(VersionDir(data_dir + "/lexical", *lexical_version)));
     state->retrieval.lexical = std::shared_ptr<const LexicalIndex>(std::move(lexical));
     state->versions.set_lexical(*lexical_version);
   }
   // The newest ranker trained on this index's embedding space.
   const auto rankers = ListVersions(data_dir + "/models/ranker");
   for (auto it = rankers.rbegin(); it != rankers.rend(); ++it) {
-    auto ranker = Ranker::Load(absl::StrCat(data_dir, "/models/ranker/", *it));
+    auto ranker = Ranker::Load(VersionDir(data_dir + "/models/ranker", *it));
     if (!ranker.ok()) return ranker.status();
     if ((*ranker)->listing_tower_version() == state->versions.listing_tower()) {
       state->versions.set_ranker((*ranker)->version());
