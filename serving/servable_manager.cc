@@ -108,14 +108,18 @@ ServableManager::ServableManager(Options options)
 
 ServableManager::~ServableManager() {
   std::vector<std::shared_ptr<const Servable>> drop;
+  ServingSet published;
   {
     absl::MutexLock lock(&mu_);
+    published = std::move(published_);
+    published_ = ServingSet();
     for (KindState& ks : kinds_) {
       for (auto& [v, s] : ks.loaded) drop.push_back(std::move(s));
       ks.loaded.clear();
     }
   }
   drop.clear();
+  published = ServingSet();
   std::vector<ServableEvent> ignored;
   DestroyReleased(&ignored);
 }
@@ -282,26 +286,29 @@ PollResult ServableManager::Poll() {
   for (ServableKind kind : kAllServableKinds) {
     PollKind(kind, read[static_cast<int>(kind)], &chosen, &result);
   }
+  // Publish every kind's choice at once; the previous set (which pinned the released
+  // versions until now) is dropped outside the lock.
+  ServingSet previous = chosen;
+  {
+    absl::MutexLock lock(&mu_);
+    std::swap(published_, previous);
+    ++polls_;
+    last_poll_unix_ms_ = options_.env->NowUnixMs();
+  }
+  previous = ServingSet();
   DestroyReleased(&result.events);
   result.serving = std::move(chosen);
-  absl::MutexLock lock(&mu_);
-  ++polls_;
-  last_poll_unix_ms_ = options_.env->NowUnixMs();
   return result;
 }
 
 ServableHandle ServableManager::Serving(ServableKind kind) const {
   absl::MutexLock lock(&mu_);
-  return HandleLocked(kind, kinds_[static_cast<int>(kind)].serving);
+  return published_[kind];
 }
 
 ServingSet ServableManager::ServingNow() const {
   absl::MutexLock lock(&mu_);
-  ServingSet set;
-  for (ServableKind kind : kAllServableKinds) {
-    set[kind] = HandleLocked(kind, kinds_[static_cast<int>(kind)].serving);
-  }
-  return set;
+  return published_;
 }
 
 ServableHandle ServableManager::Get(ServableKind kind, int64_t version) const {
@@ -323,7 +330,7 @@ HealthReport ServableManager::Health() const {
     const KindState& ks = kinds_[static_cast<int>(kind)];
     KindHealth& h = report.kinds[static_cast<int>(kind)];
     h.kind = kind;
-    h.serving_version = ks.serving;
+    h.serving_version = published_[kind].version();
     for (const auto& [v, s] : ks.loaded) h.loaded_versions.push_back(v);
     h.loading_versions.assign(ks.loading.begin(), ks.loading.end());
     for (const auto& [v, status] : ks.failed) h.failed_versions.emplace_back(v, status);

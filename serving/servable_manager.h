@@ -204,7 +204,9 @@ class ServableManager {
 
   // The serving version of `kind`; empty when none.
   ServableHandle Serving(ServableKind kind) const;
-  // The serving versions of all kinds, consistent with each other (one instant).
+  // The serving versions of all kinds, consistent with each other: a Poll publishes the
+  // versions it chose for every kind at once, so a reader never sees a new index with a
+  // ranker that was only compatible with the old one.
   ServingSet ServingNow() const;
   // Any loaded (not released) version of `kind`, serving or pinned or kept; empty when it is
   // not loaded.
@@ -222,7 +224,7 @@ class ServableManager {
     std::map<int64_t, absl::Status> failed;
     std::set<int64_t> loading;
     std::multiset<int64_t> released_in_use;  // a version may be loaded again meanwhile
-    int64_t serving = 0;
+    int64_t serving = 0;  // chosen by the current or last Poll; readers see published_
     AspiredVersions aspired;  // the last good reading of the source
     absl::Status source_status;
     int64_t last_successful_poll_unix_ms = 0;
@@ -250,6 +252,7 @@ class ServableManager {
   absl::Mutex poll_mu_;  // one Poll at a time; taken before mu_
   mutable absl::Mutex mu_;
   std::array<KindState, kNumServableKinds> kinds_ ABSL_GUARDED_BY(mu_);
+  ServingSet published_ ABSL_GUARDED_BY(mu_);  // what Serving()/ServingNow() return
   int64_t polls_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_poll_unix_ms_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -341,6 +341,24 @@ TEST_F(ServableManagerTest, ServesTheNewestRankerCompatibleWithTheServedIndex) {
   EXPECT_EQ(CountEvents(r, kRanker, 1, Type::kLoaded), 1);  // the older one was checked too
 }
 
+TEST_F(ServableManagerTest, ReadersSeeEveryKindSwitchAtOnce) {
+  Publish(kIndex, 1, /*tower=*/10);
+  SetCurrent(kIndex, 1);
+  Publish(kRanker, 1, /*tower=*/10);
+  manager_->Poll();
+  Publish(kIndex, 2, /*tower=*/20);
+  Publish(kRanker, 2, /*tower=*/20);
+  SetCurrent(kIndex, 2);
+  std::vector<std::string> seen;  // by a reader while the poll loads index v2, then ranker v2
+  world_.during_load = [&](ServableKind, int64_t) {
+    seen.push_back(manager_->ServingNow().DebugString());
+  };
+  const PollResult r = manager_->Poll();
+  EXPECT_EQ(seen, std::vector<std::string>(2, "index v1, lexical none, ranker v1"));
+  EXPECT_EQ(manager_->ServingNow().DebugString(), "index v2, lexical none, ranker v2");
+  EXPECT_EQ(manager_->Health()[kRanker].serving_version, 2);
+}
+
 TEST_F(ServableManagerTest, WithdrawnIndexKeepsServingWithdrawnLexicalStops) {
   Publish(kIndex, 1);
   SetCurrent(kIndex, 1);
