@@ -13,8 +13,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "common/clock.h"
-#include "common/file_util.h"
-#include "common/versions.h"
 #include "ranking/ranking_features.h"
 #include "ranking/ranking_pipeline.h"
 #include "serving/request_validation.h"
@@ -40,66 +38,6 @@ double HaversineKm(const GeoPoint& a, const GeoPoint& b) {
 
 bool MatchesFilters(const Listing& l, const SearchFilters& f) {
   return ListingFilter(f).Matches(ListingAttributes::FromListing(l));
-}
-
-PublishedVersions ReadPublishedVersions(const std::string& data_dir) {
-  PublishedVersions v;
-  if (auto i = ReadCurrent(data_dir + "/index"); i.ok()) v.index = *i;
-  if (auto l = ReadCurrent(data_dir + "/lexical"); l.ok()) v.lexical = *l;
-  if (auto r = NewestVersion(data_dir + "/models/ranker"); r.ok()) v.ranker = *r;
-  return v;
-}
-
-absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::string& data_dir,
-                                                                     const FeatureStore& store) {
-  const std::string index_root = data_dir + "/index";
-  MS_ASSIGN_OR_RETURN(int64_t index_version, ReadCurrent(index_root));
-  MS_ASSIGN_OR_RETURN(auto index, IndexSnapshot::Load(VersionDir(index_root, index_version)));
-  const std::string qdir =
-      VersionDir(data_dir + "/models/query_tower", index->manifest().listing_tower_version());
-  MS_ASSIGN_OR_RETURN(QueryEncoder qe, QueryEncoder::Load(qdir));
-  if (qe.dim() != index->dim()) {
-    return absl::FailedPreconditionError(absl::StrCat("query tower dim ", qe.dim(),
-                                                      " != index dim ", index->dim()));
-  }
-  // Warm up before taking traffic: TorchScript's profiling executor optimises the graph
-  // during the first calls (tens of ms each), which must not land on a buyer's request.
-  const std::string warm[] = {"warm up", "used iphone 12 128gb", "grey sofa near me"};
-  for (int i = 0; i < 3; ++i) {
-    for (const std::string& q : warm) {
-      MS_ASSIGN_OR_RETURN(FloatMatrix ignored, qe.Encode(absl::MakeConstSpan(&q, 1)));
-      (void)ignored;
-    }
-  }
-  const std::string ldir =
-      VersionDir(data_dir + "/models/listing_tower", index->manifest().listing_tower_version());
-  MS_ASSIGN_OR_RETURN(ListingEncoder le, ListingEncoder::Load(ldir));
-  auto state = std::make_shared<ServingState>();
-  MS_ASSIGN_OR_RETURN(state->stats, store.GetCatalogStats());
-  state->listing_encoder = std::make_shared<const ListingEncoder>(std::move(le));
-  state->retrieval.query_encoder = std::make_shared<const QueryEncoder>(std::move(qe));
-  state->versions.set_query_tower(state->retrieval.query_encoder->version());
-  state->versions.set_listing_tower(index->manifest().listing_tower_version());
-  state->versions.set_index(index->version());
-  state->retrieval.index = std::move(index);
-  // The lexical leg is optional: without a published Xapian index the server runs ANN only.
-  if (auto lexical_version = ReadCurrent(data_dir + "/lexical"); lexical_version.ok()) {
-    MS_ASSIGN_OR_RETURN(auto lexical, LexicalIndex::Open(VersionDir(data_dir + "/lexical", *lexical_version)));
-    state->retrieval.lexical = std::shared_ptr<const LexicalIndex>(std::move(lexical));
-    state->versions.set_lexical(*lexical_version);
-  }
-  // The newest ranker trained on this index's embedding space.
-  const auto rankers = ListVersions(data_dir + "/models/ranker");
-  for (auto it = rankers.rbegin(); it != rankers.rend(); ++it) {
-    auto ranker = Ranker::Load(VersionDir(data_dir + "/models/ranker", *it));
-    if (!ranker.ok()) return ranker.status();
-    if ((*ranker)->listing_tower_version() == state->versions.listing_tower()) {
-      state->versions.set_ranker((*ranker)->version());
-      state->ranker = std::shared_ptr<const Ranker>(std::move(*ranker));
-      break;
-    }
-  }
-  return std::shared_ptr<const ServingState>(std::move(state));
 }
 
 Searcher::Searcher(const Options& options, const FeatureStore* store)

@@ -41,30 +41,10 @@ struct ServingState {
   ServedVersions versions;
 };
 
-// Versions named by <data_dir>/index/CURRENT and <data_dir>/lexical/CURRENT (0 = none).
-struct PublishedVersions {
-  int64_t index = 0;
-  int64_t lexical = 0;
-  int64_t ranker = 0;  // highest version under <data_dir>/models/ranker
-  bool operator==(const PublishedVersions& o) const {
-    return index == o.index && lexical == o.lexical && ranker == o.ranker;
-  }
-};
-PublishedVersions ReadPublishedVersions(const std::string& data_dir);
-
 // The store snapshot the state's lexical index was built from: the lexical delta keeps the
 // writes made since. Falls back to the index's snapshot when there is no lexical index or it
 // recorded none (built before build_lexical recorded it; pipelines build both together).
 int64_t LexicalSnapshotUnixMs(const ServingState& state);
-
-// Loads the index named by <data_dir>/index/CURRENT, the query tower version it was built
-// for (<data_dir>/models/query_tower/<index.listing_tower_version>), when published the
-// lexical index named by <data_dir>/lexical/CURRENT, and the newest ranker whose training
-// embedding space is this index's listing tower (older rankers are skipped). The models are
-// warmed up.
-// `store` supplies the catalog statistics (not owned).
-absl::StatusOr<std::shared_ptr<const ServingState>> LoadServingState(const std::string& data_dir,
-                                                                     const FeatureStore& store);
 
 class Searcher {
  public:

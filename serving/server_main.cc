@@ -1,10 +1,11 @@
-// server: the MarketSearch gRPC server. Loads the index named by <data_dir>/index/CURRENT
-// and the query tower it was built for, answers Search and LogEvents, exposes the standard
-// gRPC health service and server reflection, and hot-swaps to a new index version when
-// CURRENT changes (load in the background, verify, switch new requests, free the old one
-// after its in-flight requests end). As the primary it accepts UpsertListings and
-// DeleteListings (ListingWriter); at start it replays the store's write log into the delta
-// index, so the writes made since the served index's snapshot survive a restart.
+// server: the MarketSearch gRPC server, as wiring. The feature store, the Searcher (request
+// path), the ListingWriter (UpsertListings/DeleteListings, primary only), the bounded
+// RequestPool the gRPC handlers run on, and the ServingLifecycle that loads the versions the
+// data directory names (index/CURRENT and the towers it was built with, lexical/CURRENT, the
+// newest compatible ranker), switches new requests to them and releases the old ones after
+// their in-flight requests end; at the first load it replays the store's write log into the
+// deltas, so the writes made since the served index's snapshot survive a restart. Also the
+// standard gRPC health service and server reflection.
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/grpcpp.h>
@@ -30,6 +31,7 @@
 #include "serving/message_parser.h"
 #include "serving/request_pool.h"
 #include "serving/searcher.h"
+#include "serving/serving_lifecycle.h"
 
 ABSL_FLAG(std::string, data_dir, "var", "data directory (store/, models/, index/, logs/)");
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on");
@@ -127,52 +129,16 @@ int Run() {
   Searcher searcher(opts, store->get());
   std::unique_ptr<ListingWriter> writer;
   if (writable) writer = std::make_unique<ListingWriter>(store->get(), &searcher);
-  // After the first index is loaded, the writes made since its snapshot come back from the
-  // store's write log into the (in-memory) delta index; after every load, the log entries
-  // the served index holds are dropped. Primary only: a secondary takes no writes.
-  // Nothing stored may stop a start: a record the replay cannot index is skipped inside it,
-  // and a replay that fails as a whole (the store cannot be read) is logged and the server
-  // serves its indexes without those fresh writes rather than not at all.
-  bool replayed = false;
-  auto sync_write_log = [&]() {
-    if (!writer) return;
-    if (!replayed) {
-      replayed = true;
-      auto r = writer->ReplayWriteLog();
-      if (!r.ok()) {
-        std::fprintf(stderr, "server: delta replay failed, serving without the writes since the index "
-                     "snapshot: %s\n", std::string(r.status().message()).c_str());
-      } else {
-        std::fprintf(stderr, "server: delta replay: %lld fresh listings, %lld tombstones since index snapshot %lld; "
-                     "lexical delta: %lld fresh listings since lexical snapshot %lld; %lld skipped (not indexable)\n",
-                     static_cast<long long>(r->fresh), static_cast<long long>(r->tombstones),
-                     static_cast<long long>(r->snapshot_unix_ms), static_cast<long long>(r->lexical_fresh),
-                     static_cast<long long>(r->lexical_snapshot_unix_ms), static_cast<long long>(r->skipped));
-      }
-    }
-    if (absl::Status s = writer->PruneWriteLog(); !s.ok()) {
-      std::fprintf(stderr, "server: write log prune: %s\n", std::string(s.message()).c_str());
-    }
-  };
-  auto state = LoadServingState(data_dir, **store);
-  if (state.ok()) {
-    if (absl::Status set = searcher.SetState(*state); !set.ok()) {
-      std::fprintf(stderr, "server: %s\n", std::string(set.message()).c_str());
-      return 2;
-    }
-    sync_write_log();
-    std::fprintf(stderr, "server: serving index v%lld (%lld listings), query tower v%lld, lexical v%lld%s, ranker v%lld%s\n",
-                 static_cast<long long>((*state)->versions.index()),
-                 static_cast<long long>((*state)->retrieval.index->size()),
-                 static_cast<long long>((*state)->versions.query_tower()),
-                 static_cast<long long>((*state)->versions.lexical()),
-                 (*state)->retrieval.lexical ? "" : " (no lexical index: ANN only)",
-                 static_cast<long long>((*state)->versions.ranker()),
-                 (*state)->ranker ? "" : " (no ranker: fused order)");
-  } else {
-    std::fprintf(stderr, "server: nothing to serve yet (%s); answering UNAVAILABLE until an index is published\n",
-                 std::string(state.status().message()).c_str());
+  // The version lifecycle: the first round loads what is published (synchronously, before
+  // the port opens); the reload loop below polls it again.
+  ServingLifecycle::Options lo;
+  lo.data_dir = data_dir;
+  auto lifecycle = ServingLifecycle::Create(lo, store->get(), &searcher, writer.get());
+  if (!lifecycle.ok()) {
+    std::fprintf(stderr, "server: %s\n", std::string(lifecycle.status().message()).c_str());
+    return 2;
   }
+  const bool serving_at_start = (*lifecycle)->Poll();
 
   RequestPool::Options po;
   po.threads = serving_threads;
@@ -203,8 +169,8 @@ int Run() {
     return 2;
   }
   auto* health = server->GetHealthCheckService();
-  health->SetServingStatus(kServiceName, state.ok());
-  health->SetServingStatus(state.ok());
+  health->SetServingStatus(kServiceName, serving_at_start);
+  health->SetServingStatus(serving_at_start);
   std::fprintf(stderr, "server: listening on %s:%d\n", absl::GetFlag(FLAGS_host).c_str(), port);
   if (!absl::GetFlag(FLAGS_port_file).empty()) {
     if (auto s = WriteFileAtomically(absl::GetFlag(FLAGS_port_file), absl::StrCat(port, "\n")); !s.ok()) {
@@ -215,13 +181,11 @@ int Run() {
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  // The reload loop: follow the store's primary and the CURRENT pointers of the index and
-  // the lexical index. A version that fails to load is reported once and the old one keeps
-  // serving.
-  int exit_code = 0;
-  PublishedVersions failed{-1, -1, -1};
-  PublishedVersions last_loaded = ReadPublishedVersions(data_dir);
-  auto next_check = std::chrono::steady_clock::now();
+  // The reload loop: follow the store's primary and let the lifecycle follow the data
+  // directory (a version that fails to load is reported once and the old one keeps serving).
+  auto next_check = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(absl::GetFlag(FLAGS_reload_interval_ms));
+  bool serving = serving_at_start;
   while (!g_stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (std::chrono::steady_clock::now() < next_check) continue;
@@ -230,39 +194,15 @@ int Run() {
     if (auto s = (*store)->CatchUp(); !s.ok()) {
       std::fprintf(stderr, "server: store catch-up: %s\n", std::string(s.message()).c_str());
     }
-    const PublishedVersions published = ReadPublishedVersions(data_dir);
-    if (published.index == 0 || published == failed) continue;
-    auto served = searcher.state();
-    if (served && served->versions.index() == published.index &&
-        served->versions.lexical() == published.lexical && published == last_loaded) {
-      continue;
+    if ((*lifecycle)->Poll() != serving) {
+      serving = !serving;
+      health->SetServingStatus(kServiceName, serving);
+      health->SetServingStatus(serving);
     }
-    auto next = LoadServingState(data_dir, **store);
-    if (!next.ok()) {
-      failed = published;
-      std::fprintf(stderr, "server: index v%lld / lexical v%lld failed to load, keeping the old ones: %s\n",
-                   static_cast<long long>(published.index), static_cast<long long>(published.lexical),
-                   std::string(next.status().message()).c_str());
-      continue;
-    }
-    if (absl::Status set = searcher.SetState(*next); !set.ok()) {
-      failed = published;
-      std::fprintf(stderr, "server: %s\n", std::string(set.message()).c_str());
-      continue;
-    }
-    sync_write_log();
-    last_loaded = published;
-    health->SetServingStatus(kServiceName, true);
-    health->SetServingStatus(true);
-    std::fprintf(stderr, "server: now serving index v%lld, lexical v%lld, query tower v%lld, ranker v%lld\n",
-                 static_cast<long long>((*next)->versions.index()),
-                 static_cast<long long>((*next)->versions.lexical()),
-                 static_cast<long long>((*next)->versions.query_tower()),
-                 static_cast<long long>((*next)->versions.ranker()));
   }
   std::fprintf(stderr, "server: shutting down\n");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  return exit_code;
+  return 0;
 }
 
 }  // namespace
