@@ -12,14 +12,14 @@ QUERIES=$(( N / 50 < 3000 ? 3000 : N / 50 ))
 
 echo "== generate $N listings"
 T0=$(date +%s.%N)
-"$BIN/datasets/make_marketplace" --seed=42 --listings="$N" --users=$(( N / 10 )) --queries="$QUERIES" \
+"$BIN/jobs/make_marketplace" --seed=42 --listings="$N" --users=$(( N / 10 )) --queries="$QUERIES" \
   --out_dir="$D/catalog" 2>/dev/null | tee "$D/gen.out"
 T1=$(date +%s.%N)
 GEN_S=$(awk -v a="$T0" -v b="$T1" 'BEGIN{printf "%.2f", b-a}')
 
 echo "== ingest"
 T0=$(date +%s.%N)
-"$BIN/features/ingest" --data_dir="$D" 2>/dev/null | tee "$D/ingest.out"
+"$BIN/jobs/ingest" --data_dir="$D" 2>/dev/null | tee "$D/ingest.out"
 T1=$(date +%s.%N)
 INGEST_S=$(awk -v a="$T0" -v b="$T1" 'BEGIN{printf "%.3f", b-a}')
 WRITTEN=$(awk '/listings written/{print $3}' "$D/ingest.out")

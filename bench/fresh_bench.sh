@@ -10,7 +10,7 @@ D="${1:?usage: bench/fresh_bench.sh DATA_DIR}"
 BIN=bazel-bin
 
 # The lexical leg is optional for freshness, but build it so the server runs as in production.
-[ -f "$D/lexical/CURRENT" ] || "$BIN/index/build_lexical" --data_dir="$D"
+[ -f "$D/lexical/CURRENT" ] || "$BIN/jobs/build_lexical" --data_dir="$D"
 RUN="$D/run"
 PORT_FILE="$RUN/fresh_port"
 mkdir -p "$RUN"

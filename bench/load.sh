@@ -93,7 +93,7 @@ train_models() {
   rm -rf "$MSRC"
   SRC_ROOT=. bash tools/pipeline.sh "$TOOLS" "$MSRC" 20000 3000 15
   "$PY" ranking/train/make_oof_folds.py --data_dir="$MSRC" --bin_dir="$TOOLS" --folds=2 --epochs=15
-  "$TOOLS/ranking/export_ranking_data" --data_dir="$MSRC"
+  "$TOOLS/jobs/export_ranking_data" --data_dir="$MSRC"
   "$PY" ranking/train/train_ranker.py --data_dir="$MSRC"
 }
 models_ready() { [ -n "$(latest "$1/models/ranker")" ] && [ -n "$(latest "$1/models/listing_tower")" ] &&
@@ -117,10 +117,10 @@ models_ready "$MSRC" || { echo "no complete model set (query/listing tower + ran
 # --- 2. the deployment ----------------------------------------------------------------------
 gen_catalog() {
   rm -rf "$D/catalog"
-  "$TOOLS/datasets/make_marketplace" --seed=42 --listings="$LISTINGS" --users="$USERS" \
+  "$TOOLS/jobs/make_marketplace" --seed=42 --listings="$LISTINGS" --users="$USERS" \
     --queries=20000 --out_dir="$D/catalog"
 }
-ingest() { rm -rf "$D/store" "$D/logs"; "$TOOLS/features/ingest" --data_dir="$D"; }
+ingest() { rm -rf "$D/store" "$D/logs"; "$TOOLS/jobs/ingest" --data_dir="$D"; }
 # The served ranker must have been trained on the served index's embedding space: the server
 # takes the newest ranker whose manifest names the index's listing tower version
 # (metric listing_tower_version), else it serves "no ranker: fused order". build_index embeds
@@ -145,9 +145,9 @@ copy_models() {
   echo "copied query_tower v$lt, listing_tower v$lt, ranker v$want (trained for listing tower v$lt)"
 }
 build_index() {
-  "$TOOLS/index/build_index" --data_dir="$D" --factory=IVF4096,Flat --nprobe=32
+  "$TOOLS/jobs/build_index" --data_dir="$D" --factory=IVF4096,Flat --nprobe=32
 }
-build_lexical() { "$TOOLS/index/build_lexical" --data_dir="$D"; }
+build_lexical() { "$TOOLS/jobs/build_lexical" --data_dir="$D"; }
 
 T_BUILD=$(now)
 step catalog "$D/.catalog_done" gen_catalog

@@ -8,15 +8,15 @@ cd "$(dirname "$0")/.."
 BIN=bazel-bin
 D=var/bench/public
 rm -rf "$D"; mkdir -p "$D/src"
-"$BIN/datasets/make_marketplace" --seed=7 --listings=4000 --users=400 --queries=1200 --out_dir="$D/src" > /dev/null 2>&1
+"$BIN/jobs/make_marketplace" --seed=7 --listings=4000 --users=400 --queries=1200 --out_dir="$D/src" > /dev/null 2>&1
 /usr/bin/python3 bench/write_public_fixture.py "$D/src" "$D/files"
 for fmt in esci wands; do
   echo "== $fmt"
   if [ "$fmt" = esci ]; then
-    "$BIN/datasets/load_public_dataset" --format=esci --examples="$D/files/esci/examples.csv" \
+    "$BIN/jobs/load_public_dataset" --format=esci --examples="$D/files/esci/examples.csv" \
       --products="$D/files/esci/products.csv" --out_dir="$D/$fmt/catalog" | tail -4
   else
-    "$BIN/datasets/load_public_dataset" --format=wands --wands_dir="$D/files/wands" \
+    "$BIN/jobs/load_public_dataset" --format=wands --wands_dir="$D/files/wands" \
       --out_dir="$D/$fmt/catalog" | tail -4
   fi
   SKIP_GENERATE=1 SRC_ROOT=. bash tools/pipeline.sh "$BIN" "$D/$fmt" 0 0 6 > "$D/$fmt.pipeline.log" 2>&1 \

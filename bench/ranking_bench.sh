@@ -12,16 +12,16 @@ BIN=bazel-bin
 source tools/blas_env.sh  # OpenBLAS kernels named from the CPU flags (VMs hide the model)
 PY=/usr/bin/python3
 
-[ -f "$D/lexical/CURRENT" ] || "$BIN/index/build_lexical" --data_dir="$D"
+[ -f "$D/lexical/CURRENT" ] || "$BIN/jobs/build_lexical" --data_dir="$D"
 echo "== out-of-fold retrievers for the ranker's training data"
 "$PY" ranking/train/make_oof_folds.py --data_dir="$D" --bin_dir="$BIN" --folds=2 \
   --epochs="${OOF_EPOCHS:-15}" --if_stale
 echo "== export_ranking_data"
-"$BIN/ranking/export_ranking_data" --data_dir="$D"
+"$BIN/jobs/export_ranking_data" --data_dir="$D"
 echo "== train_ranker"
 # shellcheck disable=SC2086
 "$PY" ranking/train/train_ranker.py --data_dir="$D" ${RANKER_ARGS:-}
 echo "== ranker_parity_check"
-"$BIN/ranking/ranker_parity_check" --data_dir="$D"
+"$BIN/jobs/ranker_parity_check" --data_dir="$D"
 echo "== ranking_bench"
 "$BIN/bench/ranking_bench" --data_dir="$D"

@@ -1,5 +1,5 @@
 // Readers for the catalog files under <data_dir>/catalog/ (tab-separated, one header line):
-// queries.tsv and judgments.tsv. Listings are parsed and validated by features/ingest.
+// queries.tsv and judgments.tsv. Listings are parsed and validated by jobs/ingest.
 // Thread-compatible; the returned values own their data.
 #ifndef MARKETSEARCH_DATASETS_CATALOG_READER_H_
 #define MARKETSEARCH_DATASETS_CATALOG_READER_H_

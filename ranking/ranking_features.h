@@ -1,6 +1,6 @@
 // The ranker's input: one feature row per (query, candidate listing, user), assembled for all
 // candidates of a request at once. This is the ONE function that builds ranker inputs: the
-// training-data export (ranking/export_ranking_data), the parity check, the benchmark and the
+// training-data export (jobs/export_ranking_data), the parity check, the benchmark and the
 // server all call it, so the model never sees features computed two ways.
 //
 // Thread safety: stateless; AssembleRankingFeatures may be called concurrently.

@@ -17,7 +17,7 @@
 //   XK<condition>        boolean: new | like_new | used | for_parts
 // Why one all-fields term: a query word costs one posting list instead of the OR of five
 // field variants; on 1M listings p50 1.27 -> 0.61 ms, p99 15.8 -> 4.7 ms for NDCG@10 0.803 ->
-// 0.798 (retrieval/lexical_eval). The prefixed field terms stay for field-restricted queries
+// 0.798 (jobs/lexical_eval). The prefixed field terms stay for field-restricted queries
 // (and Options::use_combined_field = false, which weights fields at query time).
 //
 // Numbers in this header: lexical_eval, test split (450 judged queries), k = 100, "demo" = the

@@ -203,7 +203,7 @@ TEST_F(SearchE2E, LogEventsAcceptsValidAndRejectsInvalid) {
 TEST_F(SearchE2E, CppEmbeddingsMatchThePythonModel) {
   // parity_check encodes the trainer's parity queries/listings from raw text with the C++
   // featurizer + libtorch and compares with the eager PyTorch outputs (tolerance 1e-5).
-  const std::string cmd = RunfilesRoot() + "/retrieval/parity_check --data_dir=" + *data_dir_;
+  const std::string cmd = RunfilesRoot() + "/jobs/parity_check --data_dir=" + *data_dir_;
   EXPECT_EQ(std::system(cmd.c_str()), 0);
 }
 
@@ -440,7 +440,7 @@ TEST_F(SearchE2E, HotSwapUnderConcurrentSearchFailsNoRequest) {
       }
     });
   }
-  const std::string cmd = RunfilesRoot() + "/index/build_index --data_dir=" + *data_dir_ +
+  const std::string cmd = RunfilesRoot() + "/jobs/build_index --data_dir=" + *data_dir_ +
                           " > " + *data_dir_ + "/rebuild.log 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   // The server polls CURRENT every 200 ms in this test; allow time to load and warm up.

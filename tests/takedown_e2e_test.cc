@@ -158,7 +158,7 @@ TEST_F(TakedownE2E, ListingWithALongWordIsIndexedAndTheServerRestarts) {
   EXPECT_TRUE(Found("zorblax wombat corduroy sofa", title_id, /*lexically=*/true));
 
   // Publishing a new lexical index works with them in the store.
-  const std::string cmd = RunfilesRoot() + "/index/build_lexical --data_dir=" + *data_dir_ +
+  const std::string cmd = RunfilesRoot() + "/jobs/build_lexical --data_dir=" + *data_dir_ +
                           " > " + *data_dir_ + "/build_lexical.log 2>&1";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << "build_lexical failed; see build_lexical.log";
 

@@ -22,7 +22,7 @@ printf '\n== ranker: out-of-fold retrievers (2 folds, %s epochs each; log in %s)
   --epochs="${DEMO_OOF_EPOCHS:-15}" > "$DATA/run/ranker_oof.log" 2>&1 ||
   { tail -30 "$DATA/run/ranker_oof.log"; exit 1; }
 printf '\n== ranker: training data (export_ranking_data)\n'
-"$BIN/ranking/export_ranking_data" --data_dir="$DATA" 2>&1 | sed 's/^/  /'
+"$BIN/jobs/export_ranking_data" --data_dir="$DATA" 2>&1 | sed 's/^/  /'
 printf '\n== ranker: DCN-V2 training (listwise softmax, early stopping on valid NDCG@10)\n'
 /usr/bin/python3 ranking/train/train_ranker.py --data_dir="$DATA" > "$DATA/run/train_ranker.log" 2>&1 ||
   { tail -30 "$DATA/run/train_ranker.log"; exit 1; }
@@ -66,13 +66,13 @@ printf '\n== what the ranker changed, for one sample query (order before ranking
   --page_size=10 --explain | sed 's/^/  /'
 
 printf '\n== quality over the held-out test queries (through the gRPC API)\n'
-"$BIN/experiments/evaluate_search" --target="$TARGET" --data_dir="$DATA" --split=test
+"$BIN/jobs/evaluate_search" --target="$TARGET" --data_dir="$DATA" --split=test
 
 cat <<EOM
 
 == run it yourself
   server:   source tools/blas_env.sh; $BIN/serving/server --data_dir=$DATA --port=8500
   query:    $BIN/serving/search_cli --target=127.0.0.1:8500 --query='grey sofa' --debug
-  evaluate: $BIN/experiments/evaluate_search --target=127.0.0.1:8500 --data_dir=$DATA
-  rebuild:  $BIN/index/build_index --data_dir=$DATA   (the running server swaps to the new version)
+  evaluate: $BIN/jobs/evaluate_search --target=127.0.0.1:8500 --data_dir=$DATA
+  rebuild:  $BIN/jobs/build_index --data_dir=$DATA   (the running server swaps to the new version)
 EOM

@@ -18,16 +18,16 @@ if [ -n "${SKIP_GENERATE:-}" ]; then
   step "1/6 catalog already in $DATA/catalog (SKIP_GENERATE)"
 else
   step "1/6 synthetic marketplace: $LISTINGS listings, $QUERIES queries"
-  "$ROOT/datasets/make_marketplace" --seed=42 --listings="$LISTINGS" --users="$USERS" \
+  "$ROOT/jobs/make_marketplace" --seed=42 --listings="$LISTINGS" --users="$USERS" \
     --queries="$QUERIES" --out_dir="$DATA/catalog"
 fi
 step "2/6 ingest into the RocksDB feature store"
-"$ROOT/features/ingest" --data_dir="$DATA"
+"$ROOT/jobs/ingest" --data_dir="$DATA"
 step "3/6 featurise training tensors (C++ featurizer)"
-"$ROOT/features/export_training" --data_dir="$DATA"
+"$ROOT/jobs/export_training" --data_dir="$DATA"
 step "4/6 train the two-tower retriever (PyTorch) and export TorchScript"
 "$PY" "$SRC/retrieval/train/train_two_tower.py" --data_dir="$DATA" --epochs="$EPOCHS"
 step "5/6 build, check and publish the FAISS index"
-"$ROOT/index/build_index" --data_dir="$DATA"
+"$ROOT/jobs/build_index" --data_dir="$DATA"
 step "6/6 build and publish the Xapian (BM25) index"
-"$ROOT/index/build_lexical" --data_dir="$DATA"
+"$ROOT/jobs/build_lexical" --data_dir="$DATA"

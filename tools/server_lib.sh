@@ -1,5 +1,5 @@
 # Sourced by the scripts that start the real gRPC server on a free loopback port (make demo,
-# bench/fresh_bench.sh, ranking/ranker_pipeline_test.sh).
+# bench/fresh_bench.sh, tests/ranker_pipeline_test.sh).
 #
 # start_server BIN_DIR DATA_DIR PORT_FILE LOG [server flags...]
 #   Starts BIN_DIR/serving/server in the background (sets SERVER_PID) and waits up to 60 s

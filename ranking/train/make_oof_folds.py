@@ -10,7 +10,7 @@ that did not see them.
 
 This tool splits the train queries into --folds folds and, for each fold k, trains a two-tower
 model on the OTHER folds' judged pairs (retrieval/train/train_two_tower.py,
-unchanged) and builds its FAISS index (index/build_index), in
+unchanged) and builds its FAISS index (jobs/build_index), in
 
     <data_dir>/ranking_oof/<k>/{training/, models/, index/, store -> ../../store, lexical -> ../../lexical}
 
@@ -87,7 +87,7 @@ def link(src, dst):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data_dir", default="var")
-    ap.add_argument("--bin_dir", default="bazel-bin", help="where index/build_index is (bazel-bin or runfiles root)")
+    ap.add_argument("--bin_dir", default="bazel-bin", help="where jobs/build_index is (bazel-bin or runfiles root)")
     ap.add_argument("--src_dir", default="", help="root of the Python sources (default: this file's repo)")
     ap.add_argument("--folds", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=40, help="two-tower epochs per fold")
@@ -99,7 +99,7 @@ def main(argv=None):
         raise SystemExit("make_oof_folds: --folds must be >= 2")
     src = args.src_dir or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     trainer = os.path.join(src, "retrieval", "train", "train_two_tower.py")
-    build_index = os.path.join(args.bin_dir, "index", "build_index")
+    build_index = os.path.join(args.bin_dir, "jobs", "build_index")
     data = os.path.abspath(args.data_dir)
     training = os.path.join(data, "training")
     for need in (os.path.join(training, "pairs_train.npy"), trainer, build_index):

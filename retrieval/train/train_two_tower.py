@@ -314,7 +314,7 @@ def main(argv=None):
     test_rec = recall_at_k(qt, lt, d, "test", listing_emb=listing_emb)
 
     # Parity fixtures: the eager model's outputs on a few validation queries and listings,
-    # for the C++ side (retrieval/parity_check) to reproduce from raw text within 1e-5.
+    # for the C++ side (jobs/parity_check) to reproduce from raw text within 1e-5.
     n_par = 32
     par_q = torch.arange(min(n_par, len(d["q_valid_ids"])))
     par_l = torch.arange(min(n_par, meta["listings"]))

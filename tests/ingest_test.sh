@@ -2,7 +2,7 @@
 # ingest on a file with bad rows: lenient mode writes the good rows and reports the bad ones
 # by line; --strict writes nothing.
 set -euo pipefail
-INGEST="$TEST_SRCDIR/marketsearch/features/ingest"
+INGEST="$TEST_SRCDIR/marketsearch/jobs/ingest"
 D="$TEST_TMPDIR/data"
 mkdir -p "$D/catalog"
 printf 'listing_id\ttitle\tcategory\tprice\tcondition\n1\tgrey sofa\tsofas\t100\tused\n2\tbroken\tsofas\t-1\tused\n1\tdup\tsofas\t5\tnew\n3\tred bike\tbikes\t80\tlike_new\n' \

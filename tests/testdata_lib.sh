@@ -5,8 +5,8 @@ set -euo pipefail
 
 RUNFILES="${TEST_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/marketsearch"
 [ -d "$RUNFILES" ] || RUNFILES="$(cd "$(dirname "$0")/.." && pwd)"
-BUILD_INDEX="$RUNFILES/index/build_index"
-INSPECT="$RUNFILES/index/index_inspect"
+BUILD_INDEX="$RUNFILES/jobs/build_index"
+INSPECT="$RUNFILES/jobs/index_inspect"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -16,10 +16,10 @@ note() { printf '\n== %s\n' "$*"; }
 make_data() {
   local d="$1" n="${2:-3000}"
   mkdir -p "$d"
-  "$RUNFILES/datasets/make_marketplace" --seed=42 --listings="$n" --users=300 --queries=600 \
+  "$RUNFILES/jobs/make_marketplace" --seed=42 --listings="$n" --users=300 --queries=600 \
     --out_dir="$d/catalog" > "$d.setup.log" 2>&1
-  "$RUNFILES/features/ingest" --data_dir="$d" >> "$d.setup.log" 2>&1
-  "$RUNFILES/features/export_training" --data_dir="$d" >> "$d.setup.log" 2>&1
+  "$RUNFILES/jobs/ingest" --data_dir="$d" >> "$d.setup.log" 2>&1
+  "$RUNFILES/jobs/export_training" --data_dir="$d" >> "$d.setup.log" 2>&1
   /usr/bin/python3 "$RUNFILES/retrieval/train/train_two_tower.py" --data_dir="$d" --epochs=1 \
     --threads=2 >> "$d.setup.log" 2>&1 || { cat "$d.setup.log" >&2; fail "training failed"; }
 }

@@ -1,7 +1,7 @@
 // make_marketplace: writes the synthetic marketplace (listings, users, queries, judgments,
 // clicks) into --out_dir. Deterministic for a given --seed and sizes. See datasets/README.md.
 //
-//   bazel-bin/datasets/make_marketplace --listings 1000000 --users 100000 --queries 20000
+//   bazel-bin/jobs/make_marketplace --listings 1000000 --users 100000 --queries 20000
 //       --out_dir var/catalog
 #include <cstdint>
 #include <cstdio>

@@ -2,7 +2,7 @@
 # Durability: kill -9 a real ingest process mid-run, reopen the store, and check that every
 # listing ingest acknowledged (--ack_log) is there, and the store is readable.
 set -euo pipefail
-R="$TEST_SRCDIR/marketsearch/features"
+R="$TEST_SRCDIR/marketsearch/jobs"
 D="$TEST_TMPDIR/data"
 mkdir -p "$D/catalog"
 N=400000

@@ -3,8 +3,8 @@
 # listings.tsv must be accepted with 0 bad rows (placeholder price/condition, 14 fields,
 # clean UTF-8, no tabs or line breaks inside fields).
 set -euo pipefail
-LOADER="$TEST_SRCDIR/marketsearch/datasets/load_public_dataset"
-INGEST="$TEST_SRCDIR/marketsearch/features/ingest"
+LOADER="$TEST_SRCDIR/marketsearch/jobs/load_public_dataset"
+INGEST="$TEST_SRCDIR/marketsearch/jobs/ingest"
 W="$TEST_TMPDIR/wands"
 D="$TEST_TMPDIR/data"
 rm -rf "$W" "$D"

@@ -4,7 +4,7 @@
 # CURRENT are intact and loadable, no half-written directory is named by CURRENT or looks
 # like a version (staging directories are .tmp-*), and the next build cleans up after the
 # dead one.
-source "$(dirname "$0")/testdata_lib.sh" 2>/dev/null || source "$TEST_SRCDIR/marketsearch/index/testdata_lib.sh"
+source "$(dirname "$0")/testdata_lib.sh" 2>/dev/null || source "$TEST_SRCDIR/marketsearch/tests/testdata_lib.sh"
 
 D="$TMP/data"
 ROOT="$D/index"

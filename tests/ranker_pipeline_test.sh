@@ -11,18 +11,18 @@ PY=/usr/bin/python3
 rm -rf "$D"
 
 bash "$R/tools/pipeline.sh" "$R" "$D" 5000 1500 15
-[ -f "$D/lexical/CURRENT" ] || "$R/index/build_lexical" --data_dir="$D"
+[ -f "$D/lexical/CURRENT" ] || "$R/jobs/build_lexical" --data_dir="$D"
 
 printf '\n== out-of-fold retrievers\n'
 "$PY" "$R/ranking/train/make_oof_folds.py" --data_dir="$D" --bin_dir="$R" --src_dir="$R" \
   --folds=2 --epochs=10
 printf '\n== export_ranking_data\n'
-"$R/ranking/export_ranking_data" --data_dir="$D"
+"$R/jobs/export_ranking_data" --data_dir="$D"
 printf '\n== train_ranker\n'
 "$PY" "$R/ranking/train/train_ranker.py" --data_dir="$D" --epochs=6 \
   --summary_json="$D/ranker_summary.json"
 printf '\n== ranker_parity_check\n'
-"$R/ranking/ranker_parity_check" --data_dir="$D"
+"$R/jobs/ranker_parity_check" --data_dir="$D"
 
 printf '\n== ranked vs hybrid order\n'
 "$PY" - "$D/ranker_summary.json" "$D/models/ranker/1/MANIFEST" <<'PYEOF'
@@ -51,7 +51,7 @@ serve_ndcg() {  # $1 = --ranker or --noranker; prints the API NDCG@10 on the val
   mkdir -p "$D/run"
   # Explicit returns: errexit does not reach into the $(...) this runs in.
   start_server "$R" "$D" "$port_file" "$D/run/server$1.log" "$1" --log_impressions=false || return 1
-  "$R/experiments/evaluate_search" --target="127.0.0.1:$(cat "$port_file")" --data_dir="$D" \
+  "$R/jobs/evaluate_search" --target="127.0.0.1:$(cat "$port_file")" --data_dir="$D" \
     --split=valid --bench_lines > "$D/run/eval$1.txt" || { stop_server; return 1; }
   stop_server
   awk '$1 == "BENCH" && $2 == "e2e_ndcg10" {print $3}' "$D/run/eval$1.txt"

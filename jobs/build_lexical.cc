@@ -28,7 +28,7 @@
 ABSL_FLAG(std::string, data_dir, "var", "data directory (store/ in; lexical/ out)");
 ABSL_FLAG(bool, description, true,
           "also index listing descriptions; --nodescription makes the index a third smaller but "
-          "costs NDCG@10 0.727 -> 0.645 on the demo data (see retrieval/lexical_eval)");
+          "costs NDCG@10 0.727 -> 0.645 on the demo data (see jobs/lexical_eval)");
 ABSL_FLAG(bool, publish, true, "switch lexical/CURRENT to the new version");
 
 namespace marketsearch {

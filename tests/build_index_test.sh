@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # build_index end to end on a tiny marketplace: the default factory, IVF-PQ with and without
 # exact re-ranking, and the recall gate (refusing to publish leaves everything as it was).
-source "$(dirname "$0")/testdata_lib.sh" 2>/dev/null || source "$TEST_SRCDIR/marketsearch/index/testdata_lib.sh"
+source "$(dirname "$0")/testdata_lib.sh" 2>/dev/null || source "$TEST_SRCDIR/marketsearch/tests/testdata_lib.sh"
 
 D="$TMP/data"
 note "tiny marketplace + towers"
