@@ -106,10 +106,15 @@ bool Contains(const std::vector<std::string>& sorted, const std::string& t) {
 
 }  // namespace
 
-QueryTerms PrepareQuery(std::string_view raw_query) {
-  QueryTerms q;
-  q.tokens = Tokenize(NormalizeText(raw_query));
-  q.trigrams = Trigrams(q.tokens);
+QueryTerms PrepareQuery(std::string_view raw_query) { return ParseQuery(raw_query).terms; }
+
+ParsedQuery ParseQuery(std::string_view raw) {
+  ParsedQuery q;
+  q.raw = std::string(raw);
+  q.normalized = NormalizeText(raw);
+  q.feature_ids = TextFeatureIds(q.normalized);
+  q.terms.tokens = Tokenize(q.normalized);
+  q.terms.trigrams = Trigrams(q.terms.tokens);
   return q;
 }
 

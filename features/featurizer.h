@@ -59,6 +59,18 @@ struct QueryTerms {
 };
 QueryTerms PrepareQuery(std::string_view raw_query);
 
+// A buyer's query parsed once per request: the normalised text, its tokens, the query tower's
+// input ids and the pair-feature terms. Every stage of the request path (validation, query
+// tower, lexical leg, ranker) reads this instead of normalising the raw text again.
+struct ParsedQuery {
+  std::string raw;
+  std::string normalized;            // NormalizeText(raw); empty = no letters or digits
+  std::vector<int64_t> feature_ids;  // TextFeatureIds(normalized): the query tower's input
+  QueryTerms terms;                  // terms.tokens = Tokenize(normalized)
+};
+// REQUIRES: `raw` is valid UTF-8 (else `normalized` is empty).
+ParsedQuery ParseQuery(std::string_view raw);
+
 // Query–listing(–user) pair features for the ranker, in this order:
 //  0 share of query tokens found in the listing text (title, brand, category, attributes)
 //  1 share of query tokens found in the title

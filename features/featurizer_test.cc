@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "features/text_normalizer.h"
 #include "gtest/gtest.h"
 
 namespace marketsearch {
@@ -127,6 +128,21 @@ TEST(Featurizer, VersionCheckRefusesOtherVersions) {
   absl::Status s = CheckFeaturizerVersion(kFeaturizerVersion + 1, "model query_tower v3");
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(s.message().find("query_tower v3"), std::string::npos);
+}
+
+// The request path parses its query once: one normalisation, and every field the stages read
+// (the query tower's ids, the pair-feature terms) equal to what the separate functions give.
+TEST(ParseQuery, NormalisesOnceAndMatchesTheSeparateFunctions) {
+  const int64_t before = NormalizeTextCalls();
+  const ParsedQuery q = ParseQuery("Used iPhone 12, 128GB!");
+  EXPECT_EQ(NormalizeTextCalls() - before, 1);
+  EXPECT_EQ(q.raw, "Used iPhone 12, 128GB!");
+  EXPECT_EQ(q.normalized, "used iphone 12 128gb");
+  EXPECT_EQ(q.feature_ids, QueryFeatureIds(q.raw));
+  const QueryTerms t = PrepareQuery(q.raw);
+  EXPECT_EQ(q.terms.tokens, t.tokens);
+  EXPECT_EQ(q.terms.trigrams, t.trigrams);
+  EXPECT_TRUE(ParseQuery("!!! ???").normalized.empty());
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "features/text_normalizer.h"
 
+#include <atomic>
+
 #include <utf8proc.h>
 
 #include <cstdlib>
@@ -21,7 +23,14 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
+namespace {
+std::atomic<int64_t> normalize_calls{0};
+}  // namespace
+
+int64_t NormalizeTextCalls() { return normalize_calls.load(std::memory_order_relaxed); }
+
 std::string NormalizeText(std::string_view text) {
+  normalize_calls.fetch_add(1, std::memory_order_relaxed);
   if (text.empty() || !IsValidUtf8(text)) return "";
   utf8proc_uint8_t* mapped = nullptr;
   const int options = UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |

@@ -3,6 +3,7 @@
 #ifndef MARKETSEARCH_FEATURES_TEXT_NORMALIZER_H_
 #define MARKETSEARCH_FEATURES_TEXT_NORMALIZER_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,10 @@ namespace marketsearch {
 // or a digit becomes a separator; runs of separators collapse to one space; no leading or
 // trailing space. Invalid UTF-8 yields an empty string.
 std::string NormalizeText(std::string_view text);
+
+// How many times NormalizeText has run in this process (relaxed atomic count), so tests can
+// prove that a request normalises its query once (ParseQuery) and its cached listings never.
+int64_t NormalizeTextCalls();
 
 // Splits normalised text on spaces.
 std::vector<std::string> Tokenize(std::string_view normalized);

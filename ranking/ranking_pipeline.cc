@@ -28,7 +28,7 @@ absl::Status CheckIndexDim(const IndexSnapshot& index) {
 
 // Counters + stored embeddings of b->listings, then the feature matrix. fetch_ms accumulates.
 absl::Status CompleteBatch(const FeatureStore& store, const IndexSnapshot& index,
-                           const CatalogStats& stats, const std::string& raw_query,
+                           const CatalogStats& stats, const QueryTerms& terms,
                            absl::Span<const float> query_embedding, const User* user,
                            ListingTokenCache* token_cache, const DeltaIndex* delta,
                            RankingBatch* b) {
@@ -56,7 +56,6 @@ absl::Status CompleteBatch(const FeatureStore& store, const IndexSnapshot& index
   b->fetch_ms += MsSince(t);
 
   t = std::chrono::steady_clock::now();
-  const QueryTerms terms = PrepareQuery(raw_query);
   RankingFeatureInputs in;
   in.query = &terms;
   in.query_embedding = query_embedding;
@@ -101,13 +100,13 @@ absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const 
   }
   b.fetch_ms = MsSince(t);
   MS_RETURN_IF_ERROR(
-      CompleteBatch(store, index, stats, raw_query, query_embedding, user, token_cache,
+      CompleteBatch(store, index, stats, PrepareQuery(raw_query), query_embedding, user, token_cache,
                     /*delta=*/nullptr, &b));
   return b;
 }
 
 absl::StatusOr<RankingBatch> MakeRankingBatch(const FeatureStore& store, const IndexSnapshot& index,
-                                              const CatalogStats& stats, const std::string& raw_query,
+                                              const CatalogStats& stats, const QueryTerms& query,
                                               absl::Span<const float> query_embedding,
                                               std::vector<Candidate> candidates,
                                               std::vector<Listing> listings, const User* user,
@@ -122,7 +121,7 @@ absl::StatusOr<RankingBatch> MakeRankingBatch(const FeatureStore& store, const I
   b.candidates = std::move(candidates);
   b.listings = std::move(listings);
   MS_RETURN_IF_ERROR(
-      CompleteBatch(store, index, stats, raw_query, query_embedding, user, token_cache, delta, &b));
+      CompleteBatch(store, index, stats, query, query_embedding, user, token_cache, delta, &b));
   return b;
 }
 

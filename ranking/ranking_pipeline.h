@@ -52,10 +52,10 @@ absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const 
 // As FetchRankingBatch for a caller that already read the listings (listings[i] is the
 // record of candidates[i]; the server reads them once to apply its filters): reads only the
 // counters and the stored embeddings. With `delta`, a listing's fresh copy there (upserted
-// after the index build) gives its embedding before the index's older copy does.
-// InvalidArgument when the sizes differ.
+// after the index build) gives its embedding before the index's older copy does. `query` is
+// the request's parsed query (ParsedQuery::terms). InvalidArgument when the sizes differ.
 absl::StatusOr<RankingBatch> MakeRankingBatch(const FeatureStore& store, const IndexSnapshot& index,
-                                              const CatalogStats& stats, const std::string& raw_query,
+                                              const CatalogStats& stats, const QueryTerms& query,
                                               absl::Span<const float> query_embedding,
                                               std::vector<Candidate> candidates,
                                               std::vector<Listing> listings, const User* user,

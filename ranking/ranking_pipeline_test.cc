@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "features/text_normalizer.h"
 #include "gtest/gtest.h"
 
 namespace marketsearch {
@@ -80,7 +81,7 @@ TEST(MakeRankingBatch, FreshListingsTakeTheirEmbeddingFromTheDelta) {
   const CatalogStats stats;
   constexpr int kSim = kRankRetrievalBegin + 0, kHas = kRankRetrievalBegin + 3;
 
-  auto with = MakeRankingBatch(**store, **snap, stats, "sofa", q, candidates, listings, nullptr,
+  auto with = MakeRankingBatch(**store, **snap, stats, PrepareQuery("sofa"), q, candidates, listings, nullptr,
                                nullptr, &delta);
   ASSERT_TRUE(with.ok()) << with.status();
   EXPECT_EQ(with->not_in_index, 0);
@@ -90,14 +91,22 @@ TEST(MakeRankingBatch, FreshListingsTakeTheirEmbeddingFromTheDelta) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(with->features.row(i)[kHas], 1.0f);
 
   // Without the delta: the stale vector for 2 and no embedding for 3.
-  auto without = MakeRankingBatch(**store, **snap, stats, "sofa", q, candidates, listings, nullptr);
+  auto without = MakeRankingBatch(**store, **snap, stats, PrepareQuery("sofa"), q, candidates, listings, nullptr);
   ASSERT_TRUE(without.ok()) << without.status();
   EXPECT_EQ(without->not_in_index, 1);
   EXPECT_NEAR(without->features.row(1)[kSim], Dot(q, v2_old), 1e-5);
   EXPECT_EQ(without->features.row(2)[kHas], 0.0f);
 
+  // With the listings' tokens cached, ranking normalises nothing: the query comes parsed.
+  ListingTokenCache cache;
+  const QueryTerms terms = PrepareQuery("sofa");
+  ASSERT_TRUE(MakeRankingBatch(**store, **snap, stats, terms, q, candidates, listings, nullptr, &cache).ok());
+  const int64_t before = NormalizeTextCalls();
+  ASSERT_TRUE(MakeRankingBatch(**store, **snap, stats, terms, q, candidates, listings, nullptr, &cache).ok());
+  EXPECT_EQ(NormalizeTextCalls() - before, 0);
+
   // Mismatched inputs are refused.
-  EXPECT_EQ(MakeRankingBatch(**store, **snap, stats, "sofa", q, candidates, {listings[0]}, nullptr)
+  EXPECT_EQ(MakeRankingBatch(**store, **snap, stats, PrepareQuery("sofa"), q, candidates, {listings[0]}, nullptr)
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);

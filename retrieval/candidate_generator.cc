@@ -12,14 +12,20 @@ double MsSince(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& a,
-                                                   const std::string& query,
+                                                   const std::string& raw_query,
+                                                   const RetrievalOptions& o) {
+  return GenerateCandidates(a, ParseQuery(raw_query), o);
+}
+
+absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& a,
+                                                   const ParsedQuery& query,
                                                    const RetrievalOptions& o) {
   RetrievalResult r;
   std::vector<ScoredId> ann, lexical;
   if (o.mode != RetrievalMode::kLexicalOnly) {
     if (!a.query_encoder || !a.index) return absl::FailedPreconditionError("no ANN artifacts loaded");
     auto t = std::chrono::steady_clock::now();
-    MS_ASSIGN_OR_RETURN(FloatMatrix qv, a.query_encoder->Encode(absl::MakeConstSpan(&query, 1)));
+    MS_ASSIGN_OR_RETURN(FloatMatrix qv, a.query_encoder->Encode(query));
     r.encode_ms = MsSince(t);
     r.query_embedding.assign(qv.row(0), qv.row(0) + qv.cols);
     t = std::chrono::steady_clock::now();
@@ -39,7 +45,7 @@ absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& a,
   if (o.mode != RetrievalMode::kAnnOnly && a.lexical) {
     auto t = std::chrono::steady_clock::now();
     MS_ASSIGN_OR_RETURN(std::vector<LexicalHit> hits,
-                        a.lexical->Search(query, o.lexical_depth, a.lexical_delta));
+                        a.lexical->Search(query.raw, o.lexical_depth, a.lexical_delta));
     r.lexical_ms = MsSince(t);
     lexical.reserve(hits.size());
     for (const LexicalHit& h : hits) lexical.push_back({h.listing_id, static_cast<float>(h.score)});

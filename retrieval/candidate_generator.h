@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "features/featurizer.h"
 #include "index/delta_index.h"
 #include "index/index_snapshot.h"
 #include "index/listing_filter.h"
@@ -51,8 +52,13 @@ struct RetrievalResult {
   double encode_ms = 0, ann_ms = 0, lexical_ms = 0, merge_ms = 0;
 };
 
+// The request path's call: `query` parsed once per request (features/featurizer.h).
 absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& artifacts,
-                                                   const std::string& query,
+                                                   const ParsedQuery& query,
+                                                   const RetrievalOptions& options);
+// Offline tools: parses `raw_query`, then the above.
+absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& artifacts,
+                                                   const std::string& raw_query,
                                                    const RetrievalOptions& options);
 
 }  // namespace marketsearch

@@ -25,6 +25,12 @@ absl::StatusOr<FloatMatrix> QueryEncoder::Encode(absl::Span<const std::string> q
   return runner_->Run(in);
 }
 
+absl::StatusOr<FloatMatrix> QueryEncoder::Encode(const ParsedQuery& query) const {
+  const std::vector<int64_t> off = {0};
+  const InputTensor in[] = {InputTensor::Int64(query.feature_ids), InputTensor::Int64(off)};
+  return runner_->Run(in);
+}
+
 absl::StatusOr<ListingEncoder> ListingEncoder::Load(const std::string& dir, int intra_op_threads) {
   ModelRunner::Options o;
   o.dir = dir;

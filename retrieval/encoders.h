@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "features/featurizer.h"
 #include "proto/catalog.pb.h"
 #include "retrieval/model_runner.h"
 
@@ -20,8 +21,11 @@ class QueryEncoder {
   explicit QueryEncoder(std::shared_ptr<const ModelRunner> runner) : runner_(std::move(runner)) {}
   static absl::StatusOr<QueryEncoder> Load(const std::string& dir);
 
-  // One L2-normalised embedding per query, [queries.size(), dim].
+  // One L2-normalised embedding per query, [queries.size(), dim] (offline tools: each query
+  // is normalised here).
   absl::StatusOr<FloatMatrix> Encode(absl::Span<const std::string> queries) const;
+  // The request path's call: one query parsed once per request (its feature_ids), [1, dim].
+  absl::StatusOr<FloatMatrix> Encode(const ParsedQuery& query) const;
   int dim() const { return runner_->manifest().embedding_dim(); }
   int64_t version() const { return runner_->manifest().version(); }
 

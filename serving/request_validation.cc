@@ -68,14 +68,17 @@ absl::Status DecodePageToken(const SearchRequest& request, int64_t* offset, int6
   return absl::OkStatus();
 }
 
-absl::Status ValidateSearchRequest(const SearchRequest& r, int* offset) {
+absl::Status ValidateSearchRequest(const SearchRequest& r, int* offset, ParsedQuery* parsed) {
   if (r.query().size() > kMaxQueryBytes) {
     return Invalid(absl::StrCat("query: longer than ", kMaxQueryBytes, " bytes (got ",
                                 r.query().size(), ")"));
   }
   if (!IsValidUtf8(r.query())) return Invalid("query: not valid UTF-8");
   if (absl::StripAsciiWhitespace(r.query()).empty()) return Invalid("query: must not be empty");
-  if (NormalizeText(r.query()).empty()) return Invalid("query: has no letters or digits");
+  ParsedQuery local;
+  ParsedQuery* q = parsed != nullptr ? parsed : &local;
+  *q = ParseQuery(r.query());
+  if (q->normalized.empty()) return Invalid("query: has no letters or digits");
   if (r.page_size() < 1 || r.page_size() > kMaxPageSize) {
     return Invalid(absl::StrCat("page_size: must be between 1 and ", kMaxPageSize, ", got ",
                                 r.page_size()));

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "features/featurizer.h"
 #include "proto/listing_limits.h"
 #include "proto/search.pb.h"
 
@@ -23,9 +24,12 @@ inline constexpr int kMaxFilterConditions = 8;
 inline constexpr double kMaxGeoRadiusKm = 20040;  // half the Earth's circumference
 inline constexpr size_t kMaxRequestIdBytes = 64;
 
-// Checks a SearchRequest; on success *offset is the 0-based rank the page starts at.
-// Messages name the field and never echo a text field's value.
-absl::Status ValidateSearchRequest(const SearchRequest& request, int* offset);
+// Checks a SearchRequest; on success *offset is the 0-based rank the page starts at and, when
+// `parsed` is set, *parsed is the query parsed for the rest of the request (the one place a
+// request's query is normalised: validation needs the normalised text to refuse a query
+// without letters or digits). Messages name the field and never echo a text field's value.
+absl::Status ValidateSearchRequest(const SearchRequest& request, int* offset,
+                                   ParsedQuery* parsed = nullptr);
 
 absl::Status ValidateLogEventsRequest(const LogEventsRequest& request);
 

@@ -9,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
-#include "features/text_normalizer.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "common/clock.h"
@@ -94,7 +93,8 @@ LexicalDelta* Searcher::lexical_delta() const {
 absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) const {
   const auto t_start = std::chrono::steady_clock::now();
   int offset = 0;
-  MS_RETURN_IF_ERROR(ValidateSearchRequest(req, &offset));
+  ParsedQuery query;  // the request's query, normalised once (by validation)
+  MS_RETURN_IF_ERROR(ValidateSearchRequest(req, &offset, &query));
   // Pin the artifacts for the whole request (the deltas exist once a state does).
   std::shared_ptr<const ServingState> state;
   DeltaIndex* delta = nullptr;
@@ -106,14 +106,14 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
     lexical_delta = lexical_delta_.get();
   }
   if (!state) return absl::UnavailableError("no model/index loaded yet");
-  absl::Status s = SearchValidated(req, offset, *state, delta, lexical_delta, t_start, resp);
+  absl::Status s = SearchValidated(req, query, offset, *state, delta, lexical_delta, t_start, resp);
   // The request was valid: whatever failed after this point is the server's (a library's
   // InvalidArgument must not tell the client its request was bad).
   if (!s.ok()) return absl::InternalError(absl::StrCat("search: ", s.message()));
   return absl::OkStatus();
 }
 
-absl::Status Searcher::SearchValidated(const SearchRequest& req, int offset,
+absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQuery& query, int offset,
                                        const ServingState& pinned, DeltaIndex* delta,
                                        LexicalDelta* lexical_delta,
                                        std::chrono::steady_clock::time_point t_start,
@@ -143,14 +143,14 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, int offset,
   RetrievalArtifacts artifacts = state->retrieval;
   artifacts.delta = delta;
   artifacts.lexical_delta = lexical_delta;
-  MS_ASSIGN_OR_RETURN(RetrievalResult retrieved, GenerateCandidates(artifacts, req.query(), ro));
+  MS_ASSIGN_OR_RETURN(RetrievalResult retrieved, GenerateCandidates(artifacts, query, ro));
   const std::vector<Candidate>& candidates = retrieved.candidates;
   if (debug) {
     (*debug->mutable_stage_ms())["encode_query"] = retrieved.encode_ms;
     (*debug->mutable_stage_ms())["ann"] = retrieved.ann_ms;
     (*debug->mutable_stage_ms())["lexical"] = retrieved.lexical_ms;
     (*debug->mutable_stage_ms())["merge"] = retrieved.merge_ms;
-    debug->set_normalized_query(NormalizeText(req.query()));
+    debug->set_normalized_query(query.normalized);
   }
 
   auto t = std::chrono::steady_clock::now();
@@ -190,7 +190,7 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, int offset,
       MS_ASSIGN_OR_RETURN(user, store_->GetUser(req.user_id()));
     }
     MS_ASSIGN_OR_RETURN(RankingBatch batch,
-                        MakeRankingBatch(*store_, *state->retrieval.index, state->stats, req.query(),
+                        MakeRankingBatch(*store_, *state->retrieval.index, state->stats, query.terms,
                                          retrieved.query_embedding, std::move(to_rank),
                                          std::move(to_rank_listings), user ? &*user : nullptr,
                                          &token_cache_, delta));

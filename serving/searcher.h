@@ -89,7 +89,8 @@ class Searcher {
 
  private:
   // The pipeline after validation, on the pinned state; any error is the server's.
-  absl::Status SearchValidated(const SearchRequest& request, int offset, const ServingState& state,
+  absl::Status SearchValidated(const SearchRequest& request, const ParsedQuery& query, int offset,
+                               const ServingState& state,
                                DeltaIndex* delta, LexicalDelta* lexical_delta,
                                std::chrono::steady_clock::time_point t_start,
                                SearchResponse* response) const;
