@@ -22,8 +22,9 @@
 #include "common/status_macros.h"
 #include "common/versions.h"
 #include "features/feature_store.h"
+#include "index/lexical_index.h"
+#include "index/lexical_writer.h"
 #include "index/publish.h"
-#include "retrieval/lexical_index.h"
 
 ABSL_FLAG(std::string, data_dir, "var", "data directory (store/ in; lexical/ out)");
 ABSL_FLAG(bool, description, true,

@@ -24,7 +24,8 @@
 #include "datasets/catalog_reader.h"
 #include "experiments/metrics.h"
 #include "features/feature_store.h"
-#include "retrieval/lexical_index.h"
+#include "index/lexical_index.h"
+#include "index/lexical_writer.h"
 
 ABSL_FLAG(std::string, data_dir, "var", "data directory (store/ and catalog/ in)");
 ABSL_FLAG(std::string, split, "test", "which judged queries to replay: train, valid or test");

@@ -15,10 +15,10 @@
 #include "features/featurizer.h"
 #include "index/delta_index.h"
 #include "index/index_snapshot.h"
+#include "index/lexical_index.h"
 #include "index/listing_filter.h"
 #include "retrieval/candidate_merge.h"
 #include "retrieval/encoders.h"
-#include "retrieval/lexical_index.h"
 
 namespace marketsearch {
 

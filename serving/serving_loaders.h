@@ -23,10 +23,10 @@
 #include "absl/status/statusor.h"
 #include "features/feature_store.h"
 #include "index/index_snapshot.h"
+#include "index/lexical_index.h"
 #include "proto/catalog.pb.h"
 #include "ranking/ranker.h"
 #include "retrieval/encoders.h"
-#include "retrieval/lexical_index.h"
 #include "serving/servable_manager.h"
 
 namespace marketsearch {

@@ -1,4 +1,4 @@
-#include "retrieval/lexical_index.h"
+#include "index/lexical_index.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "index/lexical_delta.h"
+#include "index/lexical_writer.h"
 
 namespace marketsearch {
 namespace {
