@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/versions.h"
 #include "ranking/ranking_features.h"
 
 namespace marketsearch {
@@ -107,39 +106,6 @@ int64_t Ranker::version() const { return runner_->manifest().version(); }
 
 double Ranker::mflops_per_candidate() const {
   return Metric(runner_->manifest(), "mflops_per_candidate", 0.0);
-}
-
-absl::Status RankerManager::Poll() {
-  absl::MutexLock poll_lock(&poll_mu_);
-  const std::string root = options_.models_root + "/ranker";
-  absl::StatusOr<int64_t> newest_or = NewestVersion(root);
-  if (!newest_or.ok()) return newest_or.status();
-  const int64_t newest = *newest_or;
-  {
-    absl::MutexLock lock(&mu_);
-    if (current_ && current_->version() >= newest) return absl::OkStatus();
-    if (newest <= last_failed_version_) return absl::OkStatus();  // reported when it failed
-  }
-  Ranker::Options ro = options_.ranker;
-  ro.dir = VersionDir(root, newest);
-  absl::StatusOr<std::unique_ptr<Ranker>> loaded = Ranker::Load(ro);
-  absl::MutexLock lock(&mu_);
-  if (!loaded.ok()) {
-    last_failed_version_ = newest;
-    return loaded.status();
-  }
-  current_ = std::shared_ptr<const Ranker>(*std::move(loaded));
-  return absl::OkStatus();
-}
-
-std::shared_ptr<const Ranker> RankerManager::current() const {
-  absl::MutexLock lock(&mu_);
-  return current_;
-}
-
-void RankerManager::Set(std::shared_ptr<const Ranker> ranker) {
-  absl::MutexLock lock(&mu_);
-  current_ = std::move(ranker);
 }
 
 }  // namespace marketsearch

@@ -2,11 +2,10 @@
 // through ModelRunner, so this file never sees libtorch headers. It scores the feature matrix
 // of all candidates of a request (ranking/ranking_features.h) in ONE batched forward; feature
 // standardisation is part of the exported model, so callers pass raw features.
-// RankerManager keeps the newest good version loaded and swaps in new ones (hot reload).
+// Versions are loaded and swapped by the serving lifecycle (serving/serving_loaders.h).
 //
 // Thread safety: a loaded Ranker is immutable; Score() may be called concurrently from many
-// threads. RankerManager's methods may be called concurrently; current() hands out a
-// shared_ptr, so a request keeps the version it started with alive while a swap happens.
+// threads.
 #ifndef MARKETSEARCH_RANKING_RANKER_H_
 #define MARKETSEARCH_RANKING_RANKER_H_
 
@@ -15,10 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "retrieval/model_runner.h"
 
 namespace marketsearch {
@@ -67,34 +64,6 @@ class Ranker {
   explicit Ranker(std::unique_ptr<ModelRunner> runner) : runner_(std::move(runner)) {}
   std::unique_ptr<ModelRunner> runner_;
   int64_t listing_tower_version_ = -1;
-};
-
-// Hot reload of the ranker: Poll() looks for the highest version under
-// <models_root>/ranker and, when it is newer than the served one, loads it (off the request
-// path, on the caller's thread) and swaps it in for requests that start afterwards. A version
-// that fails to load keeps the old one serving and is not retried until a newer one appears.
-class RankerManager {
- public:
-  struct Options {
-    std::string models_root;   // <data_dir>/models
-    Ranker::Options ranker;    // `dir` is filled in per version
-  };
-  explicit RankerManager(Options options) : options_(std::move(options)) {}
-
-  // OK when nothing new was found or the newest version was loaded; otherwise the load error
-  // (the previous version, if any, keeps serving). NotFound when no version exists at all.
-  absl::Status Poll();
-  // The served ranker, or null before the first successful load.
-  std::shared_ptr<const Ranker> current() const;
-  // Serves `ranker` from now on (e.g. a version pinned by config).
-  void Set(std::shared_ptr<const Ranker> ranker);
-
- private:
-  const Options options_;
-  mutable absl::Mutex mu_;
-  std::shared_ptr<const Ranker> current_ ABSL_GUARDED_BY(mu_);
-  int64_t last_failed_version_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Mutex poll_mu_;  // one Poll at a time (loads are heavy)
 };
 
 // Process-wide: limits OpenBLAS's own thread pool(s) to `threads`. Debian's libtorch runs its

@@ -1,4 +1,4 @@
-// Ranker and RankerManager against real TorchScript artifacts written by the Python exporter
+// Ranker against real TorchScript artifacts written by the Python exporter
 // (ranking/train/make_test_ranker.py → train_ranker.write_artifact).
 #include "ranking/ranker.h"
 
@@ -165,53 +165,6 @@ TEST(RankerLoadTest, MissingAndCorruptArtifacts) {
     f << "x";
   }
   EXPECT_EQ(Ranker::Load(Opts(dir)).status().code(), absl::StatusCode::kDataLoss);
-}
-
-TEST(RankerManagerTest, HotSwapKeepsOldVersionForPinnedRequestsAndSurvivesBadVersions) {
-  const std::string models = TmpDir() + "/models_swap";
-  RankerManager::Options o;
-  o.models_root = models;
-  o.ranker.warmup_batch_sizes = {1};
-  RankerManager m(o);
-  EXPECT_EQ(m.Poll().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(m.current(), nullptr);
-
-  const std::string v1 = MakeArtifact(models, 1, "", /*seed=*/1);
-  ASSERT_TRUE(m.Poll().ok());
-  std::shared_ptr<const Ranker> pinned = m.current();
-  ASSERT_NE(pinned, nullptr);
-  EXPECT_EQ(pinned->version(), 1);
-  EXPECT_TRUE(m.Poll().ok());  // nothing new
-  EXPECT_EQ(m.current(), pinned);
-
-  const std::string v2 = MakeArtifact(models, 2, "", /*seed=*/2);
-  ASSERT_TRUE(m.Poll().ok());
-  EXPECT_EQ(m.current()->version(), 2);
-  // The request that pinned v1 still scores with v1.
-  std::vector<float> want1, want2;
-  FloatMatrix x1 = Fixture(v1, &want1);
-  FloatMatrix x2 = Fixture(v2, &want2);
-  auto s1 = pinned->Score(x1);
-  ASSERT_TRUE(s1.ok());
-  EXPECT_NEAR((*s1)[5], want1[5], 1e-5);
-  auto s2 = m.current()->Score(x2);
-  ASSERT_TRUE(s2.ok());
-  EXPECT_NEAR((*s2)[5], want2[5], 1e-5);
-
-  // v3 is corrupt: the error is reported once, v2 keeps serving, v3 is not retried.
-  const std::string v3 = MakeArtifact(models, 3);
-  {
-    std::ofstream f(v3 + "/model.pt", std::ios::trunc | std::ios::binary);
-    f << "not a model";
-  }
-  EXPECT_EQ(m.Poll().code(), absl::StatusCode::kDataLoss);
-  EXPECT_EQ(m.current()->version(), 2);
-  EXPECT_TRUE(m.Poll().ok());
-  EXPECT_EQ(m.current()->version(), 2);
-  // A good v4 replaces v2.
-  MakeArtifact(models, 4);
-  ASSERT_TRUE(m.Poll().ok());
-  EXPECT_EQ(m.current()->version(), 4);
 }
 
 }  // namespace
