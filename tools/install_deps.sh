@@ -10,9 +10,9 @@ PACKAGES=(
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
   # libraries
   libabsl-dev libfaiss-dev libopenblas-dev libtorch-dev librocksdb-dev
-  libxapian-dev libutf8proc-dev libcivetweb-dev libssl-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libxapian-dev libutf8proc-dev libssl-dev
+  # tests
+  libgtest-dev libgmock-dev
   # training and evaluation (Debian's python3 at /usr/bin/python3)
   python3-torch python3-numpy python3-pytest python3-sklearn
 )
