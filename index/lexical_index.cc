@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "features/text_normalizer.h"
 #include "index/internal/xapian_status.h"
 
 namespace marketsearch {
@@ -236,6 +237,11 @@ absl::StatusOr<std::unique_ptr<LexicalIndex>> LexicalIndex::Open(const std::stri
 absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(const std::string& raw_query,
                                                              int k,
                                                              const LexicalDelta* delta) const {
+  return SearchTokens(Tokenize(NormalizeText(raw_query)), k, delta);
+}
+
+absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::SearchTokens(
+    const std::vector<std::string>& tokens, int k, const LexicalDelta* delta) const {
   if (k < 0) return absl::InvalidArgumentError(absl::StrCat("k must be >= 0, got ", k));
   std::vector<LexicalHit> hits;
   if (k == 0) return hits;
@@ -290,7 +296,7 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(const std::string& 
       hits.clear();
       const ShapeContext ctx{db, stemmed_ ? &h.stem : nullptr, &fields_, brand_phrases_,
                              has_spelling_ && options_.correct_spelling, &options_};
-      const ShapedQuery shaped = Shape(raw_query, ctx);
+      const ShapedQuery shaped = ShapeTokens(tokens, ctx);
       absl::flat_hash_set<uint64_t> seen;
       for (const Tier& tier : Tiers(shaped, options_.relax)) {
         enquire->set_query(tier.query);

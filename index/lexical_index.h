@@ -67,6 +67,10 @@ class LexicalIndex {
   // listing the delta upserted or deleted. Thread-safe.
   absl::StatusOr<std::vector<LexicalHit>> Search(const std::string& raw_query, int k,
                                                  const LexicalDelta* delta = nullptr) const;
+  // The same for a query already normalised and tokenised (ParsedQuery::terms.tokens): the
+  // request path's call, which normalises nothing.
+  absl::StatusOr<std::vector<LexicalHit>> SearchTokens(const std::vector<std::string>& tokens, int k,
+                                                       const LexicalDelta* delta = nullptr) const;
 
   // The shaped queries of each tier, in Xapian's notation (for --debug output and tests).
   absl::StatusOr<std::string> Explain(const std::string& raw_query) const;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "features/text_normalizer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "index/lexical_delta.h"
@@ -269,6 +270,21 @@ TEST(LexicalIndexTest, QueryAndIndexNormaliseAlike) {
   EXPECT_THAT(SearchIds(*idx, "BRÛLÉE", 10), ElementsAre(31u));
   EXPECT_THAT(SearchIds(*idx, "café", 10), ElementsAre(32u));
   EXPECT_THAT(SearchIds(*idx, "Cafe\xCC\x81", 10), ElementsAre(32u));  // e + combining acute
+}
+
+// The request path hands the query's tokens over (it normalised them once, ParseQuery): the
+// same hits as the raw-text search, and no normalisation of the query here.
+TEST(LexicalIndexTest, SearchTokensEqualsSearchAndNormalisesNothing) {
+  auto idx = OpenOrDie(Build("tokens", Phones()));
+  ASSERT_NE(idx, nullptr);
+  for (const std::string q : {"apple iphone 12 128gb", "used iphone", "samsung galaxy"}) {
+    const std::vector<std::string> tokens = Tokenize(NormalizeText(q));
+    const int64_t before = NormalizeTextCalls();
+    auto by_tokens = idx->SearchTokens(tokens, 10);
+    EXPECT_EQ(NormalizeTextCalls() - before, 0) << q;
+    ASSERT_TRUE(by_tokens.ok());
+    EXPECT_EQ(Ids(*by_tokens), SearchIds(*idx, q, 10)) << q;
+  }
 }
 
 TEST(LexicalIndexTest, UnknownWordsAreCorrectedOrDropped) {

@@ -69,8 +69,11 @@ uint8_t ConditionMask(WantedCondition c) {
 }  // namespace
 
 ShapedQuery Shape(const std::string& raw_query, const ShapeContext& ctx) {
+  return ShapeTokens(Tokenize(NormalizeText(raw_query)), ctx);
+}
+
+ShapedQuery ShapeTokens(const std::vector<std::string>& tokens, const ShapeContext& ctx) {
   ShapedQuery out;
-  const std::vector<std::string> tokens = Tokenize(NormalizeText(raw_query));
   const size_t n = tokens.size();
   if (n == 0) return out;
   const auto& stop = StopwordSet();

@@ -120,6 +120,9 @@ struct ShapeContext {
 
 // The searchable words of `raw_query` (any UTF-8 text) and the condition it asks for.
 ShapedQuery Shape(const std::string& raw_query, const ShapeContext& ctx);
+// The same from the query's normalised tokens (ParsedQuery::terms.tokens: the request path
+// normalises its query once, features/featurizer.h).
+ShapedQuery ShapeTokens(const std::vector<std::string>& tokens, const ShapeContext& ctx);
 
 // The tiers to search in turn, each containing the ones before it; none for a query without
 // words.

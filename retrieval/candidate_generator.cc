@@ -45,7 +45,7 @@ absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& a,
   if (o.mode != RetrievalMode::kAnnOnly && a.lexical) {
     auto t = std::chrono::steady_clock::now();
     MS_ASSIGN_OR_RETURN(std::vector<LexicalHit> hits,
-                        a.lexical->Search(query.raw, o.lexical_depth, a.lexical_delta));
+                        a.lexical->SearchTokens(query.terms.tokens, o.lexical_depth, a.lexical_delta));
     r.lexical_ms = MsSince(t);
     lexical.reserve(hits.size());
     for (const LexicalHit& h : hits) lexical.push_back({h.listing_id, static_cast<float>(h.score)});
