@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/file_util.h"
+#include "common/float_matrix.h"
 #include "common/progress.h"
 #include "common/status_macros.h"
 #include "common/versions.h"

@@ -11,6 +11,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "common/float_matrix.h"
 #include "common/status_macros.h"
 #include "common/versions.h"
 #include "datasets/catalog_reader.h"

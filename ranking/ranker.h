@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/float_matrix.h"
 #include "retrieval/model_runner.h"
 
 namespace marketsearch {

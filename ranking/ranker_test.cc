@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/float_matrix.h"
 #include "features/featurizer.h"
 #include "features/npy_io.h"
 #include "gtest/gtest.h"

@@ -72,10 +72,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "common/float_matrix.h"
 #include "features/featurizer.h"
 #include "proto/catalog.pb.h"
 #include "retrieval/candidate_merge.h"
-#include "retrieval/model_runner.h"
 
 namespace marketsearch {
 

@@ -15,13 +15,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "common/float_matrix.h"
 #include "features/feature_store.h"
 #include "index/delta_index.h"
 #include "index/index_snapshot.h"
 #include "proto/catalog.pb.h"
 #include "ranking/ranking_features.h"
 #include "retrieval/candidate_generator.h"
-#include "retrieval/model_runner.h"
 
 namespace marketsearch {
 

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "common/float_matrix.h"
 #include "proto/manifest.pb.h"
 
 namespace marketsearch {
@@ -34,14 +35,6 @@ struct InputTensor {
   static InputTensor Float32(const std::vector<float>& v, int64_t rows, int64_t cols) {
     return {Dtype::kFloat32, {rows, cols}, v.data()};
   }
-};
-
-// A dense float matrix [rows, cols] in row-major order.
-struct FloatMatrix {
-  int64_t rows = 0;
-  int64_t cols = 0;
-  std::vector<float> data;
-  const float* row(int64_t r) const { return data.data() + r * cols; }
 };
 
 class ModelRunner {
