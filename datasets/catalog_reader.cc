@@ -9,25 +9,6 @@
 
 namespace marketsearch {
 
-double EsciGain(Esci e) {
-  switch (e) {
-    case Esci::kExact: return 1.0;
-    case Esci::kSubstitute: return 0.1;
-    case Esci::kComplement: return 0.01;
-    case Esci::kIrrelevant: return 0.0;
-  }
-  return 0.0;
-}
-
-absl::StatusOr<Esci> ParseEsci(const std::string& raw) {
-  const std::string s = absl::AsciiStrToLower(absl::StripAsciiWhitespace(raw));
-  if (s == "e" || s == "exact") return Esci::kExact;
-  if (s == "s" || s == "substitute") return Esci::kSubstitute;
-  if (s == "c" || s == "complement") return Esci::kComplement;
-  if (s == "i" || s == "irrelevant") return Esci::kIrrelevant;
-  return absl::InvalidArgumentError(absl::StrCat("unknown ESCI label '", raw, "'"));
-}
-
 absl::StatusOr<std::vector<TsvRow>> ReadTsv(const std::string& path,
                                             const std::vector<std::string>& columns) {
   std::ifstream in(path);

@@ -1,5 +1,5 @@
 // Readers for the catalog files under <data_dir>/catalog/ (tab-separated, one header line):
-// queries.tsv and judgments.tsv. Listings are parsed and validated by jobs/ingest.
+// queries.tsv and judgments.tsv (labels are ESCI grades, proto/esci.h). Listings are parsed and validated by jobs/ingest.
 // Thread-compatible; the returned values own their data.
 #ifndef MARKETSEARCH_DATASETS_CATALOG_READER_H_
 #define MARKETSEARCH_DATASETS_CATALOG_READER_H_
@@ -10,16 +10,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "proto/esci.h"
 
 namespace marketsearch {
-
-// ESCI grades.
-enum class Esci { kIrrelevant = 0, kComplement = 1, kSubstitute = 2, kExact = 3 };
-
-// NDCG gain of a grade: Exact 1.0, Substitute 0.1, Complement 0.01, Irrelevant 0.
-double EsciGain(Esci e);
-// Parses "E", "S", "C", "I" (also the full words, any case).
-absl::StatusOr<Esci> ParseEsci(const std::string& s);
 
 struct QueryRecord {
   uint64_t query_id = 0;

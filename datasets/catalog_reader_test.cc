@@ -38,15 +38,5 @@ TEST(CatalogReader, MissingColumnIsAnError) {
   EXPECT_EQ(ReadJudgments(p).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST(CatalogReader, EsciLabelsAndGains) {
-  EXPECT_EQ(*ParseEsci("E"), Esci::kExact);
-  EXPECT_EQ(*ParseEsci("substitute"), Esci::kSubstitute);
-  EXPECT_FALSE(ParseEsci("X").ok());
-  EXPECT_DOUBLE_EQ(EsciGain(Esci::kExact), 1.0);
-  EXPECT_DOUBLE_EQ(EsciGain(Esci::kSubstitute), 0.1);
-  EXPECT_DOUBLE_EQ(EsciGain(Esci::kComplement), 0.01);
-  EXPECT_DOUBLE_EQ(EsciGain(Esci::kIrrelevant), 0.0);
-}
-
 }  // namespace
 }  // namespace marketsearch

@@ -22,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
 #include "datasets/catalog_reader.h"
+#include "proto/esci.h"
 #include "proto/listing_limits.h"
 
 namespace marketsearch {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "datasets/catalog_reader.h"
+#include "proto/esci.h"
 
 namespace marketsearch {
 

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "experiments/metrics.h"
+#include "proto/esci.h"
 
 int main() {
   std::string line;

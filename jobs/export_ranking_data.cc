@@ -49,6 +49,7 @@
 #include "features/feature_store.h"
 #include "features/featurizer.h"
 #include "features/npy_io.h"
+#include "proto/esci.h"
 #include "ranking/ranking_features.h"
 #include "ranking/ranking_pipeline.h"
 #include "retrieval/candidate_generator.h"
