@@ -40,6 +40,7 @@
 #include "absl/strings/str_split.h"
 #include "common/progress.h"
 #include "common/status_macros.h"
+#include "common/timing.h"
 #include "common/versions.h"
 #include "datasets/catalog_reader.h"
 #include "features/feature_store.h"
@@ -69,7 +70,6 @@ namespace marketsearch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 struct Dataset {
   std::string source;
@@ -248,7 +248,7 @@ Measured MeasureAnn(const IndexSnapshot& snap, const Dataset& d, const std::vect
   for (int q = 0; q < d.nq; ++q) {
     auto t0 = Clock::now();
     auto r = snap.Search(d.queries.data() + q * d.dim, k, nprobe);
-    ms.push_back(Since(t0) * 1000);
+    ms.push_back(MsSince(t0));
     if (!r.ok()) continue;
     absl::flat_hash_set<uint64_t> want;
     for (int j = 0; j < k; ++j) want.insert(d.ids[truth[q * k + j]]);
@@ -399,7 +399,7 @@ FilteredResult MeasureFiltered(const IndexSnapshot& snap, const Dataset& d, cons
     SearchStats st;
     auto t0 = Clock::now();
     auto got = snap.Search(d.queries.data() + (q % d.nq) * d.dim, k, o, &st);
-    ms.push_back(Since(t0) * 1000);
+    ms.push_back(MsSince(t0));
     if (!got.ok()) continue;
     if (st.path == SearchStats::Path::kAnnThenExact) r.fallback += 1;
     if (st.path != SearchStats::Path::kAnnFiltered) {
@@ -449,7 +449,7 @@ absl::Status Run() {
   std::vector<float> gt_d(static_cast<size_t>(d.nq) * k);
   std::vector<int64_t> gt(static_cast<size_t>(d.nq) * k);
   faiss::knn_inner_product(d.queries.data(), d.vectors.data(), d.dim, d.nq, d.n(), k, gt_d.data(), gt.data());
-  std::printf("exact top-%d for %d queries in %.1f s\n", k, d.nq, Since(t_gt));
+  std::printf("exact top-%d for %d queries in %.1f s\n", k, d.nq, SecondsSince(t_gt));
 
   std::vector<Row> rows;
   std::shared_ptr<const IndexSnapshot> default_snap;
@@ -470,7 +470,7 @@ absl::Status Run() {
     MS_ASSIGN_OR_RETURN(std::unique_ptr<faiss::Index> built,
                         BuildFaissIndex(factory, d.dim, d.vectors.data(), d.ids, bo));
     prog.Finish();
-    const double build_s = Since(t0);
+    const double build_s = SecondsSince(t0);
     const double bpl = static_cast<double>(SerializedBytes(*built)) / d.n();
     std::printf("built %s in %.1f s, %.0f bytes/listing\n", factory.c_str(), build_s, bpl);
     const bool hnsw = factory.rfind("HNSW", 0) == 0;
@@ -501,7 +501,7 @@ absl::Status Run() {
       if (pq) {
         auto t_r = Clock::now();
         std::unique_ptr<faiss::Index> refined = WithRefine(*built, d.vectors.data(), 4);
-        const double refine_s = build_s + Since(t_r);
+        const double refine_s = build_s + SecondsSince(t_r);
         const double rbpl = static_cast<double>(SerializedBytes(*refined)) / d.n();
         auto rsnap = Snapshot(std::move(refined), d, factory + ",RFlat", 0);
         for (int np : probes) {
@@ -529,7 +529,7 @@ absl::Status Run() {
     for (int q = 0; q < std::min(d.nq, 50); ++q) {
       auto t0 = Clock::now();
       faiss::knn_inner_product(d.queries.data() + q * d.dim, d.vectors.data(), d.dim, 1, d.n(), k, dd.data(), ll.data());
-      ms.push_back(Since(t0) * 1000);
+      ms.push_back(MsSince(t0));
     }
     const Latency l = Summarise(ms);
     std::printf("%-24s %-22s %9s %10.4f %9.3f %9.3f %11d\n", "exact (brute force)", "", "-", 1.0, l.p50, l.p99,
@@ -681,7 +681,7 @@ absl::Status Run() {
         SearchStats st;
         auto t0 = Clock::now();
         auto got = *snap.Search(qv, k, vo, &st);
-        v.ms.push_back(Since(t0) * 1000);
+        v.ms.push_back(MsSince(t0));
         double h = 0;
         for (const Neighbor& nb : got) h += want.count(nb.listing_id);
         v.recall += h / std::max<size_t>(1, want.size());
@@ -699,7 +699,7 @@ absl::Status Run() {
     std::printf("BENCH filtered_ann_own_category_p99_ms %.3f\nBENCH filtered_ann_own_category_recall100 %.4f\n",
                 la.p99, vs[0].recall / fq);
   }
-  std::printf("\nindex_bench total %.0f s\n", Since(t_all));
+  std::printf("\nindex_bench total %.0f s\n", SecondsSince(t_all));
   return absl::OkStatus();
 }
 

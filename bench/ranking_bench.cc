@@ -30,6 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
+#include "common/timing.h"
 #include "common/versions.h"
 #include "datasets/catalog_reader.h"
 #include "experiments/metrics.h"
@@ -50,10 +51,6 @@ ABSL_FLAG(int, max_queries, 0, "evaluate at most this many queries (0 = all)");
 
 namespace marketsearch {
 namespace {
-
-double MsSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-}
 
 double Pct(std::vector<double> v, double p) {
   if (v.empty()) return 0;

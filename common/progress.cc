@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "common/timing.h"
+
 namespace marketsearch {
 
 Progress::Progress(std::string label, int64_t total)
@@ -11,7 +13,7 @@ Progress::Progress(std::string label, int64_t total)
       last_print_(start_) {}
 
 double Progress::ElapsedSeconds() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return SecondsSince(start_);
 }
 
 void Progress::Update(int64_t done) {

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "common/timing.h"
 #include "datasets/marketplace_taxonomy.h"
 
 namespace marketsearch {
@@ -784,8 +785,7 @@ class StageProgress {
  private:
   void Report(int64_t done, bool finished) {
     p_.done = done;
-    p_.elapsed_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    p_.elapsed_seconds = SecondsSince(start_);
     p_.records_per_second = p_.elapsed_seconds > 0 ? done / p_.elapsed_seconds : 0;
     p_.eta_seconds = p_.records_per_second > 0 ? (total_ - done) / p_.records_per_second : 0;
     p_.finished = finished;
@@ -1998,7 +1998,7 @@ absl::Status WriteMarketplace(const MarketplaceOptions& options, const std::stri
   *sum = MarketplaceSummary();
   Generator gen(options, **tax);
   if (auto st = gen.Run(out_dir, sum); !st.ok()) return st;
-  sum->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  sum->seconds = SecondsSince(start);
   return absl::OkStatus();
 }
 

@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
+#include "common/timing.h"
 #include "datasets/catalog_reader.h"
 #include "proto/esci.h"
 #include "proto/listing_limits.h"
@@ -610,10 +611,6 @@ std::string IntentValue(const std::string& v) {
     if (c == ';' || c == '=') c = ' ';
   }
   return out;
-}
-
-double SecondsSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 // Parses a trimmed id; "" -> missing, not an integer -> bad.

@@ -26,6 +26,7 @@
 #include "common/float_matrix.h"
 #include "common/progress.h"
 #include "common/status_macros.h"
+#include "common/timing.h"
 #include "common/versions.h"
 #include "datasets/catalog_reader.h"
 #include "features/feature_store.h"
@@ -61,10 +62,6 @@ ABSL_FLAG(std::string, crash_after, "", "test only: SIGKILL self after this step
 
 namespace marketsearch {
 namespace {
-
-double Seconds(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 void MaybeCrash(const char* step) {
   if (absl::GetFlag(FLAGS_crash_after) == step) {
@@ -194,7 +191,7 @@ absl::Status Run() {
   MS_ASSIGN_OR_RETURN(std::unique_ptr<faiss::Index> inner,
                       BuildFaissIndex(factory, dim, emb.data.data(), ids, bo));
   add_progress.Finish();
-  const double build_s = Seconds(t_build);
+  const double build_s = SecondsSince(t_build);
   MaybeCrash("build");
 
   // Phase 3: write the version into a staging directory (never looks like a version).
@@ -239,7 +236,7 @@ absl::Status Run() {
   for (int64_t q = 0; q < rq.rows; ++q) {
     auto t0 = std::chrono::steady_clock::now();
     MS_ASSIGN_OR_RETURN(std::vector<Neighbor> nn, snapshot->Search(rq.row(q), k));
-    latency_ms.push_back(Seconds(t0) * 1000.0);
+    latency_ms.push_back(MsSince(t0));
     absl::flat_hash_set<uint64_t> truth;
     for (int j = 0; j < k; ++j) truth.insert(ids[l_exact[q * k + j]]);
     for (const Neighbor& n : nn) hits += truth.count(n.listing_id);
@@ -257,7 +254,7 @@ absl::Status Run() {
   }
   m.set_recall_at_100(recall);
   m.set_recall_sample_queries(static_cast<int32_t>(rq.rows));
-  m.set_build_seconds(Seconds(t_start));
+  m.set_build_seconds(SecondsSince(t_start));
   m.set_created_unix(std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count());
   MS_RETURN_IF_ERROR(WriteIndexManifest(staging, m));
@@ -286,7 +283,7 @@ absl::Status Run() {
   std::printf("  attributes file    %.1f MB\n", attr_bytes / 1e6);
   std::printf("  published          %s/%lld%s\n", root.c_str(), static_cast<long long>(version),
               absl::GetFlag(FLAGS_publish) ? " (CURRENT)" : " (CURRENT unchanged)");
-  std::printf("  total              %.1f s\n", Seconds(t_start));
+  std::printf("  total              %.1f s\n", SecondsSince(t_start));
   return absl::OkStatus();
 }
 

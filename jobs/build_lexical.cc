@@ -20,6 +20,7 @@
 #include "common/file_util.h"
 #include "common/progress.h"
 #include "common/status_macros.h"
+#include "common/timing.h"
 #include "common/versions.h"
 #include "features/feature_store.h"
 #include "index/lexical_index.h"
@@ -34,10 +35,6 @@ ABSL_FLAG(bool, publish, true, "switch lexical/CURRENT to the new version");
 
 namespace marketsearch {
 namespace {
-
-double Seconds(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 int64_t DirBytes(const std::string& dir) {
   int64_t total = 0;
@@ -108,7 +105,7 @@ absl::Status Run() {
   MS_RETURN_IF_ERROR(writer->SetSnapshotUnixMs(snapshot_unix_ms));
   MS_RETURN_IF_ERROR(writer->Commit());
   writer.reset();  // closes the database: releases its write lock before the rename
-  const double commit_s = Seconds(t_commit);
+  const double commit_s = SecondsSince(t_commit);
 
   // Sanity check before publishing: the staged database opens and holds every listing.
   {
@@ -119,7 +116,7 @@ absl::Status Run() {
     }
   }
   const int64_t bytes = DirBytes(staging);
-  const double build_s = Seconds(t_start);
+  const double build_s = SecondsSince(t_start);
   const std::string manifest =
       absl::StrCat("version: ", version, "\nlisting_count: ", count,
                    "\nbuild_seconds: ", absl::StrFormat("%.3f", build_s),

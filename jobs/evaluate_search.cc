@@ -10,6 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/timing.h"
 #include "datasets/catalog_reader.h"
 #include "experiments/metrics.h"
 #include "proto/search.grpc.pb.h"
@@ -57,7 +58,7 @@ int main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     grpc::Status s = stub->Search(&ctx, req, &resp);
     latency_ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        MsSince(t0));
     if (!s.ok()) {
       if (++errors <= 5) {
         std::fprintf(stderr, "query %llu \"%s\": %s\n", static_cast<unsigned long long>(q.query_id),

@@ -21,6 +21,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/timing.h"
 #include "datasets/catalog_reader.h"
 #include "experiments/metrics.h"
 #include "features/feature_store.h"
@@ -109,7 +110,7 @@ absl::StatusOr<Row> Evaluate(const std::string& dir, const LexicalIndex::Options
       const auto t0 = Clock::now();
       MS_ASSIGN_OR_RETURN(auto unused, index->Search(queries[i].text, k));
       (void)unused;
-      ms[i] = std::min(ms[i], std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      ms[i] = std::min(ms[i], MsSince(t0));
     }
   }
   MeanMetric ndcg, recall;
@@ -177,7 +178,7 @@ absl::StatusOr<double> Throughput(const std::string& dir, int handles, int threa
     });
   }
   for (auto& th : pool) th.join();
-  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double secs = SecondsSince(t0);
   if (errors > 0) return absl::InternalError(absl::StrCat(errors.load(), " searches failed"));
   return total / secs;
 }
@@ -254,7 +255,7 @@ absl::Status Run() {
     }
     std::printf("  built %-22s %lld listings in %.1f s, %.1f MB\n", s.name.c_str(),
                 static_cast<long long>(n),
-                std::chrono::duration<double>(Clock::now() - t0).count(), bytes / 1e6);
+                SecondsSince(t0), bytes / 1e6);
     dirs.push_back(dir);
   }
 
@@ -334,7 +335,7 @@ absl::Status Run() {
     MS_ASSIGN_OR_RETURN(auto index, LexicalIndex::Open(dirs[main_index]));
     std::printf("\nopen %s (%lld listings): %.0f ms\n", specs[main_index].name.c_str(),
                 static_cast<long long>(index->num_docs()),
-                std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+                MsSince(t0));
   }
   // The handle pool: the cost of one uncontended lease, and Search throughput with threads.
   {

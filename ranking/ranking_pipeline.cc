@@ -4,17 +4,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/timing.h"
 #include "common/versions.h"
 #include "features/featurizer.h"
 #include "ranking/ranking_features.h"
 
 namespace marketsearch {
-namespace {
-double MsSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-}
-}  // namespace
-
 namespace {
 
 absl::Status CheckIndexDim(const IndexSnapshot& index) {

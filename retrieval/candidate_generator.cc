@@ -3,13 +3,9 @@
 #include <chrono>
 
 #include "common/status_macros.h"
+#include "common/timing.h"
 
 namespace marketsearch {
-namespace {
-double MsSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-}
-}  // namespace
 
 absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& a,
                                                    const std::string& raw_query,
