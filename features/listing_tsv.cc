@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "features/featurizer.h"
-#include "features/text_normalizer.h"
+#include "features/utf8.h"
 
 namespace marketsearch {
 namespace {

@@ -1,5 +1,7 @@
 // Unicode text normalisation and tokenisation shared by every component that reads text
-// (query featurisation, listing featurisation, lexical index). Stateless and thread-safe.
+// (query featurisation, listing featurisation, lexical index). A request's query is normalised
+// once, by ParseQuery (features/featurizer.h); the BUILD target's visibility lists who else may.
+// (Well-formedness alone is IsValidUtf8, features/utf8.h.) Stateless and thread-safe.
 #ifndef MARKETSEARCH_FEATURES_TEXT_NORMALIZER_H_
 #define MARKETSEARCH_FEATURES_TEXT_NORMALIZER_H_
 
@@ -21,9 +23,6 @@ int64_t NormalizeTextCalls();
 
 // Splits normalised text on spaces.
 std::vector<std::string> Tokenize(std::string_view normalized);
-
-// True when `text` is well-formed UTF-8.
-bool IsValidUtf8(std::string_view text);
 
 // Unicode code points of a UTF-8 string (which must be valid).
 std::vector<std::string> SplitCodepoints(std::string_view utf8);
