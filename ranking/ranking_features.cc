@@ -357,4 +357,14 @@ absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& 
   return m;
 }
 
+std::vector<std::pair<std::string, float>> ExplainFeatures(const float* row) {
+  return {{"term_coverage", row[kRankPairBegin + 0]},
+          {"title_coverage", row[kRankPairBegin + 1]},
+          {"brand_named", row[kRankPairBegin + 3]},
+          {"attributes_named", row[kRankPairBegin + 4]},
+          {"trigram_jaccard", row[kRankPairBegin + 7]},
+          {"relative_price", row[kRankDenseBegin + 1]},
+          {"similarity", row[kRankRetrievalBegin + 0]}};
+}
+
 }  // namespace marketsearch

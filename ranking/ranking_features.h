@@ -68,6 +68,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -94,6 +95,13 @@ inline constexpr int kRankLexicalDim = 9;
 inline constexpr int kRankProductBegin = kRankLexicalBegin + kRankLexicalDim;    // 49
 inline constexpr int kRankingFeatureDim = kRankProductBegin + kRankingEmbeddingDim;  // 113
 static_assert(kRankingFeatureDim == 113, "update the layout comment and bump the version");
+
+// The ranker's inputs a person reads to see why a listing ranks where it does (search_cli
+// --explain, SearchResult.debug.features), by name, from one row of the feature matrix:
+// term_coverage, title_coverage, brand_named, attributes_named, trigram_jaccard,
+// relative_price, similarity. The column layout stays inside ranking.
+// REQUIRES: `row` holds kRankingFeatureDim values.
+std::vector<std::pair<std::string, float>> ExplainFeatures(const float* row);
 
 // Everything one request contributes. All spans index the same candidates: entry i of
 // `listings`, `has_embedding`, `counters` and row i of `listing_embeddings` belong to

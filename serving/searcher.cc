@@ -1,27 +1,24 @@
 #include "serving/searcher.h"
 
 #include <chrono>
-#include <optional>
 #include <cmath>
+#include <optional>
 #include <random>
 #include <thread>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "common/status_macros.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/clock.h"
+#include "common/status_macros.h"
+#include "common/timing.h"
 #include "ranking/ranking_features.h"
 #include "ranking/ranking_pipeline.h"
 #include "serving/request_validation.h"
 
 namespace marketsearch {
 namespace {
-
-double MsSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-}
 
 std::string NewRequestId() {
   thread_local std::mt19937_64 rng(std::random_device{}() ^
@@ -206,14 +203,7 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQue
       const size_t i = at.at(batch.candidates[j].listing_id);
       ranker_score[i] = s[j];
       if (debug) {
-        const float* row = batch.features.row(static_cast<int64_t>(j));
-        explain[i] = {{"term_coverage", row[kRankPairBegin + 0]},
-                      {"title_coverage", row[kRankPairBegin + 1]},
-                      {"brand_named", row[kRankPairBegin + 3]},
-                      {"attributes_named", row[kRankPairBegin + 4]},
-                      {"trigram_jaccard", row[kRankPairBegin + 7]},
-                      {"relative_price", row[kRankDenseBegin + 1]},
-                      {"similarity", row[kRankRetrievalBegin + 0]}};
+        explain[i] = ExplainFeatures(batch.features.row(static_cast<int64_t>(j)));
       }
       ranked.push_back({candidates[i].listing_id, listings[i]->seller_id(),
                         listings[i]->listed_at_unix(), s[j]});
