@@ -46,7 +46,7 @@ absl::StatusOr<int64_t> ListingWriter::Upsert(absl::Span<const Listing> listings
     }
   }
   const std::shared_ptr<const ServingState> state = searcher_->state();
-  DeltaIndex* delta = searcher_->delta();
+  DeltaIndex* delta = ann_->delta();
   if (!state || delta == nullptr) return absl::UnavailableError("no model/index loaded yet");
   std::vector<Listing> stamped(listings.begin(), listings.end());
   for (Listing& l : stamped) l.set_featurizer_version(kFeaturizerVersion);
@@ -83,7 +83,7 @@ absl::StatusOr<int64_t> ListingWriter::Upsert(absl::Span<const Listing> listings
       return AfterValidation(s, "delta index");
     }
   }
-  if (LexicalDelta* lexical = searcher_->lexical_delta(); lexical != nullptr) {
+  if (LexicalDelta* lexical = lexical_->delta(); lexical != nullptr) {
     // Only an I/O failure of the delta's database can get here: the listings are durable in
     // the store and reach the lexical leg at the next start (replay) or index build.
     if (absl::Status s = lexical->Upsert(stamped, now); !s.ok()) return AfterValidation(s, "lexical delta");
@@ -104,10 +104,10 @@ absl::StatusOr<int64_t> ListingWriter::Delete(absl::Span<const uint64_t> ids) {
     return AfterValidation(s, "store delete");
   }
   const int64_t now = NowUnixMs();
-  if (DeltaIndex* delta = searcher_->delta(); delta != nullptr) {
+  if (DeltaIndex* delta = ann_->delta(); delta != nullptr) {
     for (uint64_t id : ids) delta->Delete(id, now);
   }
-  if (LexicalDelta* lexical = searcher_->lexical_delta(); lexical != nullptr) {
+  if (LexicalDelta* lexical = lexical_->delta(); lexical != nullptr) {
     // Idempotent: ids the delta does not hold are no-ops. Only I/O can fail here; the store
     // no longer has the listings, so search drops them at hydration all the same.
     if (absl::Status s = lexical->Delete(ids, now); !s.ok()) return AfterValidation(s, "lexical delta");
@@ -117,8 +117,8 @@ absl::StatusOr<int64_t> ListingWriter::Delete(absl::Span<const uint64_t> ids) {
 
 absl::StatusOr<ListingWriter::ReplayStats> ListingWriter::ReplayWriteLog() {
   const std::shared_ptr<const ServingState> state = searcher_->state();
-  DeltaIndex* delta = searcher_->delta();
-  LexicalDelta* lexical = searcher_->lexical_delta();
+  DeltaIndex* delta = ann_->delta();
+  LexicalDelta* lexical = lexical_->delta();
   if (!state || delta == nullptr || lexical == nullptr) {
     return absl::FailedPreconditionError("no model/index loaded yet");
   }

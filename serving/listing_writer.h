@@ -12,7 +12,8 @@
 // delta index, the lexical index's for the lexical delta: the two are built separately).
 //
 // Thread safety: calls are serialised internally (one writer at a time); safe to call from
-// many RPC threads. The store and the searcher are not owned and must outlive the writer.
+// many RPC threads. The store, the searcher and the live indexes are not owned and must
+// outlive the writer.
 #ifndef MARKETSEARCH_SERVING_LISTING_WRITER_H_
 #define MARKETSEARCH_SERVING_LISTING_WRITER_H_
 
@@ -22,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "features/feature_store.h"
+#include "index/live_index.h"
 #include "serving/searcher.h"
 
 namespace marketsearch {
@@ -37,8 +39,12 @@ inline constexpr int64_t kWriteLogReplayMarginMs = 60 * 1000;
 
 class ListingWriter {
  public:
-  // REQUIRES: store opened as the primary (writable) instance.
-  ListingWriter(FeatureStore* store, Searcher* searcher) : store_(store), searcher_(searcher) {}
+  // REQUIRES: store opened as the primary (writable) instance. `searcher` supplies the served
+  // state (the listing tower, catalog statistics, snapshot times); `ann` and `lexical` are the
+  // legs' live sides this writer writes (shared with the Searcher). None is owned.
+  ListingWriter(FeatureStore* store, const Searcher* searcher, LiveAnnIndex* ann,
+                LiveLexicalIndex* lexical)
+      : store_(store), searcher_(searcher), ann_(ann), lexical_(lexical) {}
 
   // Validates every listing first (INVALID_ARGUMENT "listings[i].field: ..."; nothing is
   // written) and embeds them, then writes each to the store (and its write log), the delta
@@ -77,7 +83,9 @@ class ListingWriter {
 
  private:
   FeatureStore* const store_;
-  Searcher* const searcher_;
+  const Searcher* const searcher_;
+  LiveAnnIndex* const ann_;
+  LiveLexicalIndex* const lexical_;
   absl::Mutex mu_;
 };
 

@@ -36,31 +36,16 @@ bool MatchesFilters(const Listing& l, const SearchFilters& f) {
   return ListingFilter(f).Matches(ListingAttributes::FromListing(l));
 }
 
-Searcher::Searcher(const Options& options, const FeatureStore* store)
-    : options_(options), store_(store) {}
+Searcher::Searcher(const Options& options, const FeatureStore* store, LiveAnnIndex* ann,
+                   LiveLexicalIndex* lexical)
+    : options_(options), store_(store), ann_(ann), lexical_(lexical) {}
 
 absl::Status Searcher::SetState(std::shared_ptr<const ServingState> state) {
   absl::MutexLock lock(&mu_);
-  const int dim = state->retrieval.index->dim();
-  if (!delta_) {
-    delta_ = std::make_unique<DeltaIndex>(dim);
-  } else if (delta_->dim() != dim) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "index v", state->versions.index(), " has embedding size ", dim, ", the server runs ",
-        delta_->dim(), "; restart the server to change it"));
-  }
-  const LexicalIndex* lexical = state->retrieval.lexical.get();
-  if (!lexical_delta_) {
-    LexicalIndexWriter::Options shape;  // build_lexical's defaults
-    if (lexical != nullptr) shape = lexical->document_options();
-    MS_ASSIGN_OR_RETURN(lexical_delta_, LexicalDelta::Create(shape));
-  } else if (lexical != nullptr && !lexical_delta_->SameShape(*lexical)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "lexical v", state->versions.lexical(), " shapes documents differently (fields, stemming "
-        "or spelling) from the server's lexical delta; restart the server to change it"));
-  }
-  MS_RETURN_IF_ERROR(lexical_delta_->DropBefore(LexicalSnapshotUnixMs(*state)).status());
-  delta_->DropBefore(state->retrieval.index->manifest().snapshot_unix_ms());
+  // Each leg's live side first: a request that sees the new state finds deltas that hold
+  // exactly the writes the new versions lack.
+  MS_RETURN_IF_ERROR(ann_->Publish(*state->retrieval.index));
+  MS_RETURN_IF_ERROR(lexical_->Publish(state->retrieval.lexical.get(), LexicalSnapshotUnixMs(*state)));
   state_ = std::move(state);
   return absl::OkStatus();
 }
@@ -77,32 +62,17 @@ std::shared_ptr<const ServingState> Searcher::state() const {
   return state_;
 }
 
-DeltaIndex* Searcher::delta() const {
-  absl::MutexLock lock(&mu_);
-  return delta_.get();
-}
-
-LexicalDelta* Searcher::lexical_delta() const {
-  absl::MutexLock lock(&mu_);
-  return lexical_delta_.get();
-}
-
 absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) const {
   const auto t_start = std::chrono::steady_clock::now();
   int offset = 0;
   ParsedQuery query;  // the request's query, normalised once (by validation)
   MS_RETURN_IF_ERROR(ValidateSearchRequest(req, &offset, &query));
-  // Pin the artifacts for the whole request (the deltas exist once a state does).
-  std::shared_ptr<const ServingState> state;
-  DeltaIndex* delta = nullptr;
-  LexicalDelta* lexical_delta = nullptr;
-  {
-    absl::MutexLock lock(&mu_);
-    state = state_;
-    delta = delta_.get();
-    lexical_delta = lexical_delta_.get();
-  }
+  // Pin the artifacts for the whole request; the deltas exist once a state does (SetState
+  // publishes to them first).
+  const std::shared_ptr<const ServingState> state = this->state();
   if (!state) return absl::UnavailableError("no model/index loaded yet");
+  DeltaIndex* const delta = ann_->delta();
+  LexicalDelta* const lexical_delta = lexical_->delta();
   absl::Status s = SearchValidated(req, query, offset, *state, delta, lexical_delta, t_start, resp);
   // The request was valid: whatever failed after this point is the server's (a library's
   // InvalidArgument must not tell the client its request was bad).

@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "features/feature_store.h"
 #include "index/index_snapshot.h"
+#include "index/live_index.h"
 #include "proto/search.pb.h"
 #include "ranking/business_rules.h"
 #include "ranking/ranker.h"
@@ -60,27 +61,18 @@ class Searcher {
     BusinessRulesOptions rules;  // applied after the ranker
   };
 
-  // `store` is not owned and must outlive the Searcher.
-  Searcher(const Options& options, const FeatureStore* store);
+  // `store`, `ann` and `lexical` (each leg's live side, shared with the ListingWriter) are not
+  // owned and must outlive the Searcher.
+  Searcher(const Options& options, const FeatureStore* store, LiveAnnIndex* ann,
+           LiveLexicalIndex* lexical);
 
-  // Publishes a new state for requests that start after this call and drops the delta
-  // entries its index already holds (written before the index's store snapshot), and the
-  // lexical delta entries its lexical index holds (LexicalSnapshotUnixMs).
-  // FailedPrecondition when the embedding size differs from the delta index's, or the lexical
-  // index shapes documents differently from the lexical delta (restart the server to change
-  // either).
+  // Publishes a new state for requests that start after this call, after publishing its
+  // index and lexical index to the legs' live sides (which drop the delta entries the new
+  // versions hold: LiveAnnIndex/LiveLexicalIndex::Publish, LexicalSnapshotUnixMs).
+  // FailedPrecondition when a leg refuses the version (another embedding size or document
+  // shape; restart the server to change either).
   absl::Status SetState(std::shared_ptr<const ServingState> state);
   std::shared_ptr<const ServingState> state() const;
-
-  // Fresh listings and tombstones since the served index was built. Null until the first
-  // SetState; then lives as long as the Searcher (never replaced, so the pointer may be kept).
-  // Read under the lock: a writer may ask while the first SetState creates it.
-  DeltaIndex* delta() const;
-  // The same for the lexical leg: upserted listings' documents and the ids whose lexical
-  // index copy they supersede. Null until the first SetState (which shapes its documents like
-  // the served lexical index, or like build_lexical's defaults without one); then lives as long
-  // as the Searcher.
-  LexicalDelta* lexical_delta() const;
 
   // Errors: INVALID_ARGUMENT (bad request, message names the field), UNAVAILABLE (nothing
   // loaded yet), INTERNAL (anything that failed after validation: a library's error, whatever
@@ -99,9 +91,8 @@ class Searcher {
   const FeatureStore* const store_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const ServingState> state_ ABSL_GUARDED_BY(mu_);
-  // Created by the first SetState, never replaced.
-  std::unique_ptr<DeltaIndex> delta_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<LexicalDelta> lexical_delta_ ABSL_GUARDED_BY(mu_);
+  LiveAnnIndex* const ann_;
+  LiveLexicalIndex* const lexical_;
   // Tokenised listing text for the ranker's pair features, shared by all requests (keyed by
   // listing id + text fingerprint, so an updated listing is re-tokenised).
   mutable ListingTokenCache token_cache_;

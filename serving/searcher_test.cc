@@ -50,7 +50,9 @@ TEST(MatchesFilters, EachFilter) {
 }
 
 TEST(Searcher, UnavailableBeforeLoadAndInvalidFirst) {
-  Searcher searcher(Searcher::Options(), nullptr);
+  LiveAnnIndex ann;
+  LiveLexicalIndex lexical;
+  Searcher searcher(Searcher::Options(), nullptr, &ann, &lexical);
   SearchRequest r;
   r.set_query("sofa");
   r.set_page_size(10);

@@ -126,14 +126,19 @@ int Run() {
     std::fprintf(stderr, "server: --retrieval must be hybrid, ann or lexical\n");
     return 2;
   }
-  Searcher searcher(opts, store->get());
+  // Each retrieval leg's live side (fresh listings and tombstones since its index was built),
+  // shared by the request path and the writer.
+  LiveAnnIndex live_ann;
+  LiveLexicalIndex live_lexical;
+  Searcher searcher(opts, store->get(), &live_ann, &live_lexical);
   std::unique_ptr<ListingWriter> writer;
-  if (writable) writer = std::make_unique<ListingWriter>(store->get(), &searcher);
+  if (writable) writer = std::make_unique<ListingWriter>(store->get(), &searcher, &live_ann, &live_lexical);
   // The version lifecycle: the first round loads what is published (synchronously, before
   // the port opens); the reload loop below polls it again.
   ServingLifecycle::Options lo;
   lo.data_dir = data_dir;
-  auto lifecycle = ServingLifecycle::Create(lo, store->get(), &searcher, writer.get());
+  auto lifecycle = ServingLifecycle::Create(lo, store->get(), &searcher, writer.get(), &live_ann,
+                                            &live_lexical);
   if (!lifecycle.ok()) {
     std::fprintf(stderr, "server: %s\n", std::string(lifecycle.status().message()).c_str());
     return 2;

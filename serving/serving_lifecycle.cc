@@ -8,11 +8,13 @@
 namespace marketsearch {
 
 absl::StatusOr<std::unique_ptr<ServingLifecycle>> ServingLifecycle::Create(
-    Options options, const FeatureStore* store, Searcher* searcher, ListingWriter* writer) {
-  if (store == nullptr || searcher == nullptr) {
-    return absl::InvalidArgumentError("ServingLifecycle needs a store and a searcher");
+    Options options, const FeatureStore* store, Searcher* searcher, ListingWriter* writer,
+    const LiveAnnIndex* ann, const LiveLexicalIndex* lexical) {
+  if (store == nullptr || searcher == nullptr || ann == nullptr || lexical == nullptr) {
+    return absl::InvalidArgumentError("ServingLifecycle needs a store, a searcher and both live indexes");
   }
-  std::unique_ptr<ServingLifecycle> l(new ServingLifecycle(std::move(options), searcher, writer));
+  std::unique_ptr<ServingLifecycle> l(
+      new ServingLifecycle(std::move(options), searcher, writer, ann, lexical));
   l->source_ = std::make_unique<DataDirSource>(
       DataDirSource::Options{l->options_.data_dir, l->options_.env});
   ServingLoaderOptions lo;
@@ -35,21 +37,19 @@ absl::StatusOr<std::unique_ptr<ServingLifecycle>> ServingLifecycle::Create(
 bool ServingLifecycle::Compatible(ServableKind kind, const Servable& candidate,
                                   const ServingSet& chosen) const {
   if (!ServingCompatible(kind, candidate, chosen)) return false;
-  // The deltas live as long as the searcher and fix the embedding size and the lexical
-  // document shape at the first load: a later version must match them.
+  // The legs' live sides fix the embedding size and the lexical document shape at the first
+  // load: a later version must match them (what Searcher::SetState would refuse).
   if (kind == ServableKind::kIndex) {
     const auto* index = dynamic_cast<const IndexServable*>(&candidate);
-    const DeltaIndex* delta = searcher_->delta();
-    if (index != nullptr && delta != nullptr && index->index->dim() != delta->dim()) {
-      std::fprintf(stderr, "server: index v%lld has embedding size %d, the server runs %d; restart the "
-                   "server to change it\n", static_cast<long long>(index->index->version()),
-                   index->index->dim(), delta->dim());
+    if (index != nullptr && !ann_->Accepts(*index->index)) {
+      std::fprintf(stderr, "server: index v%lld has another embedding size (%d) than the one the "
+                   "server runs; restart the server to change it\n",
+                   static_cast<long long>(index->index->version()), index->index->dim());
       return false;
     }
   } else if (kind == ServableKind::kLexical) {
     const auto* lexical = dynamic_cast<const LexicalServable*>(&candidate);
-    const LexicalDelta* delta = searcher_->lexical_delta();
-    if (lexical != nullptr && delta != nullptr && !delta->SameShape(*lexical->lexical)) {
+    if (lexical != nullptr && !lexical_->Accepts(*lexical->lexical)) {
       std::fprintf(stderr, "server: a lexical version shapes documents differently (fields, stemming "
                    "or spelling) from the server's lexical delta; restart the server to change it\n");
       return false;

@@ -9,8 +9,8 @@
 // compatibility check, so the manager never reports a version the searcher does not serve.
 //
 // Thread safety: Poll() from one thread (the reload loop); Health() and Serving() from any.
-// Ownership: searcher, writer (may be null: a read-only server) and store are not owned and
-// must outlive the lifecycle.
+// Ownership: searcher, writer (may be null: a read-only server), store and the live indexes
+// are not owned and must outlive the lifecycle.
 #ifndef MARKETSEARCH_SERVING_SERVING_LIFECYCLE_H_
 #define MARKETSEARCH_SERVING_SERVING_LIFECYCLE_H_
 
@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "common/env.h"
 #include "features/feature_store.h"
+#include "index/live_index.h"
 #include "serving/listing_writer.h"
 #include "serving/searcher.h"
 #include "serving/servable_manager.h"
@@ -33,10 +34,11 @@ class ServingLifecycle {
     std::string data_dir = "./var";
     Env* env = Env::Default();  // not owned
   };
-  static absl::StatusOr<std::unique_ptr<ServingLifecycle>> Create(Options options,
-                                                                  const FeatureStore* store,
-                                                                  Searcher* searcher,
-                                                                  ListingWriter* writer);
+  // `ann` and `lexical` are the legs' live sides the searcher publishes to: the lifecycle
+  // asks them whether a version fits before switching.
+  static absl::StatusOr<std::unique_ptr<ServingLifecycle>> Create(
+      Options options, const FeatureStore* store, Searcher* searcher, ListingWriter* writer,
+      const LiveAnnIndex* ann, const LiveLexicalIndex* lexical);
 
   // One round: loads what the data directory asks for, switches the searcher when a serving
   // version changed, logs every event on stderr. Returns true when the searcher serves.
@@ -47,8 +49,10 @@ class ServingLifecycle {
   HealthReport Health() const { return manager_->Health(); }
 
  private:
-  ServingLifecycle(Options options, Searcher* searcher, ListingWriter* writer)
-      : options_(std::move(options)), searcher_(searcher), writer_(writer) {}
+  ServingLifecycle(Options options, Searcher* searcher, ListingWriter* writer,
+                   const LiveAnnIndex* ann, const LiveLexicalIndex* lexical)
+      : options_(std::move(options)), searcher_(searcher), writer_(writer), ann_(ann),
+        lexical_(lexical) {}
   // The manager's compatibility rule: ServingCompatible plus what Searcher::SetState requires.
   bool Compatible(ServableKind kind, const Servable& candidate, const ServingSet& chosen) const;
   // After a switch: the first time, replays the write log into the deltas; every time, drops
@@ -58,6 +62,8 @@ class ServingLifecycle {
   const Options options_;
   Searcher* const searcher_;
   ListingWriter* const writer_;
+  const LiveAnnIndex* const ann_;
+  const LiveLexicalIndex* const lexical_;
   std::unique_ptr<DataDirSource> source_;
   std::unique_ptr<ServableManager> manager_;
   bool replayed_ = false;     // Poll thread only
