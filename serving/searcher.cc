@@ -80,125 +80,172 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
   return absl::OkStatus();
 }
 
+// Everything one request carries from stage to stage. Built by Search(), filled in order by
+// Retrieve → Hydrate → Rank → Paginate; each stage reads what the ones before it wrote.
+struct Searcher::RequestContext {
+  const SearchRequest& request;
+  const ParsedQuery& query;    // parsed once, by validation
+  const int offset;            // rank the page starts at
+  const ServingState& state;   // pinned for the whole request
+  DeltaIndex* const delta;
+  LexicalDelta* const lexical_delta;
+  const ListingFilter filter;  // the request's filters, as the ANN search applies them
+  const bool filtered;
+  StageTimer timer;            // per-stage milliseconds (DebugInfo.stage_ms)
+
+  // Retrieve: candidates in fused order, and the query embedding the ranker reuses.
+  RetrievalResult retrieved;
+  // Hydrate: the stored record of each candidate (nullopt: gone from the store), and the
+  // candidates that survive: in the store and passing the filters (indexes, fused order).
+  std::vector<std::optional<Listing>> listings;
+  std::vector<size_t> kept;
+  // Rank: the final order (indexes into candidates) and per-candidate scores.
+  std::vector<size_t> order;
+  std::vector<float> score;         // what the page is ordered by
+  std::vector<float> ranker_score;  // 0 when not ranked
+  absl::flat_hash_map<size_t, int> fused_rank;  // 1-based position among the kept
+  absl::flat_hash_map<size_t, std::vector<std::pair<std::string, float>>> explain;  // debug only
+
+  const std::vector<Candidate>& candidates() const { return retrieved.candidates; }
+};
+
 absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQuery& query, int offset,
-                                       const ServingState& pinned, DeltaIndex* delta,
+                                       const ServingState& state, DeltaIndex* delta,
                                        LexicalDelta* lexical_delta,
                                        std::chrono::steady_clock::time_point t_start,
                                        SearchResponse* resp) const {
-  const ServingState* const state = &pinned;
-
+  const SearchFilters& f = req.filters();
+  RequestContext ctx{req, query, offset, state, delta, lexical_delta, ListingFilter(f),
+                     f.categories_size() > 0 || f.price().min() > 0 || f.price().max() > 0 ||
+                         f.conditions_size() > 0 || f.has_geo()};
   resp->Clear();
   resp->set_request_id(NewRequestId());
-  *resp->mutable_versions() = state->versions;
-  DebugInfo* debug = req.debug() ? resp->mutable_debug() : nullptr;
+  *resp->mutable_versions() = state.versions;
+  MS_RETURN_IF_ERROR(Retrieve(&ctx));
+  MS_RETURN_IF_ERROR(Hydrate(&ctx));
+  MS_RETURN_IF_ERROR(Rank(&ctx));
+  Paginate(ctx, resp);
+  if (req.debug()) {
+    DebugInfo* debug = resp->mutable_debug();
+    debug->set_normalized_query(query.normalized);
+    debug->set_candidates(static_cast<int32_t>(ctx.candidates().size()));
+    for (const auto& [stage, ms] : ctx.timer.stages_ms()) (*debug->mutable_stage_ms())[stage] = ms;
+    (*debug->mutable_stage_ms())["total"] = MsSince(t_start);
+  }
+  return absl::OkStatus();
+}
 
-  const SearchFilters& f = req.filters();
-  const bool filtered = f.categories_size() > 0 || f.price().min() > 0 || f.price().max() > 0 ||
-                        f.conditions_size() > 0 || f.has_geo();
-  int depth = std::max(options_.min_candidates, offset + req.page_size());
-  if (filtered) depth *= options_.filter_overfetch;
+absl::Status Searcher::Retrieve(RequestContext* ctx) const {
+  // Depth of each leg: enough for the page, more when filters will drop candidates.
+  int depth = std::max(options_.min_candidates, ctx->offset + ctx->request.page_size());
+  if (ctx->filtered) depth *= options_.filter_overfetch;
   depth = std::min(depth, options_.max_candidates);
-
   RetrievalOptions ro;
   ro.mode = options_.mode;
   ro.ann_depth = depth;
   ro.lexical_depth = depth;
   ro.nprobe = options_.nprobe;
   ro.fusion = options_.fusion;
-  const ListingFilter ann_filter(f);
-  if (filtered) ro.filter = &ann_filter;
-  RetrievalArtifacts artifacts = state->retrieval;
-  artifacts.delta = delta;
-  artifacts.lexical_delta = lexical_delta;
-  MS_ASSIGN_OR_RETURN(RetrievalResult retrieved, GenerateCandidates(artifacts, query, ro));
-  const std::vector<Candidate>& candidates = retrieved.candidates;
-  if (debug) {
-    (*debug->mutable_stage_ms())["encode_query"] = retrieved.encode_ms;
-    (*debug->mutable_stage_ms())["ann"] = retrieved.ann_ms;
-    (*debug->mutable_stage_ms())["lexical"] = retrieved.lexical_ms;
-    (*debug->mutable_stage_ms())["merge"] = retrieved.merge_ms;
-    debug->set_normalized_query(query.normalized);
-  }
+  if (ctx->filtered) ro.filter = &ctx->filter;
+  RetrievalArtifacts artifacts = ctx->state.retrieval;
+  artifacts.delta = ctx->delta;
+  artifacts.lexical_delta = ctx->lexical_delta;
+  MS_ASSIGN_OR_RETURN(ctx->retrieved, GenerateCandidates(artifacts, ctx->query, ro));
+  ctx->timer.Add("encode_query", ctx->retrieved.encode_ms);
+  ctx->timer.Add("ann", ctx->retrieved.ann_ms);
+  ctx->timer.Add("lexical", ctx->retrieved.lexical_ms);
+  ctx->timer.Add("merge", ctx->retrieved.merge_ms);
+  return absl::OkStatus();
+}
 
-  auto t = std::chrono::steady_clock::now();
+absl::Status Searcher::Hydrate(RequestContext* ctx) const {
+  const SteadyTime t = std::chrono::steady_clock::now();
+  const std::vector<Candidate>& candidates = ctx->candidates();
   std::vector<uint64_t> ids;
   ids.reserve(candidates.size());
   for (const Candidate& c : candidates) ids.push_back(c.listing_id);
-  MS_ASSIGN_OR_RETURN(auto listings, store_->GetListings(ids));
-  if (debug) (*debug->mutable_stage_ms())["features"] = MsSince(t);
-
+  MS_ASSIGN_OR_RETURN(ctx->listings, store_->GetListings(ids));
   // Candidates that are gone from the store (sold) or fail the filters are dropped.
-  std::vector<size_t> kept;  // indexes into candidates / listings, fused order
   for (size_t i = 0; i < candidates.size(); ++i) {
-    if (listings[i].has_value() && ann_filter.Matches(ListingAttributes::FromListing(*listings[i]))) {
-      kept.push_back(i);
+    if (ctx->listings[i].has_value() &&
+        ctx->filter.Matches(ListingAttributes::FromListing(*ctx->listings[i]))) {
+      ctx->kept.push_back(i);
     }
   }
-  // The ranker reorders the best rank_depth survivors in one batched forward; the rest
-  // follow in fused order.
-  std::vector<float> score(candidates.size());
-  for (size_t i = 0; i < candidates.size(); ++i) score[i] = candidates[i].fused_score;
-  std::vector<float> ranker_score(candidates.size(), 0.0f);
-  absl::flat_hash_map<size_t, std::vector<std::pair<std::string, float>>> explain;  // debug only
-  absl::flat_hash_map<size_t, int> fused_rank;
-  for (size_t j = 0; j < kept.size(); ++j) fused_rank[kept[j]] = static_cast<int>(j + 1);
-  std::vector<size_t> order = kept;
-  if (options_.use_ranker && state->ranker && !kept.empty()) {
-    t = std::chrono::steady_clock::now();
-    const size_t depth = std::min<size_t>(kept.size(), std::max(1, options_.rank_depth));
-    std::vector<Candidate> to_rank;
-    std::vector<Listing> to_rank_listings;  // read once above, for the filters
-    for (size_t j = 0; j < depth; ++j) {
-      to_rank.push_back(candidates[kept[j]]);
-      to_rank_listings.push_back(*listings[kept[j]]);
-    }
-    std::optional<User> user;
-    if (req.user_id() != 0) {
-      MS_ASSIGN_OR_RETURN(user, store_->GetUser(req.user_id()));
-    }
-    MS_ASSIGN_OR_RETURN(RankingBatch batch,
-                        MakeRankingBatch(*store_, *state->retrieval.index, state->stats, query.terms,
-                                         retrieved.query_embedding, std::move(to_rank),
-                                         std::move(to_rank_listings), user ? &*user : nullptr,
-                                         &token_cache_, delta));
-    if (debug) (*debug->mutable_stage_ms())["rank_features"] = MsSince(t);
-    auto t_rank = std::chrono::steady_clock::now();
-    MS_ASSIGN_OR_RETURN(std::vector<float> s, state->ranker->Score(batch.features));
-    if (debug) (*debug->mutable_stage_ms())["ranker"] = MsSince(t_rank);
-    // The batch holds the kept candidates in fused order.
-    absl::flat_hash_map<uint64_t, size_t> at;
-    for (size_t j = 0; j < depth; ++j) at[candidates[kept[j]].listing_id] = kept[j];
-    std::vector<RankedListing> ranked;
-    for (size_t j = 0; j < batch.candidates.size(); ++j) {
-      const size_t i = at.at(batch.candidates[j].listing_id);
-      ranker_score[i] = s[j];
-      if (debug) {
-        explain[i] = ExplainFeatures(batch.features.row(static_cast<int64_t>(j)));
-      }
-      ranked.push_back({candidates[i].listing_id, listings[i]->seller_id(),
-                        listings[i]->listed_at_unix(), s[j]});
-    }
-    const int64_t now_unix = NowUnixMs() / 1000;
-    ranked = ApplyBusinessRules(std::move(ranked), options_.rules, now_unix);
-    std::vector<size_t> reordered;
-    absl::flat_hash_set<size_t> placed;
-    for (const RankedListing& r : ranked) {
-      const size_t i = at.at(r.listing_id);
-      score[i] = r.score;
-      reordered.push_back(i);
-      placed.insert(i);
-    }
-    for (size_t i : kept) {
-      if (!placed.contains(i)) reordered.push_back(i);
-    }
-    order = std::move(reordered);
-  }
+  ctx->timer.Record("features", t);
+  return absl::OkStatus();
+}
 
-  const int end = offset + req.page_size();
-  const bool more = static_cast<int>(order.size()) > end;
-  for (int pos = offset; pos < std::min<int>(end, static_cast<int>(order.size())); ++pos) {
-    const size_t i = order[pos];
-    const Listing& l = *listings[i];
+absl::Status Searcher::Rank(RequestContext* ctx) const {
+  const std::vector<Candidate>& candidates = ctx->candidates();
+  const std::vector<size_t>& kept = ctx->kept;
+  ctx->score.resize(candidates.size());
+  for (size_t i = 0; i < candidates.size(); ++i) ctx->score[i] = candidates[i].fused_score;
+  ctx->ranker_score.assign(candidates.size(), 0.0f);
+  for (size_t j = 0; j < kept.size(); ++j) ctx->fused_rank[kept[j]] = static_cast<int>(j + 1);
+  ctx->order = kept;
+  const ServingState& state = ctx->state;
+  if (!options_.use_ranker || !state.ranker || kept.empty()) return absl::OkStatus();
+
+  // The ranker reorders the best rank_depth survivors in one batched forward; the rest follow
+  // in fused order.
+  SteadyTime t = std::chrono::steady_clock::now();
+  const size_t depth = std::min<size_t>(kept.size(), std::max(1, options_.rank_depth));
+  std::vector<Candidate> to_rank;
+  std::vector<Listing> to_rank_listings;  // read once by Hydrate
+  for (size_t j = 0; j < depth; ++j) {
+    to_rank.push_back(candidates[kept[j]]);
+    to_rank_listings.push_back(*ctx->listings[kept[j]]);
+  }
+  std::optional<User> user;
+  if (ctx->request.user_id() != 0) {
+    MS_ASSIGN_OR_RETURN(user, store_->GetUser(ctx->request.user_id()));
+  }
+  MS_ASSIGN_OR_RETURN(RankingBatch batch,
+                      MakeRankingBatch(*store_, *state.retrieval.index, state.stats, ctx->query.terms,
+                                       ctx->retrieved.query_embedding, std::move(to_rank),
+                                       std::move(to_rank_listings), user ? &*user : nullptr,
+                                       &token_cache_, ctx->delta));
+  ctx->timer.Record("rank_features", t);
+  t = std::chrono::steady_clock::now();
+  MS_ASSIGN_OR_RETURN(std::vector<float> s, state.ranker->Score(batch.features));
+  ctx->timer.Record("ranker", t);
+  // The batch holds the kept candidates in fused order.
+  absl::flat_hash_map<uint64_t, size_t> at;
+  for (size_t j = 0; j < depth; ++j) at[candidates[kept[j]].listing_id] = kept[j];
+  std::vector<RankedListing> ranked;
+  for (size_t j = 0; j < batch.candidates.size(); ++j) {
+    const size_t i = at.at(batch.candidates[j].listing_id);
+    ctx->ranker_score[i] = s[j];
+    if (ctx->request.debug()) {
+      ctx->explain[i] = ExplainFeatures(batch.features.row(static_cast<int64_t>(j)));
+    }
+    ranked.push_back({candidates[i].listing_id, ctx->listings[i]->seller_id(),
+                      ctx->listings[i]->listed_at_unix(), s[j]});
+  }
+  ranked = ApplyBusinessRules(std::move(ranked), options_.rules, NowUnixMs() / 1000);
+  std::vector<size_t> reordered;
+  absl::flat_hash_set<size_t> placed;
+  for (const RankedListing& r : ranked) {
+    const size_t i = at.at(r.listing_id);
+    ctx->score[i] = r.score;
+    reordered.push_back(i);
+    placed.insert(i);
+  }
+  for (size_t i : kept) {
+    if (!placed.contains(i)) reordered.push_back(i);
+  }
+  ctx->order = std::move(reordered);
+  return absl::OkStatus();
+}
+
+void Searcher::Paginate(const RequestContext& ctx, SearchResponse* resp) const {
+  const SearchRequest& req = ctx.request;
+  const int end = ctx.offset + req.page_size();
+  const bool more = static_cast<int>(ctx.order.size()) > end;
+  for (int pos = ctx.offset; pos < std::min<int>(end, static_cast<int>(ctx.order.size())); ++pos) {
+    const size_t i = ctx.order[pos];
+    const Listing& l = *ctx.listings[i];
     SearchResult* r = resp->add_results();
     r->set_listing_id(l.listing_id());
     r->set_title(l.title());
@@ -206,30 +253,25 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQue
     r->set_category(l.category());
     r->set_condition(l.condition());
     r->set_city(l.city());
-    const Candidate& c = candidates[i];
-    r->set_score(score[i]);
+    r->set_score(ctx.score[i]);
     if (req.debug()) {
+      const Candidate& c = ctx.candidates()[i];
       StageScores* d = r->mutable_debug();
       d->set_ann_score(c.ann_score);
       d->set_ann_rank(c.ann_rank);
       d->set_lexical_score(c.lexical_score);
       d->set_lexical_rank(c.lexical_rank);
       d->set_fused_score(c.fused_score);
-      d->set_ranker_score(ranker_score[i]);
-      d->set_fused_rank(fused_rank[i]);
-      if (auto e = explain.find(i); e != explain.end()) {
+      d->set_ranker_score(ctx.ranker_score[i]);
+      if (auto fr = ctx.fused_rank.find(i); fr != ctx.fused_rank.end()) d->set_fused_rank(fr->second);
+      if (auto e = ctx.explain.find(i); e != ctx.explain.end()) {
         for (const auto& [name, value] : e->second) (*d->mutable_features())[name] = value;
       }
     }
   }
   if (more && end < kMaxResultDepth) {
-    resp->set_next_page_token(EncodePageToken(req, end, state->versions.index()));
+    resp->set_next_page_token(EncodePageToken(req, end, ctx.state.versions.index()));
   }
-  if (debug) {
-    debug->set_candidates(static_cast<int32_t>(candidates.size()));
-    (*debug->mutable_stage_ms())["total"] = MsSince(t_start);
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace marketsearch

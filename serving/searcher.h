@@ -1,7 +1,10 @@
-// Searcher: the request pipeline behind MarketSearch.Search, independent of gRPC.
-//   validate → featurise + encode query → ANN ∥ BM25 candidates → merge (RRF) →
-//   feature MultiGet → filters → ranker (top candidates, one batched forward) →
-//   business rules → page
+// Searcher: the request pipeline behind MarketSearch.Search, independent of gRPC, as stages
+// over one request context:
+//   validate (parses the query once: ParsedQuery) → Retrieve (query tower → ANN, then BM25,
+//   over each leg's published index + live delta; merged by RRF) → Hydrate (one MultiGet of
+//   the candidates; sold listings and filter misses dropped) → Rank (features + one batched
+//   forward of the best rank_depth + business rules) → Paginate.
+// Each stage is timed by one StageTimer (common/timing.h; DebugInfo.stage_ms).
 //
 // Loaded artifacts live in an immutable ServingState; a request pins the state it started
 // with (shared_ptr), so a hot swap never changes a request's versions mid-flight and the
@@ -80,7 +83,15 @@ class Searcher {
   absl::Status Search(const SearchRequest& request, SearchResponse* response) const;
 
  private:
-  // The pipeline after validation, on the pinned state; any error is the server's.
+  // The request path after validation, on the pinned state, as stages over one context:
+  // Retrieve (both legs, fused) → Hydrate (the candidates' stored records; sold listings and
+  // filter misses dropped) → Rank (features + one batched forward + business rules) →
+  // Paginate. Any error is the server's.
+  struct RequestContext;
+  absl::Status Retrieve(RequestContext* ctx) const;
+  absl::Status Hydrate(RequestContext* ctx) const;
+  absl::Status Rank(RequestContext* ctx) const;
+  void Paginate(const RequestContext& ctx, SearchResponse* response) const;
   absl::Status SearchValidated(const SearchRequest& request, const ParsedQuery& query, int offset,
                                const ServingState& state,
                                DeltaIndex* delta, LexicalDelta* lexical_delta,
