@@ -1,6 +1,5 @@
 #include "features/text_normalizer.h"
 
-#include <atomic>
 
 #include <utf8proc.h>
 
@@ -12,13 +11,14 @@
 namespace marketsearch {
 
 namespace {
-std::atomic<int64_t> normalize_calls{0};
+// Per thread: a shared atomic would be a contended cache line on the request path.
+thread_local int64_t normalize_calls = 0;
 }  // namespace
 
-int64_t NormalizeTextCalls() { return normalize_calls.load(std::memory_order_relaxed); }
+int64_t NormalizeTextCalls() { return normalize_calls; }
 
 std::string NormalizeText(std::string_view text) {
-  normalize_calls.fetch_add(1, std::memory_order_relaxed);
+  ++normalize_calls;
   if (text.empty() || !IsValidUtf8(text)) return "";
   utf8proc_uint8_t* mapped = nullptr;
   const int options = UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |

@@ -17,8 +17,8 @@ namespace marketsearch {
 // trailing space. Invalid UTF-8 yields an empty string.
 std::string NormalizeText(std::string_view text);
 
-// How many times NormalizeText has run in this process (relaxed atomic count), so tests can
-// prove that a request normalises its query once (ParseQuery) and its cached listings never.
+// How many times NormalizeText has run on the calling thread, so tests can prove that a
+// request normalises its query once (ParseQuery) and its cached listings never.
 int64_t NormalizeTextCalls();
 
 // Splits normalised text on spaces.

@@ -1,6 +1,7 @@
 #include "retrieval/candidate_generator.h"
 
 #include <chrono>
+#include <future>
 
 #include "common/status_macros.h"
 #include "common/timing.h"
@@ -18,8 +19,16 @@ absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& a,
                                                    const RetrievalOptions& o) {
   RetrievalResult r;
   std::vector<ScoredId> ann, lexical;
-  if (o.mode != RetrievalMode::kLexicalOnly) {
-    if (!a.query_encoder || !a.index) return absl::FailedPreconditionError("no ANN artifacts loaded");
+  const bool with_ann = o.mode != RetrievalMode::kLexicalOnly;
+  const bool with_lexical = o.mode != RetrievalMode::kAnnOnly && a.lexical;
+  if (with_ann && (!a.query_encoder || !a.index)) {
+    return absl::FailedPreconditionError("no ANN artifacts loaded");
+  }
+  if (o.mode == RetrievalMode::kLexicalOnly && !a.lexical) {
+    return absl::FailedPreconditionError("no lexical index loaded");
+  }
+  // Each leg writes only its own outputs, so the two may run at the same time.
+  auto ann_leg = [&]() -> absl::Status {
     auto t = std::chrono::steady_clock::now();
     MS_ASSIGN_OR_RETURN(FloatMatrix qv, a.query_encoder->Encode(query));
     r.encode_ms = MsSince(t);
@@ -37,16 +46,26 @@ absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& a,
     r.ann_ms = MsSince(t);
     ann.reserve(nn.size());
     for (const Neighbor& n : nn) ann.push_back({n.listing_id, n.score});
-  }
-  if (o.mode != RetrievalMode::kAnnOnly && a.lexical) {
+    return absl::OkStatus();
+  };
+  auto lexical_leg = [&]() -> absl::Status {
     auto t = std::chrono::steady_clock::now();
     MS_ASSIGN_OR_RETURN(std::vector<LexicalHit> hits,
                         a.lexical->SearchTokens(query.terms.tokens, o.lexical_depth, a.lexical_delta));
     r.lexical_ms = MsSince(t);
     lexical.reserve(hits.size());
     for (const LexicalHit& h : hits) lexical.push_back({h.listing_id, static_cast<float>(h.score)});
-  } else if (o.mode == RetrievalMode::kLexicalOnly) {
-    return absl::FailedPreconditionError("no lexical index loaded");
+    return absl::OkStatus();
+  };
+  if (with_ann && with_lexical && o.concurrent_legs) {
+    std::future<absl::Status> lexical_done = std::async(std::launch::async, lexical_leg);
+    const absl::Status ann_status = ann_leg();
+    const absl::Status lexical_status = lexical_done.get();
+    MS_RETURN_IF_ERROR(ann_status);
+    MS_RETURN_IF_ERROR(lexical_status);
+  } else {
+    if (with_ann) MS_RETURN_IF_ERROR(ann_leg());
+    if (with_lexical) MS_RETURN_IF_ERROR(lexical_leg());
   }
   auto t = std::chrono::steady_clock::now();
   r.candidates = MergeCandidates(ann, lexical, o.fusion);

@@ -44,6 +44,9 @@ struct RetrievalOptions {
   // filtered here: callers check its candidates against the stored listing.
   const ListingFilter* filter = nullptr;
   FusionOptions fusion;
+  // Run the lexical leg on a thread of its own while this thread encodes the query and searches
+  // FAISS (hybrid mode). Measured on 2 cores before it became a default: see the README.
+  bool concurrent_legs = false;
 };
 
 struct RetrievalResult {

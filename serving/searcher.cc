@@ -146,6 +146,7 @@ absl::Status Searcher::Retrieve(RequestContext* ctx) const {
   ro.lexical_depth = depth;
   ro.nprobe = options_.nprobe;
   ro.fusion = options_.fusion;
+  ro.concurrent_legs = options_.concurrent_legs;
   if (ctx->filtered) ro.filter = &ctx->filter;
   RetrievalArtifacts artifacts = ctx->state.retrieval;
   artifacts.delta = ctx->delta;

@@ -58,6 +58,7 @@ class Searcher {
     int filter_overfetch = 5;   // depth multiplier when filters are set
     int nprobe = 0;             // IVF only; 0 = index default
     RetrievalMode mode = RetrievalMode::kHybrid;  // kAnnOnly ignores the lexical index
+    bool concurrent_legs = false;  // RetrievalOptions::concurrent_legs
     FusionOptions fusion;
     bool use_ranker = true;   // rank with the loaded ranker (if any)
     int rank_depth = 200;     // candidates (after filters) the ranker scores

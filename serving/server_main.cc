@@ -44,6 +44,9 @@ ABSL_FLAG(int, max_candidates, 1000, "cap on the depth of each retrieval leg");
 ABSL_FLAG(std::string, retrieval, "hybrid", "hybrid | ann | lexical");
 ABSL_FLAG(bool, ranker, true, "rank with the newest ranker trained for the served index");
 ABSL_FLAG(int, rank_depth, 200, "candidates the ranker scores per request");
+ABSL_FLAG(bool, concurrent_legs, false,
+          "run the BM25 leg on a thread of its own while the query tower and FAISS run (hybrid "
+          "mode); see the README for what it measured on 2 cores");
 ABSL_FLAG(int, serving_threads, 0,
           "worker threads that run requests (0 = one per core); each runs FAISS, OpenMP and "
           "BLAS on itself alone, so workers x 1 thread never oversubscribe the cores");
@@ -117,6 +120,7 @@ int Run() {
   opts.max_candidates = absl::GetFlag(FLAGS_max_candidates);
   opts.use_ranker = absl::GetFlag(FLAGS_ranker);
   opts.rank_depth = absl::GetFlag(FLAGS_rank_depth);
+  opts.concurrent_legs = absl::GetFlag(FLAGS_concurrent_legs);
   const std::string mode = absl::GetFlag(FLAGS_retrieval);
   if (mode == "ann") {
     opts.mode = RetrievalMode::kAnnOnly;
