@@ -1,6 +1,6 @@
 // ListingWriter: the write side of the server (UpsertListings / DeleteListings). A write goes
-// to the feature store first (fsynced WAL), then to the searcher's delta index and lexical
-// delta, so an acknowledged upsert is searchable at once through both legs, the ANN one by its
+// to the feature store first (fsynced WAL), then to each leg's live delta (index/live_index.h:
+// the delta index and the lexical delta, shared with the Searcher), so an acknowledged upsert is searchable at once through both legs, the ANN one by its
 // embedding and the lexical one by its words (and survives a crash in the store; the next
 // index builds fold it in), and an acknowledged delete is never returned again (the store no
 // longer has it and the main indexes' copies are tombstoned / superseded).

@@ -4,9 +4,10 @@
 // brings the ListingWriter's deltas in step (replay of the write log after the first load,
 // pruning of the log after every switch). server_main calls Poll() on its reload interval.
 //
-// A version the searcher could not take (another embedding size, a lexical index that shapes
-// documents differently from the running lexical delta) is refused by the manager's
-// compatibility check, so the manager never reports a version the searcher does not serve.
+// A version the legs' live sides could not take (another embedding size, a lexical index
+// that shapes documents differently from the running lexical delta: LiveAnnIndex/
+// LiveLexicalIndex::Accepts) is refused by the manager's compatibility check, so the manager
+// never reports a version the searcher does not serve.
 //
 // Thread safety: Poll() from one thread (the reload loop); Health() and Serving() from any.
 // Ownership: searcher, writer (may be null: a read-only server), store and the live indexes
