@@ -18,7 +18,13 @@ namespace {
 
 constexpr char kCurrent[] = "CURRENT";
 
-// True when `name` is a canonical version name (see the header); sets *version.
+bool IsDirectory(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec);
+}
+
+}  // namespace
+
 bool ParseVersionName(absl::string_view name, int64_t* version) {
   if (name.empty() || name[0] == '0') return false;
   if (!std::all_of(name.begin(), name.end(), [](char c) { return absl::ascii_isdigit(c); })) {
@@ -27,12 +33,14 @@ bool ParseVersionName(absl::string_view name, int64_t* version) {
   return absl::SimpleAtoi(name, version);  // false on overflow
 }
 
-bool IsDirectory(const std::string& path) {
-  std::error_code ec;
-  return fs::is_directory(path, ec);
+absl::StatusOr<int64_t> ParseCurrentFile(absl::string_view contents, const std::string& path) {
+  int64_t v = 0;
+  if (!ParseVersionName(absl::StripAsciiWhitespace(contents), &v)) {
+    return absl::DataLossError(absl::StrCat(path, " does not name a version: \"",
+                                            absl::CHexEscape(contents.substr(0, 40)), "\""));
+  }
+  return v;
 }
-
-}  // namespace
 
 std::vector<int64_t> ListVersions(const std::string& root) {
   std::vector<int64_t> out;
@@ -71,12 +79,7 @@ absl::StatusOr<int64_t> ReadCurrent(const std::string& root) {
     return absl::NotFoundError(absl::StrCat("no ", kCurrent, " in ", root));
   }
   if (!text.ok()) return text.status();
-  int64_t v;
-  if (!ParseVersionName(absl::StripAsciiWhitespace(*text), &v)) {
-    return absl::DataLossError(absl::StrCat(path, " does not name a version: \"",
-                                            absl::CHexEscape(text->substr(0, 40)), "\""));
-  }
-  return v;
+  return ParseCurrentFile(*text, path);
 }
 
 absl::Status WriteCurrent(const std::string& root, int64_t version) {

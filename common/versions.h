@@ -19,8 +19,16 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace marketsearch {
+
+// Canonical version name -> *version; false for anything else (see the file comment).
+bool ParseVersionName(absl::string_view name, int64_t* version);
+// The contents of a CURRENT file -> version. DataLoss (naming `path`) when it is not one version
+// name with optional surrounding ASCII whitespace. ReadCurrent's parser, for callers that read
+// the file themselves (through an Env).
+absl::StatusOr<int64_t> ParseCurrentFile(absl::string_view contents, const std::string& path);
 
 // The version directories under `root`, ascending. A missing or unreadable root has none.
 std::vector<int64_t> ListVersions(const std::string& root);

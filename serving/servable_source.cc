@@ -26,23 +26,6 @@ std::string ServableId::DebugString() const {
   return absl::StrCat(ServableKindName(kind), " v", version);
 }
 
-bool ParseVersionName(absl::string_view name, int64_t* version) {
-  if (name.empty() || name[0] == '0') return false;
-  for (char c : name) {
-    if (!absl::ascii_isdigit(c)) return false;
-  }
-  return absl::SimpleAtoi(name, version);  // false on overflow
-}
-
-absl::StatusOr<int64_t> ParseCurrentFile(absl::string_view contents, const std::string& path) {
-  int64_t v = 0;
-  if (!ParseVersionName(absl::StripAsciiWhitespace(contents), &v)) {
-    return absl::DataLossError(absl::StrCat(path, " does not name a version: \"",
-                                            absl::CHexEscape(contents.substr(0, 40)), "\""));
-  }
-  return v;
-}
-
 std::string ServableRoot(const std::string& data_dir, ServableKind kind) {
   switch (kind) {
     case ServableKind::kIndex:
@@ -56,7 +39,7 @@ std::string ServableRoot(const std::string& data_dir, ServableKind kind) {
 }
 
 std::string ServableVersionDir(const std::string& data_dir, ServableKind kind, int64_t version) {
-  return absl::StrCat(ServableRoot(data_dir, kind), "/", version);
+  return VersionDir(ServableRoot(data_dir, kind), version);
 }
 
 DataDirSource::DataDirSource(Options options) : options_(std::move(options)) {}

@@ -30,6 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "common/env.h"
+#include "common/versions.h"  // ParseVersionName, ParseCurrentFile, VersionDir
 
 namespace marketsearch {
 
@@ -72,12 +73,6 @@ class AspiredVersionsSource {
   // Indexed by static_cast<int>(ServableKind). Called from the manager's Poll only.
   virtual AspiredVersionsMap GetAspiredVersions() = 0;
 };
-
-// Canonical version name -> version; false for anything else (see the file comment).
-bool ParseVersionName(absl::string_view name, int64_t* version);
-// The contents of a CURRENT file -> version. DataLoss (naming `path`) when it is not one
-// version name with optional surrounding whitespace.
-absl::StatusOr<int64_t> ParseCurrentFile(absl::string_view contents, const std::string& path);
 
 // <data_dir>/index, <data_dir>/lexical, <data_dir>/models/ranker.
 std::string ServableRoot(const std::string& data_dir, ServableKind kind);
