@@ -18,17 +18,9 @@ namespace {
 
 absl::Status Invalid(const std::string& msg) { return absl::InvalidArgumentError(msg); }
 
-// FNV-1a, 64 bit: a hash that is the same in every process (absl::Hash is seeded per process).
-uint64_t Fnv1a64(std::string_view bytes, uint64_t h = 14695981039346656037ULL) {
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 // What a page token is bound to: the query and the filters (not page_size, which a client
-// may change between pages).
+// may change between pages). The featurizer's FNV-1a: the same in every process and replica
+// (absl::Hash is seeded per process).
 uint64_t RequestFingerprint(const SearchRequest& r) {
   std::string filters;
   {

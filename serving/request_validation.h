@@ -37,7 +37,7 @@ absl::Status ValidateLogEventsRequest(const LogEventsRequest& request);
 // the index version that served the first page, and a fingerprint of the request's query and
 // filters, so a token is only accepted with the request that produced it (reusing it with
 // another query is INVALID_ARGUMENT, not a page of that query's results). The fingerprint is
-// a stable hash (FNV-1a), the same across restarts and replicas.
+// the featurizer's FNV-1a, the same across restarts and replicas.
 std::string EncodePageToken(const SearchRequest& request, int64_t offset, int64_t index_version);
 // INVALID_ARGUMENT "page_token: ..." when the token is malformed, from another query, or its
 // offset is negative or beyond kMaxResultDepth.
