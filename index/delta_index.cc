@@ -44,8 +44,8 @@ void DeltaIndex::RemoveSlot(size_t slot) {
   write_ms_.pop_back();
 }
 
-absl::Status DeltaIndex::Upsert(uint64_t listing_id, absl::Span<const float> embedding,
-                                const ListingAttributes& attributes, int64_t write_time_ms) {
+absl::Status DeltaIndex::CheckEmbedding(uint64_t listing_id,
+                                        absl::Span<const float> embedding) const {
   if (static_cast<int>(embedding.size()) != dim_) {
     return absl::InvalidArgumentError(absl::StrCat("listing ", listing_id, ": embedding has ",
                                                    embedding.size(), " values, expected ", dim_));
@@ -56,6 +56,12 @@ absl::Status DeltaIndex::Upsert(uint64_t listing_id, absl::Span<const float> emb
           absl::StrCat("listing ", listing_id, ": embedding has a non-finite value"));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status DeltaIndex::Upsert(uint64_t listing_id, absl::Span<const float> embedding,
+                                const ListingAttributes& attributes, int64_t write_time_ms) {
+  if (absl::Status s = CheckEmbedding(listing_id, embedding); !s.ok()) return s;
   absl::WriterMutexLock lock(&mu_);
   if (LatestWrite(listing_id) > write_time_ms) return absl::OkStatus();  // stale write
   auto it = slot_of_.find(listing_id);

@@ -35,8 +35,12 @@ class DeltaIndex {
   // REQUIRES: dim > 0 (the embedding size of the served listing tower).
   explicit DeltaIndex(int dim);
 
+  // The checks Upsert makes of an embedding (size == dim(), every value finite), for a caller
+  // that must know before it writes anything else. InvalidArgument naming the listing.
+  absl::Status CheckEmbedding(uint64_t listing_id, absl::Span<const float> embedding) const;
+
   // Adds or replaces the fresh copy of a listing and tombstones its copy in the main index.
-  // Errors: InvalidArgument (embedding size != dim(), non-finite value). A write older than
+  // Errors: those of CheckEmbedding. A write older than
   // the one recorded for the id is ignored (OK, nothing changes).
   absl::Status Upsert(uint64_t listing_id, absl::Span<const float> embedding,
                       const ListingAttributes& attributes, int64_t write_time_ms);

@@ -1,7 +1,6 @@
 #include "serving/listing_writer.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <vector>
@@ -25,14 +24,6 @@ absl::Status AfterValidation(const absl::Status& s, const char* step) {
   return absl::InternalError(absl::StrCat(step, ": ", s.message()));
 }
 
-// The non-finite check DeltaIndex::Upsert makes, done before anything is written.
-bool AllFinite(const float* v, int n) {
-  for (int i = 0; i < n; ++i) {
-    if (!std::isfinite(v[i])) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 absl::StatusOr<int64_t> ListingWriter::Upsert(absl::Span<const Listing> listings) {
@@ -51,7 +42,7 @@ absl::StatusOr<int64_t> ListingWriter::Upsert(absl::Span<const Listing> listings
   std::vector<Listing> stamped(listings.begin(), listings.end());
   for (Listing& l : stamped) l.set_featurizer_version(kFeaturizerVersion);
   // Everything that depends on the listings' content happens before the store write: the
-  // embedding (and its checks, those of DeltaIndex::Upsert) here, the lexical documents
+  // embedding and DeltaIndex's checks of it here, the lexical documents
   // cannot fail on content (kMaxLexicalTermBytes). So a listing that passed validation is
   // written to the store, its write log, the ANN delta and the lexical delta, or to none.
   absl::StatusOr<FloatMatrix> emb = state->listing_encoder->Encode(stamped, state->stats);
@@ -61,7 +52,8 @@ absl::StatusOr<int64_t> ListingWriter::Upsert(absl::Span<const Listing> listings
                                             "], expected [", stamped.size(), ", ", delta->dim(), "]"));
   }
   for (size_t i = 0; i < stamped.size(); ++i) {
-    if (!AllFinite(emb->row(i), emb->cols)) {
+    // DeltaIndex::Upsert's own check, made before anything is written (sizes match above).
+    if (!delta->CheckEmbedding(stamped[i].listing_id(), absl::MakeConstSpan(emb->row(i), emb->cols)).ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "listings[", i, "]: the served listing tower gives it a non-finite embedding"));
     }
