@@ -106,15 +106,25 @@ bool Contains(const std::vector<std::string>& sorted, const std::string& t) {
 
 }  // namespace
 
-QueryTerms PrepareQuery(std::string_view raw_query) { return ParseQuery(raw_query).terms; }
+namespace {
+QueryTerms TermsOfNormalized(std::string_view normalized) {
+  QueryTerms t;
+  t.tokens = Tokenize(normalized);
+  t.trigrams = Trigrams(t.tokens);
+  return t;
+}
+}  // namespace
+
+QueryTerms PrepareQuery(std::string_view raw_query) {
+  return TermsOfNormalized(NormalizeText(raw_query));
+}
 
 ParsedQuery ParseQuery(std::string_view raw) {
   ParsedQuery q;
   q.raw = std::string(raw);
   q.normalized = NormalizeText(raw);
   q.feature_ids = TextFeatureIds(q.normalized);
-  q.terms.tokens = Tokenize(q.normalized);
-  q.terms.trigrams = Trigrams(q.terms.tokens);
+  q.terms = TermsOfNormalized(q.normalized);
   return q;
 }
 
