@@ -32,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/proc_stat.h"
 #include "proto/search.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:8500",
@@ -131,35 +132,6 @@ std::optional<std::vector<std::string>> ReadQueries(const std::string& path, std
     return std::nullopt;
   }
   return queries;
-}
-
-// utime + stime of a process in seconds; nullopt when it is gone.
-std::optional<double> ProcessCpuSeconds(int pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat;
-  if (!in || !std::getline(in, stat)) return std::nullopt;
-  // Field 2 (comm) may hold spaces: count fields after its closing parenthesis.
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  const std::vector<std::string> f =
-      absl::StrSplit(stat.substr(close + 2), ' ', absl::SkipEmpty());
-  // f[0] is field 3 (state); utime is field 14, stime field 15.
-  int64_t utime = 0, stime = 0;
-  if (f.size() < 13 || !absl::SimpleAtoi(f[11], &utime) || !absl::SimpleAtoi(f[12], &stime)) {
-    return std::nullopt;
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-// False once the process has exited (gone, or a zombie its parent has not reaped yet).
-bool ProcessAlive(int pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat;
-  if (!in || !std::getline(in, stat)) return false;
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos || close + 2 >= stat.size()) return false;
-  const char state = stat[close + 2];
-  return state != 'Z' && state != 'X' && state != 'x';
 }
 
 double SelfCpuSeconds() {

@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 #include <thread>
 
 namespace marketsearch {
@@ -26,20 +25,6 @@ Listing FreshListing(uint64_t id, const std::string& title) {
   l.mutable_location()->set_lat(52.52);
   l.mutable_location()->set_lon(13.40);
   return l;
-}
-
-double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  const std::string stat((std::istreambuf_iterator<char>(in)), {});
-  const size_t close = stat.rfind(')');  // the command name may hold spaces
-  if (close == std::string::npos) return -1;
-  std::istringstream fields(stat.substr(close + 2));
-  // After the name: state (field 3) ... utime (14), stime (15).
-  std::string skip;
-  for (int i = 3; i < 14; ++i) fields >> skip;
-  double utime = -1, stime = -1;
-  if (!(fields >> utime >> stime)) return -1;
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::string RunfilesRoot() {

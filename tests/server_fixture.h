@@ -16,9 +16,6 @@ namespace marketsearch {
 // price 199, like new, in Berlin. Tests filter on category + price to find only theirs.
 Listing FreshListing(uint64_t id, const std::string& title);
 
-// CPU seconds (user + system) process `pid` has used, from /proc/<pid>/stat; -1 if unreadable.
-double ProcessCpuSeconds(pid_t pid);
-
 // Root of the Bazel runfiles tree of this test (binaries and sources in repo layout).
 std::string RunfilesRoot();
 std::string TestTmpDir();

@@ -26,6 +26,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/proc_stat.h"
 #include "features/featurizer.h"
 #include "gtest/gtest.h"
 #include "proto/search.grpc.pb.h"
@@ -358,16 +359,16 @@ TEST_F(TakedownE2E, OneClientUsesAtMostOneCoreAndIdleUsesNothing) {
   SearchResponse resp;
   // Warm-up (first requests fill caches).
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(Search(Request(queries[i % 5]), &resp).ok());
-  const double cpu0 = ProcessCpuSeconds(pid);
+  const double cpu0 = ProcessCpuSeconds(pid).value_or(-1);
   const auto t0 = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5)) {
     ASSERT_TRUE(Search(Request(queries[n % 5]), &resp).ok());
     ++n;
   }
   const double busy_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double cpu1 = ProcessCpuSeconds(pid);
+  const double cpu1 = ProcessCpuSeconds(pid).value_or(-1);
   std::this_thread::sleep_for(std::chrono::seconds(5));
-  const double cpu2 = ProcessCpuSeconds(pid);
+  const double cpu2 = ProcessCpuSeconds(pid).value_or(-1);
   const double busy_cores = (cpu1 - cpu0) / busy_wall;
   const double idle_cores = (cpu2 - cpu1) / 5.0;
   std::printf("one sequential client: %d requests in %.1f s, server %.2f cores (%.2f ms CPU per "
