@@ -33,6 +33,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/proc_stat.h"
+#include "datasets/catalog_reader.h"
 #include "proto/search.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:8500",
@@ -41,7 +42,7 @@ ABSL_FLAG(int, in_flight, 1, "concurrent outstanding requests (closed loop)");
 ABSL_FLAG(double, duration_s, 10, "measured window in seconds");
 ABSL_FLAG(double, warmup_s, 2, "load before the measured window (not counted)");
 ABSL_FLAG(std::string, queries_file, "",
-          "TSV with a header line that has a `text` column (e.g. <data_dir>/catalog/queries.tsv); "
+          "the catalog's queries.tsv (<data_dir>/catalog/queries.tsv, datasets/catalog_reader.h); "
           "queries are cycled in a shuffled order");
 ABSL_FLAG(uint64_t, seed, 42, "seed of the query order");
 ABSL_FLAG(int, page_size, 10, "results per request (1..100)");
@@ -101,37 +102,6 @@ bool IsLoopbackTarget(const std::string& target, std::string* why) {
     }
   }
   return true;
-}
-
-// The `text` column of a TSV with a header line (no quoting, as the generator writes it).
-std::optional<std::vector<std::string>> ReadQueries(const std::string& path, std::string* why) {
-  std::ifstream in(path);
-  if (!in) {
-    *why = absl::StrCat("cannot open ", path);
-    return std::nullopt;
-  }
-  std::string line;
-  if (!std::getline(in, line)) {
-    *why = absl::StrCat(path, " is empty");
-    return std::nullopt;
-  }
-  const std::vector<std::string> header = absl::StrSplit(absl::StripSuffix(line, "\r"), '\t');
-  const auto col = std::find(header.begin(), header.end(), "text");
-  if (col == header.end()) {
-    *why = absl::StrCat(path, ": no `text` column in the header");
-    return std::nullopt;
-  }
-  const size_t text_col = static_cast<size_t>(col - header.begin());
-  std::vector<std::string> queries;
-  while (std::getline(in, line)) {
-    const std::vector<std::string> f = absl::StrSplit(absl::StripSuffix(line, "\r"), '\t');
-    if (text_col < f.size() && !f[text_col].empty()) queries.push_back(f[text_col]);
-  }
-  if (queries.empty()) {
-    *why = absl::StrCat(path, ": no queries");
-    return std::nullopt;
-  }
-  return queries;
 }
 
 double SelfCpuSeconds() {
@@ -198,13 +168,16 @@ int Run() {
     std::fprintf(stderr, "load_gen: --queries_file is required\n");
     return 2;
   }
-  auto queries = ReadQueries(absl::GetFlag(FLAGS_queries_file), &why);
-  if (!queries) {
-    std::fprintf(stderr, "load_gen: %s\n", why.c_str());
+  absl::StatusOr<std::vector<QueryRecord>> records = ReadQueries(absl::GetFlag(FLAGS_queries_file));
+  if (!records.ok() || records->empty()) {
+    std::fprintf(stderr, "load_gen: %s\n",
+                 records.ok() ? "no queries" : std::string(records.status().message()).c_str());
     return 2;
   }
+  std::vector<std::string> queries;
+  for (const QueryRecord& q : *records) queries.push_back(q.text);
   std::mt19937_64 rng(absl::GetFlag(FLAGS_seed));
-  std::shuffle(queries->begin(), queries->end(), rng);
+  std::shuffle(queries.begin(), queries.end(), rng);
 
   const std::string loadavg_before = LoadAvg();
   auto stub = MarketSearch::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
@@ -217,8 +190,8 @@ int Run() {
 
   auto issue = [&]() {
     auto* call = new Call;
-    call->req.set_query((*queries)[next_query]);
-    next_query = (next_query + 1) % queries->size();
+    call->req.set_query(queries[next_query]);
+    next_query = (next_query + 1) % queries.size();
     call->req.set_page_size(absl::GetFlag(FLAGS_page_size));
     call->sent = Clock::now();
     // gRPC takes system_clock deadlines only; latency is measured on the steady clock.
@@ -390,7 +363,7 @@ int Run() {
   std::printf("load_gen -> %s: in_flight %d, %.1f s measured after %.1f s warmup, page_size %d, "
               "deadline %d ms, %zu distinct queries\n",
               target.c_str(), in_flight, wall, warmup_s, absl::GetFlag(FLAGS_page_size), deadline_ms,
-              queries->size());
+              queries.size());
   std::printf("  loadavg before: %s\n  loadavg after:  %s\n", loadavg_before.c_str(), loadavg_after.c_str());
   std::printf("  %-10s %10s %9s %8s %9s %9s %11s %8s %8s %8s %8s", "in_flight", "requests", "qps", "ok",
               "res_exh", "deadline", "unavailable", "other", "p50_ms", "p90_ms", "p99_ms");
