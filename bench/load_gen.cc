@@ -31,7 +31,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "common/proc_stat.h"
 #include "datasets/catalog_reader.h"
 #include "proto/search.grpc.pb.h"
