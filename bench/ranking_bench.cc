@@ -38,6 +38,7 @@
 #include "ranking/business_rules.h"
 #include "ranking/ranker.h"
 #include "ranking/ranking_features.h"
+#include "index/listing_reader.h"
 #include "ranking/ranking_pipeline.h"
 #include "retrieval/candidate_generator.h"
 #include "retrieval/model_runner.h"
@@ -107,6 +108,7 @@ absl::Status Run() {
   so.path = data_dir + "/store";
   so.read_only = true;
   MS_ASSIGN_OR_RETURN(auto store, FeatureStore::Open(so));
+  const StoreListingReader reader(store.get(), /*ann=*/nullptr);
   MS_ASSIGN_OR_RETURN(const CatalogStats stats, store->GetCatalogStats());
   MS_ASSIGN_OR_RETURN(auto queries, ReadQueries(data_dir + "/catalog/queries.tsv"));
   MS_ASSIGN_OR_RETURN(auto judgments, ReadJudgments(data_dir + "/catalog/judgments.tsv"));
@@ -138,13 +140,9 @@ absl::Status Run() {
     for (const Candidate& c : rr.candidates) fused.push_back(c.listing_id);
     hybrid.Add(NdcgAtK(fused, judged, 10));
 
-    std::optional<User> user;
-    if (q->user_id != 0) {
-      MS_ASSIGN_OR_RETURN(user, store->GetUser(q->user_id));
-    }
-    MS_ASSIGN_OR_RETURN(RankingBatch b, FetchRankingBatch(*store, *art.index, stats, q->text,
+    MS_ASSIGN_OR_RETURN(RankingBatch b, FetchRankingBatch(reader, *art.index, stats, q->text,
                                                           rr.query_embedding, rr.candidates,
-                                                          user ? &*user : nullptr, keep,
+                                                          q->user_id, keep,
                                                           &token_cache));
     auto t = std::chrono::steady_clock::now();
     MS_ASSIGN_OR_RETURN(std::vector<float> scores, ranker->Score(b.features));
@@ -188,17 +186,12 @@ absl::Status Run() {
   struct Req {
     const QueryRecord* q;
     RetrievalResult rr;
-    std::optional<User> user;
   };
   std::vector<Req> reqs;
   for (const QueryRecord* q : qs) {
     MS_ASSIGN_OR_RETURN(RetrievalResult rr, GenerateCandidates(art, q->text, deep));
     if (rr.candidates.size() < 500) continue;
-    std::optional<User> user;
-    if (q->user_id != 0) {
-      MS_ASSIGN_OR_RETURN(user, store->GetUser(q->user_id));
-    }
-    reqs.push_back({q, std::move(rr), std::move(user)});
+    reqs.push_back({q, std::move(rr)});
   }
   if (reqs.empty()) return absl::FailedPreconditionError("no query has 500 candidates");
   struct Lat {
@@ -215,13 +208,13 @@ absl::Status Run() {
       for (int i = 0; i < n_req; ++i) {
         const Req& r = reqs[i % reqs.size()];
         MS_ASSIGN_OR_RETURN(RankingBatch cold,
-                            FetchRankingBatch(*store, *art.index, stats, r.q->text,
+                            FetchRankingBatch(reader, *art.index, stats, r.q->text,
                                               r.rr.query_embedding, r.rr.candidates,
-                                              r.user ? &*r.user : nullptr, sizes[s], nullptr));
+                                              r.q->user_id, sizes[s], nullptr));
         MS_ASSIGN_OR_RETURN(RankingBatch b,
-                            FetchRankingBatch(*store, *art.index, stats, r.q->text,
+                            FetchRankingBatch(reader, *art.index, stats, r.q->text,
                                               r.rr.query_embedding, r.rr.candidates,
-                                              r.user ? &*r.user : nullptr, sizes[s], &token_cache));
+                                              r.q->user_id, sizes[s], &token_cache));
         auto t = std::chrono::steady_clock::now();
         MS_ASSIGN_OR_RETURN(std::vector<float> scores, ranker->Score(b.features));
         const double fwd = MsSince(t);

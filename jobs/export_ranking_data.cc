@@ -51,6 +51,7 @@
 #include "features/npy_io.h"
 #include "proto/esci.h"
 #include "ranking/ranking_features.h"
+#include "index/listing_reader.h"
 #include "ranking/ranking_pipeline.h"
 #include "retrieval/candidate_generator.h"
 
@@ -91,6 +92,7 @@ absl::Status Run() {
   so.path = data_dir + "/store";
   so.read_only = true;
   MS_ASSIGN_OR_RETURN(auto store, FeatureStore::Open(so));
+  const StoreListingReader reader(store.get(), /*ann=*/nullptr);
   MS_ASSIGN_OR_RETURN(const CatalogStats stats, store->GetCatalogStats());
   MS_ASSIGN_OR_RETURN(RetrievalArtifacts art, LoadRetrievalArtifacts(data_dir));
   if (art.index->dim() != kRankingEmbeddingDim) {
@@ -229,13 +231,9 @@ absl::Status Run() {
         a = &folds[f->second];
       }
       MS_ASSIGN_OR_RETURN(RetrievalResult rr, GenerateCandidates(*a, q->text, ro));
-      std::optional<User> user;
-      if (q->user_id != 0) {
-        MS_ASSIGN_OR_RETURN(user, store->GetUser(q->user_id));
-      }
       MS_ASSIGN_OR_RETURN(RankingBatch b,
-                          FetchRankingBatch(*store, *a->index, stats, q->text, rr.query_embedding,
-                                            rr.candidates, user ? &*user : nullptr, keep,
+                          FetchRankingBatch(reader, *a->index, stats, q->text, rr.query_embedding,
+                                            rr.candidates, q->user_id, keep,
                                             &token_cache));
       sum.not_in_store += b.not_in_store;
       sum.not_in_index += b.not_in_index;

@@ -24,6 +24,7 @@
 #include "features/npy_io.h"
 #include "ranking/ranker.h"
 #include "ranking/ranking_features.h"
+#include "index/listing_reader.h"
 #include "ranking/ranking_pipeline.h"
 #include "retrieval/candidate_generator.h"
 
@@ -95,6 +96,7 @@ absl::StatusOr<bool> Run() {
     so.path = data_dir + "/store";
     so.read_only = true;
     MS_ASSIGN_OR_RETURN(auto store, FeatureStore::Open(so));
+    const StoreListingReader reader(store.get(), /*ann=*/nullptr);
     MS_ASSIGN_OR_RETURN(CatalogStats stats, store->GetCatalogStats());
     MS_ASSIGN_OR_RETURN(auto queries, ReadQueries(data_dir + "/catalog/queries.tsv"));
     absl::flat_hash_map<uint64_t, const QueryRecord*> by_id;
@@ -106,13 +108,9 @@ absl::StatusOr<bool> Run() {
       if (it == by_id.end()) return absl::NotFoundError(absl::StrCat("query ", qids[g], " not in queries.tsv"));
       const QueryRecord& q = *it->second;
       MS_ASSIGN_OR_RETURN(RetrievalResult rr, GenerateCandidates(art, q.text, RetrievalOptions()));
-      std::optional<User> user;
-      if (q.user_id != 0) {
-        MS_ASSIGN_OR_RETURN(user, store->GetUser(q.user_id));
-      }
       MS_ASSIGN_OR_RETURN(RankingBatch b,
-                          FetchRankingBatch(*store, *art.index, stats, q.text, rr.query_embedding,
-                                            rr.candidates, user ? &*user : nullptr,
+                          FetchRankingBatch(reader, *art.index, stats, q.text, rr.query_embedding,
+                                            rr.candidates, q.user_id,
                                             absl::GetFlag(FLAGS_candidates)));
       const size_t n = offsets[g + 1] - offsets[g];
       if (b.candidates.size() != n) {

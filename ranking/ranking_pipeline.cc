@@ -21,45 +21,28 @@ absl::Status CheckIndexDim(const IndexSnapshot& index) {
   return absl::OkStatus();
 }
 
-// Counters + stored embeddings of b->listings, then the feature matrix. fetch_ms accumulates.
-absl::Status CompleteBatch(const FeatureStore& store, const IndexSnapshot& index,
-                           const CatalogStats& stats, const QueryTerms& terms,
-                           absl::Span<const float> query_embedding, const User* user,
-                           ListingTokenCache* token_cache, const DeltaIndex* delta,
-                           RankingBatch* b) {
-  auto t = std::chrono::steady_clock::now();
+// The feature matrix of b->candidates/b->listings from what the reader returned for them.
+absl::Status AssembleBatch(const CatalogStats& stats, const QueryTerms& terms,
+                           absl::Span<const float> query_embedding, const RankingInputs& inputs,
+                           ListingTokenCache* token_cache, RankingBatch* b) {
   const size_t m = b->listings.size();
-  std::vector<uint64_t> ids(m);
-  for (size_t i = 0; i < m; ++i) ids[i] = b->listings[i].listing_id();
-  MS_ASSIGN_OR_RETURN(std::vector<ListingCounters> counters, store.GetListingCounters(ids));
-  std::vector<float> emb(m * kRankingEmbeddingDim, 0.0f);
-  std::vector<uint8_t> has(m, 0);
-  for (size_t i = 0; i < m; ++i) {
-    float* row = emb.data() + i * kRankingEmbeddingDim;
-    absl::Status s = absl::NotFoundError("");
-    if (delta != nullptr && delta->dim() == kRankingEmbeddingDim) s = delta->Reconstruct(ids[i], row);
-    if (!s.ok()) s = index.Reconstruct(ids[i], row);
-    if (s.ok()) {
-      has[i] = 1;
-    } else if (absl::IsNotFound(s)) {
-      ++b->not_in_index;  // e.g. written to the store after the build, without a delta
-      std::fill_n(emb.data() + i * kRankingEmbeddingDim, kRankingEmbeddingDim, 0.0f);
-    } else {
-      return s;
-    }
+  if (inputs.counters.size() != m || inputs.has_embedding.size() != m ||
+      inputs.embeddings.size() != m * static_cast<size_t>(kRankingEmbeddingDim)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ranking batch: ", m, " listings but ranking inputs for ", inputs.counters.size(),
+                     " (", inputs.embeddings.size(), " embedding values of dim ", inputs.dim, ")"));
   }
-  b->fetch_ms += MsSince(t);
-
-  t = std::chrono::steady_clock::now();
+  b->not_in_index = inputs.not_in_index;
+  auto t = std::chrono::steady_clock::now();
   RankingFeatureInputs in;
   in.query = &terms;
   in.query_embedding = query_embedding;
   in.candidates = b->candidates;
   in.listings = b->listings;
-  in.listing_embeddings = emb;
-  in.has_embedding = has;
-  in.counters = counters;
-  in.user = user;
+  in.listing_embeddings = inputs.embeddings;
+  in.has_embedding = inputs.has_embedding;
+  in.counters = inputs.counters;
+  in.user = inputs.user ? &*inputs.user : nullptr;
   in.stats = &stats;
   in.token_cache = token_cache;
   MS_ASSIGN_OR_RETURN(b->features, AssembleRankingFeatures(in));
@@ -69,11 +52,11 @@ absl::Status CompleteBatch(const FeatureStore& store, const IndexSnapshot& index
 
 }  // namespace
 
-absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const IndexSnapshot& index,
+absl::StatusOr<RankingBatch> FetchRankingBatch(const ListingReader& reader, const IndexSnapshot& index,
                                                const CatalogStats& stats, const std::string& raw_query,
                                                absl::Span<const float> query_embedding,
                                                absl::Span<const Candidate> candidates,
-                                               const User* user, int max_candidates,
+                                               uint64_t user_id, int max_candidates,
                                                ListingTokenCache* token_cache) {
   MS_RETURN_IF_ERROR(CheckIndexDim(index));
   RankingBatch b;
@@ -82,32 +65,37 @@ absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const 
   if (max_candidates > 0) n = std::min(n, static_cast<size_t>(max_candidates));
   std::vector<uint64_t> ids(n);
   for (size_t i = 0; i < n; ++i) ids[i] = candidates[i].listing_id;
-  MS_ASSIGN_OR_RETURN(std::vector<std::optional<Listing>> got, store.GetListings(ids));
+  MS_ASSIGN_OR_RETURN(std::vector<std::optional<Listing>> got, reader.ReadListings(ids));
   b.candidates.reserve(n);
   b.listings.reserve(n);
+  ids.clear();
   for (size_t i = 0; i < n; ++i) {
     if (!got[i].has_value()) {
       ++b.not_in_store;
       continue;
     }
     b.candidates.push_back(candidates[i]);
+    ids.push_back(candidates[i].listing_id);
     b.listings.push_back(*std::move(got[i]));
   }
+  MS_ASSIGN_OR_RETURN(RankingInputs inputs, reader.ReadRankingInputs(ids, user_id, index));
   b.fetch_ms = MsSince(t);
   MS_RETURN_IF_ERROR(
-      CompleteBatch(store, index, stats, PrepareQuery(raw_query), query_embedding, user, token_cache,
-                    /*delta=*/nullptr, &b));
+      AssembleBatch(stats, PrepareQuery(raw_query), query_embedding, inputs, token_cache, &b));
   return b;
 }
 
-absl::StatusOr<RankingBatch> MakeRankingBatch(const FeatureStore& store, const IndexSnapshot& index,
-                                              const CatalogStats& stats, const QueryTerms& query,
+absl::StatusOr<RankingBatch> MakeRankingBatch(const CatalogStats& stats, const QueryTerms& query,
                                               absl::Span<const float> query_embedding,
                                               std::vector<Candidate> candidates,
-                                              std::vector<Listing> listings, const User* user,
-                                              ListingTokenCache* token_cache,
-                                              const DeltaIndex* delta) {
-  MS_RETURN_IF_ERROR(CheckIndexDim(index));
+                                              std::vector<Listing> listings,
+                                              const RankingInputs& inputs,
+                                              ListingTokenCache* token_cache) {
+  if (inputs.dim != kRankingEmbeddingDim) {
+    return absl::InvalidArgumentError(absl::StrCat("ranking inputs have embeddings of dim ", inputs.dim,
+                                                   "; the ranker's features need ",
+                                                   kRankingEmbeddingDim));
+  }
   if (candidates.size() != listings.size()) {
     return absl::InvalidArgumentError(absl::StrCat("MakeRankingBatch: ", candidates.size(),
                                                    " candidates but ", listings.size(), " listings"));
@@ -115,8 +103,7 @@ absl::StatusOr<RankingBatch> MakeRankingBatch(const FeatureStore& store, const I
   RankingBatch b;
   b.candidates = std::move(candidates);
   b.listings = std::move(listings);
-  MS_RETURN_IF_ERROR(
-      CompleteBatch(store, index, stats, query, query_embedding, user, token_cache, delta, &b));
+  MS_RETURN_IF_ERROR(AssembleBatch(stats, query, query_embedding, inputs, token_cache, &b));
   return b;
 }
 

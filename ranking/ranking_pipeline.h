@@ -1,11 +1,12 @@
 // The request-side glue between retrieval and the ranker, shared by the training-data export,
 // the parity check, the benchmark and (for the server to call) the request pipeline:
-//   retrieved candidates → feature-store MultiGet + stored embeddings + counters
+//   retrieved candidates → ListingReader (records, counters, stored embeddings, user)
 //   → AssembleRankingFeatures (ranking/ranking_features.h)
 // plus a loader of the retrieval artifacts published under a data directory.
 //
-// Thread safety: FetchRankingBatch is stateless and may run concurrently (the store and the
-// index are thread-safe for reads). Ownership: arguments are borrowed for the call.
+// Thread safety: FetchRankingBatch and MakeRankingBatch are stateless and may run
+// concurrently (readers and indexes are thread-safe for reads). Ownership: arguments are
+// borrowed for the call.
 #ifndef MARKETSEARCH_RANKING_RANKING_PIPELINE_H_
 #define MARKETSEARCH_RANKING_RANKING_PIPELINE_H_
 
@@ -16,9 +17,8 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "common/float_matrix.h"
-#include "features/feature_store.h"
-#include "index/delta_index.h"
 #include "index/index_snapshot.h"
+#include "index/listing_reader.h"
 #include "proto/catalog.pb.h"
 #include "ranking/ranking_features.h"
 #include "retrieval/candidate_generator.h"
@@ -32,35 +32,34 @@ struct RankingBatch {
   FloatMatrix features;               // [candidates.size(), kRankingFeatureDim]
   int64_t not_in_store = 0;           // dropped candidates (sold/deleted since indexing)
   int64_t not_in_index = 0;           // kept candidates without a stored embedding
-  double fetch_ms = 0;                // MultiGet (listings + counters) + embeddings
+  double fetch_ms = 0;                // FetchRankingBatch: the reader's two reads
   double assemble_ms = 0;             // AssembleRankingFeatures
 };
 
-// Fetches the listings, counters and stored embeddings of `candidates` (the first
-// `max_candidates` of them; <= 0 means all) and assembles the ranker's feature matrix.
+// Reads the listings, counters and stored embeddings of `candidates` (the first
+// `max_candidates` of them; <= 0 means all) through `reader` and assembles the ranker's
+// feature matrix (offline tools: the export, the parity check, the benchmark).
 // `query_embedding` is the query tower's output for `raw_query` (empty in lexical-only mode).
-// `user` may be null; `token_cache` (optional, shared across requests) saves re-tokenising
-// listings and never changes the result. Errors come from the store (Internal) or the
-// feature assembly (InvalidArgument, e.g. an index whose dim is not kRankingEmbeddingDim).
-absl::StatusOr<RankingBatch> FetchRankingBatch(const FeatureStore& store, const IndexSnapshot& index,
+// `user_id` 0 = none; `token_cache` (optional, shared across requests) saves re-tokenising
+// listings and never changes the result. Errors come from the reader or the feature assembly
+// (InvalidArgument, e.g. an index whose dim is not kRankingEmbeddingDim).
+absl::StatusOr<RankingBatch> FetchRankingBatch(const ListingReader& reader, const IndexSnapshot& index,
                                                const CatalogStats& stats, const std::string& raw_query,
                                                absl::Span<const float> query_embedding,
                                                absl::Span<const Candidate> candidates,
-                                               const User* user, int max_candidates = 0,
+                                               uint64_t user_id, int max_candidates = 0,
                                                ListingTokenCache* token_cache = nullptr);
 
-// As FetchRankingBatch for a caller that already read the listings (listings[i] is the
-// record of candidates[i]; the server reads them once to apply its filters): reads only the
-// counters and the stored embeddings. With `delta`, a listing's fresh copy there (upserted
-// after the index build) gives its embedding before the index's older copy does. `query` is
-// the request's parsed query (ParsedQuery::terms). InvalidArgument when the sizes differ.
-absl::StatusOr<RankingBatch> MakeRankingBatch(const FeatureStore& store, const IndexSnapshot& index,
-                                              const CatalogStats& stats, const QueryTerms& query,
+// The request path's call, after its Hydrate stage read the listings (listings[i] is the
+// record of candidates[i]) and the ranking inputs of the same ids (ListingReader): assembles
+// the features and reads nothing. `query` is the request's parsed query (ParsedQuery::terms).
+// InvalidArgument when the sizes differ or the embeddings are not kRankingEmbeddingDim wide.
+absl::StatusOr<RankingBatch> MakeRankingBatch(const CatalogStats& stats, const QueryTerms& query,
                                               absl::Span<const float> query_embedding,
                                               std::vector<Candidate> candidates,
-                                              std::vector<Listing> listings, const User* user,
-                                              ListingTokenCache* token_cache = nullptr,
-                                              const DeltaIndex* delta = nullptr);
+                                              std::vector<Listing> listings,
+                                              const RankingInputs& inputs,
+                                              ListingTokenCache* token_cache = nullptr);
 
 // Loads what GenerateCandidates needs from <data_dir>: the index named by index/CURRENT, the
 // query tower it was built with (models/query_tower/<index listing_tower_version>) and, when

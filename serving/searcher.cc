@@ -36,9 +36,9 @@ bool MatchesFilters(const Listing& l, const SearchFilters& f) {
   return ListingFilter(f).Matches(ListingAttributes::FromListing(l));
 }
 
-Searcher::Searcher(const Options& options, const FeatureStore* store, LiveAnnIndex* ann,
+Searcher::Searcher(const Options& options, const ListingReader* reader, LiveAnnIndex* ann,
                    LiveLexicalIndex* lexical)
-    : options_(options), store_(store), ann_(ann), lexical_(lexical) {}
+    : options_(options), reader_(reader), ann_(ann), lexical_(lexical) {}
 
 absl::Status Searcher::SetState(std::shared_ptr<const ServingState> state) {
   absl::MutexLock lock(&mu_);
@@ -99,6 +99,9 @@ struct Searcher::RequestContext {
   // candidates that survive: in the store and passing the filters (indexes, fused order).
   std::vector<std::optional<Listing>> listings;
   std::vector<size_t> kept;
+  // ... and what the ranker needs of the first rank_depth kept (empty without a ranker).
+  size_t rank_count = 0;
+  RankingInputs ranking_inputs;
   // Rank: the final order (indexes into candidates) and per-candidate scores.
   std::vector<size_t> order;
   std::vector<float> score;         // what the page is ordered by
@@ -165,7 +168,7 @@ absl::Status Searcher::Hydrate(RequestContext* ctx) const {
   std::vector<uint64_t> ids;
   ids.reserve(candidates.size());
   for (const Candidate& c : candidates) ids.push_back(c.listing_id);
-  MS_ASSIGN_OR_RETURN(ctx->listings, store_->GetListings(ids));
+  MS_ASSIGN_OR_RETURN(ctx->listings, reader_->ReadListings(ids));
   // Candidates that are gone from the store (sold) or fail the filters are dropped.
   for (size_t i = 0; i < candidates.size(); ++i) {
     if (ctx->listings[i].has_value() &&
@@ -174,6 +177,16 @@ absl::Status Searcher::Hydrate(RequestContext* ctx) const {
     }
   }
   ctx->timer.Record("features", t);
+  if (!options_.use_ranker || !ctx->state.ranker || ctx->kept.empty()) return absl::OkStatus();
+  // The ranker scores the best rank_depth survivors: only they need counters and embeddings.
+  const SteadyTime t_inputs = std::chrono::steady_clock::now();
+  ctx->rank_count = std::min<size_t>(ctx->kept.size(), std::max(1, options_.rank_depth));
+  std::vector<uint64_t> rank_ids(ctx->rank_count);
+  for (size_t j = 0; j < ctx->rank_count; ++j) rank_ids[j] = candidates[ctx->kept[j]].listing_id;
+  MS_ASSIGN_OR_RETURN(ctx->ranking_inputs,
+                      reader_->ReadRankingInputs(rank_ids, ctx->request.user_id(),
+                                                 *ctx->state.retrieval.index));
+  ctx->timer.Record("ranking_inputs", t_inputs);
   return absl::OkStatus();
 }
 
@@ -188,25 +201,20 @@ absl::Status Searcher::Rank(RequestContext* ctx) const {
   const ServingState& state = ctx->state;
   if (!options_.use_ranker || !state.ranker || kept.empty()) return absl::OkStatus();
 
-  // The ranker reorders the best rank_depth survivors in one batched forward; the rest follow
-  // in fused order.
+  // The ranker reorders the best rank_depth survivors (read by Hydrate) in one batched
+  // forward; the rest follow in fused order.
   SteadyTime t = std::chrono::steady_clock::now();
-  const size_t depth = std::min<size_t>(kept.size(), std::max(1, options_.rank_depth));
+  const size_t depth = ctx->rank_count;
   std::vector<Candidate> to_rank;
-  std::vector<Listing> to_rank_listings;  // read once by Hydrate
+  std::vector<Listing> to_rank_listings;
   for (size_t j = 0; j < depth; ++j) {
     to_rank.push_back(candidates[kept[j]]);
     to_rank_listings.push_back(*ctx->listings[kept[j]]);
   }
-  std::optional<User> user;
-  if (ctx->request.user_id() != 0) {
-    MS_ASSIGN_OR_RETURN(user, store_->GetUser(ctx->request.user_id()));
-  }
   MS_ASSIGN_OR_RETURN(RankingBatch batch,
-                      MakeRankingBatch(*store_, *state.retrieval.index, state.stats, ctx->query.terms,
-                                       ctx->retrieved.query_embedding, std::move(to_rank),
-                                       std::move(to_rank_listings), user ? &*user : nullptr,
-                                       &token_cache_, ctx->delta));
+                      MakeRankingBatch(state.stats, ctx->query.terms, ctx->retrieved.query_embedding,
+                                       std::move(to_rank), std::move(to_rank_listings),
+                                       ctx->ranking_inputs, &token_cache_));
   ctx->timer.Record("rank_features", t);
   t = std::chrono::steady_clock::now();
   MS_ASSIGN_OR_RETURN(std::vector<float> s, state.ranker->Score(batch.features));

@@ -1,9 +1,10 @@
 // Searcher: the request pipeline behind MarketSearch.Search, independent of gRPC, as stages
 // over one request context:
 //   validate (parses the query once: ParsedQuery) → Retrieve (query tower → ANN, then BM25,
-//   over each leg's published index + live delta; merged by RRF) → Hydrate (one MultiGet of
-//   the candidates; sold listings and filter misses dropped) → Rank (features + one batched
-//   forward of the best rank_depth + business rules) → Paginate.
+//   over each leg's published index + live delta; merged by RRF) → Hydrate (the ListingReader's
+//   batched reads: every candidate's record, sold listings and filter misses dropped; then
+//   counters, embeddings and user for the best rank_depth) → Rank (features + one batched
+//   forward + business rules; reads nothing) → Paginate.
 // Each stage is timed by one StageTimer (common/timing.h; DebugInfo.stage_ms).
 //
 // Loaded artifacts live in an immutable ServingState; a request pins the state it started
@@ -21,8 +22,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "features/feature_store.h"
 #include "index/index_snapshot.h"
+#include "index/listing_reader.h"
 #include "index/live_index.h"
 #include "proto/search.pb.h"
 #include "ranking/business_rules.h"
@@ -65,9 +66,9 @@ class Searcher {
     BusinessRulesOptions rules;  // applied after the ranker
   };
 
-  // `store`, `ann` and `lexical` (each leg's live side, shared with the ListingWriter) are not
-  // owned and must outlive the Searcher.
-  Searcher(const Options& options, const FeatureStore* store, LiveAnnIndex* ann,
+  // `reader` (the catalog's read side: index/listing_reader.h), `ann` and `lexical` (each leg's
+  // live side, shared with the ListingWriter) are not owned and must outlive the Searcher.
+  Searcher(const Options& options, const ListingReader* reader, LiveAnnIndex* ann,
            LiveLexicalIndex* lexical);
 
   // Publishes a new state for requests that start after this call, after publishing its
@@ -86,8 +87,8 @@ class Searcher {
  private:
   // The request path after validation, on the pinned state, as stages over one context:
   // Retrieve (both legs, fused) → Hydrate (the candidates' stored records; sold listings and
-  // filter misses dropped) → Rank (features + one batched forward + business rules) →
-  // Paginate. Any error is the server's.
+  // filter misses dropped; the ranking inputs of the best rank_depth) → Rank (features + one
+  // batched forward + business rules) → Paginate. Any error is the server's.
   struct RequestContext;
   absl::Status Retrieve(RequestContext* ctx) const;
   absl::Status Hydrate(RequestContext* ctx) const;
@@ -100,7 +101,7 @@ class Searcher {
                                SearchResponse* response) const;
 
   const Options options_;
-  const FeatureStore* const store_;
+  const ListingReader* const reader_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const ServingState> state_ ABSL_GUARDED_BY(mu_);
   LiveAnnIndex* const ann_;

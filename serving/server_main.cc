@@ -25,6 +25,7 @@
 #include "common/file_util.h"
 #include "experiments/event_log.h"
 #include "features/feature_store.h"
+#include "index/listing_reader.h"
 #include "serving/grpc_service.h"
 #include "ranking/ranker.h"
 #include "serving/listing_writer.h"
@@ -134,7 +135,9 @@ int Run() {
   // shared by the request path and the writer.
   LiveAnnIndex live_ann;
   LiveLexicalIndex live_lexical;
-  Searcher searcher(opts, store->get(), &live_ann, &live_lexical);
+  // The request path reads the catalog through this (RocksDB + the FAISS vectors).
+  const StoreListingReader reader(store->get(), &live_ann);
+  Searcher searcher(opts, &reader, &live_ann, &live_lexical);
   std::unique_ptr<ListingWriter> writer;
   if (writable) writer = std::make_unique<ListingWriter>(store->get(), &searcher, &live_ann, &live_lexical);
   // The version lifecycle: the first round loads what is published (synchronously, before

@@ -1,0 +1,43 @@
+#include "index/listing_reader.h"
+
+#include <algorithm>
+
+#include "common/status_macros.h"
+
+namespace marketsearch {
+
+absl::StatusOr<std::vector<std::optional<Listing>>> StoreListingReader::ReadListings(
+    absl::Span<const uint64_t> ids) const {
+  return store_->GetListings(ids);
+}
+
+absl::StatusOr<RankingInputs> StoreListingReader::ReadRankingInputs(
+    absl::Span<const uint64_t> ids, uint64_t user_id, const IndexSnapshot& index) const {
+  RankingInputs in;
+  MS_ASSIGN_OR_RETURN(in.counters, store_->GetListingCounters(ids));
+  if (user_id != 0) {
+    MS_ASSIGN_OR_RETURN(in.user, store_->GetUser(user_id));
+  }
+  in.dim = index.dim();
+  const DeltaIndex* delta = ann_ != nullptr ? ann_->delta() : nullptr;
+  if (delta != nullptr && delta->dim() != in.dim) delta = nullptr;
+  in.embeddings.assign(ids.size() * in.dim, 0.0f);
+  in.has_embedding.assign(ids.size(), 0);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    float* row = in.embeddings.data() + i * in.dim;
+    absl::Status s = absl::NotFoundError("");
+    if (delta != nullptr) s = delta->Reconstruct(ids[i], row);
+    if (!s.ok()) s = index.Reconstruct(ids[i], row);
+    if (s.ok()) {
+      in.has_embedding[i] = 1;
+    } else if (absl::IsNotFound(s)) {
+      ++in.not_in_index;  // e.g. written to the store after the build, without a delta
+      std::fill_n(row, in.dim, 0.0f);
+    } else {
+      return s;
+    }
+  }
+  return in;
+}
+
+}  // namespace marketsearch
