@@ -25,8 +25,13 @@ absl::StatusOr<std::unique_ptr<Ranker>> Ranker::Load(const Options& options) {
   ro.intra_op_threads = options.intra_op_threads;
   absl::StatusOr<std::unique_ptr<ModelRunner>> runner = ModelRunner::Load(ro);
   if (!runner.ok()) return runner.status();
-  const ModelManifest& m = (*runner)->manifest();
-  const std::string what = absl::StrCat("model ranker v", m.version(), " (", options.dir, ")");
+  return Create(*std::move(runner), options);
+}
+
+absl::StatusOr<std::unique_ptr<Ranker>> Ranker::Create(std::unique_ptr<ModelRunner> runner,
+                                                       const Options& options) {
+  const ModelManifest& m = runner->manifest();
+  const std::string what = absl::StrCat("model ranker v", m.version(), " (", runner->dir(), ")");
 
   // The input spec: exactly one float32 [-1, kRankingFeatureDim] tensor.
   if (m.inputs_size() != 1 || m.inputs(0).dtype() != "float32" || m.inputs(0).shape_size() != 2) {
@@ -44,7 +49,7 @@ absl::StatusOr<std::unique_ptr<Ranker>> Ranker::Load(const Options& options) {
         what, " was trained on ranking features version ", fv, " but this binary assembles version ",
         kRankingFeatureVersion, "; retrain the ranker"));
   }
-  std::unique_ptr<Ranker> r(new Ranker(*std::move(runner)));
+  std::unique_ptr<Ranker> r(new Ranker(std::move(runner)));
   r->listing_tower_version_ = static_cast<int64_t>(Metric(m, "listing_tower_version", -1));
 
   for (int rows : options.warmup_batch_sizes) {

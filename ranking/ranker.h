@@ -43,6 +43,10 @@ class Ranker {
     o.dir = dir;
     return Load(o);
   }
+  // Load's checks (input spec, feature version) and warm-up on a runner already loaded
+  // (`options.dir` unused): how tests put a fake model behind the ranker.
+  static absl::StatusOr<std::unique_ptr<Ranker>> Create(std::unique_ptr<ModelRunner> runner,
+                                                        const Options& options);
 
   // One score per row of `features` ([n, kRankingFeatureDim], raw, from
   // AssembleRankingFeatures), higher is better; scores are comparable within a request only.

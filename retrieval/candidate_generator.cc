@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <future>
+#include <optional>
 
 #include "common/status_macros.h"
 #include "common/timing.h"
@@ -17,8 +18,6 @@ absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& a,
 absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& a,
                                                    const ParsedQuery& query,
                                                    const RetrievalOptions& o) {
-  RetrievalResult r;
-  std::vector<ScoredId> ann, lexical;
   const bool with_ann = o.mode != RetrievalMode::kLexicalOnly;
   const bool with_lexical = o.mode != RetrievalMode::kAnnOnly && a.lexical;
   if (with_ann && (!a.query_encoder || !a.index)) {
@@ -27,48 +26,44 @@ absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& a,
   if (o.mode == RetrievalMode::kLexicalOnly && !a.lexical) {
     return absl::FailedPreconditionError("no lexical index loaded");
   }
-  // Each leg writes only its own outputs, so the two may run at the same time.
+  std::optional<AnnSource> ann;
+  std::optional<LexicalSource> lexical;
+  if (with_ann) ann.emplace(*a.query_encoder, *a.index, a.delta);
+  if (with_lexical) lexical.emplace(*a.lexical, a.lexical_delta);
+  return GenerateFromSources(ann ? &*ann : nullptr, lexical ? &*lexical : nullptr, query, o);
+}
+
+absl::StatusOr<RetrievalResult> GenerateFromSources(const CandidateSource* ann,
+                                                    const CandidateSource* lexical,
+                                                    const ParsedQuery& query,
+                                                    const RetrievalOptions& o) {
+  // Each leg writes only its own result, so the two may run at the same time.
+  SourceResult ann_result, lexical_result;
   auto ann_leg = [&]() -> absl::Status {
-    auto t = std::chrono::steady_clock::now();
-    MS_ASSIGN_OR_RETURN(FloatMatrix qv, a.query_encoder->Encode(query));
-    r.encode_ms = MsSince(t);
-    r.query_embedding.assign(qv.row(0), qv.row(0) + qv.cols);
-    t = std::chrono::steady_clock::now();
-    std::vector<Neighbor> nn;
-    if (a.delta != nullptr) {
-      MS_ASSIGN_OR_RETURN(nn, SearchWithDelta(*a.index, *a.delta, qv.row(0), o.ann_depth, o.filter, o.nprobe));
-    } else {
-      SearchOptions so;
-      so.nprobe = o.nprobe;
-      so.filter = o.filter;
-      MS_ASSIGN_OR_RETURN(nn, a.index->Search(qv.row(0), o.ann_depth, so));
-    }
-    r.ann_ms = MsSince(t);
-    ann.reserve(nn.size());
-    for (const Neighbor& n : nn) ann.push_back({n.listing_id, n.score});
+    MS_ASSIGN_OR_RETURN(ann_result, ann->Retrieve({query, o.ann_depth, o.filter, o.nprobe}));
     return absl::OkStatus();
   };
   auto lexical_leg = [&]() -> absl::Status {
-    auto t = std::chrono::steady_clock::now();
-    MS_ASSIGN_OR_RETURN(std::vector<LexicalHit> hits,
-                        a.lexical->SearchTokens(query.terms.tokens, o.lexical_depth, a.lexical_delta));
-    r.lexical_ms = MsSince(t);
-    lexical.reserve(hits.size());
-    for (const LexicalHit& h : hits) lexical.push_back({h.listing_id, static_cast<float>(h.score)});
+    MS_ASSIGN_OR_RETURN(lexical_result, lexical->Retrieve({query, o.lexical_depth, nullptr, 0}));
     return absl::OkStatus();
   };
-  if (with_ann && with_lexical && o.concurrent_legs) {
+  if (ann != nullptr && lexical != nullptr && o.concurrent_legs) {
     std::future<absl::Status> lexical_done = std::async(std::launch::async, lexical_leg);
     const absl::Status ann_status = ann_leg();
     const absl::Status lexical_status = lexical_done.get();
     MS_RETURN_IF_ERROR(ann_status);
     MS_RETURN_IF_ERROR(lexical_status);
   } else {
-    if (with_ann) MS_RETURN_IF_ERROR(ann_leg());
-    if (with_lexical) MS_RETURN_IF_ERROR(lexical_leg());
+    if (ann != nullptr) MS_RETURN_IF_ERROR(ann_leg());
+    if (lexical != nullptr) MS_RETURN_IF_ERROR(lexical_leg());
   }
-  auto t = std::chrono::steady_clock::now();
-  r.candidates = MergeCandidates(ann, lexical, o.fusion);
+  RetrievalResult r;
+  r.query_embedding = std::move(ann_result.query_embedding);
+  r.encode_ms = ann_result.encode_ms;
+  r.ann_ms = ann_result.search_ms;
+  r.lexical_ms = lexical_result.encode_ms + lexical_result.search_ms;
+  const auto t = std::chrono::steady_clock::now();
+  r.candidates = MergeCandidates(ann_result.hits, lexical_result.hits, o.fusion);
   r.merge_ms = MsSince(t);
   return r;
 }

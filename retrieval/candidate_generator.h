@@ -1,5 +1,6 @@
-// Candidate generation for one query: the two-tower ANN leg and the Xapian BM25 leg, merged
-// into one de-duplicated list with per-source scores (retrieval/candidate_merge.h). Used by
+// Candidate generation for one query: the two-tower ANN leg and the Xapian BM25 leg (each a
+// CandidateSource: retrieval/candidate_source.h), merged into one de-duplicated list with
+// per-source scores (retrieval/candidate_merge.h). Used by
 // the server's request pipeline, the ranking-data export and the retrieval benchmark, so all
 // three see exactly the same candidates.
 //
@@ -18,6 +19,7 @@
 #include "index/lexical_index.h"
 #include "index/listing_filter.h"
 #include "retrieval/candidate_merge.h"
+#include "retrieval/candidate_source.h"
 #include "retrieval/encoders.h"
 
 namespace marketsearch {
@@ -59,6 +61,14 @@ struct RetrievalResult {
 absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& artifacts,
                                                    const ParsedQuery& query,
                                                    const RetrievalOptions& options);
+// The legs as sources (null = that leg does not run; RetrievalOptions::mode is the caller's
+// choice of which to pass): runs them, concurrently when options.concurrent_legs and both are
+// set, and fuses their hits. The ANN leg gets ann_depth, the filter and nprobe; the lexical
+// leg lexical_depth. Returns the first failing leg's error.
+absl::StatusOr<RetrievalResult> GenerateFromSources(const CandidateSource* ann,
+                                                    const CandidateSource* lexical,
+                                                    const ParsedQuery& query,
+                                                    const RetrievalOptions& options);
 // Offline tools: parses `raw_query`, then the above.
 absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& artifacts,
                                                    const std::string& raw_query,

@@ -1,9 +1,10 @@
 // ModelRunner: the only way C++ code loads and runs a trained model artifact
 // (<models_root>/<name>/<version>/{model.pt, MANIFEST}). It verifies the manifest, the
 // file checksum and the featurizer version before the model can be used, and turns every
-// libtorch exception into an absl::Status. Only model_runner.cc includes torch headers, so
-// the rest of the tree compiles without them; another runtime (AOT, torch.export) can be
-// added behind this interface without touching callers.
+// runtime exception into an absl::Status. Only the runtime's translation unit
+// (torchscript_runner.cc) includes torch headers, so the rest of the tree compiles without
+// them; another runtime (AOTInductor, torch.export) is another subclass chosen by the
+// manifest's format, without touching callers.
 //
 // Thread safety: Run() may be called concurrently from many threads on one instance.
 #ifndef MARKETSEARCH_RETRIEVAL_MODEL_RUNNER_H_
@@ -37,32 +38,39 @@ struct InputTensor {
   }
 };
 
+// The seam between C++ callers (encoders, ranker) and a model runtime. Load() verifies the
+// artifact, then hands it to the runtime its manifest's `format` names (today "torchscript":
+// retrieval/torchscript_runner.cc); tests substitute a fake (retrieval/fake_model_runner.h).
 class ModelRunner {
  public:
   struct Options {
-    std::string dir;            // the version directory holding model.pt and MANIFEST
+    std::string dir;            // the version directory holding the model file and MANIFEST
     std::string expected_name;  // if set, the manifest's model_name must equal it
-    int intra_op_threads = 1;   // libtorch intra-op threads (process-wide setting)
+    int intra_op_threads = 1;   // intra-op threads of the runtime (process-wide in libtorch)
   };
 
-  // Heavy: reads and verifies the artifact and deserialises the TorchScript module.
-  // Errors: NotFound (missing files), DataLoss (checksum mismatch), FailedPrecondition
-  // (featurizer version or model name mismatch), Internal (libtorch failed to load).
+  // Heavy: reads and verifies the artifact (manifest, every listed file's checksum, featurizer
+  // version, model name) and loads it with the runtime its format names.
+  // Errors: NotFound (missing files), DataLoss (checksum mismatch, no model file listed),
+  // FailedPrecondition (featurizer version, model name or unknown format), Internal (the
+  // runtime failed to load).
   static absl::StatusOr<std::unique_ptr<ModelRunner>> Load(const Options& options);
-  ~ModelRunner();
+  virtual ~ModelRunner() = default;
 
-  // Runs forward(inputs...) without autograd. The model must return one 2-D float tensor.
-  absl::StatusOr<FloatMatrix> Run(absl::Span<const InputTensor> inputs) const;
+  // Runs the model's forward(inputs...) without autograd. The model must return one 2-D float
+  // tensor. A runtime's exception arrives as Internal, its message kept.
+  virtual absl::StatusOr<FloatMatrix> Run(absl::Span<const InputTensor> inputs) const = 0;
 
   const ModelManifest& manifest() const { return manifest_; }
   const std::string& dir() const { return dir_; }
 
+ protected:
+  ModelRunner(ModelManifest manifest, std::string dir)
+      : manifest_(std::move(manifest)), dir_(std::move(dir)) {}
+
  private:
-  struct Impl;
-  ModelRunner() = default;
-  std::unique_ptr<Impl> impl_;
-  ModelManifest manifest_;
-  std::string dir_;
+  const ModelManifest manifest_;
+  const std::string dir_;
 };
 
 // Reads and parses a text-proto MANIFEST (no verification).

@@ -1,0 +1,70 @@
+#include "retrieval/torchscript_runner.h"
+
+#include <ATen/Parallel.h>
+#include <torch/script.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace marketsearch {
+namespace {
+
+class TorchScriptRunner : public ModelRunner {
+ public:
+  TorchScriptRunner(ModelManifest manifest, std::string dir, torch::jit::Module module)
+      : ModelRunner(std::move(manifest), std::move(dir)), module_(std::move(module)) {}
+
+  absl::StatusOr<FloatMatrix> Run(absl::Span<const InputTensor> inputs) const override {
+    try {
+      c10::InferenceMode guard;
+      std::vector<torch::jit::IValue> args;
+      args.reserve(inputs.size());
+      for (const InputTensor& in : inputs) {
+        auto dtype = in.dtype == InputTensor::Dtype::kInt64 ? torch::kInt64 : torch::kFloat32;
+        // from_blob does not copy; the model only reads its inputs.
+        args.emplace_back(torch::from_blob(const_cast<void*>(in.data), in.shape,
+                                           torch::TensorOptions().dtype(dtype)));
+      }
+      torch::Tensor out = module_.forward(args).toTensor().contiguous();
+      if (out.dim() != 2 || out.scalar_type() != torch::kFloat32) {
+        return absl::InternalError(absl::StrCat("model ", manifest().model_name(),
+                                                " returned a tensor of rank ", out.dim(),
+                                                "; expected a 2-D float tensor"));
+      }
+      FloatMatrix m;
+      m.rows = out.size(0);
+      m.cols = out.size(1);
+      const float* p = out.data_ptr<float>();
+      m.data.assign(p, p + m.rows * m.cols);
+      return m;
+    } catch (const std::exception& e) {
+      return absl::InternalError(
+          absl::StrCat("model ", manifest().model_name(), " forward failed: ", e.what()));
+    }
+  }
+
+ private:
+  // torch::jit::Module::forward is const-callable through a copy sharing the same
+  // underlying object; concurrent forward calls on one module are supported by libtorch.
+  mutable torch::jit::Module module_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ModelRunner>> LoadTorchScriptRunner(const ModelRunner::Options& options,
+                                                                   ModelManifest manifest,
+                                                                   const std::string& model_file) {
+  const std::string what = absl::StrCat("model ", manifest.model_name(), " v", manifest.version());
+  try {
+    at::set_num_threads(std::max(1, options.intra_op_threads));
+    torch::jit::Module module = torch::jit::load(model_file, torch::kCPU);
+    module.eval();
+    return std::make_unique<TorchScriptRunner>(std::move(manifest), options.dir, std::move(module));
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        absl::StrCat(what, ": libtorch could not load ", model_file, ": ", e.what()));
+  }
+}
+
+}  // namespace marketsearch
