@@ -138,4 +138,15 @@ absl::Status WriteIndexManifest(const std::string& dir, const IndexManifest& man
   return WriteFileAtomically(dir + "/MANIFEST", text);
 }
 
+absl::StatusOr<std::shared_ptr<const IndexSnapshot>> BuildInMemorySnapshot(
+    const std::string& factory, int dim, const float* vectors, const std::vector<uint64_t>& ids,
+    IndexManifest manifest, std::unique_ptr<ListingAttributeTable> attributes,
+    const IndexBuildOptions& options) {
+  absl::StatusOr<std::unique_ptr<faiss::Index>> index = BuildFaissIndex(factory, dim, vectors, ids, options);
+  if (!index.ok()) return index.status();
+  manifest.set_dim(dim);
+  if (manifest.factory().empty()) manifest.set_factory(factory);
+  return IndexSnapshot::Create(*std::move(index), std::move(manifest), std::move(attributes));
+}
+
 }  // namespace marketsearch

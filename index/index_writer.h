@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "index/index_snapshot.h"
 #include "index/listing_filter.h"
 #include "proto/manifest.pb.h"
 
@@ -49,6 +50,14 @@ absl::StatusOr<std::unique_ptr<faiss::Index>> BuildFaissIndex(const std::string&
                                                               int dim, const float* vectors,
                                                               const std::vector<uint64_t>& ids,
                                                               const IndexBuildOptions& options);
+
+// BuildFaissIndex, served straight from memory without writing a version directory: for tests
+// and tools that need a searchable version of a few vectors without the FAISS types.
+// `manifest.dim` is set to `dim`; `attributes` (may be null) must follow `ids` row for row.
+absl::StatusOr<std::shared_ptr<const IndexSnapshot>> BuildInMemorySnapshot(
+    const std::string& factory, int dim, const float* vectors, const std::vector<uint64_t>& ids,
+    IndexManifest manifest, std::unique_ptr<ListingAttributeTable> attributes,
+    const IndexBuildOptions& options = IndexBuildOptions());
 
 // Writes <dir>/index.faiss and appends its FileChecksum to manifest->files.
 absl::Status WriteIndexFile(const std::string& dir, const faiss::Index& index,

@@ -1,6 +1,12 @@
 #include "serving/searcher.h"
 
+#include <map>
+
+#include "absl/container/flat_hash_map.h"
 #include "gtest/gtest.h"
+#include "ranking/ranking_features.h"
+#include "retrieval/fake_model_runner.h"
+#include "serving/fake_serving_state.h"
 
 namespace marketsearch {
 namespace {
@@ -52,7 +58,7 @@ TEST(MatchesFilters, EachFilter) {
 TEST(Searcher, UnavailableBeforeLoadAndInvalidFirst) {
   LiveAnnIndex ann;
   LiveLexicalIndex lexical;
-  Searcher searcher(Searcher::Options(), nullptr, &ann, &lexical);
+  Searcher searcher(Searcher::Options(), /*reader=*/nullptr, &ann, &lexical);
   SearchRequest r;
   r.set_query("sofa");
   r.set_page_size(10);
@@ -60,6 +66,180 @@ TEST(Searcher, UnavailableBeforeLoadAndInvalidFirst) {
   EXPECT_EQ(searcher.Search(r, &resp).code(), absl::StatusCode::kUnavailable);
   r.set_page_size(0);
   EXPECT_EQ(searcher.Search(r, &resp).code(), absl::StatusCode::kInvalidArgument);
+}
+
+
+// An in-memory catalog: what a ListingReader implementation other than RocksDB looks like, and
+// a record of what the Searcher asked of it.
+class FakeListingReader : public ListingReader {
+ public:
+  void Put(const Listing& l) { listings_[l.listing_id()] = l; }
+
+  absl::StatusOr<std::vector<std::optional<Listing>>> ReadListings(
+      absl::Span<const uint64_t> ids) const override {
+    ++listing_reads;
+    std::vector<std::optional<Listing>> out;
+    for (uint64_t id : ids) {
+      auto it = listings_.find(id);
+      out.push_back(it == listings_.end() ? std::nullopt : std::optional<Listing>(it->second));
+    }
+    return out;
+  }
+  absl::StatusOr<RankingInputs> ReadRankingInputs(absl::Span<const uint64_t> ids, uint64_t user_id,
+                                                  const IndexSnapshot& index) const override {
+    ranked_ids.assign(ids.begin(), ids.end());
+    RankingInputs in;
+    in.dim = index.dim();
+    in.counters.resize(ids.size());
+    in.embeddings.assign(ids.size() * in.dim, 0.0f);
+    in.has_embedding.assign(ids.size(), 0);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      in.has_embedding[i] = index.Reconstruct(ids[i], in.embeddings.data() + i * in.dim).ok() ? 1 : 0;
+    }
+    if (user_id != 0) in.user.emplace().set_user_id(user_id);
+    return in;
+  }
+
+  mutable int listing_reads = 0;
+  mutable std::vector<uint64_t> ranked_ids;
+
+ private:
+  std::map<uint64_t, Listing> listings_;
+};
+
+Listing Titled(uint64_t id, const std::string& title, const std::string& category) {
+  Listing l;
+  l.set_listing_id(id);
+  l.set_title(title);
+  l.set_category(category);
+  l.set_price(10.0 * id);
+  l.set_condition(CONDITION_USED);
+  return l;
+}
+
+class SearcherOverFakes : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    catalog_ = {Titled(1, "grey fabric sofa", "sofas"), Titled(2, "red leather sofa", "sofas"),
+                Titled(3, "iphone 12 128gb", "phones"), Titled(4, "oak dining table", "tables"),
+                Titled(5, "blue corner sofa", "sofas")};
+    for (const Listing& l : catalog_) {
+      if (l.listing_id() != 2) reader_.Put(l);  // 2 was sold after the index build
+    }
+  }
+
+  SearchResponse Search(const Searcher& searcher, const SearchRequest& r) {
+    SearchResponse resp;
+    const absl::Status s = searcher.Search(r, &resp);
+    EXPECT_TRUE(s.ok()) << s;
+    return resp;
+  }
+
+  std::vector<uint64_t> Ids(const SearchResponse& resp) {
+    std::vector<uint64_t> ids;
+    for (const SearchResult& r : resp.results()) ids.push_back(r.listing_id());
+    return ids;
+  }
+
+  std::vector<Listing> catalog_;
+  FakeListingReader reader_;
+  LiveAnnIndex ann_;
+  LiveLexicalIndex lexical_{std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : ""};
+};
+
+TEST_F(SearcherOverFakes, ServesThePageAndDropsWhatTheReaderNoLongerHas) {
+  Searcher::Options o;
+  o.mode = RetrievalMode::kAnnOnly;
+  Searcher searcher(o, &reader_, &ann_, &lexical_);
+  auto state = MakeFakeServingState(catalog_);
+  ASSERT_TRUE(state.ok()) << state.status();
+  ASSERT_TRUE(searcher.SetState(*state).ok());
+  SearchRequest r;
+  r.set_query("sofa");
+  r.set_page_size(10);
+  r.set_debug(true);
+  const SearchResponse resp = Search(searcher, r);
+  const std::vector<uint64_t> ids = Ids(resp);
+  ASSERT_EQ(ids.size(), 4u);  // the whole exact index but the sold listing
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 2u), 0);
+  EXPECT_EQ(reader_.listing_reads, 1);  // one batched read of the candidates' records
+  EXPECT_TRUE(reader_.ranked_ids.empty());  // no ranker: no ranking inputs read
+  for (const char* stage : {"encode_query", "ann", "merge", "features", "total"}) {
+    EXPECT_TRUE(resp.debug().stage_ms().contains(stage)) << stage;
+  }
+  EXPECT_EQ(resp.results(0).title(), catalog_[ids[0] - 1].title());
+
+  // Filters drop what the reader's records fail.
+  r.mutable_filters()->add_categories("phones");
+  EXPECT_EQ(Ids(Search(searcher, r)), (std::vector<uint64_t>{3}));
+}
+
+TEST_F(SearcherOverFakes, PagesFollowOneAnotherWithoutOverlap) {
+  Searcher::Options o;
+  o.mode = RetrievalMode::kAnnOnly;
+  Searcher searcher(o, &reader_, &ann_, &lexical_);
+  ASSERT_TRUE(searcher.SetState(*MakeFakeServingState(catalog_)).ok());
+  SearchRequest r;
+  r.set_query("sofa");
+  r.set_page_size(10);
+  const std::vector<uint64_t> all = Ids(Search(searcher, r));
+  r.set_page_size(3);
+  const SearchResponse first = Search(searcher, r);
+  ASSERT_FALSE(first.next_page_token().empty());
+  r.set_page_token(first.next_page_token());
+  const SearchResponse second = Search(searcher, r);
+  EXPECT_TRUE(second.next_page_token().empty());
+  std::vector<uint64_t> both = Ids(first);
+  for (uint64_t id : Ids(second)) both.push_back(id);
+  EXPECT_EQ(both, all);
+}
+
+// The ranker reorders the best rank_depth survivors from the inputs the reader returned for
+// exactly those; the rest follow in fused order.
+TEST_F(SearcherOverFakes, TheRankerReordersTheBestRankDepthFromTheReadersInputs) {
+  constexpr int kSim = kRankRetrievalBegin + 0;  // query·listing embedding similarity
+  ModelManifest m;
+  m.set_model_name("ranker");
+  m.set_version(9);
+  TensorSpec* in = m.add_inputs();
+  in->set_dtype("float32");
+  in->add_shape(-1);
+  in->add_shape(kRankingFeatureDim);
+  (*m.mutable_metrics())["ranking_feature_version"] = kRankingFeatureVersion;
+  // Scores the least similar highest: the opposite of the fused (ANN) order.
+  auto runner = std::make_unique<FakeModelRunner>(
+      m, [](absl::Span<const InputTensor> x) -> absl::StatusOr<FloatMatrix> {
+        const auto* f = static_cast<const float*>(x[0].data);
+        FloatMatrix out;
+        out.rows = x[0].shape[0];
+        out.cols = 1;
+        for (int64_t r = 0; r < out.rows; ++r) out.data.push_back(-f[r * kRankingFeatureDim + kSim]);
+        return out;
+      });
+  Ranker::Options ro;
+  ro.warmup_batch_sizes = {};
+  auto ranker = Ranker::Create(std::move(runner), ro);
+  ASSERT_TRUE(ranker.ok()) << ranker.status();
+
+  Searcher::Options o;
+  o.mode = RetrievalMode::kAnnOnly;
+  Searcher fused_searcher(o, &reader_, &ann_, &lexical_);
+  ASSERT_TRUE(fused_searcher.SetState(*MakeFakeServingState(catalog_)).ok());
+  SearchRequest r;
+  r.set_query("grey fabric sofa");
+  r.set_page_size(10);
+  r.set_user_id(77);
+  const std::vector<uint64_t> fused = Ids(Search(fused_searcher, r));
+  ASSERT_EQ(fused.size(), 4u);
+
+  o.rank_depth = 3;
+  FakeServingStateOptions so;
+  so.ranker = std::move(*ranker);
+  Searcher searcher(o, &reader_, &ann_, &lexical_);
+  ASSERT_TRUE(searcher.SetState(*MakeFakeServingState(catalog_, so)).ok());
+  const std::vector<uint64_t> ranked = Ids(Search(searcher, r));
+  EXPECT_EQ(reader_.ranked_ids, (std::vector<uint64_t>{fused[0], fused[1], fused[2]}));
+  EXPECT_EQ(ranked, (std::vector<uint64_t>{fused[2], fused[1], fused[0], fused[3]}));
 }
 
 }  // namespace
