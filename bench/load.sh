@@ -33,7 +33,7 @@ if [ -z "${LOAD_NAME:-}" ]; then
   else LOAD_NAME="$LISTINGS"; fi
 fi
 USERS=$(( LISTINGS / 10 > 100 ? LISTINGS / 10 : 100 ))
-PY=/usr/bin/python3
+PY=third_party/python
 RUN="$D/run"
 mkdir -p "$RUN"
 TIMES="$RUN/build_times.txt"  # step -> seconds, kept so a reused deployment still shows them

@@ -9,7 +9,7 @@ BIN=bazel-bin
 D=var/bench/public
 rm -rf "$D"; mkdir -p "$D/src"
 "$BIN/jobs/make_marketplace" --seed=7 --listings=4000 --users=400 --queries=1200 --out_dir="$D/src" > /dev/null 2>&1
-/usr/bin/python3 bench/write_public_fixture.py "$D/src" "$D/files"
+third_party/python bench/write_public_fixture.py "$D/src" "$D/files"
 for fmt in esci wands; do
   echo "== $fmt"
   if [ "$fmt" = esci ]; then

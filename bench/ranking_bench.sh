@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 D="${1:?usage: bench/ranking_bench.sh DATA_DIR}"
 BIN=bazel-bin
 source tools/blas_env.sh  # OpenBLAS kernels named from the CPU flags (VMs hide the model)
-PY=/usr/bin/python3
+PY=third_party/python
 
 [ -f "$D/lexical/CURRENT" ] || "$BIN/jobs/build_lexical" --data_dir="$D"
 echo "== out-of-fold retrievers for the ranker's training data"

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Writes a synthetic catalog (make_marketplace output) in the public ESCI and WANDS file
 formats, so the public-format loaders can be smoke-run end to end without the real files
 (which are not on this machine). usage: write_public_fixture.py CATALOG_DIR OUT_DIR"""

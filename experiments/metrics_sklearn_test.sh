@@ -1,4 +1,4 @@
 #!/usr/bin/env bash
 set -euo pipefail
 R="$TEST_SRCDIR/marketsearch/experiments"
-/usr/bin/python3 "$R/metrics_sklearn_check.py" "$R/ndcg_cli"
+"$R/../third_party/python" "$R/metrics_sklearn_check.py" "$R/ndcg_cli"

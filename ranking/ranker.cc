@@ -93,8 +93,8 @@ absl::StatusOr<std::vector<float>> Ranker::Score(const FloatMatrix& features) co
 int SetBlasThreads(int threads) {
   using SetFn = void (*)(int);
   int found = 0;
-  // libtorch calls sgemm_ from libblas.so.3 and FAISS links libopenblas.so.0; with Debian's
-  // OpenBLAS these are two libraries with a thread pool each.
+  // FAISS links libopenblas.so.0; a libtorch built on the system BLAS calls sgemm_ from
+  // libblas.so.3, with Debian's OpenBLAS a second library with a thread pool of its own.
   for (const char* lib : {"libblas.so.3", "libopenblas.so.0"}) {
     void* h = dlopen(lib, RTLD_NOW | RTLD_NOLOAD);
     if (h == nullptr) continue;

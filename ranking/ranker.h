@@ -71,11 +71,13 @@ class Ranker {
   int64_t listing_tower_version_ = -1;
 };
 
-// Process-wide: limits OpenBLAS's own thread pool(s) to `threads`. Debian's libtorch runs its
-// GEMMs through the system BLAS (OpenBLAS), which ignores at::set_num_threads and by default
-// starts one thread per core whose spin-waiting (sched_yield) competes with serving threads
-// on a small machine. Call once at startup (the benchmark and server do). Returns how many
-// OpenBLAS libraries were found and set (0 when the process has no OpenBLAS).
+// Process-wide: limits OpenBLAS's own thread pool(s) to `threads`. FAISS runs its GEMMs through
+// Debian's OpenBLAS, which ignores OpenMP's settings and by default starts one thread per core
+// whose spin-waiting (sched_yield) competes with serving threads on a small machine. (The
+// wheel's libtorch has its own GEMM kernels, which follow OpenMP's per-thread setting; a
+// libtorch built against the system BLAS, like Debian's 1.13, loads libblas.so.3 as well.)
+// Call once at startup (the benchmark and server do). Returns how many OpenBLAS libraries were
+// found and set (0 when the process has no OpenBLAS).
 int SetBlasThreads(int threads);
 
 }  // namespace marketsearch

@@ -23,15 +23,15 @@ std::string TmpDir() {
   return std::string(t ? t : "/tmp");
 }
 
-std::string Script() {
+std::string Runfile(const std::string& path) {
   const char* s = std::getenv("TEST_SRCDIR");
-  return std::string(s ? s : ".") + "/marketsearch/ranking/train/make_test_ranker.py";
+  return std::string(s ? s : ".") + "/marketsearch/" + path;
 }
 
 // Writes <models_dir>/ranker/<version> with the given knobs; returns the directory.
 std::string MakeArtifact(const std::string& models_dir, int version, const std::string& extra = "",
                          int seed = 0) {
-  const std::string cmd = absl::StrCat("/usr/bin/python3 ", Script(), " --models_dir=", models_dir,
+  const std::string cmd = absl::StrCat(Runfile("third_party/python"), " ", Runfile("ranking/train/make_test_ranker.py"), " --models_dir=", models_dir,
                                        " --version=", version, " --featurizer_version=",
                                        kFeaturizerVersion, " --seed=", seed, " ", extra,
                                        " > /dev/null");

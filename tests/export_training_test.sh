@@ -6,4 +6,4 @@ D="$TEST_TMPDIR/data"
 "$R/jobs/make_marketplace" --listings=3000 --users=300 --queries=400 --out_dir="$D/catalog" > /dev/null 2>&1
 "$R/jobs/ingest" --data_dir="$D" > /dev/null 2>&1
 "$R/jobs/export_training" --data_dir="$D" 2>/dev/null
-/usr/bin/python3 "$R/tests/check_training_tensors.py" "$D/training"
+"$R/third_party/python" "$R/tests/check_training_tensors.py" "$D/training"

@@ -7,7 +7,7 @@
 set -euo pipefail
 R="$TEST_SRCDIR/marketsearch"
 D="${TEST_TMPDIR:-/tmp}/ranker_pipeline"
-PY=/usr/bin/python3
+PY="$R/third_party/python"
 rm -rf "$D"
 
 bash "$R/tools/pipeline.sh" "$R" "$D" 5000 1500 15

@@ -44,7 +44,7 @@ class TakedownE2E : public ::testing::Test {
     // A ranker (untrained, valid) so that requests run the ranker's batched forward through
     // BLAS, as in production: the CPU and overload findings were BLAS's.
     const std::string ranker = absl::StrCat(
-        "/usr/bin/python3 ", RunfilesRoot(), "/ranking/train/make_test_ranker.py --models_dir=",
+        RunfilesRoot(), "/third_party/python ", RunfilesRoot(), "/ranking/train/make_test_ranker.py --models_dir=",
         *data_dir_, "/models --version=1 --listing_tower_version=1 --featurizer_version=",
         kFeaturizerVersion, " > ", *data_dir_, ".ranker.log 2>&1");
     ASSERT_EQ(std::system(ranker.c_str()), 0) << ranker;

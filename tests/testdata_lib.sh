@@ -20,7 +20,7 @@ make_data() {
     --out_dir="$d/catalog" > "$d.setup.log" 2>&1
   "$RUNFILES/jobs/ingest" --data_dir="$d" >> "$d.setup.log" 2>&1
   "$RUNFILES/jobs/export_training" --data_dir="$d" >> "$d.setup.log" 2>&1
-  /usr/bin/python3 "$RUNFILES/retrieval/train/train_two_tower.py" --data_dir="$d" --epochs=1 \
+  "$RUNFILES/third_party/python" "$RUNFILES/retrieval/train/train_two_tower.py" --data_dir="$d" --epochs=1 \
     --threads=2 >> "$d.setup.log" 2>&1 || { cat "$d.setup.log" >&2; fail "training failed"; }
 }
 

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Layering check: derives the folder dependency graph from Bazel and fails on a cycle
 between folders or on an arrow from a lower layer to a higher one.
 

@@ -18,13 +18,13 @@ SRC_ROOT=. bash tools/pipeline.sh "$BIN" "$DATA" "$LISTINGS" "$QUERIES" 15
 mkdir -p "$DATA/run"
 printf '\n== ranker: out-of-fold retrievers (2 folds, %s epochs each; log in %s)\n' \
   "${DEMO_OOF_EPOCHS:-15}" "$DATA/run/ranker_oof.log"
-/usr/bin/python3 ranking/train/make_oof_folds.py --data_dir="$DATA" --bin_dir="$BIN" --folds=2 \
+third_party/python ranking/train/make_oof_folds.py --data_dir="$DATA" --bin_dir="$BIN" --folds=2 \
   --epochs="${DEMO_OOF_EPOCHS:-15}" > "$DATA/run/ranker_oof.log" 2>&1 ||
   { tail -30 "$DATA/run/ranker_oof.log"; exit 1; }
 printf '\n== ranker: training data (export_ranking_data)\n'
 "$BIN/jobs/export_ranking_data" --data_dir="$DATA" 2>&1 | sed 's/^/  /'
 printf '\n== ranker: DCN-V2 training (listwise softmax, early stopping on valid NDCG@10)\n'
-/usr/bin/python3 ranking/train/train_ranker.py --data_dir="$DATA" > "$DATA/run/train_ranker.log" 2>&1 ||
+third_party/python ranking/train/train_ranker.py --data_dir="$DATA" > "$DATA/run/train_ranker.log" 2>&1 ||
   { tail -30 "$DATA/run/train_ranker.log"; exit 1; }
 sed -n '/^train_ranker summary/,$p' "$DATA/run/train_ranker.log" | sed 's/^/  /'
 
@@ -39,7 +39,7 @@ sed 's/^/  /' "$DATA/run/server.log"
 
 printf '\n== five sample test queries (top 5 of each)\n'
 # One test query of each of five kinds, chosen deterministically from the generated intents.
-/usr/bin/python3 - "$DATA/catalog/queries.tsv" > "$DATA/run/samples.txt" <<'PYEOF'
+third_party/python - "$DATA/catalog/queries.tsv" > "$DATA/run/samples.txt" <<'PYEOF'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE))
 picked, kinds = [], set()

@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that marketsearch's build, tests and demo use.
-# Idempotent and non-interactive: on a ready machine it only runs dpkg-query and exits.
+# Installs what marketsearch's build, tests and demo use:
+#   1. Debian packages (compiler, Bazel, gRPC, FAISS, RocksDB, Xapian, ...);
+#   2. the project's Python virtual environment .venv from requirements.txt (every package
+#      pinned; PyTorch 2.13 CPU, whose C++ library the server links as well: the Bazel
+#      repository @libtorch in WORKSPACE points into .venv).
+# Idempotent and non-interactive: on a ready machine it only checks (dpkg-query, a checksum of
+# requirements.txt) and exits.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 PACKAGES=(
   # build
   bazel-bootstrap g++ make
   # codegen and RPC
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
-  # libraries
-  libabsl-dev libfaiss-dev libopenblas-dev libtorch-dev librocksdb-dev
+  # libraries (libtorch comes from the PyTorch wheel in .venv, not from Debian)
+  libabsl-dev libfaiss-dev libopenblas-dev librocksdb-dev
   libxapian-dev libutf8proc-dev libssl-dev
   # tests
   libgtest-dev libgmock-dev
-  # training and evaluation (Debian's python3 at /usr/bin/python3)
-  python3-torch python3-numpy python3-pytest python3-sklearn
+  # the interpreter the virtual environment is made from (Debian's python3 3.11: the wheel is cp311)
+  python3 python3-venv
 )
 
 missing=()
@@ -25,13 +31,29 @@ for p in "${PACKAGES[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install_deps: all ${#PACKAGES[@]} packages present"
-  exit 0
+  echo "install_deps: all ${#PACKAGES[@]} Debian packages present"
+else
+  echo "install_deps: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-echo "install_deps: installing ${missing[*]}"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The virtual environment: rebuilt from scratch whenever requirements.txt changes, so it holds
+# exactly the pinned set (--no-deps: a package missing from the file fails `pip check`).
+VENV=.venv
+want="$(sha256sum requirements.txt | cut -d' ' -f1)"
+if [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" = "$want" ]; then
+  echo "install_deps: $VENV matches requirements.txt"
+  exit 0
+fi
+echo "install_deps: creating $VENV from requirements.txt"
+rm -rf "$VENV"
+/usr/bin/python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q --no-deps -r requirements.txt
+"$VENV/bin/pip" check
+"$VENV/bin/python" -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+echo "$want" > "$VENV/.requirements.sha256"
+echo "install_deps: $VENV ready ($("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__)'))"

@@ -9,7 +9,7 @@
 set -euo pipefail
 ROOT="$1"; DATA="$2"; LISTINGS="${3:-20000}"; QUERIES="${4:-3000}"; EPOCHS="${5:-15}"
 SRC="${SRC_ROOT:-$ROOT}"
-PY=/usr/bin/python3
+PY="$SRC/third_party/python"  # the project's virtual environment (requirements.txt)
 USERS=$(( LISTINGS / 10 > 100 ? LISTINGS / 10 : 100 ))
 
 step() { printf '\n== %s\n' "$*"; }

@@ -8,12 +8,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 echo "== layering check (tools/check_layering.py)"
-/usr/bin/python3 tools/check_layering.py
+third_party/python tools/check_layering.py
 layering_rc=$?
 bazel test //... "$@"
 rc=$?
 targets=$(bazel query 'tests(//...)' 2>/dev/null)
-/usr/bin/python3 - "$rc" "$layering_rc" $targets <<'PYEOF'
+third_party/python - "$rc" "$layering_rc" $targets <<'PYEOF'
 import os, sys
 import xml.etree.ElementTree as ET
 rc, layering_rc, targets = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Out-of-fold retrieval models for the ranker's training data.
 
 Why: the two-tower retriever is trained on the train queries, so on those queries its
@@ -140,7 +140,7 @@ def main(argv=None):
         held_out = int(np.sum(fold_of_row == k))
         print("== fold %d/%d: two-tower on %d train queries (%d held out), then its index" % (
             k + 1, args.folds, len(q_ids) - held_out, held_out), flush=True)
-        cmd = ["/usr/bin/python3", trainer, "--data_dir=" + fold, "--epochs=%d" % args.epochs]
+        cmd = [sys.executable, trainer, "--data_dir=" + fold, "--epochs=%d" % args.epochs]
         cmd += [a for a in args.extra_two_tower_args.split() if a]
         subprocess.run(cmd, check=True)
         subprocess.run([build_index, "--data_dir=" + fold], check=True)

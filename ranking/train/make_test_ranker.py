@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Writes a small, untrained but valid ranker artifact (the real exporter's write_artifact,
 with parity fixtures of random features) for the C++ tests of ranking/ranker.
 

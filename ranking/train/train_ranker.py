@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Trains the deep ranker on tensors written by `export_ranking_data` (the C++ serving path's
 features of every query's hybrid candidates) and exports it as a TorchScript artifact:
 

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Trains the two-tower retriever on tensors written by `export_training` and exports both
 towers as TorchScript artifacts with manifests:
 
