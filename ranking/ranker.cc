@@ -23,6 +23,8 @@ absl::StatusOr<std::unique_ptr<Ranker>> Ranker::Load(const Options& options) {
   ro.dir = options.dir;
   ro.expected_name = "ranker";
   ro.intra_op_threads = options.intra_op_threads;
+  ro.format = options.format;
+  ro.concurrency = options.concurrency;
   absl::StatusOr<std::unique_ptr<ModelRunner>> runner = ModelRunner::Load(ro);
   if (!runner.ok()) return runner.status();
   return Create(*std::move(runner), options);

@@ -26,9 +26,12 @@ class Ranker {
   struct Options {
     std::string dir;           // version directory <data_dir>/models/ranker/<v>
     int intra_op_threads = 1;  // libtorch intra-op threads (process-wide setting)
+    std::string format;        // ModelRunner::Options::format ("" = the manifest's)
+    int concurrency = 1;       // ModelRunner::Options::concurrency (the serving threads)
     // Forward passes run at load with zero features of these batch sizes: TorchScript's
-    // profiling executor optimises the graph during the first calls (tens of ms each),
-    // which must not land on a buyer's request. Empty = no warm-up.
+    // profiling executor optimises the graph during the first calls (tens of ms each), and
+    // the first AOTInductor calls fault in its weights; neither must land on a buyer's
+    // request. Empty = no warm-up.
     std::vector<int> warmup_batch_sizes = {1, 50, 200, 200, 200, 500};
   };
 

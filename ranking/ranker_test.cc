@@ -1,14 +1,18 @@
-// Ranker against real TorchScript artifacts written by the Python exporter
-// (ranking/train/make_test_ranker.py → train_ranker.write_artifact).
+// Ranker against real artifacts written by the Python exporter (ranking/train/make_test_ranker.py
+// → train_ranker.write_artifact → common/model_artifact.py): AOTInductor packages and the
+// TorchScript fallback.
 #include "ranking/ranker.h"
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/file_util.h"
 #include "common/float_matrix.h"
 #include "features/featurizer.h"
 #include "features/npy_io.h"
@@ -58,11 +62,13 @@ Ranker::Options Opts(const std::string& dir) {
   return o;
 }
 
+// The suite's artifact carries both formats (one AOTInductor compile, ~20 s): the tests run
+// the served format (AOTInductor), one of them the TorchScript fallback too.
 class RankerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     models_ = new std::string(TmpDir() + "/models_basic");
-    MakeArtifact(*models_, 1);
+    MakeArtifact(*models_, 1, "--format=aoti");
   }
   static std::string* models_;
 };
@@ -72,6 +78,7 @@ TEST_F(RankerTest, ScoresEqualPythonEagerInOneBatchAndPerRow) {
   const std::string dir = *models_ + "/ranker/1";
   auto r = Ranker::Load(Opts(dir));
   ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->manifest().format(), "aoti");
   EXPECT_EQ((*r)->version(), 1);
   EXPECT_EQ((*r)->listing_tower_version(), 1);
   EXPECT_GT((*r)->mflops_per_candidate(), 0.0);
@@ -166,6 +173,62 @@ TEST(RankerLoadTest, MissingAndCorruptArtifacts) {
     f << "x";
   }
   EXPECT_EQ(Ranker::Load(Opts(dir)).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(RankerTest, TheTorchScriptFallbackScoresTheSame) {
+  const std::string dir = *models_ + "/ranker/1";
+  Ranker::Options o = Opts(dir);
+  o.format = "torchscript";
+  auto r = Ranker::Load(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<float> want;
+  FloatMatrix x = Fixture(dir, &want);
+  auto got = (*r)->Score(x);
+  ASSERT_TRUE(got.ok()) << got.status();
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR((*got)[i], want[i], 1e-5) << "row " << i;
+  o.format = "onnx";
+  EXPECT_EQ(Ranker::Load(o).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// Rewrites one file of a copy of the artifact and its checksum in the MANIFEST: a package that
+// verifies but is not what it claims (for the refusals below).
+std::string CopyWithFile(const std::string& from, const std::string& to, const std::string& name,
+                         const std::string& manifest_edit_from = "",
+                         const std::string& manifest_edit_to = "") {
+  std::filesystem::remove_all(to);
+  std::filesystem::create_directories(std::filesystem::path(to).parent_path());
+  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
+  std::string manifest = *ReadFile(to + "/MANIFEST");
+  if (!name.empty()) {
+    auto arr = ReadNpy(to + "/" + name);
+    EXPECT_TRUE(arr.ok());
+    std::vector<float> v = arr->AsFloat32();
+    for (float& f : v) f += 0.5f;  // what a miscompiled kernel would return
+    EXPECT_TRUE(WriteNpy(to + "/" + name, v, arr->shape).ok());
+    const std::string old_sum = *Sha256File(from + "/" + name);
+    manifest = absl::StrReplaceAll(manifest, {{old_sum, *Sha256File(to + "/" + name)}});
+  }
+  if (!manifest_edit_from.empty()) {
+    manifest = absl::StrReplaceAll(manifest, {{manifest_edit_from, manifest_edit_to}});
+  }
+  EXPECT_TRUE(WriteFileAtomically(to + "/MANIFEST", manifest).ok());
+  return to;
+}
+
+TEST_F(RankerTest, APackageThatFailsItsLoadCheckIsRefused) {
+  const std::string dir = CopyWithFile(*models_ + "/ranker/1", TmpDir() + "/models_badcheck/ranker/1",
+                                       "load_check_output.npy");
+  auto r = Ranker::Load(Opts(dir));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("load check"), absl::string_view::npos) << r.status();
+}
+
+TEST_F(RankerTest, APackageForACpuTargetThisServerCannotCheckIsRefused) {
+  const std::string dir = CopyWithFile(*models_ + "/ranker/1", TmpDir() + "/models_march/ranker/1", "",
+                                       "aoti_march: \"x86-64-v3\"", "aoti_march: \"native\"");
+  auto r = Ranker::Load(Opts(dir));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("native"), absl::string_view::npos) << r.status();
 }
 
 }  // namespace

@@ -1,10 +1,9 @@
 // ModelRunner: the only way C++ code loads and runs a trained model artifact
-// (<models_root>/<name>/<version>/{model.pt, MANIFEST}). It verifies the manifest, the
+// (<models_root>/<name>/<version>/{model.pt or model.pt2, MANIFEST}). It verifies the manifest, the
 // file checksum and the featurizer version before the model can be used, and turns every
-// runtime exception into an absl::Status. Only the runtime's translation unit
-// (torchscript_runner.cc) includes torch headers, so the rest of the tree compiles without
-// them; another runtime (AOTInductor, torch.export) is another subclass chosen by the
-// manifest's format, without touching callers.
+// runtime exception into an absl::Status. Only the runtimes' translation units
+// (torchscript_runner.cc, aoti_runner.cc) include torch headers, so the rest of the tree
+// compiles without them; the manifest's format chooses the runtime, without touching callers.
 //
 // Thread safety: Run() may be called concurrently from many threads on one instance.
 #ifndef MARKETSEARCH_RETRIEVAL_MODEL_RUNNER_H_
@@ -47,13 +46,25 @@ class ModelRunner {
     std::string dir;            // the version directory holding the model file and MANIFEST
     std::string expected_name;  // if set, the manifest's model_name must equal it
     int intra_op_threads = 1;   // intra-op threads of the runtime (process-wide in libtorch)
+    // "" = the manifest's format; "torchscript" or "aoti" picks one of the files an artifact
+    // carries (benchmarks; an operator falling back to TorchScript).
+    std::string format;
+    // Requests that may run the model at once (AOTInductor keeps one model instance each;
+    // size it to the serving threads). TorchScript shares one module whatever this is.
+    int concurrency = 1;
   };
 
+  // Relative difference (|got - want| / max(1, |want|)) the load check tolerates between the
+  // runtime's output and the exporting PyTorch's on the artifact's load-check fixture.
+  static constexpr double kLoadCheckTolerance = 1e-4;
+
   // Heavy: reads and verifies the artifact (manifest, every listed file's checksum, featurizer
-  // version, model name) and loads it with the runtime its format names.
-  // Errors: NotFound (missing files), DataLoss (checksum mismatch, no model file listed),
-  // FailedPrecondition (featurizer version, model name or unknown format), Internal (the
-  // runtime failed to load).
+  // version, model name; for "aoti" that this CPU supports the package's target), loads it with
+  // the runtime its format names (model.pt2: AOTInductor, model.pt: TorchScript), then runs its
+  // load-check fixture when it has one and refuses an output that differs from the exporting
+  // PyTorch's. Errors: NotFound (missing files), DataLoss (checksum mismatch, no model file
+  // listed), FailedPrecondition (featurizer version, model name, unknown format, CPU target,
+  // failed load check), Internal (the runtime failed to load).
   static absl::StatusOr<std::unique_ptr<ModelRunner>> Load(const Options& options);
   virtual ~ModelRunner() = default;
 

@@ -3,7 +3,7 @@
 with parity fixtures of random features) for the C++ tests of ranking/ranker.
 
 usage: make_test_ranker.py --models_dir DIR --version V --featurizer_version F
-           [--feature_dim 113] [--ranking_feature_version 1] [--seed 0]
+           [--feature_dim 113] [--ranking_feature_version 1] [--seed 0] [--format torchscript]
 """
 import argparse
 import os
@@ -14,7 +14,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ranker_model import RankerModel, flops_per_candidate  # noqa: E402
-from train_ranker import write_artifact  # noqa: E402
+from train_ranker import ranker_export, write_artifact  # noqa: E402
 
 
 def main(argv=None):
@@ -26,6 +26,8 @@ def main(argv=None):
     ap.add_argument("--ranking_feature_version", type=int, default=1)
     ap.add_argument("--listing_tower_version", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--format", choices=["aoti", "torchscript"], default="torchscript",
+                    help="aoti adds the AOTInductor package (about 20 s of compiling)")
     args = ap.parse_args(argv)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -50,8 +52,9 @@ def main(argv=None):
     metrics = {"ranking_feature_version": float(args.ranking_feature_version),
                "listing_tower_version": float(args.listing_tower_version),
                "mflops_per_candidate": flops_per_candidate(model) / 1e6}
+    aoti = ranker_export(model, x[:64]) if args.format == "aoti" else None
     path = write_artifact(args.models_dir, torch.jit.script(model), args.feature_dim,
-                          args.featurizer_version, 64, metrics, extra, version=args.version)
+                          args.featurizer_version, 64, metrics, extra, version=args.version, aoti=aoti)
     print(path)
     return 0
 

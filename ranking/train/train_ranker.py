@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Trains the deep ranker on tensors written by `export_ranking_data` (the C++ serving path's
-features of every query's hybrid candidates) and exports it as a TorchScript artifact:
+features of every query's hybrid candidates) and exports it (common/model_artifact.py): a
+torch.export + AOTInductor package the server runs (format "aoti"), TorchScript beside it as
+the fallback, fixtures and the manifest:
 
-    <data_dir>/models/ranker/<v>/{model.pt, MANIFEST, parity_*.npy}
+    <data_dir>/models/ranker/<v>/{model.pt2, model.pt, MANIFEST, parity_*.npy, load_check_*.npy}
 
 Model: ranker_model.RankerModel (DCN-V2 cross layers + MLP, standardisation baked in).
 Loss: listwise softmax cross-entropy per query: the target distribution over the query's
@@ -18,7 +20,6 @@ export's *_idcg.npy, so queries whose candidates miss Exact listings score < 1 e
 perfectly ordered), unjudged = 0, every query of the split counted.
 """
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -30,7 +31,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # The repo root (or the Bazel runfiles root), for common/versions.py.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from common import versions  # noqa: E402
+from common import model_artifact, versions  # noqa: E402
 from ranker_model import RankerModel, flops_per_candidate, num_parameters  # noqa: E402
 
 GAINS = np.array([0.0, 0.01, 0.1, 1.0], dtype=np.float64)  # by grade I, C, S, E
@@ -237,60 +238,31 @@ def train(train_split, valid_split, args, log=print):
     return model, best, history
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def ranker_export(model, example_features):
+    """What torch.export needs of the ranker: real feature rows (the load-check fixture too)
+    and the dynamic dimension, the number of candidates."""
+    from torch.export import Dim
+    x = torch.as_tensor(example_features, dtype=torch.float32)
+    return model, (x,), ({0: Dim("candidates", min=1, max=1 << 16)},)
 
 
 def write_artifact(models_dir, scripted, feature_dim, featurizer_version, embedding_dim, metrics,
-                   extra, name="ranker", version=None):
-    """Writes <models_dir>/<name>/<version>/ atomically (temp dir, fsync, rename), with a
-    MANIFEST (text proto ModelManifest) checksumming model.pt and every `extra` .npy file."""
+                   extra, name="ranker", version=None, aoti=None):
+    """Writes <models_dir>/<name>/<version>/ (common/model_artifact.py: atomic, checksummed):
+    model.pt (TorchScript), with `aoti` (ranker_export) also model.pt2 (format "aoti"), the
+    `extra` .npy fixtures and the MANIFEST."""
     root = os.path.join(models_dir, name)
-    os.makedirs(root, exist_ok=True)
     version = version or versions.next_version(root)
-    tmp = os.path.join(root, ".tmp-%d-%d" % (version, os.getpid()))
-    os.makedirs(tmp)
-    model_path = os.path.join(tmp, "model.pt")
-    scripted.save(model_path)
-    paths = [model_path]
-    for fname, arr in sorted(extra.items()):
-        p = os.path.join(tmp, fname)
-        np.save(p, arr)
-        paths.append(p)
     lines = [
-        'model_name: "%s"' % name,
-        "version: %d" % version,
         "featurizer_version: %d" % featurizer_version,
         "embedding_dim: %d" % embedding_dim,
         'device: "cpu"',
-        'format: "torchscript"',
-        "created_unix: %d" % int(time.time()),
         'inputs { name: "features" dtype: "float32" shape: -1 shape: %d }' % feature_dim,
     ]
-    for p in paths:
-        lines.append('files { name: "%s" sha256: "%s" bytes: %d }' % (
-            os.path.basename(p), sha256(p), os.path.getsize(p)))
     for k, v in sorted(metrics.items()):
         lines.append('metrics { key: "%s" value: %.6f }' % (k, v))
-    manifest = os.path.join(tmp, "MANIFEST")
-    with open(manifest, "w") as f:
-        f.write("\n".join(lines) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    for p in paths:
-        fd = os.open(p, os.O_RDONLY)
-        os.fsync(fd)
-        os.close(fd)
-    final = os.path.join(root, str(version))
-    os.rename(tmp, final)
-    fd = os.open(root, os.O_RDONLY)
-    os.fsync(fd)
-    os.close(fd)
-    return final
+    return model_artifact.write_artifact(models_dir, name, version, lines, scripted=scripted,
+                                         aoti=aoti, extra=extra)
 
 
 def parity_fixture(model, scripted, split, min_rows=300):
@@ -330,6 +302,10 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data_dir", default="var")
     ap.add_argument("--training_dir", default="", help="default <data_dir>/ranking_training")
+    ap.add_argument("--format", choices=["aoti", "torchscript"], default="aoti",
+                    help="what the artifact serves: an AOTInductor package (model.pt2, exported "
+                         "with torch.export) beside the TorchScript fallback (model.pt), or "
+                         "TorchScript alone (no compile step: quick tests)")
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--patience", type=int, default=8, help="evaluations without validation gain")
     ap.add_argument("--evals_per_epoch", type=int, default=4, help="validation NDCG@10 evaluations per epoch")
@@ -406,8 +382,9 @@ def main(argv=None):
         "evaluations": float(len(history)),
         "click_gain": args.click_gain,
     }
+    aoti = ranker_export(model, extra["parity_features.npy"][:64]) if args.format == "aoti" else None
     path = write_artifact(os.path.join(args.data_dir, "models"), scripted, D, meta["featurizer_version"],
-                          int(meta.get("embedding_dim", 64)), metrics, extra)
+                          int(meta.get("embedding_dim", 64)), metrics, extra, aoti=aoti)
     summary = {
         "artifact": path,
         "valid_ndcg10_ranked": best_valid,

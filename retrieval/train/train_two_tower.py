@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
 """Trains the two-tower retriever on tensors written by `export_training` and exports both
-towers as TorchScript artifacts with manifests:
+towers (common/model_artifact.py): torch.export + AOTInductor packages that the server runs
+(model.pt2, format "aoti"), TorchScript beside them as the fallback, fixtures and manifests:
 
-    <data_dir>/models/query_tower/<v>/{model.pt,MANIFEST}
-    <data_dir>/models/listing_tower/<v>/{model.pt,MANIFEST}
+    <data_dir>/models/query_tower/<v>/{model.pt2,model.pt,*.npy,MANIFEST}
+    <data_dir>/models/listing_tower/<v>/{model.pt2,model.pt,*.npy,MANIFEST}
 
 Loss: in-batch softmax over (query, Exact listing) pairs with a learned temperature, plus
 one mined hard negative per query (a judged Substitute/Complement/Irrelevant listing that
 the current model scores highest). Early stopping on validation Recall@100.
 """
 import argparse
-import hashlib
 import os
 import sys
 import time
@@ -22,7 +22,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # The repo root (or the Bazel runfiles root), for common/versions.py.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from common import versions  # noqa: E402
+from common import model_artifact, versions  # noqa: E402
 from two_tower import ListingTower, QueryTower, bag_slice, text_bag  # noqa: E402
 
 EXACT = 3
@@ -100,67 +100,42 @@ def recall_at_k(qt, lt, d, split, k=100, listing_emb=None):
     return total / len(qrows)
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def next_version(models_dir):
     """The version both towers are written as: the next one free under each of them."""
     return max(versions.next_version(os.path.join(models_dir, name))
                for name in ("query_tower", "listing_tower"))
 
 
-def write_artifact(models_dir, name, version, scripted, meta, dim, inputs, metrics, extra=None):
-    """Writes <models_dir>/<name>/<version>/ atomically (temp dir, fsync, rename).
-    `extra` maps file names to numpy arrays saved beside the model (checksummed too)."""
-    root = os.path.join(models_dir, name)
-    os.makedirs(root, exist_ok=True)
-    tmp = os.path.join(root, ".tmp-%d-%d" % (version, os.getpid()))
-    os.makedirs(tmp)
-    model_path = os.path.join(tmp, "model.pt")
-    scripted.save(model_path)
-    extra_paths = []
-    for fname, arr in sorted((extra or {}).items()):
-        path = os.path.join(tmp, fname)
-        np.save(path, arr)
-        extra_paths.append(path)
+def tower_manifest(meta, dim, inputs, metrics):
+    """The tower's ModelManifest fields (common/model_artifact.py writes the rest)."""
     lines = [
-        'model_name: "%s"' % name,
-        "version: %d" % version,
         "featurizer_version: %d" % meta["featurizer_version"],
         "embedding_dim: %d" % dim,
         'device: "cpu"',
-        'format: "torchscript"',
         "dense_dim: %d" % meta["dense_dim"],
-        "created_unix: %d" % int(time.time()),
     ]
     for iname, dtype, shape in inputs:
         lines.append('inputs { name: "%s" dtype: "%s" %s }' % (
             iname, dtype, " ".join("shape: %d" % s for s in shape)))
-    for path in [model_path] + extra_paths:
-        lines.append('files { name: "%s" sha256: "%s" bytes: %d }' % (
-            os.path.basename(path), sha256(path), os.path.getsize(path)))
     for k, v in sorted(metrics.items()):
         lines.append('metrics { key: "%s" value: %.6f }' % (k, v))
-    manifest = os.path.join(tmp, "MANIFEST")
-    with open(manifest, "w") as f:
-        f.write("\n".join(lines) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    for p in [model_path] + extra_paths:
-        fd = os.open(p, os.O_RDONLY)
-        os.fsync(fd)
-        os.close(fd)
-    final = os.path.join(root, str(version))
-    os.rename(tmp, final)
-    fd = os.open(root, os.O_RDONLY)
-    os.fsync(fd)
-    os.close(fd)
-    return final
+    return lines
+
+
+def tower_exports(qt, lt, d, n=8):
+    """What torch.export needs of each tower: real inputs of n validation queries / listings
+    (also the artifact's load-check fixture) and their dynamic dimensions: the batch (bags) and,
+    independently, the number of n-gram ids; 0 ids is a legal input (a bag of nothing)."""
+    from torch.export import Dim
+    rows = torch.arange(min(n, len(d["q_valid_ids"])))
+    q_tok, q_off = bag_slice(d["q_valid_tok"], d["q_valid_off"], rows)
+    lrows = torch.arange(min(n, d["listing_cat"].shape[0]))
+    l_tok, l_off = bag_slice(d["listing_tok"], d["listing_off"], lrows)
+    bags, q_ids, l_ids = Dim("bags", min=1, max=1 << 20), Dim("q_ids", min=0), Dim("l_ids", min=0)
+    query = (qt, (q_tok, q_off), ({0: q_ids}, {0: bags}))
+    listing = (lt, (l_tok, l_off, d["listing_cat"][lrows], d["listing_dense"][lrows]),
+               ({0: l_ids}, {0: bags}, {0: bags}, {0: bags}))
+    return query, listing
 
 
 def main(argv=None):
@@ -180,6 +155,10 @@ def main(argv=None):
                     help="Exact listings sampled per query per epoch (without replacement)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--format", choices=["aoti", "torchscript"], default="aoti",
+                    help="what the artifacts serve: an AOTInductor package (model.pt2, exported "
+                         "with torch.export) beside the TorchScript fallback (model.pt), or "
+                         "TorchScript alone (no compile step: quick tests)")
     args = ap.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -327,11 +306,15 @@ def main(argv=None):
     version = next_version(models_dir)
     metrics = {"valid_recall_at_100": best, "test_recall_at_100": test_rec,
                "temperature": float(torch.exp(log_temp))}
-    qpath = write_artifact(models_dir, "query_tower", version, torch.jit.script(qt), meta, args.dim,
-                           [("tok", "int64", [-1]), ("off", "int64", [-1])], metrics, q_extra)
-    lpath = write_artifact(models_dir, "listing_tower", version, torch.jit.script(lt), meta, args.dim,
-                           [("tok", "int64", [-1]), ("off", "int64", [-1]), ("category", "int64", [-1]),
-                            ("dense", "float32", [-1, dense_dim])], metrics, l_extra)
+    q_inputs = [("tok", "int64", [-1]), ("off", "int64", [-1])]
+    l_inputs = q_inputs + [("category", "int64", [-1]), ("dense", "float32", [-1, dense_dim])]
+    q_export, l_export = tower_exports(qt, lt, d) if args.format == "aoti" else (None, None)
+    qpath = model_artifact.write_artifact(models_dir, "query_tower", version,
+                                          tower_manifest(meta, args.dim, q_inputs, metrics),
+                                          scripted=torch.jit.script(qt), aoti=q_export, extra=q_extra)
+    lpath = model_artifact.write_artifact(models_dir, "listing_tower", version,
+                                          tower_manifest(meta, args.dim, l_inputs, metrics),
+                                          scripted=torch.jit.script(lt), aoti=l_export, extra=l_extra)
     print("train_two_tower summary")
     print("  epochs run           %d (best valid Recall@100 %.4f)" % (len(history), best))
     print("  test Recall@100      %.4f (exact search over all listings)" % test_rec)

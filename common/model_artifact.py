@@ -1,0 +1,115 @@
+"""Writing a model artifact directory <models_dir>/<name>/<version>/ — the one Python place
+for it, used by both trainers and the test-artifact maker:
+
+  model.pt        TorchScript (the fallback format)
+  model.pt2       AOTInductor package of the torch.export'ed model (format "aoti", served)
+  *.npy           parity fixtures, and load_check_input_<i>.npy / load_check_output.npy: exact
+                  model inputs and the eager model's output, which the C++ runner reproduces
+                  at load (a package that does not is refused)
+  MANIFEST        text proto ModelManifest (proto/manifest.proto) checksumming every file
+
+Written atomically: a temporary directory, fsync, rename.
+
+AOTInductor compiles for a fixed CPU target, not the build machine's (-march=native would
+produce a package that dies with SIGILL on an older serving CPU): AOTI_MARCH / AOTI_SIMD_BITS,
+recorded in the manifest, which the C++ runner checks against the CPU before loading.
+"""
+import hashlib
+import os
+import time
+
+import numpy as np
+
+# x86-64-v3 = Haswell and newer (AVX2, FMA, BMI2): every x86 server of the last decade.
+AOTI_MARCH = "x86-64-v3"
+AOTI_SIMD_BITS = 256
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def export_aoti(model, example_inputs, dynamic_shapes, package_path):
+    """torch.export (non-strict, the given dynamic dimensions) + AOTInductor into
+    `package_path`: one thread per kernel (the server runs one request per core), vector code
+    for AOTI_MARCH. Returns the eager model's output on `example_inputs`."""
+    import torch
+    from torch._inductor import aoti_compile_and_package
+
+    model = model.eval()
+    with torch.no_grad():
+        ep = torch.export.export(model, tuple(example_inputs), dynamic_shapes=dynamic_shapes,
+                                 strict=False)
+        aoti_compile_and_package(ep, package_path=package_path, inductor_configs={
+            "cpp.threads": 1,
+            "cpp.march": AOTI_MARCH,
+            "cpp.simdlen": AOTI_SIMD_BITS,
+        })
+        return model(*example_inputs)
+
+
+def write_artifact(models_dir, name, version, manifest_lines, scripted=None, aoti=None,
+                   extra=None):
+    """Writes <models_dir>/<name>/<version>/ and returns its path.
+
+    manifest_lines: the ModelManifest fields besides model_name, version, format, files and
+      the AOTI fields (text proto lines, e.g. 'embedding_dim: 64').
+    scripted: a TorchScript module, saved as model.pt.
+    aoti: (model, example_inputs, dynamic_shapes) to export as model.pt2; the artifact's format
+      is then "aoti", else "torchscript". example_inputs become the load-check fixture.
+    extra: file name -> numpy array, saved beside the model and checksummed.
+    """
+    import torch
+
+    root = os.path.join(models_dir, name)
+    os.makedirs(root, exist_ok=True)
+    tmp = os.path.join(root, ".tmp-%d-%d" % (version, os.getpid()))
+    os.makedirs(tmp)
+    paths = []
+    if scripted is not None:
+        p = os.path.join(tmp, "model.pt")
+        scripted.save(p)
+        paths.append(p)
+    lines = ['model_name: "%s"' % name, "version: %d" % version]
+    extra = dict(extra or {})
+    if aoti is not None:
+        model, example_inputs, dynamic_shapes = aoti
+        p = os.path.join(tmp, "model.pt2")
+        out = export_aoti(model, example_inputs, dynamic_shapes, p)
+        paths.append(p)
+        for i, x in enumerate(example_inputs):
+            extra["load_check_input_%d.npy" % i] = x.detach().cpu().numpy()
+        extra["load_check_output.npy"] = out.detach().cpu().numpy().astype(np.float32)
+        lines += ['format: "aoti"', 'aoti_march: "%s"' % AOTI_MARCH,
+                  "aoti_simd_bits: %d" % AOTI_SIMD_BITS]
+    else:
+        lines.append('format: "torchscript"')
+    lines.append('torch_version: "%s"' % torch.__version__)
+    lines += list(manifest_lines)
+    lines.append("created_unix: %d" % int(time.time()))
+    for fname, arr in sorted(extra.items()):
+        p = os.path.join(tmp, fname)
+        np.save(p, arr)
+        paths.append(p)
+    for p in paths:
+        lines.append('files { name: "%s" sha256: "%s" bytes: %d }' % (
+            os.path.basename(p), sha256(p), os.path.getsize(p)))
+    manifest = os.path.join(tmp, "MANIFEST")
+    with open(manifest, "w") as f:
+        f.write("\n".join(lines) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    for p in paths:
+        fd = os.open(p, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+    final = os.path.join(root, str(version))
+    os.rename(tmp, final)
+    fd = os.open(root, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    return final
