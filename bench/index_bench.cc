@@ -155,7 +155,9 @@ absl::StatusOr<Dataset> Real(const std::string& data_dir, int64_t max_n, int nq,
     }
     std::fprintf(stderr, "cache %s unreadable; re-encoding\n", cfile.c_str());
   }
-  MS_ASSIGN_OR_RETURN(ListingEncoder enc, ListingEncoder::Load(ldir, threads));
+  ModelRunner::Options runtime;
+  runtime.intra_op_threads = threads;
+  MS_ASSIGN_OR_RETURN(ListingEncoder enc, ListingEncoder::Load(ldir, runtime));
   FeatureStore::Options so;
   so.path = data_dir + "/store";
   so.read_only = true;

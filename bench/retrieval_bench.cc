@@ -140,7 +140,9 @@ absl::Status Run() {
   }
   // Listing tower throughput, 2 threads, batches of 1024 (as build_index runs it).
   const std::string ldir = absl::StrCat(dir, "/models/listing_tower/", index->manifest().listing_tower_version());
-  MS_ASSIGN_OR_RETURN(ListingEncoder le, ListingEncoder::Load(ldir, 2));
+  ModelRunner::Options runtime;
+  runtime.intra_op_threads = 2;
+  MS_ASSIGN_OR_RETURN(ListingEncoder le, ListingEncoder::Load(ldir, runtime));
   MS_ASSIGN_OR_RETURN(CatalogStats stats, store->GetCatalogStats());
   std::vector<Listing> batch;
   int64_t encoded = 0;

@@ -123,7 +123,9 @@ absl::Status Run() {
   auto t_start = std::chrono::steady_clock::now();
 
   MS_ASSIGN_OR_RETURN(std::string ldir, NewestVersionDir(data_dir + "/models/listing_tower"));
-  MS_ASSIGN_OR_RETURN(ListingEncoder encoder, ListingEncoder::Load(ldir, threads));
+  ModelRunner::Options runtime;
+  runtime.intra_op_threads = threads;
+  MS_ASSIGN_OR_RETURN(ListingEncoder encoder, ListingEncoder::Load(ldir, runtime));
   // The store snapshot time, taken before the (read-only) open that fixes the snapshot:
   // every write acknowledged before this instant is in the scan below. The server drops
   // delta entries and write-log entries older than it once it serves this index.

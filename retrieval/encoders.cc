@@ -4,11 +4,11 @@
 
 namespace marketsearch {
 
-absl::StatusOr<QueryEncoder> QueryEncoder::Load(const std::string& dir) {
-  ModelRunner::Options o;
-  o.dir = dir;
-  o.expected_name = "query_tower";
-  auto r = ModelRunner::Load(o);
+absl::StatusOr<QueryEncoder> QueryEncoder::Load(const std::string& dir,
+                                                ModelRunner::Options runtime) {
+  runtime.dir = dir;
+  runtime.expected_name = "query_tower";
+  auto r = ModelRunner::Load(runtime);
   if (!r.ok()) return r.status();
   return QueryEncoder(std::shared_ptr<const ModelRunner>(std::move(*r)));
 }
@@ -31,12 +31,11 @@ absl::StatusOr<FloatMatrix> QueryEncoder::Encode(const ParsedQuery& query) const
   return runner_->Run(in);
 }
 
-absl::StatusOr<ListingEncoder> ListingEncoder::Load(const std::string& dir, int intra_op_threads) {
-  ModelRunner::Options o;
-  o.dir = dir;
-  o.expected_name = "listing_tower";
-  o.intra_op_threads = intra_op_threads;
-  auto r = ModelRunner::Load(o);
+absl::StatusOr<ListingEncoder> ListingEncoder::Load(const std::string& dir,
+                                                    ModelRunner::Options runtime) {
+  runtime.dir = dir;
+  runtime.expected_name = "listing_tower";
+  auto r = ModelRunner::Load(runtime);
   if (!r.ok()) return r.status();
   if ((*r)->manifest().dense_dim() != kListingDenseDim) {
     return absl::FailedPreconditionError("listing_tower expects a different dense feature size");

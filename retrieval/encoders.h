@@ -20,7 +20,9 @@ class QueryEncoder {
  public:
   // REQUIRES: runner holds a query_tower artifact.
   explicit QueryEncoder(std::shared_ptr<const ModelRunner> runner) : runner_(std::move(runner)) {}
-  static absl::StatusOr<QueryEncoder> Load(const std::string& dir);
+  // `runtime`: the ModelRunner options besides dir and name (format, concurrency, threads).
+  static absl::StatusOr<QueryEncoder> Load(const std::string& dir,
+                                           ModelRunner::Options runtime = ModelRunner::Options());
 
   // One L2-normalised embedding per query, [queries.size(), dim] (offline tools: each query
   // is normalised here).
@@ -37,7 +39,8 @@ class QueryEncoder {
 class ListingEncoder {
  public:
   explicit ListingEncoder(std::shared_ptr<const ModelRunner> runner) : runner_(std::move(runner)) {}
-  static absl::StatusOr<ListingEncoder> Load(const std::string& dir, int intra_op_threads = 1);
+  static absl::StatusOr<ListingEncoder> Load(const std::string& dir,
+                                             ModelRunner::Options runtime = ModelRunner::Options());
 
   // One embedding per listing, [listings.size(), dim]; callers batch (e.g. 1024 at a time).
   // `stats` are the catalog statistics of the feature store the listings come from.

@@ -48,6 +48,10 @@ ABSL_FLAG(int, rank_depth, 200, "candidates the ranker scores per request");
 ABSL_FLAG(bool, concurrent_legs, false,
           "run the BM25 leg on a thread of its own while the query tower and FAISS run (hybrid "
           "mode); see the README for what it measured on 2 cores");
+ABSL_FLAG(std::string, model_format, "",
+          "model file every version is served from: empty = what each artifact's MANIFEST says "
+          "(aoti: the AOTInductor package model.pt2), torchscript = the TorchScript fallback "
+          "model.pt that artifacts carry beside it");
 ABSL_FLAG(int, serving_threads, 0,
           "worker threads that run requests (0 = one per core); each runs FAISS, OpenMP and "
           "BLAS on itself alone, so workers x 1 thread never oversubscribe the cores");
@@ -131,6 +135,11 @@ int Run() {
     std::fprintf(stderr, "server: --retrieval must be hybrid, ann or lexical\n");
     return 2;
   }
+  if (const std::string f = absl::GetFlag(FLAGS_model_format);
+      !f.empty() && f != "aoti" && f != "torchscript") {
+    std::fprintf(stderr, "server: --model_format must be empty, aoti or torchscript\n");
+    return 2;
+  }
   // Each retrieval leg's live side (fresh listings and tombstones since its index was built),
   // shared by the request path and the writer.
   LiveAnnIndex live_ann;
@@ -144,6 +153,8 @@ int Run() {
   // the port opens); the reload loop below polls it again.
   ServingLifecycle::Options lo;
   lo.data_dir = data_dir;
+  lo.model_format = absl::GetFlag(FLAGS_model_format);
+  lo.model_concurrency = serving_threads;  // one AOTInductor model instance per worker
   auto lifecycle = ServingLifecycle::Create(lo, store->get(), &searcher, writer.get(), &live_ann,
                                             &live_lexical);
   if (!lifecycle.ok()) {

@@ -20,6 +20,10 @@ absl::StatusOr<std::unique_ptr<ServingLifecycle>> ServingLifecycle::Create(
   ServingLoaderOptions lo;
   lo.data_dir = l->options_.data_dir;
   lo.store = store;
+  lo.towers.format = l->options_.model_format;
+  lo.towers.concurrency = l->options_.model_concurrency;
+  lo.ranker.format = l->options_.model_format;
+  lo.ranker.concurrency = l->options_.model_concurrency;
   ServableManager::Options mo;
   mo.source = l->source_.get();
   mo.loader_factory = MakeServingLoaderFactory(lo);

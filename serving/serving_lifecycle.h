@@ -34,6 +34,10 @@ class ServingLifecycle {
   struct Options {
     std::string data_dir = "./var";
     Env* env = Env::Default();  // not owned
+    // Every model version is loaded with these (ModelRunner::Options): "" = each manifest's
+    // format, "torchscript" = the fallback; concurrency = the serving threads.
+    std::string model_format;
+    int model_concurrency = 1;
   };
   // `ann` and `lexical` are the legs' live sides the searcher publishes to: the lifecycle
   // asks them whether a version fits before switching.

@@ -26,15 +26,17 @@ absl::StatusOr<std::shared_ptr<const Servable>> IndexLoader::Load() {
       s->index, IndexSnapshot::Load(ServableVersionDir(options_.data_dir, ServableKind::kIndex,
                                                        version_)));
   const int64_t tower = s->index->manifest().listing_tower_version();
-  MS_ASSIGN_OR_RETURN(QueryEncoder qe, QueryEncoder::Load(absl::StrCat(
-                                           options_.data_dir, "/models/query_tower/", tower)));
+  MS_ASSIGN_OR_RETURN(QueryEncoder qe,
+                      QueryEncoder::Load(absl::StrCat(options_.data_dir, "/models/query_tower/", tower),
+                                         options_.towers));
   if (qe.dim() != s->index->dim()) {
     return absl::FailedPreconditionError(
         absl::StrCat("query tower dim ", qe.dim(), " != index dim ", s->index->dim()));
   }
   MS_RETURN_IF_ERROR(WarmUpQueryEncoder(qe));
-  MS_ASSIGN_OR_RETURN(ListingEncoder le, ListingEncoder::Load(absl::StrCat(
-                                             options_.data_dir, "/models/listing_tower/", tower)));
+  MS_ASSIGN_OR_RETURN(ListingEncoder le,
+                      ListingEncoder::Load(absl::StrCat(options_.data_dir, "/models/listing_tower/", tower),
+                                           options_.towers));
   MS_ASSIGN_OR_RETURN(s->stats, options_.store->GetCatalogStats());
   s->query_encoder = std::make_shared<const QueryEncoder>(std::move(qe));
   s->listing_encoder = std::make_shared<const ListingEncoder>(std::move(le));

@@ -61,6 +61,8 @@ struct ServingLoaderOptions {
   const FeatureStore* store = nullptr;
   // For every ranker version (`dir` is filled in per version).
   Ranker::Options ranker;
+  // For the towers (dir and name filled in per version): format override and concurrency.
+  ModelRunner::Options towers;
 };
 
 // Loads <data_dir>/index/<version>, then the query tower and the listing tower named by its
