@@ -140,7 +140,10 @@ def main(argv=None):
         held_out = int(np.sum(fold_of_row == k))
         print("== fold %d/%d: two-tower on %d train queries (%d held out), then its index" % (
             k + 1, args.folds, len(q_ids) - held_out, held_out), flush=True)
-        cmd = [sys.executable, trainer, "--data_dir=" + fold, "--epochs=%d" % args.epochs]
+        # Fold retrievers are read offline only (export_ranking_data), never served: TorchScript
+        # alone spares the AOTInductor compile of both towers per fold.
+        cmd = [sys.executable, trainer, "--data_dir=" + fold, "--epochs=%d" % args.epochs,
+               "--format=torchscript"]
         cmd += [a for a in args.extra_two_tower_args.split() if a]
         subprocess.run(cmd, check=True)
         subprocess.run([build_index, "--data_dir=" + fold], check=True)
