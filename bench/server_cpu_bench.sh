@@ -4,7 +4,8 @@
 # bench/load_gen with one request in flight for 10 s (server CPU from /proc/<pid>/stat), then
 # measures its idle CPU for the 5 s after the load, and stops it.
 # usage: bench/server_cpu_bench.sh DATA_DIR
-#   env: SERVER_BIN_DIR (default bazel-bin: runs SERVER_BIN_DIR/serving/server), CPU_DURATION_S (10)
+#   env: SERVER_BIN_DIR (default bazel-bin: runs SERVER_BIN_DIR/serving/server), CPU_DURATION_S (10),
+#        SERVER_ARGS (extra server flags, e.g. --model_format=torchscript)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D="${1:?usage: bench/server_cpu_bench.sh DATA_DIR}"
@@ -28,7 +29,8 @@ idle_cores() {
 
 source tools/server_lib.sh
 trap stop_server EXIT
-start_server "$SERVER_BIN" "$D" "$RUN/cpu_port" "$LOG"
+# shellcheck disable=SC2086
+start_server "$SERVER_BIN" "$D" "$RUN/cpu_port" "$LOG" ${SERVER_ARGS:-}
 echo "server $SERVER_BIN/serving/server on $D (pid $SERVER_PID):"
 grep 'serving index' "$LOG" | sed 's/^/  /'
 IDLE_BEFORE=$(idle_cores 5)
