@@ -2,7 +2,7 @@
 BAZEL ?= bazel
 SCALE ?= default
 
-.PHONY: deps build test demo bench load clean
+.PHONY: deps build test demo bench load clean tpu-parity
 
 deps:
 	bash tools/install_deps.sh
@@ -28,3 +28,9 @@ bench: build
 # var/load1m; env LISTINGS, LOAD_INFLIGHT, LOAD_DURATION_S, SERVER_BIN_DIR (see bench/load.sh).
 load: build
 	bash bench/load.sh
+
+# The ranker's TPU path on the demo's ranker (run `make demo` first): jax.export to StableHLO for
+# cpu and tpu, written to var/demo/tpu/, and its scores on XLA:CPU against eager PyTorch (1e-4).
+tpu-parity: deps
+	@test -d var/demo/models/ranker || { echo "tpu-parity: no var/demo/models/ranker; run make demo first"; exit 2; }
+	third_party/python ranking/train/export_stablehlo.py --data_dir=var/demo
