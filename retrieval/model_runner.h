@@ -2,7 +2,7 @@
 // (<models_root>/<name>/<version>/{model.pt or model.pt2, MANIFEST}). It verifies the manifest, the
 // file checksum and the featurizer version before the model can be used, and turns every
 // runtime exception into an absl::Status. Only the runtimes' translation units
-// (torchscript_runner.cc, aoti_runner.cc) include torch headers, so the rest of the tree
+// (torchscript_runner.cc, aoti_runner.cc, torch_tensors.cc) include torch headers, so the rest of the tree
 // compiles without them; the manifest's format chooses the runtime, without touching callers.
 //
 // Thread safety: Run() may be called concurrently from many threads on one instance.

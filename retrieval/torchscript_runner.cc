@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "retrieval/torch_tensors.h"
 
 namespace marketsearch {
 namespace {
@@ -18,26 +19,9 @@ class TorchScriptRunner : public ModelRunner {
   absl::StatusOr<FloatMatrix> Run(absl::Span<const InputTensor> inputs) const override {
     try {
       c10::InferenceMode guard;
-      std::vector<torch::jit::IValue> args;
-      args.reserve(inputs.size());
-      for (const InputTensor& in : inputs) {
-        auto dtype = in.dtype == InputTensor::Dtype::kInt64 ? torch::kInt64 : torch::kFloat32;
-        // from_blob does not copy; the model only reads its inputs.
-        args.emplace_back(torch::from_blob(const_cast<void*>(in.data), in.shape,
-                                           torch::TensorOptions().dtype(dtype)));
-      }
-      torch::Tensor out = module_.forward(args).toTensor().contiguous();
-      if (out.dim() != 2 || out.scalar_type() != torch::kFloat32) {
-        return absl::InternalError(absl::StrCat("model ", manifest().model_name(),
-                                                " returned a tensor of rank ", out.dim(),
-                                                "; expected a 2-D float tensor"));
-      }
-      FloatMatrix m;
-      m.rows = out.size(0);
-      m.cols = out.size(1);
-      const float* p = out.data_ptr<float>();
-      m.data.assign(p, p + m.rows * m.cols);
-      return m;
+      const std::vector<at::Tensor> tensors = ToTensors(inputs);
+      std::vector<torch::jit::IValue> args(tensors.begin(), tensors.end());
+      return ToFloatMatrix(module_.forward(args).toTensor(), manifest().model_name());
     } catch (const std::exception& e) {
       return absl::InternalError(
           absl::StrCat("model ", manifest().model_name(), " forward failed: ", e.what()));
