@@ -64,39 +64,57 @@ grpc::Status MarketSearchService::ToClientStatus(const absl::Status& s, const ch
                                          " (details in the server log)"));
 }
 
+void MarketSearchService::Finish(grpc::ServerUnaryReactor* reactor, const char* method,
+                                 const grpc::Status& status,
+                                 std::chrono::steady_clock::time_point start) {
+  if (metrics_ != nullptr) {
+    metrics_->RpcFinished(method, static_cast<absl::StatusCode>(status.error_code()),
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  reactor->Finish(status);
+}
+
 template <typename Req, typename Resp>
 grpc::ServerUnaryReactor* MarketSearchService::Dispatch(
     const char* method, grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response, std::function<absl::Status(const Req&, Resp*)> handle) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const bool queued = pool_->TrySubmit([this, method, context, request, response, reactor,
+  const auto start = std::chrono::steady_clock::now();
+  if (metrics_ != nullptr) metrics_->RpcStarted();
+  const bool queued = pool_->TrySubmit([this, method, context, request, response, reactor, start,
                                         handle = std::move(handle)] {
     if (context->IsCancelled()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
+      if (metrics_ != nullptr) metrics_->Shed("cancelled_in_queue");
+      Finish(reactor, method, grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"), start);
       return;
     }
     if (context->deadline() <= std::chrono::system_clock::now()) {
       ++expired_;
-      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                   "deadline passed while the request waited for a worker"));
+      if (metrics_ != nullptr) metrics_->Shed("expired_in_queue");
+      Finish(reactor, method,
+             grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                          "deadline passed while the request waited for a worker"),
+             start);
       return;
     }
     Req req;
     if (absl::Status parsed = ParseRequestMessage(ToString(*request), &req); !parsed.ok()) {
-      reactor->Finish(ToClientStatus(parsed, method));
+      Finish(reactor, method, ToClientStatus(parsed, method), start);
       return;
     }
     Resp resp;
     absl::Status s = handle(req, &resp);
     if (s.ok()) Serialize(resp, response);
-    reactor->Finish(ToClientStatus(s, method));
+    Finish(reactor, method, ToClientStatus(s, method), start);
   });
   if (!queued) {
     ++shed_;
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("server overloaded: ", pool_->threads(), " workers busy and ",
-                     pool_->max_queued(), " requests queued; retry with backoff")));
+    if (metrics_ != nullptr) metrics_->Shed("queue_full");
+    Finish(reactor, method,
+           grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("server overloaded: ", pool_->threads(), " workers busy and ",
+                                     pool_->max_queued(), " requests queued; retry with backoff")),
+           start);
   }
   return reactor;
 }
@@ -134,7 +152,9 @@ grpc::ServerUnaryReactor* MarketSearchService::DeleteListings(grpc::CallbackServ
 }
 
 absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchResponse* response) {
-  absl::Status s = searcher_->Search(request, response);
+  SearchRequestStats stats;
+  absl::Status s = searcher_->Search(request, response, metrics_ != nullptr ? &stats : nullptr);
+  if (s.ok() && metrics_ != nullptr) metrics_->SearchDone(stats);
   if (s.ok() && events_ != nullptr) {
     // Logging must not fail the search; a failed append is reported on stderr.
     absl::Status logged = events_->AppendImpression(request, *response, NowUnixMs());

@@ -19,6 +19,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 
@@ -27,6 +28,7 @@
 #include "serving/listing_writer.h"
 #include "serving/request_pool.h"
 #include "serving/searcher.h"
+#include "serving/server_metrics.h"
 
 namespace marketsearch {
 
@@ -40,9 +42,10 @@ class MarketSearchService final : public RawMarketSearchService {
  public:
   // `events` may be null (impressions and events not logged, LogEvents answers UNAVAILABLE);
   // `writer` may be null (read-only server: the write RPCs answer FAILED_PRECONDITION).
+  // `metrics` may be null (nothing counted).
   MarketSearchService(const Searcher* searcher, EventLog* events, ListingWriter* writer,
-                      RequestPool* pool)
-      : searcher_(searcher), events_(events), writer_(writer), pool_(pool) {}
+                      RequestPool* pool, ServerMetrics* metrics = nullptr)
+      : searcher_(searcher), events_(events), writer_(writer), pool_(pool), metrics_(metrics) {}
 
   grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
@@ -67,6 +70,9 @@ class MarketSearchService final : public RawMarketSearchService {
   grpc::Status ToClientStatus(const absl::Status& s, const char* method);
 
  private:
+  // Answers the RPC and counts it (method, code, time since `start`).
+  void Finish(grpc::ServerUnaryReactor* reactor, const char* method, const grpc::Status& status,
+              std::chrono::steady_clock::time_point start);
   // Parses the request into Req on a pool worker, runs `handle`, serialises the response.
   template <typename Req, typename Resp>
   grpc::ServerUnaryReactor* Dispatch(
@@ -82,6 +88,7 @@ class MarketSearchService final : public RawMarketSearchService {
   EventLog* const events_;
   ListingWriter* const writer_;
   RequestPool* const pool_;
+  ServerMetrics* const metrics_;
   std::atomic<int64_t> shed_{0};
   std::atomic<int64_t> expired_{0};
   std::atomic<int64_t> incidents_{0};

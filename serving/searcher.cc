@@ -62,7 +62,8 @@ std::shared_ptr<const ServingState> Searcher::state() const {
   return state_;
 }
 
-absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) const {
+absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp,
+                              SearchRequestStats* stats) const {
   const auto t_start = std::chrono::steady_clock::now();
   int offset = 0;
   ParsedQuery query;  // the request's query, normalised once (by validation)
@@ -73,7 +74,8 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp) co
   if (!state) return absl::UnavailableError("no model/index loaded yet");
   DeltaIndex* const delta = ann_->delta();
   LexicalDelta* const lexical_delta = lexical_->delta();
-  absl::Status s = SearchValidated(req, query, offset, *state, delta, lexical_delta, t_start, resp);
+  absl::Status s =
+      SearchValidated(req, query, offset, *state, delta, lexical_delta, t_start, resp, stats);
   // The request was valid: whatever failed after this point is the server's (a library's
   // InvalidArgument must not tell the client its request was bad).
   if (!s.ok()) return absl::InternalError(absl::StrCat("search: ", s.message()));
@@ -116,7 +118,7 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQue
                                        const ServingState& state, DeltaIndex* delta,
                                        LexicalDelta* lexical_delta,
                                        std::chrono::steady_clock::time_point t_start,
-                                       SearchResponse* resp) const {
+                                       SearchResponse* resp, SearchRequestStats* stats) const {
   const SearchFilters& f = req.filters();
   RequestContext ctx{req, query, offset, state, delta, lexical_delta, ListingFilter(f),
                      f.categories_size() > 0 || f.price().min() > 0 || f.price().max() > 0 ||
@@ -128,6 +130,16 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQue
   MS_RETURN_IF_ERROR(Hydrate(&ctx));
   MS_RETURN_IF_ERROR(Rank(&ctx));
   Paginate(ctx, resp);
+  if (stats != nullptr) {
+    stats->stage_ms.assign(ctx.timer.stages_ms().begin(), ctx.timer.stages_ms().end());
+    for (const Candidate& c : ctx.candidates()) {
+      stats->ann_candidates += c.ann_rank > 0;
+      stats->lexical_candidates += c.lexical_rank > 0;
+    }
+    stats->fused_candidates = static_cast<int64_t>(ctx.candidates().size());
+    stats->kept_candidates = static_cast<int64_t>(ctx.kept.size());
+    stats->results = resp->results_size();
+  }
   if (req.debug()) {
     DebugInfo* debug = resp->mutable_debug();
     debug->set_normalized_query(query.normalized);

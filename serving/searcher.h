@@ -30,6 +30,7 @@
 #include "ranking/ranker.h"
 #include "ranking/ranking_features.h"
 #include "retrieval/candidate_generator.h"
+#include "serving/search_stats.h"
 
 namespace marketsearch {
 
@@ -82,7 +83,9 @@ class Searcher {
   // Errors: INVALID_ARGUMENT (bad request, message names the field), UNAVAILABLE (nothing
   // loaded yet), INTERNAL (anything that failed after validation: a library's error, whatever
   // its code; the message is for the server log).
-  absl::Status Search(const SearchRequest& request, SearchResponse* response) const;
+  // `stats` (optional) receives what the request did, for the metrics.
+  absl::Status Search(const SearchRequest& request, SearchResponse* response,
+                      SearchRequestStats* stats = nullptr) const;
 
  private:
   // The request path after validation, on the pinned state, as stages over one context:
@@ -98,7 +101,7 @@ class Searcher {
                                const ServingState& state,
                                DeltaIndex* delta, LexicalDelta* lexical_delta,
                                std::chrono::steady_clock::time_point t_start,
-                               SearchResponse* response) const;
+                               SearchResponse* response, SearchRequestStats* stats) const;
 
   const Options options_;
   const ListingReader* const reader_;

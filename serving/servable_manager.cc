@@ -56,7 +56,7 @@ std::string ServableEvent::DebugString() const {
   const std::string who = id.DebugString();
   switch (type) {
     case Type::kLoaded:
-      return absl::StrCat(who, " loaded");
+      return absl::StrCat(who, " loaded in ", load_ms, " ms");
     case Type::kLoadFailed:
       return absl::StrCat(who, " failed to load (not retried until it is re-published): ",
                           status.message());
@@ -146,9 +146,11 @@ std::shared_ptr<const Servable> ServableManager::LoadVersion(ServableKind kind, 
   const ServableId id{kind, version};
   absl::StatusOr<std::shared_ptr<const Servable>> loaded =
       absl::InternalError(absl::StrCat("no loader for ", id.DebugString()));
+  const int64_t load_start_ms = options_.env->NowUnixMs();
   if (std::unique_ptr<Loader> loader = options_.loader_factory(kind, version)) {
     loaded = loader->Load();
   }
+  const int64_t load_ms = options_.env->NowUnixMs() - load_start_ms;
   if (loaded.ok() && *loaded == nullptr) {
     loaded = absl::InternalError(absl::StrCat("the loader of ", id.DebugString(), " returned null"));
   }
@@ -156,13 +158,13 @@ std::shared_ptr<const Servable> ServableManager::LoadVersion(ServableKind kind, 
   ks->loading.erase(version);
   if (!loaded.ok()) {
     ks->failed[version] = loaded.status();
-    events->push_back({id, ServableEvent::Type::kLoadFailed, loaded.status()});
+    events->push_back({id, ServableEvent::Type::kLoadFailed, loaded.status(), load_ms});
     return nullptr;
   }
   const Servable* raw = loaded->get();
   std::shared_ptr<const Servable> tracked(raw, Releaser{id, std::move(*loaded), destroy_queue_});
   ks->loaded[version] = tracked;
-  events->push_back({id, ServableEvent::Type::kLoaded, absl::OkStatus()});
+  events->push_back({id, ServableEvent::Type::kLoaded, absl::OkStatus(), load_ms});
   return tracked;
 }
 

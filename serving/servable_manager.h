@@ -137,6 +137,7 @@ struct ServableEvent {
   ServableId id;
   Type type = Type::kLoaded;
   absl::Status status;  // kLoadFailed only
+  int64_t load_ms = 0;   // kLoaded and kLoadFailed: how long Load() took (the Env's clock)
   std::string DebugString() const;  // e.g. "ranker v7 failed to load: ..."
 };
 

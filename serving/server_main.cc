@@ -26,7 +26,9 @@
 #include "experiments/event_log.h"
 #include "features/feature_store.h"
 #include "index/listing_reader.h"
+#include "serving/admin_server.h"
 #include "serving/grpc_service.h"
+#include "serving/server_metrics.h"
 #include "ranking/ranker.h"
 #include "serving/listing_writer.h"
 #include "serving/message_parser.h"
@@ -39,6 +41,10 @@ ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on");
 ABSL_FLAG(int, port, 8500, "gRPC port; 0 picks a free port");
 ABSL_FLAG(std::string, port_file, "", "if set, the chosen port is written here once serving");
 ABSL_FLAG(int, reload_interval_ms, 2000, "how often to look for a new index version");
+ABSL_FLAG(std::string, admin_address, "127.0.0.1:8501",
+          "the HTTP listener for operators: GET /metrics (Prometheus text format) and /healthz; "
+          "loopback by default (port 0 = a free one; empty = none)");
+ABSL_FLAG(std::string, admin_port_file, "", "if set, the admin listener's port is written here");
 ABSL_FLAG(bool, log_impressions, true, "write impressions and events to <data_dir>/logs");
 ABSL_FLAG(int, min_candidates, 200, "ANN depth for an unfiltered first page");
 ABSL_FLAG(int, max_candidates, 1000, "cap on the depth of each retrieval leg");
@@ -86,6 +92,45 @@ int Run() {
   const int serving_threads = absl::GetFlag(FLAGS_serving_threads) > 0
                                   ? absl::GetFlag(FLAGS_serving_threads)
                                   : static_cast<int>(cores);
+
+  // Each retrieval leg's live side (fresh listings and tombstones since its index was built),
+  // shared by the request path and the writer.
+  LiveAnnIndex live_ann;
+  LiveLexicalIndex live_lexical;
+  ServerMetrics metrics;
+  std::atomic<bool> serving_now{false};  // what /healthz says; the gRPC health service agrees
+  // The admin listener first: metrics and health for operators, on its own (loopback) port,
+  // already answering (NOT_SERVING) while the versions load.
+  AdminServer admin;
+  if (const std::string address = absl::GetFlag(FLAGS_admin_address); !address.empty()) {
+    admin.Handle("/metrics", [&metrics, &live_ann, &live_lexical](const std::string&, const std::string&) {
+      if (const DeltaIndex* d = live_ann.delta()) metrics.DeltaSize("ann", d->size());
+      if (const LexicalDelta* d = live_lexical.delta()) metrics.DeltaSize("lexical", d->size());
+      AdminServer::Response r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = metrics.Serialize();
+      return r;
+    });
+    admin.Handle("/healthz", [&serving_now](const std::string&, const std::string&) {
+      const bool up = serving_now.load();
+      return AdminServer::Response{up ? 200 : 503, "text/plain; charset=utf-8",
+                                   up ? "SERVING\n" : "NOT_SERVING\n"};
+    });
+    if (absl::Status s = admin.Start(address); !s.ok()) {
+      std::fprintf(stderr, "server: %s (--admin_address)\n", std::string(s.message()).c_str());
+      return 2;
+    }
+    std::fprintf(stderr, "server: admin listener on %s (port %d): /metrics, /healthz\n", address.c_str(),
+                 admin.port());
+    if (!absl::GetFlag(FLAGS_admin_port_file).empty()) {
+      if (auto s = WriteFileAtomically(absl::GetFlag(FLAGS_admin_port_file), absl::StrCat(admin.port(), "\n"));
+          !s.ok()) {
+        std::fprintf(stderr, "server: %s\n", std::string(s.message()).c_str());
+        return 2;
+      }
+    }
+  }
+
 
   // Primary: the server owns the store and accepts UpsertListings/DeleteListings (ingest
   // cannot run at the same time). Secondary: it follows a store written by another process
@@ -140,10 +185,6 @@ int Run() {
     std::fprintf(stderr, "server: --model_format must be empty, aoti or torchscript\n");
     return 2;
   }
-  // Each retrieval leg's live side (fresh listings and tombstones since its index was built),
-  // shared by the request path and the writer.
-  LiveAnnIndex live_ann;
-  LiveLexicalIndex live_lexical;
   // The request path reads the catalog through this (RocksDB + the FAISS vectors).
   const StoreListingReader reader(store->get(), &live_ann);
   Searcher searcher(opts, &reader, &live_ann, &live_lexical);
@@ -153,6 +194,7 @@ int Run() {
   // the port opens); the reload loop below polls it again.
   ServingLifecycle::Options lo;
   lo.data_dir = data_dir;
+  lo.metrics = &metrics;
   lo.model_format = absl::GetFlag(FLAGS_model_format);
   lo.model_concurrency = serving_threads;  // one AOTInductor model instance per worker
   auto lifecycle = ServingLifecycle::Create(lo, store->get(), &searcher, writer.get(), &live_ann,
@@ -162,6 +204,7 @@ int Run() {
     return 2;
   }
   const bool serving_at_start = (*lifecycle)->Poll();
+  serving_now = serving_at_start;
 
   RequestPool::Options po;
   po.threads = serving_threads;
@@ -172,7 +215,7 @@ int Run() {
   std::fprintf(stderr, "server: %d serving threads, up to %d queued requests; OpenMP and BLAS "
                "at 1 thread per worker (%d OpenBLAS libraries set)\n",
                pool.threads(), pool.max_queued(), blas_libraries);
-  MarketSearchService service(&searcher, events.get(), writer.get(), &pool);
+  MarketSearchService service(&searcher, events.get(), writer.get(), &pool, &metrics);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -219,6 +262,7 @@ int Run() {
     }
     if ((*lifecycle)->Poll() != serving) {
       serving = !serving;
+      serving_now = serving;
       health->SetServingStatus(kServiceName, serving);
       health->SetServingStatus(serving);
     }

@@ -67,6 +67,15 @@ bool ServingLifecycle::Poll() {
   for (const ServableEvent& e : r.events) {
     if (e.type == ServableEvent::Type::kDestroyed) continue;  // not news to an operator
     std::fprintf(stderr, "server: %s\n", e.DebugString().c_str());
+    if (ServerMetrics* m = options_.metrics) {
+      const char* kind = ServableKindName(e.id.kind);
+      if (e.type == ServableEvent::Type::kLoaded) m->ServableLoaded(kind, e.load_ms / 1000.0);
+      if (e.type == ServableEvent::Type::kLoadFailed) m->ServableEvent(kind, "failed");
+      if (e.type == ServableEvent::Type::kServing) {
+        m->ServableEvent(kind, "swapped");
+        m->ServableServing(kind, e.id.version);
+      }
+    }
   }
   if (!r.serving_changed) return searcher_->state() != nullptr;
   absl::StatusOr<ServedArtifacts> a = GetServedArtifacts(r.serving);

@@ -24,6 +24,7 @@
 #include "index/live_index.h"
 #include "serving/listing_writer.h"
 #include "serving/searcher.h"
+#include "serving/server_metrics.h"
 #include "serving/servable_manager.h"
 #include "serving/servable_source.h"
 
@@ -38,6 +39,8 @@ class ServingLifecycle {
     // format, "torchscript" = the fallback; concurrency = the serving threads.
     std::string model_format;
     int model_concurrency = 1;
+    // Lifecycle events and the serving versions are also counted here (null = only logged).
+    ServerMetrics* metrics = nullptr;  // not owned
   };
   // `ann` and `lexical` are the legs' live sides the searcher publishes to: the lifecycle
   // asks them whether a version fits before switching.

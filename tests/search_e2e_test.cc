@@ -10,7 +10,10 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <sstream>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "datasets/catalog_reader.h"
@@ -18,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "proto/search.grpc.pb.h"
 #include "tests/health.grpc.pb.h"
+#include "tests/http_client.h"
 #include "tests/server_fixture.h"
 
 namespace marketsearch {
@@ -456,6 +460,120 @@ TEST_F(SearchE2E, HotSwapUnderConcurrentSearchFailsNoRequest) {
   EXPECT_EQ(failed.load(), 0);
   EXPECT_GT(ok.load(), 20);
   EXPECT_EQ(newest.load(), old_version + 1);
+}
+
+
+// The value of the exposition line `series value` in Prometheus text, or -1.
+double ExpositionSample(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+// The metrics a scraper sees are valid Prometheus text (promtool, Debian's `prometheus`), and
+// count each request once.
+TEST_F(SearchE2E, MetricsEndpointPassesPromtoolAndCountsRequests) {
+  const int admin = server_->admin_port();
+  ASSERT_GT(admin, 0);
+  int status = 0;
+  const std::string series = "marketsearch_rpcs_total{code=\"OK\",method=\"Search\"}";
+  const double before = ExpositionSample(HttpGet(admin, "/metrics", &status), series);
+  ASSERT_EQ(status, 200);
+  for (int i = 0; i < 5; ++i) {
+    SearchResponse resp;
+    ASSERT_TRUE(Search(Request("grey sofa"), &resp).ok());
+  }
+  SearchResponse bad;
+  EXPECT_EQ(Search(Request("sofa", 0), &bad).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  const std::string text = HttpGet(admin, "/metrics", &status);
+  EXPECT_EQ(ExpositionSample(text, series), std::max(before, 0.0) + 5) << text;
+  EXPECT_GE(ExpositionSample(text, "marketsearch_rpcs_total{code=\"INVALID_ARGUMENT\",method=\"Search\"}"), 1);
+  EXPECT_GE(ExpositionSample(text, "marketsearch_search_stage_duration_seconds_count{stage=\"ann\"}"), 5);
+  EXPECT_GE(ExpositionSample(text, "marketsearch_servable_version{kind=\"index\"}"), 1);
+  EXPECT_EQ(HttpGet(admin, "/healthz", &status), "SERVING\n");
+
+  const std::string file = TestTmpDir() + "/metrics.txt";
+  std::ofstream(file) << text;
+  const std::string cmd = "promtool check metrics < " + file + " > " + file + ".promtool 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << std::ifstream(file + ".promtool").rdbuf();
+}
+
+// A real Prometheus on loopback scrapes the server every second; after exactly N requests its
+// HTTP API reports the counter grown by exactly N.
+TEST_F(SearchE2E, PrometheusScrapesExactlyTheRequestsSent) {
+  const int admin = server_->admin_port();
+  ASSERT_GT(admin, 0);
+  const std::string dir = TestTmpDir() + "/prometheus";
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  {
+    std::ofstream cfg(dir + "/prometheus.yml");
+    cfg << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        << "scrape_configs:\n  - job_name: marketsearch\n    static_configs:\n"
+        << "      - targets: ['127.0.0.1:" << admin << "']\n";
+  }
+  const int prom_port = FreeLoopbackPort();
+  ASSERT_GT(prom_port, 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* f = std::freopen((dir + "/prometheus.log").c_str(), "w", stderr);
+    (void)f;
+    const std::string c = "--config.file=" + dir + "/prometheus.yml";
+    const std::string t = "--storage.tsdb.path=" + dir + "/data";
+    const std::string l = "--web.listen-address=127.0.0.1:" + std::to_string(prom_port);
+    execlp("prometheus", "prometheus", c.c_str(), t.c_str(), l.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+  } reaper{pid};
+  int status = 0;
+  for (int i = 0; i < 600 && status != 200; ++i) {
+    HttpGet(prom_port, "/-/ready", &status);
+    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(status, 200) << std::ifstream(dir + "/prometheus.log").rdbuf();
+
+  // The counter's latest scraped value, or -1 while Prometheus has none.
+  const std::string query = "/api/v1/query?query=" +
+                            UrlEncode("marketsearch_rpcs_total{method=\"Search\",code=\"OK\"}");
+  auto scraped = [&]() -> double {
+    int st = 0;
+    const std::string body = HttpGet(prom_port, query, &st);
+    const size_t v = body.find("\"value\":[");
+    if (st != 200 || v == std::string::npos) return -1;
+    const size_t q = body.find('"', body.find(',', v) + 1);
+    return std::stod(body.substr(q + 1));
+  };
+  auto wait_for = [&](auto done) {
+    double got = -1;
+    for (int i = 0; i < 300; ++i) {  // 30 s: scrapes are every second
+      got = scraped();
+      if (done(got)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return got;
+  };
+  // A first scrape, then one more so that the value is settled (no request is in flight).
+  const double first = wait_for([](double v) { return v >= 0; });
+  ASSERT_GE(first, 0) << std::ifstream(dir + "/prometheus.log").rdbuf();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  const double v0 = scraped();
+  constexpr int kRequests = 37;
+  for (int i = 0; i < kRequests; ++i) {
+    SearchResponse resp;
+    ASSERT_TRUE(Search(Request(i % 2 ? "grey sofa" : "used iphone"), &resp).ok());
+  }
+  const double v1 = wait_for([&](double v) { return v >= v0 + kRequests; });
+  EXPECT_EQ(v1 - v0, kRequests);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // and no more than that
+  EXPECT_EQ(scraped() - v0, kRequests);
 }
 
 }  // namespace

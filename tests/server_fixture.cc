@@ -60,19 +60,24 @@ bool ServerProcess::Start(const std::string& data_dir, int timeout_s) {
   std::remove(port_file.c_str());
   const std::string a1 = "--data_dir=" + data_dir;
   const std::string a2 = "--port_file=" + port_file;
+  const std::string a3 = "--admin_port_file=" + data_dir + "/server.admin_port";
   const std::string log = data_dir + "/server.log";
   pid_ = fork();
   if (pid_ == 0) {
     FILE* f = std::freopen(log.c_str(), "w", stderr);
     (void)f;
     execl(bin.c_str(), bin.c_str(), a1.c_str(), "--port=0", a2.c_str(), "--reload_interval_ms=200",
-          static_cast<char*>(nullptr));
+          "--admin_address=127.0.0.1:0", a3.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {
     std::ifstream in(port_file);
-    if (in >> port_ && port_ > 0) return true;
+    if (in >> port_ && port_ > 0) {
+      std::ifstream admin(data_dir + "/server.admin_port");  // written before the port file
+      if (!(admin >> admin_port_)) admin_port_ = 0;
+      return true;
+    }
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;

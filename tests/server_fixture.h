@@ -26,7 +26,7 @@ int RunPipeline(const std::string& data_dir, int listings, int queries, int epoc
 // A server child process; killed in the destructor.
 class ServerProcess {
  public:
-  // Starts `server --data_dir=... --port=0 --port_file=...` and waits (up to timeout_s) for
+  // Starts `server --data_dir=... --port=0 --port_file=... --admin_address=127.0.0.1:0` and waits (up to timeout_s) for
   // the port. Returns false (with a message on stderr) when it did not come up.
   // The binary is the test's own build of //serving:server, or the one named by the
   // environment variable MARKETSEARCH_SERVER_BIN (to run a test against another build, e.g.
@@ -41,10 +41,13 @@ class ServerProcess {
   ~ServerProcess() { Stop(); }
   std::string target() const;
   int port() const { return port_; }
+  // The admin HTTP listener's port (/metrics, /healthz), on 127.0.0.1.
+  int admin_port() const { return admin_port_; }
 
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  int admin_port_ = 0;
 };
 
 }  // namespace marketsearch

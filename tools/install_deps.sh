@@ -17,8 +17,10 @@ PACKAGES=(
   # libraries (libtorch comes from the PyTorch wheel in .venv, not from Debian)
   libabsl-dev libfaiss-dev libopenblas-dev librocksdb-dev
   libxapian-dev libutf8proc-dev libssl-dev
-  # tests
-  libgtest-dev libgmock-dev
+  # metrics (prometheus-cpp) and the admin HTTP listener (libmicrohttpd)
+  prometheus-cpp-dev libmicrohttpd-dev
+  # tests (prometheus: promtool and a real Prometheus scraping the server)
+  libgtest-dev libgmock-dev prometheus
   # the interpreter the virtual environment is made from (Debian's python3 3.11: the wheel is cp311)
   python3 python3-venv
 )

@@ -1,0 +1,25 @@
+// SearchRequestStats: what one Search request did, as the metrics count it (Searcher fills it,
+// ServerMetrics::SearchDone records it). A plain struct, so the request path does not depend
+// on the metrics library.
+#ifndef MARKETSEARCH_SERVING_SEARCH_STATS_H_
+#define MARKETSEARCH_SERVING_SEARCH_STATS_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace marketsearch {
+
+struct SearchRequestStats {
+  std::vector<std::pair<std::string, double>> stage_ms;  // StageTimer's stages
+  int64_t ann_candidates = 0;
+  int64_t lexical_candidates = 0;
+  int64_t fused_candidates = 0;
+  int64_t kept_candidates = 0;  // in the store and passing the filters
+  int64_t results = 0;
+};
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_SERVING_SEARCH_STATS_H_

@@ -1,0 +1,149 @@
+#include "serving/server_metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace marketsearch {
+namespace {
+
+// Seconds: 0.5 ms .. 2.5 s, dense where the latency budget is (1-25 ms).
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
+  static const auto* b = new prometheus::Histogram::BucketBoundaries{
+      0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+  return *b;
+}
+
+const prometheus::Histogram::BucketBoundaries& CountBuckets() {
+  static const auto* b = new prometheus::Histogram::BucketBoundaries{0, 1, 10, 50, 100, 200, 400, 800, 1600};
+  return *b;
+}
+
+}  // namespace
+
+struct ServerMetrics::Families {
+  explicit Families(prometheus::Registry& r)
+      : rpcs(prometheus::BuildCounter()
+                 .Name("marketsearch_rpcs_total")
+                 .Help("Finished RPCs by method and the gRPC status code the client got.")
+                 .Register(r)),
+        rpc_seconds(prometheus::BuildHistogram()
+                        .Name("marketsearch_rpc_duration_seconds")
+                        .Help("RPC latency in the server, from arrival to answer.")
+                        .Register(r)),
+        in_flight(prometheus::BuildGauge()
+                      .Name("marketsearch_rpcs_in_flight")
+                      .Help("RPCs accepted and not yet answered (queued or running).")
+                      .Register(r)
+                      .Add({})),
+        shed(prometheus::BuildCounter()
+                 .Name("marketsearch_shed_total")
+                 .Help("RPCs answered without running: queue_full (RESOURCE_EXHAUSTED), "
+                       "expired_in_queue (DEADLINE_EXCEEDED), cancelled_in_queue.")
+                 .Register(r)),
+        stage_seconds(prometheus::BuildHistogram()
+                          .Name("marketsearch_search_stage_duration_seconds")
+                          .Help("Time of each stage of a Search request.")
+                          .Register(r)),
+        candidates(prometheus::BuildHistogram()
+                       .Name("marketsearch_search_candidates")
+                       .Help("Candidates per Search request by source (ann, lexical, fused, and "
+                             "kept: in the store and passing the filters).")
+                       .Register(r)),
+        results(prometheus::BuildHistogram()
+                    .Name("marketsearch_search_results")
+                    .Help("Results returned per Search request.")
+                    .Register(r)
+                    .Add({}, CountBuckets())),
+        version(prometheus::BuildGauge()
+                    .Name("marketsearch_servable_version")
+                    .Help("The version serving, by kind (index, lexical, ranker).")
+                    .Register(r)),
+        load_seconds(prometheus::BuildGauge()
+                         .Name("marketsearch_servable_load_seconds")
+                         .Help("How long the load of the last loaded version took, by kind.")
+                         .Register(r)),
+        events(prometheus::BuildCounter()
+                   .Name("marketsearch_servable_events_total")
+                   .Help("Version lifecycle events by kind: loaded, failed (refused; the "
+                         "previous version keeps serving), swapped.")
+                   .Register(r)),
+        delta(prometheus::BuildGauge()
+                  .Name("marketsearch_delta_listings")
+                  .Help("Listings written since the served index was built, held in each "
+                        "leg's delta (ann, lexical).")
+                  .Register(r)) {}
+
+  prometheus::Family<prometheus::Counter>& rpcs;
+  prometheus::Family<prometheus::Histogram>& rpc_seconds;
+  prometheus::Gauge& in_flight;
+  prometheus::Family<prometheus::Counter>& shed;
+  prometheus::Family<prometheus::Histogram>& stage_seconds;
+  prometheus::Family<prometheus::Histogram>& candidates;
+  prometheus::Histogram& results;
+  prometheus::Family<prometheus::Gauge>& version;
+  prometheus::Family<prometheus::Gauge>& load_seconds;
+  prometheus::Family<prometheus::Counter>& events;
+  prometheus::Family<prometheus::Gauge>& delta;
+};
+
+ServerMetrics::ServerMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      f_(std::make_unique<Families>(*registry_)) {}
+
+ServerMetrics::~ServerMetrics() = default;
+
+std::shared_ptr<prometheus::Registry> ServerMetrics::registry() const { return registry_; }
+
+std::string ServerMetrics::Serialize() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+void ServerMetrics::RpcStarted() { f_->in_flight.Increment(); }
+
+void ServerMetrics::RpcFinished(absl::string_view method, absl::StatusCode code, double seconds) {
+  f_->in_flight.Decrement();
+  const std::string m(method);
+  f_->rpcs.Add({{"method", m}, {"code", absl::StatusCodeToString(code)}}).Increment();
+  f_->rpc_seconds.Add({{"method", m}}, LatencyBuckets()).Observe(seconds);
+}
+
+void ServerMetrics::Shed(absl::string_view reason) {
+  f_->shed.Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void ServerMetrics::SearchDone(const SearchRequestStats& s) {
+  for (const auto& [stage, ms] : s.stage_ms) {
+    f_->stage_seconds.Add({{"stage", stage}}, LatencyBuckets()).Observe(ms / 1000.0);
+  }
+  f_->candidates.Add({{"source", "ann"}}, CountBuckets()).Observe(static_cast<double>(s.ann_candidates));
+  f_->candidates.Add({{"source", "lexical"}}, CountBuckets())
+      .Observe(static_cast<double>(s.lexical_candidates));
+  f_->candidates.Add({{"source", "fused"}}, CountBuckets())
+      .Observe(static_cast<double>(s.fused_candidates));
+  f_->candidates.Add({{"source", "kept"}}, CountBuckets())
+      .Observe(static_cast<double>(s.kept_candidates));
+  f_->results.Observe(static_cast<double>(s.results));
+}
+
+void ServerMetrics::ServableEvent(absl::string_view kind, absl::string_view event) {
+  f_->events.Add({{"kind", std::string(kind)}, {"event", std::string(event)}}).Increment();
+}
+
+void ServerMetrics::ServableLoaded(absl::string_view kind, double load_seconds) {
+  f_->load_seconds.Add({{"kind", std::string(kind)}}).Set(load_seconds);
+  ServableEvent(kind, "loaded");
+}
+
+void ServerMetrics::ServableServing(absl::string_view kind, int64_t version) {
+  f_->version.Add({{"kind", std::string(kind)}}).Set(static_cast<double>(version));
+}
+
+void ServerMetrics::DeltaSize(absl::string_view leg, int64_t listings) {
+  f_->delta.Add({{"leg", std::string(leg)}}).Set(static_cast<double>(listings));
+}
+
+}  // namespace marketsearch

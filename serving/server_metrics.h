@@ -1,0 +1,72 @@
+// ServerMetrics: the server's Prometheus metrics (prometheus-cpp), in one registry that the
+// admin listener (serving/admin_server.h) exposes as /metrics. Names and labels:
+//
+//   marketsearch_rpcs_total{method, code}                counter: finished RPCs by gRPC code
+//   marketsearch_rpc_duration_seconds{method}            histogram: arrival to answer
+//   marketsearch_rpcs_in_flight                          gauge: accepted, not yet answered
+//   marketsearch_shed_total{reason}                      counter: answered without running
+//       (queue_full = RESOURCE_EXHAUSTED, expired_in_queue, cancelled_in_queue)
+//   marketsearch_search_stage_duration_seconds{stage}    histogram: Searcher stages
+//   marketsearch_search_candidates{source}               histogram: candidates per request
+//       (ann, lexical, fused, kept = after store and filters)
+//   marketsearch_search_results                          histogram: results returned
+//   marketsearch_servable_version{kind}                  gauge: the version serving
+//   marketsearch_servable_load_seconds{kind}             gauge: how long its load took
+//   marketsearch_servable_events_total{kind, event}      counter: loaded, failed, swapped
+//   marketsearch_delta_listings{leg}                     gauge: fresh listings in each delta
+//
+// Thread safety: every method may be called from any thread (prometheus-cpp's metrics are
+// thread-safe; label sets are created on first use).
+#ifndef MARKETSEARCH_SERVING_SERVER_METRICS_H_
+#define MARKETSEARCH_SERVING_SERVER_METRICS_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "serving/search_stats.h"
+
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
+namespace marketsearch {
+
+class ServerMetrics {
+ public:
+  ServerMetrics();
+  ~ServerMetrics();
+  ServerMetrics(const ServerMetrics&) = delete;
+  ServerMetrics& operator=(const ServerMetrics&) = delete;
+
+  // The registry the admin listener exposes.
+  std::shared_ptr<prometheus::Registry> registry() const;
+  // The text exposition format of everything registered (what /metrics serves).
+  std::string Serialize() const;
+
+  void RpcStarted();
+  // `code`: the gRPC status code the client got (absl and gRPC codes share their numbers).
+  void RpcFinished(absl::string_view method, absl::StatusCode code, double seconds);
+  // `reason`: queue_full, expired_in_queue, cancelled_in_queue.
+  void Shed(absl::string_view reason);
+  void SearchDone(const SearchRequestStats& stats);
+
+  // kind: index, lexical, ranker. event: loaded, failed, swapped.
+  void ServableEvent(absl::string_view kind, absl::string_view event);
+  void ServableLoaded(absl::string_view kind, double load_seconds);
+  void ServableServing(absl::string_view kind, int64_t version);
+  // leg: ann, lexical.
+  void DeltaSize(absl::string_view leg, int64_t listings);
+
+ private:
+  struct Families;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<Families> f_;
+};
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_SERVING_SERVER_METRICS_H_
