@@ -155,10 +155,10 @@ absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchR
   SearchRequestStats stats;
   absl::Status s = searcher_->Search(request, response, metrics_ != nullptr ? &stats : nullptr);
   if (s.ok() && metrics_ != nullptr) metrics_->SearchDone(stats);
-  if (s.ok() && events_ != nullptr) {
-    // Logging must not fail the search; a failed append is reported on stderr.
-    absl::Status logged = events_->AppendImpression(request, *response, NowUnixMs());
-    if (!logged.ok()) std::fprintf(stderr, "impression log: %s\n", std::string(logged.message()).c_str());
+  // Logging never fails or slows the search: a full queue drops the impression (counted).
+  if (s.ok() && impressions_ != nullptr && !impressions_->Enqueue(request, *response, NowUnixMs()) &&
+      metrics_ != nullptr) {
+    metrics_->ImpressionDropped();
   }
   return s;
 }

@@ -1,4 +1,5 @@
-// MarketSearchService: the gRPC face of the Searcher, the ListingWriter and the EventLog.
+// MarketSearchService: the gRPC face of the Searcher, the ListingWriter and the EventLog (buyer
+// events directly; impressions through the ImpressionQueue, off the request path).
 //
 // Every method is a raw callback handler: gRPC hands over the request bytes and returns at
 // once; the work runs on the RequestPool (bounded workers, bounded queue), and a request that
@@ -24,6 +25,7 @@
 #include <functional>
 
 #include "experiments/event_log.h"
+#include "experiments/impression_queue.h"
 #include "proto/search.grpc.pb.h"
 #include "serving/listing_writer.h"
 #include "serving/request_pool.h"
@@ -42,10 +44,17 @@ class MarketSearchService final : public RawMarketSearchService {
  public:
   // `events` may be null (impressions and events not logged, LogEvents answers UNAVAILABLE);
   // `writer` may be null (read-only server: the write RPCs answer FAILED_PRECONDITION).
-  // `metrics` may be null (nothing counted).
+  // `metrics` may be null (nothing counted); `impressions` may be null (the pages served are
+  // not logged); otherwise each Search's page is queued there, off the request path.
   MarketSearchService(const Searcher* searcher, EventLog* events, ListingWriter* writer,
-                      RequestPool* pool, ServerMetrics* metrics = nullptr)
-      : searcher_(searcher), events_(events), writer_(writer), pool_(pool), metrics_(metrics) {}
+                      RequestPool* pool, ServerMetrics* metrics = nullptr,
+                      ImpressionQueue* impressions = nullptr)
+      : searcher_(searcher),
+        events_(events),
+        writer_(writer),
+        pool_(pool),
+        metrics_(metrics),
+        impressions_(impressions) {}
 
   grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
@@ -89,6 +98,7 @@ class MarketSearchService final : public RawMarketSearchService {
   ListingWriter* const writer_;
   RequestPool* const pool_;
   ServerMetrics* const metrics_;
+  ImpressionQueue* const impressions_;
   std::atomic<int64_t> shed_{0};
   std::atomic<int64_t> expired_{0};
   std::atomic<int64_t> incidents_{0};

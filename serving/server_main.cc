@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "experiments/event_log.h"
+#include "experiments/impression_queue.h"
 #include "features/feature_store.h"
 #include "index/listing_reader.h"
 #include "serving/admin_server.h"
@@ -46,6 +47,9 @@ ABSL_FLAG(std::string, admin_address, "127.0.0.1:8501",
           "loopback by default (port 0 = a free one; empty = none)");
 ABSL_FLAG(std::string, admin_port_file, "", "if set, the admin listener's port is written here");
 ABSL_FLAG(bool, log_impressions, true, "write impressions and events to <data_dir>/logs");
+ABSL_FLAG(int, impression_queue_capacity, 10000,
+          "impressions that may wait for the log writer; beyond, a page is not logged (counted "
+          "in marketsearch_impressions_dropped_total) rather than slowing the request");
 ABSL_FLAG(int, min_candidates, 200, "ANN depth for an unfiltered first page");
 ABSL_FLAG(int, max_candidates, 1000, "cap on the depth of each retrieval leg");
 ABSL_FLAG(std::string, retrieval, "hybrid", "hybrid | ann | lexical");
@@ -98,12 +102,15 @@ int Run() {
   LiveAnnIndex live_ann;
   LiveLexicalIndex live_lexical;
   ServerMetrics metrics;
+  std::atomic<const ImpressionQueue*> impression_queue{nullptr};  // for /metrics, once it exists
   std::atomic<bool> serving_now{false};  // what /healthz says; the gRPC health service agrees
   // The admin listener first: metrics and health for operators, on its own (loopback) port,
   // already answering (NOT_SERVING) while the versions load.
   AdminServer admin;
   if (const std::string address = absl::GetFlag(FLAGS_admin_address); !address.empty()) {
-    admin.Handle("/metrics", [&metrics, &live_ann, &live_lexical](const std::string&, const std::string&) {
+    admin.Handle("/metrics", [&metrics, &live_ann, &live_lexical, &impression_queue](const std::string&,
+                                                                                    const std::string&) {
+      if (const ImpressionQueue* q = impression_queue.load()) metrics.ImpressionQueueDepth(q->depth());
       if (const DeltaIndex* d = live_ann.delta()) metrics.DeltaSize("ann", d->size());
       if (const LexicalDelta* d = live_lexical.delta()) metrics.DeltaSize("lexical", d->size());
       AdminServer::Response r;
@@ -215,7 +222,15 @@ int Run() {
   std::fprintf(stderr, "server: %d serving threads, up to %d queued requests; OpenMP and BLAS "
                "at 1 thread per worker (%d OpenBLAS libraries set)\n",
                pool.threads(), pool.max_queued(), blas_libraries);
-  MarketSearchService service(&searcher, events.get(), writer.get(), &pool, &metrics);
+  // Impressions leave the request path: a bounded queue drained by one thread into the log.
+  std::unique_ptr<ImpressionQueue> impressions;
+  if (events) {
+    impressions = std::make_unique<ImpressionQueue>(events.get(),
+                                                    absl::GetFlag(FLAGS_impression_queue_capacity));
+  }
+  impression_queue = impressions.get();
+  MarketSearchService service(&searcher, events.get(), writer.get(), &pool, &metrics,
+                              impressions.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -269,6 +284,14 @@ int Run() {
   }
   std::fprintf(stderr, "server: shutting down\n");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (impressions) {
+    impression_queue = nullptr;  // /metrics stops reading it
+    impressions->Close();        // the requests are done: write what they queued
+    std::fprintf(stderr, "server: impressions: %lld written, %lld dropped, %lld failed\n",
+                 static_cast<long long>(impressions->written()),
+                 static_cast<long long>(impressions->dropped()),
+                 static_cast<long long>(impressions->failed()));
+  }
   return 0;
 }
 

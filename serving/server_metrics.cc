@@ -75,7 +75,17 @@ struct ServerMetrics::Families {
                   .Name("marketsearch_delta_listings")
                   .Help("Listings written since the served index was built, held in each "
                         "leg's delta (ann, lexical).")
-                  .Register(r)) {}
+                  .Register(r)),
+        impressions_dropped(prometheus::BuildCounter()
+                                .Name("marketsearch_impressions_dropped_total")
+                                .Help("Served pages not logged because the impression queue was full.")
+                                .Register(r)
+                                .Add({})),
+        impression_queue_depth(prometheus::BuildGauge()
+                                   .Name("marketsearch_impression_queue_depth")
+                                   .Help("Impressions waiting to be written to the event log.")
+                                   .Register(r)
+                                   .Add({})) {}
 
   prometheus::Family<prometheus::Counter>& rpcs;
   prometheus::Family<prometheus::Histogram>& rpc_seconds;
@@ -88,6 +98,8 @@ struct ServerMetrics::Families {
   prometheus::Family<prometheus::Gauge>& load_seconds;
   prometheus::Family<prometheus::Counter>& events;
   prometheus::Family<prometheus::Gauge>& delta;
+  prometheus::Counter& impressions_dropped;
+  prometheus::Gauge& impression_queue_depth;
 };
 
 ServerMetrics::ServerMetrics()
@@ -140,6 +152,12 @@ void ServerMetrics::ServableLoaded(absl::string_view kind, double load_seconds) 
 
 void ServerMetrics::ServableServing(absl::string_view kind, int64_t version) {
   f_->version.Add({{"kind", std::string(kind)}}).Set(static_cast<double>(version));
+}
+
+void ServerMetrics::ImpressionDropped() { f_->impressions_dropped.Increment(); }
+
+void ServerMetrics::ImpressionQueueDepth(int64_t depth) {
+  f_->impression_queue_depth.Set(static_cast<double>(depth));
 }
 
 void ServerMetrics::DeltaSize(absl::string_view leg, int64_t listings) {

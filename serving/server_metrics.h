@@ -14,6 +14,8 @@
 //   marketsearch_servable_load_seconds{kind}             gauge: how long its load took
 //   marketsearch_servable_events_total{kind, event}      counter: loaded, failed, swapped
 //   marketsearch_delta_listings{leg}                     gauge: fresh listings in each delta
+//   marketsearch_impressions_dropped_total               counter: pages not logged (queue full)
+//   marketsearch_impression_queue_depth                  gauge: impressions waiting
 //
 // Thread safety: every method may be called from any thread (prometheus-cpp's metrics are
 // thread-safe; label sets are created on first use).
@@ -60,6 +62,10 @@ class ServerMetrics {
   void ServableServing(absl::string_view kind, int64_t version);
   // leg: ann, lexical.
   void DeltaSize(absl::string_view leg, int64_t listings);
+  // The impression queue (experiments/impression_queue.h): a page not logged because the queue
+  // was full, and the queue's depth.
+  void ImpressionDropped();
+  void ImpressionQueueDepth(int64_t depth);
 
  private:
   struct Families;
