@@ -77,18 +77,28 @@ void MarketSearchService::Finish(grpc::ServerUnaryReactor* reactor, const char* 
 template <typename Req, typename Resp>
 grpc::ServerUnaryReactor* MarketSearchService::Dispatch(
     const char* method, grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
-    grpc::ByteBuffer* response, std::function<absl::Status(const Req&, Resp*)> handle) {
+    grpc::ByteBuffer* response,
+    std::function<absl::Status(const Req&, Resp*, const RequestControl&)> handle) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const auto start = std::chrono::steady_clock::now();
+  // The request's deadline on the steady clock: the client's, capped by the default (a client
+  // without one gets the default; gRPC reports "none" as the largest time point).
+  RequestControl control;
+  control.deadline = start + default_deadline_;
+  const auto client_left = context->deadline() - std::chrono::system_clock::now();
+  if (client_left < std::chrono::duration_cast<std::chrono::system_clock::duration>(default_deadline_)) {
+    control.deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(client_left);
+  }
+  control.cancelled = [context] { return context->IsCancelled(); };
   if (metrics_ != nullptr) metrics_->RpcStarted();
   const bool queued = pool_->TrySubmit([this, method, context, request, response, reactor, start,
-                                        handle = std::move(handle)] {
+                                        control = std::move(control), handle = std::move(handle)] {
     if (context->IsCancelled()) {
       if (metrics_ != nullptr) metrics_->Shed("cancelled_in_queue");
       Finish(reactor, method, grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"), start);
       return;
     }
-    if (context->deadline() <= std::chrono::system_clock::now()) {
+    if (std::chrono::steady_clock::now() >= control.deadline) {
       ++expired_;
       if (metrics_ != nullptr) metrics_->Shed("expired_in_queue");
       Finish(reactor, method,
@@ -103,7 +113,7 @@ grpc::ServerUnaryReactor* MarketSearchService::Dispatch(
       return;
     }
     Resp resp;
-    absl::Status s = handle(req, &resp);
+    absl::Status s = handle(req, &resp, control);
     if (s.ok()) Serialize(resp, response);
     Finish(reactor, method, ToClientStatus(s, method), start);
   });
@@ -124,7 +134,9 @@ grpc::ServerUnaryReactor* MarketSearchService::Search(grpc::CallbackServerContex
                                                       grpc::ByteBuffer* response) {
   return Dispatch<SearchRequest, SearchResponse>(
       "Search", context, request, response,
-      [this](const SearchRequest& q, SearchResponse* r) { return DoSearch(q, r); });
+      [this](const SearchRequest& q, SearchResponse* r, const RequestControl& c) {
+        return DoSearch(q, r, c);
+      });
 }
 
 grpc::ServerUnaryReactor* MarketSearchService::LogEvents(grpc::CallbackServerContext* context,
@@ -132,7 +144,9 @@ grpc::ServerUnaryReactor* MarketSearchService::LogEvents(grpc::CallbackServerCon
                                                          grpc::ByteBuffer* response) {
   return Dispatch<LogEventsRequest, LogEventsResponse>(
       "LogEvents", context, request, response,
-      [this](const LogEventsRequest& q, LogEventsResponse* r) { return DoLogEvents(q, r); });
+      [this](const LogEventsRequest& q, LogEventsResponse* r, const RequestControl&) {
+        return DoLogEvents(q, r);
+      });
 }
 
 grpc::ServerUnaryReactor* MarketSearchService::UpsertListings(grpc::CallbackServerContext* context,
@@ -140,7 +154,9 @@ grpc::ServerUnaryReactor* MarketSearchService::UpsertListings(grpc::CallbackServ
                                                               grpc::ByteBuffer* response) {
   return Dispatch<UpsertListingsRequest, UpsertListingsResponse>(
       "UpsertListings", context, request, response,
-      [this](const UpsertListingsRequest& q, UpsertListingsResponse* r) { return DoUpsert(q, r); });
+      [this](const UpsertListingsRequest& q, UpsertListingsResponse* r, const RequestControl&) {
+        return DoUpsert(q, r);
+      });
 }
 
 grpc::ServerUnaryReactor* MarketSearchService::DeleteListings(grpc::CallbackServerContext* context,
@@ -148,12 +164,15 @@ grpc::ServerUnaryReactor* MarketSearchService::DeleteListings(grpc::CallbackServ
                                                               grpc::ByteBuffer* response) {
   return Dispatch<DeleteListingsRequest, DeleteListingsResponse>(
       "DeleteListings", context, request, response,
-      [this](const DeleteListingsRequest& q, DeleteListingsResponse* r) { return DoDelete(q, r); });
+      [this](const DeleteListingsRequest& q, DeleteListingsResponse* r, const RequestControl&) {
+        return DoDelete(q, r);
+      });
 }
 
-absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchResponse* response) {
+absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchResponse* response,
+                                           const RequestControl& control) {
   SearchRequestStats stats;
-  absl::Status s = searcher_->Search(request, response, metrics_ != nullptr ? &stats : nullptr);
+  absl::Status s = searcher_->Search(request, response, metrics_ != nullptr ? &stats : nullptr, &control);
   if (s.ok() && metrics_ != nullptr) metrics_->SearchDone(stats);
   // Logging never fails or slows the search: a full queue drops the impression (counted).
   if (s.ok() && impressions_ != nullptr && !impressions_->Enqueue(request, *response, NowUnixMs()) &&

@@ -5,7 +5,8 @@
 // once; the work runs on the RequestPool (bounded workers, bounded queue), and a request that
 // finds the pool full is answered RESOURCE_EXHAUSTED at once (gRPC's load-shedding code:
 // clients retry with backoff). A request whose deadline passed or that the client cancelled
-// while it waited is answered without doing the work. The server parses the request itself
+// while it waited is answered without doing the work, and a Search checks both again before
+// each stage; a request without a deadline gets the service's default one. The server parses the request itself
 // (ParseRequestMessage), so invalid UTF-8 is INVALID_ARGUMENT naming the field.
 //
 // Status messages are what a client may see: those of INVALID_ARGUMENT and the other codes a
@@ -46,15 +47,18 @@ class MarketSearchService final : public RawMarketSearchService {
   // `writer` may be null (read-only server: the write RPCs answer FAILED_PRECONDITION).
   // `metrics` may be null (nothing counted); `impressions` may be null (the pages served are
   // not logged); otherwise each Search's page is queued there, off the request path.
+  // `default_deadline`: the deadline of a request whose client set none (or a later one).
   MarketSearchService(const Searcher* searcher, EventLog* events, ListingWriter* writer,
                       RequestPool* pool, ServerMetrics* metrics = nullptr,
-                      ImpressionQueue* impressions = nullptr)
+                      ImpressionQueue* impressions = nullptr,
+                      std::chrono::milliseconds default_deadline = std::chrono::milliseconds(2000))
       : searcher_(searcher),
         events_(events),
         writer_(writer),
         pool_(pool),
         metrics_(metrics),
-        impressions_(impressions) {}
+        impressions_(impressions),
+        default_deadline_(default_deadline) {}
 
   grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
@@ -86,9 +90,11 @@ class MarketSearchService final : public RawMarketSearchService {
   template <typename Req, typename Resp>
   grpc::ServerUnaryReactor* Dispatch(
       const char* method, grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
-      grpc::ByteBuffer* response, std::function<absl::Status(const Req&, Resp*)> handle);
+      grpc::ByteBuffer* response,
+      std::function<absl::Status(const Req&, Resp*, const RequestControl&)> handle);
 
-  absl::Status DoSearch(const SearchRequest& request, SearchResponse* response);
+  absl::Status DoSearch(const SearchRequest& request, SearchResponse* response,
+                        const RequestControl& control);
   absl::Status DoLogEvents(const LogEventsRequest& request, LogEventsResponse* response);
   absl::Status DoUpsert(const UpsertListingsRequest& request, UpsertListingsResponse* response);
   absl::Status DoDelete(const DeleteListingsRequest& request, DeleteListingsResponse* response);
@@ -99,6 +105,7 @@ class MarketSearchService final : public RawMarketSearchService {
   RequestPool* const pool_;
   ServerMetrics* const metrics_;
   ImpressionQueue* const impressions_;
+  const std::chrono::milliseconds default_deadline_;
   std::atomic<int64_t> shed_{0};
   std::atomic<int64_t> expired_{0};
   std::atomic<int64_t> incidents_{0};

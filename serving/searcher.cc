@@ -62,8 +62,24 @@ std::shared_ptr<const ServingState> Searcher::state() const {
   return state_;
 }
 
+namespace {
+
+// Stops a request whose deadline passed or whose client cancelled, before `next_stage`.
+absl::Status CheckControl(const RequestControl* control, const char* next_stage) {
+  if (control == nullptr) return absl::OkStatus();
+  if (std::chrono::steady_clock::now() >= control->deadline) {
+    return absl::DeadlineExceededError(absl::StrCat("deadline passed before ", next_stage));
+  }
+  if (control->cancelled && control->cancelled()) {
+    return absl::CancelledError(absl::StrCat("cancelled by the client before ", next_stage));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp,
-                              SearchRequestStats* stats) const {
+                              SearchRequestStats* stats, const RequestControl* control) const {
   const auto t_start = std::chrono::steady_clock::now();
   int offset = 0;
   ParsedQuery query;  // the request's query, normalised once (by validation)
@@ -74,9 +90,11 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp,
   if (!state) return absl::UnavailableError("no model/index loaded yet");
   DeltaIndex* const delta = ann_->delta();
   LexicalDelta* const lexical_delta = lexical_->delta();
-  absl::Status s =
-      SearchValidated(req, query, offset, *state, delta, lexical_delta, t_start, resp, stats);
-  // The request was valid: whatever failed after this point is the server's (a library's
+  absl::Status s = SearchValidated(req, query, offset, *state, delta, lexical_delta, t_start, resp,
+                                   stats, control);
+  // The request's own end (deadline, cancellation) is the client's to know.
+  if (absl::IsDeadlineExceeded(s) || absl::IsCancelled(s)) return s;
+  // The request was valid: whatever else failed after this point is the server's (a library's
   // InvalidArgument must not tell the client its request was bad).
   if (!s.ok()) return absl::InternalError(absl::StrCat("search: ", s.message()));
   return absl::OkStatus();
@@ -118,7 +136,8 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQue
                                        const ServingState& state, DeltaIndex* delta,
                                        LexicalDelta* lexical_delta,
                                        std::chrono::steady_clock::time_point t_start,
-                                       SearchResponse* resp, SearchRequestStats* stats) const {
+                                       SearchResponse* resp, SearchRequestStats* stats,
+                                       const RequestControl* control) const {
   const SearchFilters& f = req.filters();
   RequestContext ctx{req, query, offset, state, delta, lexical_delta, ListingFilter(f),
                      f.categories_size() > 0 || f.price().min() > 0 || f.price().max() > 0 ||
@@ -126,8 +145,11 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQue
   resp->Clear();
   resp->set_request_id(NewRequestId());
   *resp->mutable_versions() = state.versions;
+  MS_RETURN_IF_ERROR(CheckControl(control, "retrieval"));
   MS_RETURN_IF_ERROR(Retrieve(&ctx));
+  MS_RETURN_IF_ERROR(CheckControl(control, "hydration"));
   MS_RETURN_IF_ERROR(Hydrate(&ctx));
+  MS_RETURN_IF_ERROR(CheckControl(control, "ranking"));
   MS_RETURN_IF_ERROR(Rank(&ctx));
   Paginate(ctx, resp);
   if (stats != nullptr) {

@@ -16,6 +16,7 @@
 #define MARKETSEARCH_SERVING_SEARCHER_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -52,6 +53,14 @@ struct ServingState {
 // recorded none (built before build_lexical recorded it; pipelines build both together).
 int64_t LexicalSnapshotUnixMs(const ServingState& state);
 
+// What the caller knows of a request's life: its deadline and whether the client gave up.
+// The Searcher checks both before each stage, so an expired or abandoned request stops with
+// DEADLINE_EXCEEDED / CANCELLED instead of running to the end.
+struct RequestControl {
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::function<bool()> cancelled;  // empty = never
+};
+
 class Searcher {
  public:
   struct Options {
@@ -81,11 +90,14 @@ class Searcher {
   std::shared_ptr<const ServingState> state() const;
 
   // Errors: INVALID_ARGUMENT (bad request, message names the field), UNAVAILABLE (nothing
-  // loaded yet), INTERNAL (anything that failed after validation: a library's error, whatever
+  // loaded yet), DEADLINE_EXCEEDED / CANCELLED (`control`), INTERNAL (anything that failed after validation: a library's error, whatever
   // its code; the message is for the server log).
-  // `stats` (optional) receives what the request did, for the metrics.
+  // `stats` (optional) receives what the request did, for the metrics. `control` (optional):
+  // DEADLINE_EXCEEDED / CANCELLED (naming the stage it stopped before) once its deadline
+  // passed or the client cancelled.
   absl::Status Search(const SearchRequest& request, SearchResponse* response,
-                      SearchRequestStats* stats = nullptr) const;
+                      SearchRequestStats* stats = nullptr,
+                      const RequestControl* control = nullptr) const;
 
  private:
   // The request path after validation, on the pinned state, as stages over one context:
@@ -101,7 +113,8 @@ class Searcher {
                                const ServingState& state,
                                DeltaIndex* delta, LexicalDelta* lexical_delta,
                                std::chrono::steady_clock::time_point t_start,
-                               SearchResponse* response, SearchRequestStats* stats) const;
+                               SearchResponse* response, SearchRequestStats* stats,
+                               const RequestControl* control) const;
 
   const Options options_;
   const ListingReader* const reader_;

@@ -242,5 +242,49 @@ TEST_F(SearcherOverFakes, TheRankerReordersTheBestRankDepthFromTheReadersInputs)
   EXPECT_EQ(ranked, (std::vector<uint64_t>{fused[2], fused[1], fused[0], fused[3]}));
 }
 
+
+TEST_F(SearcherOverFakes, AnExpiredOrCancelledRequestStopsBeforeItsNextStage) {
+  Searcher::Options o;
+  o.mode = RetrievalMode::kAnnOnly;
+  Searcher searcher(o, &reader_, &ann_, &lexical_);
+  ASSERT_TRUE(searcher.SetState(*MakeFakeServingState(catalog_)).ok());
+  SearchRequest r;
+  r.set_query("sofa");
+  r.set_page_size(10);
+  SearchResponse resp;
+
+  RequestControl expired;
+  expired.deadline = std::chrono::steady_clock::now() - std::chrono::milliseconds(1);
+  absl::Status s = searcher.Search(r, &resp, nullptr, &expired);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_NE(s.message().find("before retrieval"), absl::string_view::npos) << s;
+  EXPECT_EQ(reader_.listing_reads, 0);  // no work done
+
+  RequestControl cancelled;
+  cancelled.cancelled = [] { return true; };
+  s = searcher.Search(r, &resp, nullptr, &cancelled);
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
+
+  // The client gives up while retrieval runs: hydration never starts.
+  int checks = 0;
+  RequestControl gives_up;
+  gives_up.cancelled = [&checks] { return ++checks > 1; };
+  s = searcher.Search(r, &resp, nullptr, &gives_up);
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
+  EXPECT_NE(s.message().find("before hydration"), absl::string_view::npos) << s;
+  EXPECT_EQ(reader_.listing_reads, 0);
+
+  // A bad request is still the client's INVALID_ARGUMENT, whatever its deadline.
+  r.set_page_size(0);
+  EXPECT_EQ(searcher.Search(r, &resp, nullptr, &expired).code(), absl::StatusCode::kInvalidArgument);
+  // And a live one runs to the end.
+  r.set_page_size(10);
+  RequestControl live;
+  live.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  live.cancelled = [] { return false; };
+  EXPECT_TRUE(searcher.Search(r, &resp, nullptr, &live).ok());
+  EXPECT_EQ(resp.results_size(), 4);
+}
+
 }  // namespace
 }  // namespace marketsearch

@@ -47,6 +47,9 @@ ABSL_FLAG(std::string, admin_address, "127.0.0.1:8501",
           "loopback by default (port 0 = a free one; empty = none)");
 ABSL_FLAG(std::string, admin_port_file, "", "if set, the admin listener's port is written here");
 ABSL_FLAG(bool, log_impressions, true, "write impressions and events to <data_dir>/logs");
+ABSL_FLAG(int, default_deadline_ms, 2000,
+          "deadline of a request whose client set none (a later client deadline is capped to it): "
+          "a request still queued or between stages past it is answered DEADLINE_EXCEEDED");
 ABSL_FLAG(int, impression_queue_capacity, 10000,
           "impressions that may wait for the log writer; beyond, a page is not logged (counted "
           "in marketsearch_impressions_dropped_total) rather than slowing the request");
@@ -230,7 +233,8 @@ int Run() {
   }
   impression_queue = impressions.get();
   MarketSearchService service(&searcher, events.get(), writer.get(), &pool, &metrics,
-                              impressions.get());
+                              impressions.get(),
+                              std::chrono::milliseconds(std::max(1, absl::GetFlag(FLAGS_default_deadline_ms))));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
