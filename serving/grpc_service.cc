@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/timing.h"
 #include "serving/message_parser.h"
 #include "serving/request_validation.h"
 
@@ -67,10 +68,11 @@ grpc::Status MarketSearchService::ToClientStatus(const absl::Status& s, const ch
 void MarketSearchService::Finish(grpc::ServerUnaryReactor* reactor, const char* method,
                                  const grpc::Status& status,
                                  std::chrono::steady_clock::time_point start) {
-  if (metrics_ != nullptr) {
-    metrics_->RpcFinished(method, static_cast<absl::StatusCode>(status.error_code()),
+  if (options_.metrics != nullptr) {
+    options_.metrics->RpcFinished(method, static_cast<absl::StatusCode>(status.error_code()),
                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
+  ++finished_;
   reactor->Finish(status);
 }
 
@@ -84,23 +86,23 @@ grpc::ServerUnaryReactor* MarketSearchService::Dispatch(
   // The request's deadline on the steady clock: the client's, capped by the default (a client
   // without one gets the default; gRPC reports "none" as the largest time point).
   RequestControl control;
-  control.deadline = start + default_deadline_;
+  control.deadline = start + options_.default_deadline;
   const auto client_left = context->deadline() - std::chrono::system_clock::now();
-  if (client_left < std::chrono::duration_cast<std::chrono::system_clock::duration>(default_deadline_)) {
+  if (client_left < std::chrono::duration_cast<std::chrono::system_clock::duration>(options_.default_deadline)) {
     control.deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(client_left);
   }
   control.cancelled = [context] { return context->IsCancelled(); };
-  if (metrics_ != nullptr) metrics_->RpcStarted();
+  if (options_.metrics != nullptr) options_.metrics->RpcStarted();
   const bool queued = pool_->TrySubmit([this, method, context, request, response, reactor, start,
                                         control = std::move(control), handle = std::move(handle)] {
     if (context->IsCancelled()) {
-      if (metrics_ != nullptr) metrics_->Shed("cancelled_in_queue");
+      if (options_.metrics != nullptr) options_.metrics->Shed("cancelled_in_queue");
       Finish(reactor, method, grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"), start);
       return;
     }
     if (std::chrono::steady_clock::now() >= control.deadline) {
       ++expired_;
-      if (metrics_ != nullptr) metrics_->Shed("expired_in_queue");
+      if (options_.metrics != nullptr) options_.metrics->Shed("expired_in_queue");
       Finish(reactor, method,
              grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                           "deadline passed while the request waited for a worker"),
@@ -119,7 +121,7 @@ grpc::ServerUnaryReactor* MarketSearchService::Dispatch(
   });
   if (!queued) {
     ++shed_;
-    if (metrics_ != nullptr) metrics_->Shed("queue_full");
+    if (options_.metrics != nullptr) options_.metrics->Shed("queue_full");
     Finish(reactor, method,
            grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                         absl::StrCat("server overloaded: ", pool_->threads(), " workers busy and ",
@@ -171,13 +173,17 @@ grpc::ServerUnaryReactor* MarketSearchService::DeleteListings(grpc::CallbackServ
 
 absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchResponse* response,
                                            const RequestControl& control) {
+  const auto start = std::chrono::steady_clock::now();
   SearchRequestStats stats;
-  absl::Status s = searcher_->Search(request, response, metrics_ != nullptr ? &stats : nullptr, &control);
-  if (s.ok() && metrics_ != nullptr) metrics_->SearchDone(stats);
+  absl::Status s = searcher_->Search(request, response, &stats, &control);
+  if (s.ok() && options_.metrics != nullptr) options_.metrics->SearchDone(stats);
+  if (options_.access_log != nullptr && options_.access_log->Sampled()) {
+    options_.access_log->Write(NowUnixMs(), s, MsSince(start), *response, stats);
+  }
   // Logging never fails or slows the search: a full queue drops the impression (counted).
-  if (s.ok() && impressions_ != nullptr && !impressions_->Enqueue(request, *response, NowUnixMs()) &&
-      metrics_ != nullptr) {
-    metrics_->ImpressionDropped();
+  if (s.ok() && options_.impressions != nullptr && !options_.impressions->Enqueue(request, *response, NowUnixMs()) &&
+      options_.metrics != nullptr) {
+    options_.metrics->ImpressionDropped();
   }
   return s;
 }
@@ -185,9 +191,9 @@ absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchR
 absl::Status MarketSearchService::DoLogEvents(const LogEventsRequest& request,
                                               LogEventsResponse* response) {
   if (auto s = ValidateLogEventsRequest(request); !s.ok()) return s;
-  if (events_ == nullptr) return absl::UnavailableError("event log disabled");
+  if (options_.events == nullptr) return absl::UnavailableError("event log disabled");
   const std::vector<Event> events(request.events().begin(), request.events().end());
-  if (absl::Status s = events_->AppendEvents(events, NowUnixMs()); !s.ok()) {
+  if (absl::Status s = options_.events->AppendEvents(events, NowUnixMs()); !s.ok()) {
     return absl::InternalError(absl::StrCat("event log: ", s.message()));
   }
   response->set_accepted(request.events_size());
@@ -196,11 +202,11 @@ absl::Status MarketSearchService::DoLogEvents(const LogEventsRequest& request,
 
 absl::Status MarketSearchService::DoUpsert(const UpsertListingsRequest& request,
                                            UpsertListingsResponse* response) {
-  if (writer_ == nullptr) {
+  if (options_.writer == nullptr) {
     return absl::FailedPreconditionError("this server follows the store read-only (--store_mode=secondary)");
   }
   const std::vector<Listing> listings(request.listings().begin(), request.listings().end());
-  absl::StatusOr<int64_t> t = writer_->Upsert(listings);
+  absl::StatusOr<int64_t> t = options_.writer->Upsert(listings);
   if (!t.ok()) return t.status();
   response->set_upserted(request.listings_size());
   response->set_write_time_ms(*t);
@@ -209,11 +215,11 @@ absl::Status MarketSearchService::DoUpsert(const UpsertListingsRequest& request,
 
 absl::Status MarketSearchService::DoDelete(const DeleteListingsRequest& request,
                                            DeleteListingsResponse* response) {
-  if (writer_ == nullptr) {
+  if (options_.writer == nullptr) {
     return absl::FailedPreconditionError("this server follows the store read-only (--store_mode=secondary)");
   }
   const std::vector<uint64_t> ids(request.listing_ids().begin(), request.listing_ids().end());
-  absl::StatusOr<int64_t> t = writer_->Delete(ids);
+  absl::StatusOr<int64_t> t = options_.writer->Delete(ids);
   if (!t.ok()) return t.status();
   response->set_deleted(request.listing_ids_size());
   response->set_write_time_ms(*t);

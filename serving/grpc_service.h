@@ -27,6 +27,7 @@
 
 #include "experiments/event_log.h"
 #include "experiments/impression_queue.h"
+#include "serving/access_log.h"
 #include "proto/search.grpc.pb.h"
 #include "serving/listing_writer.h"
 #include "serving/request_pool.h"
@@ -43,22 +44,19 @@ using RawMarketSearchService = MarketSearch::WithRawCallbackMethod_Search<
 
 class MarketSearchService final : public RawMarketSearchService {
  public:
-  // `events` may be null (impressions and events not logged, LogEvents answers UNAVAILABLE);
-  // `writer` may be null (read-only server: the write RPCs answer FAILED_PRECONDITION).
-  // `metrics` may be null (nothing counted); `impressions` may be null (the pages served are
-  // not logged); otherwise each Search's page is queued there, off the request path.
-  // `default_deadline`: the deadline of a request whose client set none (or a later one).
-  MarketSearchService(const Searcher* searcher, EventLog* events, ListingWriter* writer,
-                      RequestPool* pool, ServerMetrics* metrics = nullptr,
-                      ImpressionQueue* impressions = nullptr,
-                      std::chrono::milliseconds default_deadline = std::chrono::milliseconds(2000))
-      : searcher_(searcher),
-        events_(events),
-        writer_(writer),
-        pool_(pool),
-        metrics_(metrics),
-        impressions_(impressions),
-        default_deadline_(default_deadline) {}
+  // What the service uses besides the searcher and the pool; every pointer may be null and is
+  // not owned.
+  struct Options {
+    EventLog* events = nullptr;    // null: LogEvents answers UNAVAILABLE
+    ListingWriter* writer = nullptr;  // null: read-only server, the write RPCs answer FAILED_PRECONDITION
+    ServerMetrics* metrics = nullptr;  // null: nothing counted
+    ImpressionQueue* impressions = nullptr;  // null: the pages served are not logged
+    AccessLog* access_log = nullptr;  // null: no access log
+    // The deadline of a request whose client set none (or a later one).
+    std::chrono::milliseconds default_deadline{2000};
+  };
+  MarketSearchService(const Searcher* searcher, RequestPool* pool, const Options& options)
+      : searcher_(searcher), pool_(pool), options_(options) {}
 
   grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
@@ -76,6 +74,8 @@ class MarketSearchService final : public RawMarketSearchService {
   // Requests answered RESOURCE_EXHAUSTED because the pool was full, and DEADLINE_EXCEEDED
   // because their deadline passed in the queue.
   int64_t shed() const { return shed_.load(); }
+  // RPCs answered so far, whatever their status.
+  int64_t finished() const { return finished_.load(); }
   int64_t expired_in_queue() const { return expired_.load(); }
 
   // The client-facing status for `s` (see the header comment); `method` names the RPC in the
@@ -100,13 +100,10 @@ class MarketSearchService final : public RawMarketSearchService {
   absl::Status DoDelete(const DeleteListingsRequest& request, DeleteListingsResponse* response);
 
   const Searcher* const searcher_;
-  EventLog* const events_;
-  ListingWriter* const writer_;
   RequestPool* const pool_;
-  ServerMetrics* const metrics_;
-  ImpressionQueue* const impressions_;
-  const std::chrono::milliseconds default_deadline_;
+  const Options options_;
   std::atomic<int64_t> shed_{0};
+  std::atomic<int64_t> finished_{0};
   std::atomic<int64_t> expired_{0};
   std::atomic<int64_t> incidents_{0};
 };

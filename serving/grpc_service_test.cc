@@ -26,7 +26,8 @@ class GrpcServiceTest : public ::testing::Test {
     po.max_queued = 1;
     pool_ = std::make_unique<RequestPool>(po);
     searcher_ = std::make_unique<Searcher>(Searcher::Options(), nullptr, &ann_, &lexical_);
-    service_ = std::make_unique<MarketSearchService>(searcher_.get(), nullptr, nullptr, pool_.get());
+    service_ = std::make_unique<MarketSearchService>(searcher_.get(), pool_.get(),
+                                                     MarketSearchService::Options());
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

@@ -23,10 +23,12 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/file_util.h"
+#include "common/timing.h"
 #include "experiments/event_log.h"
 #include "experiments/impression_queue.h"
 #include "features/feature_store.h"
 #include "index/listing_reader.h"
+#include "serving/access_log.h"
 #include "serving/admin_server.h"
 #include "serving/grpc_service.h"
 #include "serving/server_metrics.h"
@@ -47,9 +49,18 @@ ABSL_FLAG(std::string, admin_address, "127.0.0.1:8501",
           "loopback by default (port 0 = a free one; empty = none)");
 ABSL_FLAG(std::string, admin_port_file, "", "if set, the admin listener's port is written here");
 ABSL_FLAG(bool, log_impressions, true, "write impressions and events to <data_dir>/logs");
+ABSL_FLAG(int, drain_grace_ms, 1000,
+          "on SIGTERM/SIGINT: how long the server keeps answering after its health turns "
+          "NOT_SERVING (for load balancers to notice), before it stops accepting");
+ABSL_FLAG(int, drain_timeout_ms, 10000,
+          "on SIGTERM/SIGINT: how long accepted requests may take to finish before they are "
+          "cancelled");
 ABSL_FLAG(int, default_deadline_ms, 2000,
           "deadline of a request whose client set none (a later client deadline is capped to it): "
           "a request still queued or between stages past it is answered DEADLINE_EXCEEDED");
+ABSL_FLAG(std::string, access_log, "",
+          "the sampled access log of Search requests (JSON lines; default <data_dir>/run/access.jsonl)");
+ABSL_FLAG(double, access_log_sample, 0.01, "share of Search requests written to the access log (0 = none)");
 ABSL_FLAG(int, impression_queue_capacity, 10000,
           "impressions that may wait for the log writer; beyond, a page is not logged (counted "
           "in marketsearch_impressions_dropped_total) rather than slowing the request");
@@ -232,9 +243,30 @@ int Run() {
                                                     absl::GetFlag(FLAGS_impression_queue_capacity));
   }
   impression_queue = impressions.get();
-  MarketSearchService service(&searcher, events.get(), writer.get(), &pool, &metrics,
-                              impressions.get(),
-                              std::chrono::milliseconds(std::max(1, absl::GetFlag(FLAGS_default_deadline_ms))));
+  std::unique_ptr<AccessLog> access_log;
+  if (absl::GetFlag(FLAGS_access_log_sample) > 0) {
+    const std::string path = absl::GetFlag(FLAGS_access_log).empty() ? data_dir + "/run/access.jsonl"
+                                                                      : absl::GetFlag(FLAGS_access_log);
+    if (absl::GetFlag(FLAGS_access_log).empty()) (void)MakeDirs(data_dir + "/run");
+    auto log = AccessLog::Open(path, absl::GetFlag(FLAGS_access_log_sample));
+    if (!log.ok()) {
+      std::fprintf(stderr, "server: %s (--access_log, --access_log_sample)\n",
+                   std::string(log.status().message()).c_str());
+      return 2;
+    }
+    access_log = *std::move(log);
+    std::fprintf(stderr, "server: access log %s (%.3g of Search requests)\n", path.c_str(),
+                 absl::GetFlag(FLAGS_access_log_sample));
+  }
+  MarketSearchService::Options service_options;
+  service_options.events = events.get();
+  service_options.writer = writer.get();
+  service_options.metrics = &metrics;
+  service_options.impressions = impressions.get();
+  service_options.access_log = access_log.get();
+  service_options.default_deadline =
+      std::chrono::milliseconds(std::max(1, absl::GetFlag(FLAGS_default_deadline_ms)));
+  MarketSearchService service(&searcher, &pool, service_options);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -286,8 +318,20 @@ int Run() {
       health->SetServingStatus(serving);
     }
   }
-  std::fprintf(stderr, "server: shutting down\n");
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // Graceful drain: tell load balancers first (health NOT_SERVING while still answering), then
+  // stop accepting and let the accepted requests finish, then write the queued impressions.
+  const auto drain_start = std::chrono::steady_clock::now();
+  const int64_t finished_before = service.finished();
+  std::fprintf(stderr, "server: draining: health NOT_SERVING, still answering for %d ms\n",
+               absl::GetFlag(FLAGS_drain_grace_ms));
+  serving_now = false;
+  health->SetServingStatus(kServiceName, false);
+  health->SetServingStatus(false);
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::max(0, absl::GetFlag(FLAGS_drain_grace_ms))));
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(std::max(0, absl::GetFlag(FLAGS_drain_timeout_ms))));
+  std::fprintf(stderr, "server: drained in %.0f ms: %lld requests answered during the drain\n",
+               MsSince(drain_start), static_cast<long long>(service.finished() - finished_before));
   if (impressions) {
     impression_queue = nullptr;  // /metrics stops reading it
     impressions->Close();        // the requests are done: write what they queued

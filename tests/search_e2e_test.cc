@@ -576,5 +576,60 @@ TEST_F(SearchE2E, PrometheusScrapesExactlyTheRequestsSent) {
   EXPECT_EQ(scraped() - v0, kRequests);
 }
 
+
+// SIGTERM drains: health turns NOT_SERVING while the server still answers, the requests it
+// accepted finish, and it exits 0. A second server (read-only follower of the same data) is
+// the one stopped, so the suite's server keeps serving.
+TEST_F(SearchE2E, SigtermDrainsWithoutFailingAcceptedRequests) {
+  ServerProcess second;
+  ASSERT_TRUE(second.Start(*data_dir_, 120,
+                           {"--store_mode=secondary", "--log_impressions=false", "--drain_grace_ms=1500"},
+                           "drain"));
+  auto channel = grpc::CreateChannel(second.target(), grpc::InsecureChannelCredentials());
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, unavailable{0}, other{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 3; ++t) {
+    clients.emplace_back([&] {
+      auto stub = MarketSearch::NewStub(channel);
+      while (!stop) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        SearchResponse resp;
+        const grpc::Status st = stub->Search(&ctx, Request("grey sofa"), &resp);
+        if (st.ok()) {
+          ++ok;
+        } else if (st.error_code() == grpc::StatusCode::UNAVAILABLE) {
+          ++unavailable;  // after the listener closed: the client retries elsewhere
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        } else {
+          ++other;
+          std::fprintf(stderr, "drain: %d %s\n", st.error_code(), st.error_message().c_str());
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_GT(ok.load(), 0);
+  kill(second.pid(), SIGTERM);
+  // Health turns NOT_SERVING first, while searches still succeed.
+  int status = 0;
+  for (int i = 0; i < 50; ++i) {
+    HttpGet(second.admin_port(), "/healthz", &status);
+    if (status == 503) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(status, 503);
+  const int ok_when_not_serving = ok.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_GT(ok.load(), ok_when_not_serving);  // still answering during the grace period
+  const int code = second.WaitExit(30);
+  stop = true;
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(code, 0) << second.Log();
+  EXPECT_EQ(other.load(), 0);  // no accepted request failed: only OK, then UNAVAILABLE
+  EXPECT_NE(second.Log().find("drained in"), std::string::npos) << second.Log();
+}
+
 }  // namespace
 }  // namespace marketsearch

@@ -51,30 +51,40 @@ int RunPipeline(const std::string& data_dir, int listings, int queries, int epoc
   return rc;
 }
 
-bool ServerProcess::Start(const std::string& data_dir, int timeout_s) {
+bool ServerProcess::Start(const std::string& data_dir, int timeout_s,
+                          const std::vector<std::string>& extra_args, const std::string& name) {
   const char* override_bin = std::getenv("MARKETSEARCH_SERVER_BIN");
   const std::string bin = override_bin != nullptr && *override_bin != '\0'
                               ? std::string(override_bin)
                               : RunfilesRoot() + "/serving/server";
-  const std::string port_file = data_dir + "/server.port";
+  const std::string port_file = data_dir + "/" + name + ".port";
+  const std::string admin_port_file = data_dir + "/" + name + ".admin_port";
   std::remove(port_file.c_str());
-  const std::string a1 = "--data_dir=" + data_dir;
-  const std::string a2 = "--port_file=" + port_file;
-  const std::string a3 = "--admin_port_file=" + data_dir + "/server.admin_port";
-  const std::string log = data_dir + "/server.log";
+  std::vector<std::string> args = {bin,
+                                   "--data_dir=" + data_dir,
+                                   "--port=0",
+                                   "--port_file=" + port_file,
+                                   "--reload_interval_ms=200",
+                                   "--admin_address=127.0.0.1:0",
+                                   "--admin_port_file=" + admin_port_file};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  const std::string log = data_dir + "/" + name + ".log";
+  log_ = log;
   pid_ = fork();
   if (pid_ == 0) {
     FILE* f = std::freopen(log.c_str(), "w", stderr);
     (void)f;
-    execl(bin.c_str(), bin.c_str(), a1.c_str(), "--port=0", a2.c_str(), "--reload_interval_ms=200",
-          "--admin_address=127.0.0.1:0", a3.c_str(), static_cast<char*>(nullptr));
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {
     std::ifstream in(port_file);
     if (in >> port_ && port_ > 0) {
-      std::ifstream admin(data_dir + "/server.admin_port");  // written before the port file
+      std::ifstream admin(admin_port_file);  // written before the port file
       if (!(admin >> admin_port_)) admin_port_ = 0;
       return true;
     }
@@ -128,5 +138,27 @@ void ServerProcess::Kill() {
 }
 
 std::string ServerProcess::target() const { return "127.0.0.1:" + std::to_string(port_); }
+
+}  // namespace marketsearch
+
+namespace marketsearch {
+
+int ServerProcess::WaitExit(int timeout_s) {
+  if (pid_ <= 0) return -1;
+  for (int i = 0; i < timeout_s * 20; ++i) {
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return -1;
+}
+
+std::string ServerProcess::Log() const {
+  std::ifstream in(log_);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 }  // namespace marketsearch

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "proto/catalog.pb.h"
 
@@ -31,7 +32,16 @@ class ServerProcess {
   // The binary is the test's own build of //serving:server, or the one named by the
   // environment variable MARKETSEARCH_SERVER_BIN (to run a test against another build, e.g.
   // the commit before a fix, and see the regression test fail there).
-  bool Start(const std::string& data_dir, int timeout_s = 120);
+  // `extra_args` are more server flags; `name` names its files in data_dir (<name>.port,
+  // <name>.log, <name>.admin_port), so two servers can share a data directory (the second
+  // with --store_mode=secondary --log_impressions=false).
+  bool Start(const std::string& data_dir, int timeout_s = 120,
+             const std::vector<std::string>& extra_args = {}, const std::string& name = "server");
+  // The server's log so far.
+  std::string Log() const;
+  // Waits up to timeout_s for the process to exit (after a signal sent by the test); its exit
+  // code, 128 + signal when a signal ended it, or -1 when it is still running.
+  int WaitExit(int timeout_s);
   // True while the process runs (false once it exited or was killed, e.g. by a crash).
   bool Alive();
   pid_t pid() const { return pid_; }
@@ -48,6 +58,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   int admin_port_ = 0;
+  std::string log_;
 };
 
 }  // namespace marketsearch
