@@ -97,6 +97,7 @@ void OnSignal(int) { g_stop = true; }
 constexpr char kServiceName[] = "marketsearch.MarketSearch";
 
 int Run() {
+  const auto process_start = std::chrono::steady_clock::now();
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   // Thread budget: serving_threads workers, each running FAISS, libtorch and BLAS on itself
   // alone. OpenMP's thread count is a per-thread setting (set here for the loading thread and
@@ -288,7 +289,8 @@ int Run() {
   auto* health = server->GetHealthCheckService();
   health->SetServingStatus(kServiceName, serving_at_start);
   health->SetServingStatus(serving_at_start);
-  std::fprintf(stderr, "server: listening on %s:%d\n", absl::GetFlag(FLAGS_host).c_str(), port);
+  std::fprintf(stderr, "server: listening on %s:%d, %s %.1f s after start\n", absl::GetFlag(FLAGS_host).c_str(),
+               port, serving_at_start ? "SERVING" : "NOT_SERVING (nothing loaded)", MsSince(process_start) / 1000);
   if (!absl::GetFlag(FLAGS_port_file).empty()) {
     if (auto s = WriteFileAtomically(absl::GetFlag(FLAGS_port_file), absl::StrCat(port, "\n")); !s.ok()) {
       std::fprintf(stderr, "server: %s\n", std::string(s.message()).c_str());
