@@ -1,7 +1,13 @@
-// load_gen: closed-loop gRPC load on MarketSearch.Search. Keeps --in_flight requests
-// outstanding (each completion immediately issues the next query) for --duration_s after a
-// --warmup_s that is not counted, then reports throughput, status codes, latency of OK
-// responses and, with --server_pid, the server's CPU per request (from /proc/<pid>/stat).
+// load_gen: gRPC load on MarketSearch.Search, for --duration_s after a --warmup_s that is not
+// counted, in one of two shapes:
+//   closed loop (default): --in_flight requests outstanding, each completion issues the next;
+//   open loop (--rate_qps > 0): requests arrive at that mean rate with Poisson (exponential)
+//     gaps whatever the server does, and latency counts from each request's scheduled arrival,
+//     so a server that falls behind shows its queueing (no coordinated omission).
+// --filtered_share of the requests carry a filter (category, price range, condition or a geo
+// radius, drawn in turn). Reports throughput, status codes (by name), latency percentiles of OK
+// responses up to p99.9, its own CPU and, with --server_pid, the server's CPU per request
+// (from /proc/<pid>/stat).
 //
 // One thread drives every call through one async CompletionQueue, so 512 in flight costs 512
 // small call records, not 512 threads: on a 2-core machine the client shares the cores with
@@ -30,9 +36,13 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_split.h"
 #include "common/proc_stat.h"
 #include "datasets/catalog_reader.h"
+#include "datasets/marketplace_taxonomy.h"
 #include "proto/search.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:8500",
@@ -51,6 +61,12 @@ ABSL_FLAG(int, server_pid, 0,
           "request), read from /proc/<pid>/stat");
 ABSL_FLAG(std::string, name, "", "prefix of the BENCH names (e.g. 1m -> BENCH 1m_inflight64_qps)");
 ABSL_FLAG(int64_t, max_requests, 0, "stop issuing after this many requests in all (0 = unlimited)");
+ABSL_FLAG(double, rate_qps, 0,
+          "open loop: mean arrival rate (Poisson); 0 = closed loop with --in_flight. Requests "
+          "that would exceed --max_outstanding are not sent and counted as client_overflow");
+ABSL_FLAG(int, max_outstanding, 4096, "open loop: most requests in flight at once");
+ABSL_FLAG(double, filtered_share, 0.0,
+          "share of requests with a filter (category, price range, condition, geo; in turn)");
 
 namespace marketsearch {
 namespace {
@@ -146,6 +162,44 @@ StatusBucket BucketOf(grpc::StatusCode c) {
   }
 }
 
+// The synthetic marketplace's category names (datasets/marketplace_taxonomy.h), for filters.
+std::vector<std::string> TaxonomyCategories() {
+  std::vector<std::string> out;
+  for (absl::string_view line : absl::StrSplit(kMarketplaceTaxonomy, '\n')) {
+    if (absl::ConsumePrefix(&line, "category ")) {
+      out.emplace_back(line.substr(0, line.find(' ')));
+    }
+  }
+  return out;
+}
+
+// The k-th filter of the mix: category, price range, condition, geo radius, in turn.
+void AddFilter(int64_t k, const std::vector<std::string>& categories, std::mt19937_64& rng,
+               SearchRequest* req) {
+  SearchFilters* f = req->mutable_filters();
+  switch (k % 4) {
+    case 0:
+      if (!categories.empty()) {
+        f->add_categories(categories[std::uniform_int_distribution<size_t>(0, categories.size() - 1)(rng)]);
+      }
+      break;
+    case 1: {
+      const double lo = std::uniform_real_distribution<double>(5, 200)(rng);
+      f->mutable_price()->set_min(lo);
+      f->mutable_price()->set_max(lo * 3);
+      break;
+    }
+    case 2:
+      f->add_conditions(std::uniform_int_distribution<int>(0, 1)(rng) ? CONDITION_NEW : CONDITION_USED);
+      break;
+    default:  // the marketplace's listings are in German cities: around Berlin
+      f->mutable_geo()->mutable_center()->set_lat(52.52);
+      f->mutable_geo()->mutable_center()->set_lon(13.40);
+      f->mutable_geo()->set_radius_km(50);
+      break;
+  }
+}
+
 int Run() {
   const std::string target = absl::GetFlag(FLAGS_target);
   const int in_flight = absl::GetFlag(FLAGS_in_flight);
@@ -154,6 +208,11 @@ int Run() {
   const int deadline_ms = absl::GetFlag(FLAGS_deadline_ms);
   const int server_pid = absl::GetFlag(FLAGS_server_pid);
   const int64_t max_requests = absl::GetFlag(FLAGS_max_requests);
+  const double rate_qps = absl::GetFlag(FLAGS_rate_qps);
+  const bool open_loop = rate_qps > 0;
+  const int max_outstanding = std::max(1, absl::GetFlag(FLAGS_max_outstanding));
+  const double filtered_share = std::clamp(absl::GetFlag(FLAGS_filtered_share), 0.0, 1.0);
+  const std::vector<std::string> categories = TaxonomyCategories();
   std::string why;
   if (!IsLoopbackTarget(target, &why)) {
     std::fprintf(stderr, "load_gen: refusing --target=%s: %s\n", target.c_str(), why.c_str());
@@ -187,12 +246,19 @@ int Run() {
   bool issuing = true;
   std::unordered_set<Call*> live;  // to cancel stragglers
 
-  auto issue = [&]() {
+  std::mt19937_64 filter_rng(absl::GetFlag(FLAGS_seed) + 1);
+  std::uniform_real_distribution<double> unit(0, 1);
+  int64_t filtered_issued = 0;
+  // `scheduled`: when the request was due (open loop: its Poisson arrival; closed loop: now).
+  auto issue = [&](Clock::time_point scheduled) {
     auto* call = new Call;
     call->req.set_query(queries[next_query]);
     next_query = (next_query + 1) % queries.size();
     call->req.set_page_size(absl::GetFlag(FLAGS_page_size));
-    call->sent = Clock::now();
+    if (filtered_share > 0 && unit(filter_rng) < filtered_share) {
+      AddFilter(filtered_issued++, categories, filter_rng, &call->req);
+    }
+    call->sent = scheduled;
     // gRPC takes system_clock deadlines only; latency is measured on the steady clock.
     call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(deadline_ms));
     call->reader = stub->PrepareAsyncSearch(&call->ctx, call->req, &cq);
@@ -219,11 +285,20 @@ int Run() {
   Clock::time_point window_start = t_measure, window_end = t_end;
 
   int64_t counts[kBuckets] = {};
+  std::map<std::string, int64_t> by_code;  // every status code by name
   std::map<StatusBucket, std::string> first_error;
   std::vector<double> ok_ms;
   ok_ms.reserve(1 << 16);
 
-  for (int i = 0; i < in_flight && (max_requests <= 0 || issued < max_requests); ++i) issue();
+  // Open loop: the next Poisson arrival; requests due while max_outstanding are in flight are
+  // not sent (counted: the client, not the server, would be the bottleneck).
+  std::exponential_distribution<double> gap(open_loop ? rate_qps : 1.0);
+  std::mt19937_64 arrival_rng(absl::GetFlag(FLAGS_seed) + 2);
+  Clock::time_point next_arrival = t_begin;
+  int64_t client_overflow = 0;
+  if (!open_loop) {
+    for (int i = 0; i < in_flight && (max_requests <= 0 || issued < max_requests); ++i) issue(Clock::now());
+  }
 
   auto start_window = [&](Clock::time_point now) {
     measuring = true;
@@ -248,10 +323,26 @@ int Run() {
   const auto drain_limit = std::chrono::milliseconds(deadline_ms + 5000);
   Clock::time_point drain_until = Clock::time_point::max();
   bool cancelled = false;
-  while (outstanding > 0) {
+  while (outstanding > 0 || (open_loop && issuing)) {
+    if (open_loop && issuing) {
+      for (Clock::time_point now = Clock::now(); next_arrival <= now && now < t_end;) {
+        if (outstanding < max_outstanding && (max_requests <= 0 || issued < max_requests)) {
+          issue(next_arrival);
+        } else if (measuring) {
+          ++client_overflow;
+        }
+        next_arrival += std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(gap(arrival_rng)));
+      }
+    }
     void* tag = nullptr;
     bool ok = false;
-    const auto poll = std::chrono::system_clock::now() + std::chrono::milliseconds(50);
+    auto wait = std::chrono::milliseconds(50);
+    if (open_loop && issuing) {
+      wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::max(Clock::duration::zero(), next_arrival - Clock::now())));
+    }
+    const auto poll = std::chrono::system_clock::now() + wait;
     const grpc::CompletionQueue::NextStatus ns = cq.AsyncNext(&tag, &ok, poll);
     const Clock::time_point now = Clock::now();
     if (server_pid > 0 && issuing && now >= next_check) {
@@ -280,20 +371,21 @@ int Run() {
       if (measuring) {
         const StatusBucket b = BucketOf(call->status.error_code());
         ++counts[b];
+        ++by_code[absl::StatusCodeToString(static_cast<absl::StatusCode>(call->status.error_code()))];
         if (b == kOk) {
           ok_ms.push_back(std::chrono::duration<double, std::milli>(now - call->sent).count());
         } else if (!first_error.count(b)) {
           first_error[b] = absl::StrCat(call->status.error_code(), " ", call->status.error_message());
         }
       }
-      if (issuing) {
+      if (issuing && !open_loop) {
         if (max_requests > 0 && issued >= max_requests) {
           if (outstanding == 0) {  // the request budget ran out before the window did
             if (!measuring) start_window(now);
             end_window(now);
           }
         } else {
-          issue();
+          issue(Clock::now());
         }
       }
     } else if (ns == grpc::CompletionQueue::SHUTDOWN) {
@@ -344,6 +436,8 @@ int Run() {
   figs.push_back({"p50_ms", Pct(ok_ms, 0.50), "%.2f"});
   figs.push_back({"p90_ms", Pct(ok_ms, 0.90), "%.2f"});
   figs.push_back({"p99_ms", Pct(ok_ms, 0.99), "%.2f"});
+  figs.push_back({"p999_ms", Pct(ok_ms, 0.999), "%.2f"});
+  if (open_loop) figs.push_back({"client_overflow", static_cast<double>(client_overflow), "%.0f"});
   figs.push_back({"max_ms", ok_ms.empty() ? 0 : ok_ms.back(), "%.2f"});
   figs.push_back({"client_cores", client_cores, "%.3f"});
   bool have_server_cpu = false;
@@ -359,17 +453,20 @@ int Run() {
     }
   }
 
-  std::printf("load_gen -> %s: in_flight %d, %.1f s measured after %.1f s warmup, page_size %d, "
-              "deadline %d ms, %zu distinct queries\n",
-              target.c_str(), in_flight, wall, warmup_s, absl::GetFlag(FLAGS_page_size), deadline_ms,
-              queries.size());
+  const std::string shape = open_loop ? absl::StrFormat("open loop at %.0f qps (Poisson)", rate_qps)
+                                      : absl::StrCat("closed loop, in_flight ", in_flight);
+  std::printf("load_gen -> %s: %s, %.1f s measured after %.1f s warmup, page_size %d, "
+              "deadline %d ms, %zu distinct queries, %.0f%% filtered\n",
+              target.c_str(), shape.c_str(), wall, warmup_s, absl::GetFlag(FLAGS_page_size), deadline_ms,
+              queries.size(), 100 * filtered_share);
   std::printf("  loadavg before: %s\n  loadavg after:  %s\n", loadavg_before.c_str(), loadavg_after.c_str());
-  std::printf("  %-10s %10s %9s %8s %9s %9s %11s %8s %8s %8s %8s", "in_flight", "requests", "qps", "ok",
+  std::printf("  %-10s %10s %9s %8s %9s %9s %11s %8s %8s %8s %8s", open_loop ? "rate_qps" : "in_flight", "requests", "qps", "ok",
               "res_exh", "deadline", "unavailable", "other", "p50_ms", "p90_ms", "p99_ms");
   std::printf(" %8s %7s", "max_ms", "client");
   if (have_server_cpu) std::printf(" %7s %9s", "server", "srv_ms/rq");
   std::printf("\n  %-10d %10lld %9.1f %8lld %9lld %9lld %11lld %8lld %8.2f %8.2f %8.2f %8.2f %7.2f",
-              in_flight, static_cast<long long>(total), qps, static_cast<long long>(counts[kOk]),
+              open_loop ? static_cast<int>(rate_qps) : in_flight, static_cast<long long>(total), qps,
+              static_cast<long long>(counts[kOk]),
               static_cast<long long>(counts[kResourceExhausted]),
               static_cast<long long>(counts[kDeadlineExceeded]),
               static_cast<long long>(counts[kUnavailable]), static_cast<long long>(counts[kOther]),
@@ -381,12 +478,18 @@ int Run() {
   }
   std::printf("\n  (client/server = CPU cores used in the window; latency percentiles over OK responses)\n");
   if (server_exited) std::printf("  SERVER PROCESS %d EXITED: the window ended there\n", server_pid);
+  std::printf("  status codes:");
+  for (const auto& [code, n] : by_code) std::printf(" %s %lld", code.c_str(), static_cast<long long>(n));
+  std::printf("; p99.9 %.2f ms", Pct(ok_ms, 0.999));
+  if (open_loop) std::printf("; requests not sent (client at --max_outstanding): %lld", static_cast<long long>(client_overflow));
+  std::printf("\n");
   for (const auto& [b, msg] : first_error) {
     std::printf("  first %s: %s\n", kBucketName[b], msg.c_str());
   }
-  const std::string prefix = absl::StrCat(absl::GetFlag(FLAGS_name),
-                                          absl::GetFlag(FLAGS_name).empty() ? "" : "_", "inflight",
-                                          in_flight, "_");
+  const std::string prefix =
+      absl::StrCat(absl::GetFlag(FLAGS_name), absl::GetFlag(FLAGS_name).empty() ? "" : "_",
+                   open_loop ? absl::StrCat("rate", static_cast<int64_t>(rate_qps)) : absl::StrCat("inflight", in_flight),
+                   "_");
   for (const Figure& f : figs) {
     std::printf("BENCH %s%s ", prefix.c_str(), f.metric.c_str());
     std::printf(f.fmt, f.value);
