@@ -3,13 +3,17 @@
 #   1. builds the deployment once in var/load1m (each step skipped when its marker exists):
 #      demo-scale models (two towers + ranker, trained on a 20k marketplace; or var/demo's),
 #      the 1M catalog, ingest, models copied in, FAISS IVF4096,Flat index, Xapian index;
-#   2. starts the server on it and runs bench/load_gen at each in-flight level;
+#   2. starts the server on it and runs bench/load_gen at each in-flight level (closed loop), then
+#      open loop at increasing Poisson rates with a filtered share (BENCH <name>_max_qps_p99_25ms:
+#      the highest rate with p99 <= 25 ms and >= 99% OK);
 #   3. prints every table and all BENCH lines (names prefixed 1m_).
 # If the server dies during a level, its exit status / signal and the end of its log are
 # printed, the remaining levels are skipped and the script exits 3 after the report.
 #
 # env: LISTINGS (default 1000000; data in var/load1m, else var/load_<LISTINGS>)
 #      LOAD_INFLIGHT (default "1 8 64 256 512"), LOAD_DURATION_S (default 10), LOAD_WARMUP_S (2)
+#      LOAD_RATES (open-loop Poisson rates, default "50 100 150 200 300 400 600 800"; empty = none)
+#      LOAD_FILTERED_SHARE (share of open-loop requests with a filter, default 0.3)
 #      SERVER_BIN_DIR (default bazel-bin: runs SERVER_BIN_DIR/serving/server, e.g. /tmp/baseline)
 #      TOOLS_BIN_DIR (default bazel-bin: the offline tools that build the deployment)
 #      MODELS_SRC (default var/load1m/models_src: where the demo-scale models are trained)
@@ -22,6 +26,8 @@ TOOLS="${TOOLS_BIN_DIR:-bazel-bin}"
 SERVER_BIN="${SERVER_BIN_DIR:-bazel-bin}"
 LOAD_GEN="${LOAD_GEN:-bazel-bin/bench/load_gen}"
 INFLIGHT="${LOAD_INFLIGHT:-1 8 64 256 512}"
+RATES="${LOAD_RATES-50 100 150 200 300 400 600 800}"
+FILTERED_SHARE="${LOAD_FILTERED_SHARE:-0.3}"
 DURATION="${LOAD_DURATION_S:-10}"
 WARMUP="${LOAD_WARMUP_S:-2}"
 if [ "$LISTINGS" = 1000000 ]; then D=var/load1m; else D="var/load_$LISTINGS"; fi
@@ -200,6 +206,33 @@ for n in $INFLIGHT; do
   [ "$rc" = 0 ] || echo "load_gen exit $rc at in flight $n" | tee -a "$REPORT"
   if ! server_alive; then CRASHED=$n; break; fi
 done
+# Open loop: Poisson arrivals at increasing rates with the filtered share of the query mix;
+# the highest rate whose p99 stays within 25 ms with >= 99% OK is the capacity figure.
+MAX_QPS=0
+if [ -z "$CRASHED" ] && [ -n "$RATES" ]; then
+  for r in $RATES; do
+    if ! server_alive; then CRASHED="rate $r"; break; fi
+    echo
+    echo "== open loop at $r qps, $FILTERED_SHARE filtered"
+    rc=0
+    "$LOAD_GEN" --target="$TARGET" --rate_qps="$r" --filtered_share="$FILTERED_SHARE" \
+      --duration_s="$DURATION" --warmup_s="$WARMUP" --queries_file="$D/catalog/queries.tsv" \
+      --server_pid="$SERVER_PID" --name="$LOAD_NAME" > "$RUN/load_rate_$r.txt" 2>&1 || rc=$?
+    cat "$RUN/load_rate_$r.txt"
+    cat "$RUN/load_rate_$r.txt" >> "$REPORT"
+    p99=$(awk -v k="BENCH ${LOAD_NAME}_rate${r}_p99_ms" 'index($0, k " ") == 1 { print $NF }' "$RUN/load_rate_$r.txt")
+    ok=$(awk -v k="BENCH ${LOAD_NAME}_rate${r}_ok" 'index($0, k " ") == 1 { print $NF }' "$RUN/load_rate_$r.txt")
+    req=$(awk -v k="BENCH ${LOAD_NAME}_rate${r}_requests" 'index($0, k " ") == 1 { print $NF }' "$RUN/load_rate_$r.txt")
+    if [ "$rc" = 0 ] && awk -v p="${p99:-1e9}" -v ok="${ok:-0}" -v n="${req:-1}" \
+         'BEGIN { exit !(p <= 25 && ok >= 0.99 * n) }'; then
+      MAX_QPS=$r
+    else
+      echo "  rate $r qps: p99 ${p99:-?} ms, ${ok:-0}/${req:-0} OK: past the 25 ms p99 budget; higher rates skipped"
+      break
+    fi
+  done
+  echo "BENCH ${LOAD_NAME}_max_qps_p99_25ms $MAX_QPS" | tee -a "$REPORT"
+fi
 if [ -n "$CRASHED" ]; then
   st=0
   wait "$SERVER_PID" 2>/dev/null || st=$?
