@@ -11,8 +11,12 @@ start_server() {
   # OpenBLAS kernels for this CPU (the ranker's forward); see blas_env.sh.
   source "$(dirname "${BASH_SOURCE[0]}")/blas_env.sh"
   rm -f "$port_file"
-  "$bin/serving/server" --data_dir="$data" --port=0 --port_file="$port_file" \
-    --admin_address=127.0.0.1:0 --admin_port_file="$port_file.admin" "$@" 2> "$log" &
+  # The admin listener on a free port too (builds from before it existed do not know the flag).
+  local admin=()
+  if "$bin/serving/server" --helpfull 2>&1 | grep -q -- '-admin_address'; then
+    admin=(--admin_address=127.0.0.1:0 "--admin_port_file=$port_file.admin")
+  fi
+  "$bin/serving/server" --data_dir="$data" --port=0 --port_file="$port_file" "${admin[@]}" "$@" 2> "$log" &
   SERVER_PID=$!
   local _
   for _ in $(seq 1 600); do
