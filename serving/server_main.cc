@@ -30,6 +30,10 @@
 #include "index/listing_reader.h"
 #include "serving/access_log.h"
 #include "serving/admin_server.h"
+#include "serving/server_config.h"
+#include "proto/server_config.pb.h"
+#include "absl/strings/str_join.h"
+#include "absl/flags/reflection.h"
 #include "serving/grpc_service.h"
 #include "serving/server_metrics.h"
 #include "ranking/ranker.h"
@@ -39,6 +43,9 @@
 #include "serving/searcher.h"
 #include "serving/serving_lifecycle.h"
 
+ABSL_FLAG(std::string, config, "",
+          "a text-proto ServerConfig (proto/server_config.proto): each field sets the flag of the "
+          "same name; flags given on the command line override it");
 ABSL_FLAG(std::string, data_dir, "var", "data directory (store/, models/, index/, logs/)");
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on");
 ABSL_FLAG(int, port, 8500, "gRPC port; 0 picks a free port");
@@ -352,5 +359,31 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "MarketSearch gRPC server.\nUsage: server [--data_dir=var] [--port=8500] [--host=127.0.0.1]");
   absl::ParseCommandLine(argc, argv);
+  // The config schema names flags of this binary: a field without its flag is a build error
+  // caught by every test that starts the server.
+  const google::protobuf::Descriptor* schema = marketsearch::ServerConfig::descriptor();
+  for (int i = 0; i < schema->field_count(); ++i) {
+    if (absl::FindCommandLineFlag(schema->field(i)->name()) == nullptr) {
+      std::fprintf(stderr, "server: proto/server_config.proto field %s has no flag\n",
+                   schema->field(i)->name().c_str());
+      return 2;
+    }
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    marketsearch::ServerConfig config;
+    std::vector<std::string> applied, overridden;
+    absl::Status s = marketsearch::ReadTextConfig(path, &config);
+    if (s.ok()) {
+      s = marketsearch::ApplyConfigToFlags(config, marketsearch::FlagsGivenOnCommandLine(argc, argv),
+                                           &applied, &overridden);
+    }
+    if (!s.ok()) {
+      std::fprintf(stderr, "server: %s\n", std::string(s.message()).c_str());
+      return 2;
+    }
+    std::fprintf(stderr, "server: config %s: %s%s%s\n", path.c_str(), absl::StrJoin(applied, " ").c_str(),
+                 overridden.empty() ? "" : "; the command line overrides ",
+                 absl::StrJoin(overridden, ", ").c_str());
+  }
   return marketsearch::Run();
 }
