@@ -66,6 +66,9 @@ absl::StatusOr<int64_t> ListingWriter::Upsert(absl::Span<const Listing> listings
   if (absl::Status s = store_->PutListings(stamped, NowUnixMs()); !s.ok()) {
     return AfterValidation(s, "store write");
   }
+  if (cache_ != nullptr) {
+    for (const Listing& l : stamped) cache_->Put(l);
+  }
   const int64_t now = NowUnixMs();
   for (size_t i = 0; i < stamped.size(); ++i) {
     // Cannot fail: sizes and values were checked above.
@@ -94,6 +97,9 @@ absl::StatusOr<int64_t> ListingWriter::Delete(absl::Span<const uint64_t> ids) {
   absl::MutexLock lock(&mu_);
   if (absl::Status s = store_->DeleteListings(ids, NowUnixMs()); !s.ok()) {  // see Upsert
     return AfterValidation(s, "store delete");
+  }
+  if (cache_ != nullptr) {
+    for (uint64_t id : ids) cache_->Erase(id);
   }
   const int64_t now = NowUnixMs();
   if (DeltaIndex* delta = ann_->delta(); delta != nullptr) {

@@ -24,6 +24,7 @@
 #include "absl/types/span.h"
 #include "features/feature_store.h"
 #include "index/live_index.h"
+#include "index/memory_listing_reader.h"
 #include "serving/searcher.h"
 
 namespace marketsearch {
@@ -42,9 +43,11 @@ class ListingWriter {
   // REQUIRES: store opened as the primary (writable) instance. `searcher` supplies the served
   // state (the listing tower, catalog statistics, snapshot times); `ann` and `lexical` are the
   // legs' live sides this writer writes (shared with the Searcher). None is owned.
+  // `cache` (optional, not owned): the request path's in-memory records, updated after each
+  // store commit.
   ListingWriter(FeatureStore* store, const Searcher* searcher, LiveAnnIndex* ann,
-                LiveLexicalIndex* lexical)
-      : store_(store), searcher_(searcher), ann_(ann), lexical_(lexical) {}
+                LiveLexicalIndex* lexical, MemoryListingReader* cache = nullptr)
+      : store_(store), searcher_(searcher), ann_(ann), lexical_(lexical), cache_(cache) {}
 
   // Validates every listing first (INVALID_ARGUMENT "listings[i].field: ..."; nothing is
   // written) and embeds them, then writes each to the store (and its write log), the delta
@@ -86,6 +89,7 @@ class ListingWriter {
   const Searcher* const searcher_;
   LiveAnnIndex* const ann_;
   LiveLexicalIndex* const lexical_;
+  MemoryListingReader* const cache_;
   absl::Mutex mu_;
 };
 

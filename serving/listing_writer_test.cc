@@ -128,5 +128,37 @@ TEST_F(ListingWriterTest, BeforeAnyIndexUpsertsWaitAndDeletesReachTheLegsAtRepla
   for (uint64_t id : SearchIds("red sofa")) EXPECT_NE(id, 2u);
 }
 
+
+// With the request path reading records from memory, the writer keeps them current: an
+// upserted listing is found with its record, a deleted one is gone.
+TEST_F(ListingWriterTest, TheInMemoryRecordsFollowTheWrites) {
+  ASSERT_TRUE(store_->PutListings({Titled(1, "oak dining table")}).ok());
+  auto memory = MemoryListingReader::Load(store_.get(), &ann_);
+  ASSERT_TRUE(memory.ok()) << memory.status();
+  Searcher::Options o;
+  o.mode = RetrievalMode::kAnnOnly;
+  Searcher searcher(o, memory->get(), &ann_, lexical_.get());
+  ListingWriter writer(store_.get(), &searcher, &ann_, lexical_.get(), memory->get());
+  auto state = MakeFakeServingState({Titled(1, "oak dining table")});
+  ASSERT_TRUE(state.ok());
+  ASSERT_TRUE(searcher.SetState(*state).ok());
+
+  ASSERT_TRUE(writer.Upsert({Titled(7, "grey fabric sofa")}).ok());
+  EXPECT_EQ((*memory)->size(), 2);
+  SearchRequest r;
+  r.set_query("grey fabric sofa");
+  r.set_page_size(10);
+  SearchResponse resp;
+  ASSERT_TRUE(searcher.Search(r, &resp).ok());
+  ASSERT_GT(resp.results_size(), 0);
+  EXPECT_EQ(resp.results(0).listing_id(), 7u);
+  EXPECT_EQ(resp.results(0).title(), "grey fabric sofa");
+
+  ASSERT_TRUE(writer.Delete({7}).ok());
+  EXPECT_EQ((*memory)->size(), 1);
+  ASSERT_TRUE(searcher.Search(r, &resp).ok());
+  for (const SearchResult& x : resp.results()) EXPECT_NE(x.listing_id(), 7u);
+}
+
 }  // namespace
 }  // namespace marketsearch

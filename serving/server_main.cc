@@ -28,6 +28,7 @@
 #include "experiments/impression_queue.h"
 #include "features/feature_store.h"
 #include "index/listing_reader.h"
+#include "index/memory_listing_reader.h"
 #include "serving/access_log.h"
 #include "serving/admin_server.h"
 #include "serving/server_config.h"
@@ -79,6 +80,10 @@ ABSL_FLAG(int, rank_depth, 200, "candidates the ranker scores per request");
 ABSL_FLAG(bool, concurrent_legs, false,
           "run the BM25 leg on a thread of its own while the query tower and FAISS run (hybrid "
           "mode); see the README for what it measured on 2 cores");
+ABSL_FLAG(std::string, listing_records, "memory",
+          "where the request path reads listing records: memory (loaded from the store at start, "
+          "kept current by the write path; the store stays the durable copy) or store (RocksDB "
+          "per request; what a --store_mode=secondary server does)");
 ABSL_FLAG(std::string, model_format, "",
           "model file every version is served from: empty = what each artifact's MANIFEST says "
           "(aoti: the AOTInductor package model.pt2), torchscript = the TorchScript fallback "
@@ -214,11 +219,40 @@ int Run() {
     std::fprintf(stderr, "server: --model_format must be empty, aoti or torchscript\n");
     return 2;
   }
-  // The request path reads the catalog through this (RocksDB + the FAISS vectors).
-  const StoreListingReader reader(store->get(), &live_ann);
-  Searcher searcher(opts, &reader, &live_ann, &live_lexical);
+  // The request path reads the catalog through a ListingReader: the records in memory (loaded
+  // once, kept current by the writer) or RocksDB per request; counters, user and embeddings
+  // come from the store and the FAISS vectors either way.
+  const std::string cache_mode = absl::GetFlag(FLAGS_listing_records);
+  if (cache_mode != "memory" && cache_mode != "store") {
+    std::fprintf(stderr, "server: --listing_records must be memory or store\n");
+    return 2;
+  }
+  std::unique_ptr<MemoryListingReader> memory_reader;
+  if (cache_mode == "memory" && writable) {
+    const auto t = std::chrono::steady_clock::now();
+    auto loaded = MemoryListingReader::Load(store->get(), &live_ann);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "server: loading listing records: %s\n", std::string(loaded.status().message()).c_str());
+      return 2;
+    }
+    memory_reader = *std::move(loaded);
+    metrics.ListingRecords(memory_reader->size(), memory_reader->loaded_bytes());
+    std::fprintf(stderr, "server: %lld listing records in memory (~%.0f MB) in %.1f s\n",
+                 static_cast<long long>(memory_reader->size()), memory_reader->loaded_bytes() / 1e6,
+                 MsSince(t) / 1000);
+  } else if (cache_mode == "memory") {
+    std::fprintf(stderr, "server: --store_mode=secondary reads listing records from the store "
+                 "(another process writes them)\n");
+  }
+  const StoreListingReader store_reader(store->get(), &live_ann);
+  const ListingReader* reader = memory_reader != nullptr ? static_cast<const ListingReader*>(memory_reader.get())
+                                                         : &store_reader;
+  Searcher searcher(opts, reader, &live_ann, &live_lexical);
   std::unique_ptr<ListingWriter> writer;
-  if (writable) writer = std::make_unique<ListingWriter>(store->get(), &searcher, &live_ann, &live_lexical);
+  if (writable) {
+    writer = std::make_unique<ListingWriter>(store->get(), &searcher, &live_ann, &live_lexical,
+                                             memory_reader.get());
+  }
   // The version lifecycle: the first round loads what is published (synchronously, before
   // the port opens); the reload loop below polls it again.
   ServingLifecycle::Options lo;

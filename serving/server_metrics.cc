@@ -85,7 +85,17 @@ struct ServerMetrics::Families {
                                    .Name("marketsearch_impression_queue_depth")
                                    .Help("Impressions waiting to be written to the event log.")
                                    .Register(r)
-                                   .Add({})) {}
+                                   .Add({})),
+        listing_records(prometheus::BuildGauge()
+                            .Name("marketsearch_listing_records")
+                            .Help("Listing records held in memory for the request path (at load).")
+                            .Register(r)
+                            .Add({})),
+        listing_record_bytes(prometheus::BuildGauge()
+                                 .Name("marketsearch_listing_record_bytes")
+                                 .Help("Approximate bytes of the in-memory listing records (at load).")
+                                 .Register(r)
+                                 .Add({})) {}
 
   prometheus::Family<prometheus::Counter>& rpcs;
   prometheus::Family<prometheus::Histogram>& rpc_seconds;
@@ -100,6 +110,8 @@ struct ServerMetrics::Families {
   prometheus::Family<prometheus::Gauge>& delta;
   prometheus::Counter& impressions_dropped;
   prometheus::Gauge& impression_queue_depth;
+  prometheus::Gauge& listing_records;
+  prometheus::Gauge& listing_record_bytes;
 };
 
 ServerMetrics::ServerMetrics()
@@ -155,6 +167,11 @@ void ServerMetrics::ServableServing(absl::string_view kind, int64_t version) {
 }
 
 void ServerMetrics::ImpressionDropped() { f_->impressions_dropped.Increment(); }
+
+void ServerMetrics::ListingRecords(int64_t count, int64_t bytes) {
+  f_->listing_records.Set(static_cast<double>(count));
+  f_->listing_record_bytes.Set(static_cast<double>(bytes));
+}
 
 void ServerMetrics::ImpressionQueueDepth(int64_t depth) {
   f_->impression_queue_depth.Set(static_cast<double>(depth));

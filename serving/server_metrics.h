@@ -16,6 +16,7 @@
 //   marketsearch_delta_listings{leg}                     gauge: fresh listings in each delta
 //   marketsearch_impressions_dropped_total               counter: pages not logged (queue full)
 //   marketsearch_impression_queue_depth                  gauge: impressions waiting
+//   marketsearch_listing_records / _bytes                gauge: in-memory listing records
 //
 // Thread safety: every method may be called from any thread (prometheus-cpp's metrics are
 // thread-safe; label sets are created on first use).
@@ -65,6 +66,8 @@ class ServerMetrics {
   // The impression queue (experiments/impression_queue.h): a page not logged because the queue
   // was full, and the queue's depth.
   void ImpressionDropped();
+  // The in-memory listing records (index/memory_listing_reader.h): how many, bytes at load.
+  void ListingRecords(int64_t count, int64_t bytes);
   void ImpressionQueueDepth(int64_t depth);
 
  private:
