@@ -13,7 +13,9 @@ start_server() {
   rm -f "$port_file"
   # The admin listener on a free port too (builds from before it existed do not know the flag).
   local admin=()
-  if "$bin/serving/server" --helpfull 2>&1 | grep -q -- '-admin_address'; then
+  local help
+  help=$("$bin/serving/server" --helpfull 2>&1 || true)  # not piped: grep -q + pipefail = SIGPIPE
+  if [[ "$help" == *-admin_address* ]]; then
     admin=(--admin_address=127.0.0.1:0 "--admin_port_file=$port_file.admin")
   fi
   "$bin/serving/server" --data_dir="$data" --port=0 --port_file="$port_file" "${admin[@]}" "$@" 2> "$log" &
