@@ -1,13 +1,9 @@
 // ServerMetrics' exposition, and the admin listener serving it over real HTTP on loopback.
 #include "serving/server_metrics.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <string>
 
+#include "common/http_client.h"
 #include "gtest/gtest.h"
 #include "serving/admin_server.h"
 
@@ -66,30 +62,6 @@ TEST(ServerMetrics, CountsRpcsShedsStagesAndVersions) {
   EXPECT_EQ(Sample(t, "marketsearch_delta_listings{leg=\"ann\"}"), 42);
   EXPECT_NE(t.find("# HELP marketsearch_rpcs_total"), std::string::npos);
   EXPECT_NE(t.find("# TYPE marketsearch_rpc_duration_seconds histogram"), std::string::npos);
-}
-
-// GET over a plain socket: the status line and body.
-std::string HttpGet(int port, const std::string& path, int* status) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    close(fd);
-    *status = -1;
-    return "";
-  }
-  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-  (void)!write(fd, req.data(), req.size());
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  *status = std::stoi(out.substr(out.find(' ') + 1, 3));
-  const size_t body = out.find("\r\n\r\n");
-  return body == std::string::npos ? "" : out.substr(body + 4);
 }
 
 TEST(AdminServer, ServesMetricsOnAFreeLoopbackPort) {

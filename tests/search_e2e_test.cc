@@ -22,7 +22,7 @@
 #include "gtest/gtest.h"
 #include "proto/search.grpc.pb.h"
 #include "tests/health.grpc.pb.h"
-#include "tests/http_client.h"
+#include "common/http_client.h"
 #include "tests/server_fixture.h"
 
 namespace marketsearch {

@@ -1,4 +1,4 @@
-#include "tests/http_client.h"
+#include "common/http_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

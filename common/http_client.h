@@ -1,7 +1,7 @@
 // A minimal HTTP/1.1 GET over a loopback socket, for tests that read the admin listener and a
 // real Prometheus (no HTTP client library in the Debian set the project uses).
-#ifndef MARKETSEARCH_TESTS_HTTP_CLIENT_H_
-#define MARKETSEARCH_TESTS_HTTP_CLIENT_H_
+#ifndef MARKETSEARCH_COMMON_HTTP_CLIENT_H_
+#define MARKETSEARCH_COMMON_HTTP_CLIENT_H_
 
 #include <string>
 
@@ -20,4 +20,4 @@ std::string UrlEncode(const std::string& s);
 
 }  // namespace marketsearch
 
-#endif  // MARKETSEARCH_TESTS_HTTP_CLIENT_H_
+#endif  // MARKETSEARCH_COMMON_HTTP_CLIENT_H_
