@@ -22,7 +22,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -124,13 +123,6 @@ double SelfCpuSeconds() {
   getrusage(RUSAGE_SELF, &ru);
   auto s = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
   return s(ru.ru_utime) + s(ru.ru_stime);
-}
-
-std::string LoadAvg() {
-  std::ifstream in("/proc/loadavg");
-  std::string line;
-  std::getline(in, line);
-  return line;
 }
 
 double Pct(const std::vector<double>& sorted, double p) {
@@ -237,7 +229,7 @@ int Run() {
   std::mt19937_64 rng(absl::GetFlag(FLAGS_seed));
   std::shuffle(queries.begin(), queries.end(), rng);
 
-  const std::string loadavg_before = LoadAvg();
+  const std::string loadavg_before = LoadAverage();
   auto stub = MarketSearch::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
   grpc::CompletionQueue cq;
   size_t next_query = 0;
@@ -406,7 +398,7 @@ int Run() {
     }
   }
   if (measuring) end_window(Clock::now());
-  const std::string loadavg_after = LoadAvg();
+  const std::string loadavg_after = LoadAverage();
   cq.Shutdown();
   {
     void* tag;

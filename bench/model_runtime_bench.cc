@@ -16,6 +16,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "common/proc_stat.h"
 #include "common/status_macros.h"
 #include "common/timing.h"
 #include "common/versions.h"
@@ -40,24 +41,12 @@ double Pct(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * v.size()))];
 }
 
-std::string LoadAvg() {
-  FILE* f = std::fopen("/proc/loadavg", "r");
-  char buf[128] = {0};
-  if (f != nullptr) {
-    if (std::fgets(buf, sizeof(buf), f) == nullptr) buf[0] = 0;
-    std::fclose(f);
-  }
-  std::string s(buf);
-  if (!s.empty() && s.back() == '\n') s.pop_back();
-  return s;
-}
-
 absl::Status Run() {
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   const int iterations = absl::GetFlag(FLAGS_iterations);
   const int n = absl::GetFlag(FLAGS_candidates);
   SetBlasThreads(1);
-  std::printf("loadavg before: %s\n", LoadAvg().c_str());
+  std::printf("loadavg before: %s\n", LoadAverage().c_str());
 
   // ---- Ranker: both formats of the newest version.
   MS_ASSIGN_OR_RETURN(std::string rdir, NewestVersionDir(data_dir + "/models/ranker"));
@@ -118,7 +107,7 @@ absl::Status Run() {
       if (i >= 50) enc[f].push_back(MsSince(t));
     }
   }
-  std::printf("loadavg after: %s\n", LoadAvg().c_str());
+  std::printf("loadavg after: %s\n", LoadAverage().c_str());
 
   std::printf("ranker v%lld, %d candidates, one thread, %d calls each (interleaved); query tower "
               "v%lld, %zu test queries\n",

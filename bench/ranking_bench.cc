@@ -28,7 +28,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "common/file_util.h"
+#include "common/proc_stat.h"
 #include "common/status_macros.h"
 #include "common/timing.h"
 #include "common/versions.h"
@@ -236,9 +236,7 @@ absl::Status Run() {
               static_cast<long long>(ranker->version()), dir.c_str());
   std::printf("one thread: libtorch intra-op 1, OpenBLAS threads 1 (%d libraries), OpenBLAS kernel %s\n",
               blas_libs, BlasCore().c_str());
-  if (auto load = ReadFile("/proc/loadavg"); load.ok()) {
-    std::printf("machine load average at the end of the run: %s", load->c_str());
-  }
+  std::printf("machine load average at the end of the run: %s\n", LoadAverage().c_str());
   std::printf("\n%-44s %9s %10s\n", "order", "NDCG@10", "vs BM25");
   auto row = [&](const char* name, double v) {
     std::printf("%-44s %9.4f %+10.4f\n", name, v, v - bm25.mean());

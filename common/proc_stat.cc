@@ -44,4 +44,11 @@ bool ProcessAlive(pid_t pid) {
   return state != 'Z' && state != 'X' && state != 'x';
 }
 
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
 }  // namespace marketsearch

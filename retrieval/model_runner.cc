@@ -48,13 +48,14 @@ absl::Status CheckCpuSupports(const ModelManifest& m, const std::string& what) {
 // Runs the load-check fixture (exact inputs and the eager model's output, written by
 // common/model_artifact.py) and compares: a package that loads but computes something else
 // (a miscompiled kernel, a wrong export) is refused before it serves.
-absl::Status RunLoadCheck(const ModelRunner& runner, const std::string& what) {
-  const std::string dir = runner.dir();
+// `verified`: the artifact's checksummed files (name -> path); only they are read.
+absl::Status RunLoadCheck(const ModelRunner& runner, const std::string& what,
+                          const absl::flat_hash_map<std::string, std::string>& verified) {
   std::vector<NpyArray> arrays;
   for (int i = 0;; ++i) {
-    const std::string path = absl::StrCat(dir, "/load_check_input_", i, ".npy");
-    if (!PathExists(path)) break;
-    absl::StatusOr<NpyArray> a = ReadNpy(path);
+    auto input = verified.find(absl::StrCat("load_check_input_", i, ".npy"));
+    if (input == verified.end()) break;
+    absl::StatusOr<NpyArray> a = ReadNpy(input->second);
     if (!a.ok()) return a.status();
     arrays.push_back(*std::move(a));
   }
@@ -66,7 +67,7 @@ absl::Status RunLoadCheck(const ModelRunner& runner, const std::string& what) {
     inputs.push_back({a.dtype == "<i8" ? InputTensor::Dtype::kInt64 : InputTensor::Dtype::kFloat32,
                       a.shape, a.bytes.data()});
   }
-  absl::StatusOr<NpyArray> want = ReadNpy(dir + "/load_check_output.npy");
+  absl::StatusOr<NpyArray> want = ReadNpy(verified.at("load_check_output.npy"));
   if (!want.ok()) return want.status();
   absl::StatusOr<FloatMatrix> got = runner.Run(inputs);
   if (!got.ok()) {
@@ -147,7 +148,7 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Load(const Options& op
   }
   if (!runner.ok()) return runner.status();
   if (verified.contains("load_check_output.npy")) {
-    if (absl::Status s = RunLoadCheck(**runner, what); !s.ok()) return s;
+    if (absl::Status s = RunLoadCheck(**runner, what, verified); !s.ok()) return s;
   }
   return runner;
 }

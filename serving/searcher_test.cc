@@ -128,6 +128,22 @@ class SearcherOverFakes : public ::testing::Test {
     }
   }
 
+  static Searcher::Options AnnOnly() {
+    Searcher::Options o;
+    o.mode = RetrievalMode::kAnnOnly;
+    return o;
+  }
+
+  // A searcher over the fakes, serving the catalog's fake state.
+  std::unique_ptr<Searcher> Serving(const Searcher::Options& o = AnnOnly(),
+                                    const FakeServingStateOptions& so = {}) {
+    auto searcher = std::make_unique<Searcher>(o, &reader_, &ann_, &lexical_);
+    auto state = MakeFakeServingState(catalog_, so);
+    EXPECT_TRUE(state.ok()) << state.status();
+    if (state.ok()) EXPECT_TRUE(searcher->SetState(*state).ok());
+    return searcher;
+  }
+
   SearchResponse Search(const Searcher& searcher, const SearchRequest& r) {
     SearchResponse resp;
     const absl::Status s = searcher.Search(r, &resp);
@@ -148,12 +164,8 @@ class SearcherOverFakes : public ::testing::Test {
 };
 
 TEST_F(SearcherOverFakes, ServesThePageAndDropsWhatTheReaderNoLongerHas) {
-  Searcher::Options o;
-  o.mode = RetrievalMode::kAnnOnly;
-  Searcher searcher(o, &reader_, &ann_, &lexical_);
-  auto state = MakeFakeServingState(catalog_);
-  ASSERT_TRUE(state.ok()) << state.status();
-  ASSERT_TRUE(searcher.SetState(*state).ok());
+  const std::unique_ptr<Searcher> serving = Serving();
+  const Searcher& searcher = *serving;
   SearchRequest r;
   r.set_query("sofa");
   r.set_page_size(10);
@@ -175,10 +187,8 @@ TEST_F(SearcherOverFakes, ServesThePageAndDropsWhatTheReaderNoLongerHas) {
 }
 
 TEST_F(SearcherOverFakes, PagesFollowOneAnotherWithoutOverlap) {
-  Searcher::Options o;
-  o.mode = RetrievalMode::kAnnOnly;
-  Searcher searcher(o, &reader_, &ann_, &lexical_);
-  ASSERT_TRUE(searcher.SetState(*MakeFakeServingState(catalog_)).ok());
+  const std::unique_ptr<Searcher> serving = Serving();
+  const Searcher& searcher = *serving;
   SearchRequest r;
   r.set_query("sofa");
   r.set_page_size(10);
@@ -221,33 +231,27 @@ TEST_F(SearcherOverFakes, TheRankerReordersTheBestRankDepthFromTheReadersInputs)
   auto ranker = Ranker::Create(std::move(runner), ro);
   ASSERT_TRUE(ranker.ok()) << ranker.status();
 
-  Searcher::Options o;
-  o.mode = RetrievalMode::kAnnOnly;
-  Searcher fused_searcher(o, &reader_, &ann_, &lexical_);
-  ASSERT_TRUE(fused_searcher.SetState(*MakeFakeServingState(catalog_)).ok());
+  const std::unique_ptr<Searcher> fused_searcher = Serving();
   SearchRequest r;
   r.set_query("grey fabric sofa");
   r.set_page_size(10);
   r.set_user_id(77);
-  const std::vector<uint64_t> fused = Ids(Search(fused_searcher, r));
+  const std::vector<uint64_t> fused = Ids(Search(*fused_searcher, r));
   ASSERT_EQ(fused.size(), 4u);
 
+  Searcher::Options o = AnnOnly();
   o.rank_depth = 3;
   FakeServingStateOptions so;
   so.ranker = std::move(*ranker);
-  Searcher searcher(o, &reader_, &ann_, &lexical_);
-  ASSERT_TRUE(searcher.SetState(*MakeFakeServingState(catalog_, so)).ok());
-  const std::vector<uint64_t> ranked = Ids(Search(searcher, r));
+  const std::vector<uint64_t> ranked = Ids(Search(*Serving(o, so), r));
   EXPECT_EQ(reader_.ranked_ids, (std::vector<uint64_t>{fused[0], fused[1], fused[2]}));
   EXPECT_EQ(ranked, (std::vector<uint64_t>{fused[2], fused[1], fused[0], fused[3]}));
 }
 
 
 TEST_F(SearcherOverFakes, AnExpiredOrCancelledRequestStopsBeforeItsNextStage) {
-  Searcher::Options o;
-  o.mode = RetrievalMode::kAnnOnly;
-  Searcher searcher(o, &reader_, &ann_, &lexical_);
-  ASSERT_TRUE(searcher.SetState(*MakeFakeServingState(catalog_)).ok());
+  const std::unique_ptr<Searcher> serving = Serving();
+  const Searcher& searcher = *serving;
   SearchRequest r;
   r.set_query("sofa");
   r.set_page_size(10);
