@@ -7,10 +7,29 @@ D="$TMP/data"
 note "tiny marketplace + towers"
 make_data "$D" 3000
 
-note "default factory (HNSW32,Flat)"
-"$BUILD_INDEX" --data_dir="$D" --threads=2 > "$TMP/b1.log" 2>&1 || { cat "$TMP/b1.log"; fail "default build"; }
+note "default factory (auto: families compared on a 1,000-listing sample, tuned at full size)"
+"$BUILD_INDEX" --data_dir="$D" --threads=2 --auto_sample=1000 --tune_queries=200 --recall_queries=200 \
+  > "$TMP/b1.log" 2>&1 || { cat "$TMP/b1.log"; fail "default build"; }
+cat "$TMP/b1.log" | grep -E "sample |full |recall@"
 [ "$(cat "$D/index/CURRENT")" = 1 ] || fail "CURRENT should be 1"
-[ "$(manifest_field "$D/index/1" factory)" = "HNSW32,Flat" ] || fail "factory"
+factory="$(manifest_field "$D/index/1" factory)"
+case "$factory" in IVF64,Flat|HNSW32,Flat) ;; *) fail "auto chose '$factory'";; esac
+# The manifest records both families on the sample (IVF lists scaled to it) and the full build.
+[ "$(grep -c '^  sample {' "$D/index/1/MANIFEST")" = 2 ] || fail "sample results not recorded"
+grep -q 'factory: "IVF21,Flat"' "$D/index/1/MANIFEST" || fail "IVF lists not scaled to the sample"
+grep -q '^  full {' "$D/index/1/MANIFEST" || fail "full-size tuning not recorded"
+nested() { sed -n "s/^ *$2: \"\{0,1\}\([^\"]*\)\"\{0,1\}$/\1/p" "$1/MANIFEST" | head -1; }
+[ "$(nested "$D/index/1" sample_listings)" = 1000 ] || fail "sample size"
+[ "$(nested "$D/index/1" gate_queries)" -ge 100 ] || fail "gate queries"
+awk -v r="$(manifest_field "$D/index/1" recall_at_100)" 'BEGIN{exit !(r >= 0.95)}' || fail "gate recall"
+if [ "$factory" = IVF64,Flat ]; then
+  [ "$(manifest_field "$D/index/1" ivf_nprobe)" -ge 1 ] || fail "tuned nprobe not recorded"
+fi
+# The tuning target may not be below the gate.
+if "$BUILD_INDEX" --data_dir="$D" --target_recall=0.9 --publish=false > "$TMP/b0.log" 2>&1; then
+  fail "--target_recall below --min_recall accepted"
+fi
+grep -q "target_recall" "$TMP/b0.log" || { cat "$TMP/b0.log"; fail "error does not name --target_recall"; }
 grep -q 'name: "attributes.bin"' "$D/index/1/MANIFEST" || fail "attributes.bin not in MANIFEST"
 [ -n "$(manifest_field "$D/index/1" snapshot_unix_ms)" ] || fail "no snapshot_unix_ms"
 "$INSPECT" --data_dir="$D" --self_check || fail "self-check v1"
