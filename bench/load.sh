@@ -150,9 +150,8 @@ copy_models() {
   cp -r "$MSRC/models/ranker/$want" "$D/models/ranker/"
   echo "copied query_tower v$lt, listing_tower v$lt, ranker v$want (trained for listing tower v$lt)"
 }
-build_index() {
-  "$TOOLS/jobs/build_index" --data_dir="$D" --factory=IVF4096,Flat --nprobe=32
-}
+# The default --factory=auto: the family and nprobe/efSearch chosen on these embeddings.
+build_index() { "$TOOLS/jobs/build_index" --data_dir="$D"; }
 build_lexical() { "$TOOLS/jobs/build_lexical" --data_dir="$D"; }
 
 T_BUILD=$(now)
@@ -165,6 +164,17 @@ step lexical "$D/.lexical_done" build_lexical
 echo "deployment ready in $D ($(secs "$T_BUILD" "$(now)") s this run); build times (s):"
 sed 's/^/  /' "$TIMES"
 grep -h -E 'recall|Recall' "$RUN/build_index.log" 2>/dev/null | tail -3 | sed 's/^/  index: /' || true
+# The served index's own measurements (its MANIFEST): gate recall on queries disjoint from the
+# tuning ones, choose + build + tune + gate time, encode time.
+IDX_MANIFEST="$D/index/$(cat "$D/index/CURRENT")/MANIFEST"
+mf() { sed -n "s/^$1: \"\{0,1\}\([^\"]*\)\"\{0,1\}$/\1/p" "$IDX_MANIFEST"; }
+INDEX_BENCH=$(mktemp)
+{
+  echo "index: $(mf factory), nprobe $(mf ivf_nprobe), efSearch $(mf hnsw_ef_search) (manifest $IDX_MANIFEST)"
+  [ -n "$(mf recall_at_100)" ] && echo "BENCH index_recall100_real_${LOAD_NAME} $(mf recall_at_100)"
+  [ -n "$(mf index_seconds)" ] && printf 'BENCH index_build_%s_s %.1f\n' "$LOAD_NAME" "$(mf index_seconds)"
+  [ -n "$(mf encode_seconds)" ] && printf 'BENCH index_encode_%s_s %.1f\n' "$LOAD_NAME" "$(mf encode_seconds)"
+} | tee "$INDEX_BENCH"
 [ "${LOAD_BUILD_ONLY:-0}" = 1 ] && exit 0
 
 # --- 3. load ---------------------------------------------------------------------------------
@@ -180,6 +190,7 @@ REPORT="$RUN/load_report.txt"
   echo "data: $D ($LISTINGS listings); in flight: $INFLIGHT; $DURATION s each after $WARMUP s warmup"
   echo "loadavg at start: $(cat /proc/loadavg)"
 } | tee -a "$REPORT"
+cat "$INDEX_BENCH" >> "$REPORT"; rm -f "$INDEX_BENCH"
 T_START=$(now)
 start_server "$SERVER_BIN" "$D" "$RUN/load_port" "$LOG" ${SERVER_ARGS:-}
 echo "server up in $(secs "$T_START" "$(now)") s (pid $SERVER_PID):" | tee -a "$REPORT"
