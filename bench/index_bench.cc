@@ -65,6 +65,10 @@ ABSL_FLAG(int, default_ef_search, 256, "efSearch build_index ships (--ef_search 
 ABSL_FLAG(int, threads, 2, "threads for building and ground truth");
 ABSL_FLAG(int64_t, max_train, 262144, "vectors IVF/PQ training sees (64 per IVF4096 centroid)");
 ABSL_FLAG(bool, sweep, true, "run the filtered-search selectivity sweep");
+ABSL_FLAG(std::string, served_index_dir, "",
+          "a published index version (e.g. <data_dir>/index/<v>) of --data_dir's store: build "
+          "nothing, measure that index's filtered search in its default (auto) mode over "
+          "selectivity buckets (BENCH filtered_recall100_<bucket>, filtered_recall100_min)");
 
 namespace marketsearch {
 namespace {
@@ -427,6 +431,67 @@ FilteredResult MeasureFiltered(const IndexSnapshot& snap, const Dataset& d, cons
 
 std::string Pct(double s) { return absl::StrFormat("%.2f%%", 100 * s); }
 
+// --served_index_dir: the published index's filtered search, default mode, against an exact
+// filtered search, for query-independent filters of 0.5-20% of the catalog: a price window
+// alone, and a price window within the largest category where it holds enough listings.
+absl::Status RunServedBuckets(const Dataset& d) {
+  MS_ASSIGN_OR_RETURN(std::shared_ptr<const IndexSnapshot> snap,
+                      IndexSnapshot::Load(absl::GetFlag(FLAGS_served_index_dir)));
+  if (snap->size() != d.n()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the served index holds ", snap->size(), " listings, the store ", d.n(),
+        ": measure the index built from this store"));
+  }
+  const IndexManifest& m = snap->manifest();
+  const int fq = std::min(absl::GetFlag(FLAGS_filter_queries), d.nq);
+  absl::flat_hash_map<uint64_t, int64_t> cat_count;
+  for (const auto& a : d.attrs) ++cat_count[a.category_fp];
+  uint64_t big_cat = 0;
+  int64_t big_n = -1;
+  for (const auto& [fp, c] : cat_count) {
+    if (c > big_n) big_n = c, big_cat = fp;
+  }
+  const std::string big_cat_name = d.category_names.count(big_cat) ? d.category_names.at(big_cat) : "";
+  std::printf("served index %s: '%s', nprobe %d, efSearch %d, %lld listings; %d queries per bucket, "
+              "k=100, default (auto) filter mode, 1 OpenMP thread\n",
+              absl::GetFlag(FLAGS_served_index_dir).c_str(), m.factory().c_str(), m.ivf_nprobe(),
+              m.hnsw_ef_search(), static_cast<long long>(snap->size()), fq);
+  std::printf("%-10s %7s %7s %8s %8s %8s %7s %10s\n", "filter", "bucket", "actual", "p50 ms",
+              "p99 ms", "recall", "exact", "rows/scan");
+  double min_recall = 1.0;
+  std::map<double, double> bucket_min;
+  for (double target : {0.005, 0.02, 0.05, 0.10, 0.20}) {
+    for (const bool with_cat : {false, true}) {
+      SearchFilters base;
+      if (with_cat) {
+        if (target > 0.8 * big_n / static_cast<double>(d.n())) continue;
+        base.add_categories(big_cat_name);
+      }
+      NamedFilter nf = Calibrate(*snap, d, base, target, with_cat ? "cat+price" : "price");
+      ListingFilter f(nf.proto);
+      std::vector<std::vector<Neighbor>> truth;
+      MeasureFiltered(*snap, d, f, FilterMode::kExact, fq, nullptr, &truth);
+      FilteredResult r = MeasureFiltered(*snap, d, f, FilterMode::kAuto, fq, &truth);
+      std::printf("%-10s %7s %7s %8.3f %8.3f %8.4f %6.0f%% %10.0f\n", nf.name.c_str(),
+                  Pct(target).c_str(), Pct(nf.selectivity).c_str(), r.lat.p50, r.lat.p99, r.recall,
+                  100 * r.exact_share, r.rows_scanned);
+      min_recall = std::min(min_recall, r.recall);
+      auto [it, fresh] = bucket_min.emplace(target, r.recall);
+      if (!fresh) it->second = std::min(it->second, r.recall);
+      std::string key = absl::StrFormat("%s_%gpct", with_cat ? "cat_price" : "price", 100 * target);
+      for (char& c : key) c = c == '.' ? '_' : c;
+      std::printf("BENCH filtered_%s_p99_ms %.3f\n", key.c_str(), r.lat.p99);
+    }
+  }
+  for (const auto& [target, recall] : bucket_min) {
+    std::string key = absl::StrFormat("%gpct", 100 * target);
+    for (char& c : key) c = c == '.' ? '_' : c;
+    std::printf("BENCH filtered_recall100_%s %.4f\n", key.c_str(), recall);
+  }
+  std::printf("BENCH filtered_recall100_min %.4f\n", min_recall);
+  return absl::OkStatus();
+}
+
 absl::Status Run() {
   const int64_t n = absl::GetFlag(FLAGS_listings);
   const int nq = absl::GetFlag(FLAGS_queries);
@@ -443,6 +508,7 @@ absl::Status Run() {
   }
   std::printf("index_bench: %lld listings, %d-d, %d queries; vectors: %s\n",
               static_cast<long long>(d.n()), d.dim, d.nq, d.source.c_str());
+  if (!absl::GetFlag(FLAGS_served_index_dir).empty()) return RunServedBuckets(d);
 
   // Ground truth: exact inner-product top-100 (BLAS, all threads).
   auto t_gt = Clock::now();

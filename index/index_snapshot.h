@@ -49,15 +49,19 @@ struct SearchOptions {
   // Not owned; must outlive the call. Null or empty() = no filter.
   const ListingFilter* filter = nullptr;
   FilterMode filter_mode = FilterMode::kAuto;
-  // kAuto runs the exact scan when it is cheap: the cheapest access path (the filter's
+  // kAuto runs the exact scan when it is affordable: the cheapest access path (the filter's
   // categories, conditions, price range or latitude band, else all rows) leaves at most
   // exact_max_candidates rows to test and at most exact_max_matches of them are estimated
   // to match (each is scored) — or when so few match (<= 4k) that FAISS cannot find k.
-  // Otherwise kAnn. Defaults measured with bench/index_bench at 1M listings (see
-  // index/README.md): the exact scan costs ~10-20 ns per tested row plus ~60-90 ns per
-  // scored row there, so these bounds keep it at ~1-2 ms, the cost of a filtered ANN.
+  // Otherwise kAnn. The exact scan costs ~10-20 ns per tested row plus ~60-90 ns per scored
+  // row at 1M (~3-6 ms at these bounds). The bounds are set by recall, not only cost: on the
+  // real listing embeddings at 1M (bench/index_bench --served_index_dir, index/README.md) a
+  // filtered IVF search missed up to 17% of the filtered top-100 for filters of 2-5% of the
+  // catalog that are unrelated to the query (their matches sit in lists far from it), while
+  // from ~10% up it kept Recall@100 >= 0.96; a bound of 20k matches left the 2-5% buckets at
+  // 0.94-0.95, 60k lifts them to the exact scan.
   int64_t exact_max_candidates = 100000;
-  int64_t exact_max_matches = 20000;
+  int64_t exact_max_matches = 60000;
   // kAnn over-fetches so that a selector rejecting most listings still leaves k good ones:
   // the k best matches are about the want = k * ann_overfetch / selectivity best listings.
   //   HNSW: FAISS is asked for min(want, max_filtered_ann_k) results (its candidate list
