@@ -6,7 +6,12 @@
 #   2. starts the server on it and runs bench/load_gen at each in-flight level (closed loop), then
 #      open loop at increasing Poisson rates with a filtered share (BENCH <name>_max_qps_p99_25ms:
 #      the highest rate with p99 <= 25 ms and >= 99% OK);
-#   3. prints every table and all BENCH lines (names prefixed 1m_).
+#   3. measures the served index's filtered Recall@100 per selectivity bucket, NDCG@10 and
+#      Recall@100 through the API, and a single client of filtered requests;
+#   4. prints every table and all BENCH lines (names prefixed 1m_, and the headline names:
+#      index_recall100_real_1m, index_build_1m_s, index_encode_1m_s, filtered_recall100_min,
+#      ndcg10_api_1m, search_p50_ms, search_p99_ms, search_filtered_p99_ms,
+#      server_cpu_ms_per_request, max_qps_p99_25ms).
 # If the server dies during a level, its exit status / signal and the end of its log are
 # printed, the remaining levels are skipped and the script exits 3 after the report.
 #
@@ -177,7 +182,17 @@ INDEX_BENCH=$(mktemp)
 } | tee "$INDEX_BENCH"
 [ "${LOAD_BUILD_ONLY:-0}" = 1 ] && exit 0
 
-# --- 3. load ---------------------------------------------------------------------------------
+# --- 3. filtered retrieval recall of the served index (before the server starts: CPU-heavy) ----
+if [ "${LOAD_INDEX_BUCKETS:-1}" = 1 ] && [ -x bazel-bin/bench/index_bench ]; then
+  echo "== filtered Recall@100 of the served index per selectivity bucket (bench/index_bench --served_index_dir)"
+  bazel-bin/bench/index_bench --data_dir="$D" --cache_dir=var/bench/index/cache \
+    --served_index_dir="$D/index/$(cat "$D/index/CURRENT")" --filter_queries=200 \
+    2> "$RUN/index_buckets.log" > "$RUN/index_buckets.txt" || { tail -5 "$RUN/index_buckets.log"; exit 1; }
+  cat "$RUN/index_buckets.txt"
+  grep '^BENCH' "$RUN/index_buckets.txt" >> "$INDEX_BENCH"
+fi
+
+# --- 4. load ---------------------------------------------------------------------------------
 [ -x "$LOAD_GEN" ] || { echo "$LOAD_GEN not built (bazel build //bench:load_gen)" >&2; exit 1; }
 [ -x "$SERVER_BIN/serving/server" ] || { echo "no server at $SERVER_BIN/serving/server" >&2; exit 1; }
 source tools/server_lib.sh
@@ -199,6 +214,23 @@ if grep -q 'no ranker' "$LOG"; then
   echo "WARNING: the server serves no ranker (see $LOG): the numbers are for the fused order only" | tee -a "$REPORT"
 fi
 TARGET="127.0.0.1:$(cat "$RUN/load_port")"
+
+# Quality through the API (every test query, page of 100): what the latency is not bought with.
+echo "== NDCG@10 / Recall@100 through the API (jobs/evaluate_search, test split)"
+"$TOOLS/jobs/evaluate_search" --target="$TARGET" --data_dir="$D" --bench_lines > "$RUN/quality.txt" 2>&1 \
+  || { tail -5 "$RUN/quality.txt"; exit 1; }
+grep -v '^BENCH' "$RUN/quality.txt" | tail -6
+{
+  awk -v n="$LOAD_NAME" '$1 == "BENCH" && $2 == "e2e_ndcg10" { print "BENCH ndcg10_api_" n, $3 }
+                         $1 == "BENCH" && $2 == "e2e_recall100" { print "BENCH recall100_api_" n, $3 }' "$RUN/quality.txt"
+} | tee -a "$REPORT"
+# Single client, filtered requests only (the open loop's filter mix: category, price, condition,
+# geo), page of 10.
+echo "== single client, filtered requests"
+"$LOAD_GEN" --target="$TARGET" --in_flight=1 --filtered_share=1 --duration_s="$DURATION" \
+  --warmup_s="$WARMUP" --queries_file="$D/catalog/queries.tsv" --server_pid="$SERVER_PID" \
+  --name="${LOAD_NAME}_filtered" > "$RUN/load_filtered.txt" 2>&1 || true
+cat "$RUN/load_filtered.txt" | tee -a "$REPORT" | grep -v '^BENCH'
 
 server_alive() {
   [ -e "/proc/$SERVER_PID" ] && [ "$(awk '{ print $3 }' "/proc/$SERVER_PID/stat" 2>/dev/null)" != Z ]
@@ -265,6 +297,16 @@ echo "== summary ($LISTINGS listings, server $SERVER_BIN/serving/server)"
 grep -m1 '^  in_flight' "$REPORT" || true
 grep -A1 '^  in_flight' "$REPORT" | grep -E '^  [0-9]' || true
 echo "loadavg at end: $(cat /proc/loadavg)" | tee -a "$REPORT"
+# The headline names: single client (in flight 1, page of 10, unfiltered), filtered single
+# client, server CPU per request at one in flight.
+bench_of() { awk -v k="BENCH $1" 'index($0, k " ") == 1 { v = $NF } END { if (v != "") print v }' "$REPORT"; }
+{
+  v=$(bench_of "${LOAD_NAME}_inflight1_p50_ms"); [ -n "$v" ] && echo "BENCH search_p50_ms $v"
+  v=$(bench_of "${LOAD_NAME}_inflight1_p99_ms"); [ -n "$v" ] && echo "BENCH search_p99_ms $v"
+  v=$(bench_of "${LOAD_NAME}_filtered_inflight1_p99_ms"); [ -n "$v" ] && echo "BENCH search_filtered_p99_ms $v"
+  v=$(bench_of "${LOAD_NAME}_inflight1_server_cpu_ms_per_request"); [ -n "$v" ] && echo "BENCH server_cpu_ms_per_request $v"
+  v=$(bench_of "${LOAD_NAME}_max_qps_p99_25ms"); [ -n "$v" ] && echo "BENCH max_qps_p99_25ms $v"
+} | tee -a "$REPORT" > /dev/null
 echo
 echo "== all BENCH lines"
 grep '^BENCH' "$REPORT"

@@ -156,8 +156,8 @@ absl::Status Run() {
     std::vector<RankedListing> items;
     for (size_t i : order) {
       ranked_ids.push_back(b.candidates[i].listing_id);
-      items.push_back({b.candidates[i].listing_id, b.listings[i].seller_id(),
-                       b.listings[i].listed_at_unix(), scores[i]});
+      items.push_back({b.candidates[i].listing_id, b.listings[i]->seller_id(),
+                       b.listings[i]->listed_at_unix(), scores[i]});
     }
     ranked.Add(NdcgAtK(ranked_ids, judged, 10));
     std::vector<uint64_t> with_rules;

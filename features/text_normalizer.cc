@@ -17,8 +17,45 @@ thread_local int64_t normalize_calls = 0;
 
 int64_t NormalizeTextCalls() { return normalize_calls; }
 
+namespace {
+
+bool IsAscii(std::string_view text) {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
+// For ASCII, NFKC, compatibility mapping and mark stripping change nothing, case folding is
+// A-Z -> a-z, and the letter/digit categories are exactly [A-Za-z0-9] (no ASCII character is
+// default-ignorable): the same output as the utf8proc path at a fraction of its cost (utf8proc
+// was ~12% of a request's CPU at 1M listings, tokenising the listings the ranker scores).
+std::string NormalizeAscii(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool pending_space = false;
+  for (const char c : text) {
+    const bool lower = c >= 'a' && c <= 'z', upper = c >= 'A' && c <= 'Z', digit = c >= '0' && c <= '9';
+    if (lower || upper || digit) {
+      if (pending_space && !out.empty()) out.push_back(' ');
+      pending_space = false;
+      out.push_back(upper ? static_cast<char>(c - 'A' + 'a') : c);
+    } else {
+      pending_space = true;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string NormalizeText(std::string_view text) {
   ++normalize_calls;
+  if (IsAscii(text)) return NormalizeAscii(text);
+  return NormalizeTextUnicode(text);
+}
+
+std::string NormalizeTextUnicode(std::string_view text) {
   if (text.empty() || !IsValidUtf8(text)) return "";
   utf8proc_uint8_t* mapped = nullptr;
   const int options = UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |

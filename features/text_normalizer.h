@@ -15,7 +15,11 @@ namespace marketsearch {
 // NFKC + case folding + accent stripping (utf8proc); every character that is not a letter
 // or a digit becomes a separator; runs of separators collapse to one space; no leading or
 // trailing space. Invalid UTF-8 yields an empty string.
+// Pure-ASCII text (most listing and query text) takes a byte loop that gives exactly what
+// utf8proc gives for it (lower case; letters and digits kept); NormalizeTextUnicode is the
+// general path, exposed so the tests can hold the two equal.
 std::string NormalizeText(std::string_view text);
+std::string NormalizeTextUnicode(std::string_view text);
 
 // How many times NormalizeText has run on the calling thread, so tests can prove that a
 // request normalises its query once (ParseQuery) and its cached listings never.

@@ -6,9 +6,14 @@
 
 namespace marketsearch {
 
-absl::StatusOr<std::vector<std::optional<Listing>>> StoreListingReader::ReadListings(
+absl::StatusOr<std::vector<ListingRecord>> StoreListingReader::ReadListings(
     absl::Span<const uint64_t> ids) const {
-  return store_->GetListings(ids);
+  MS_ASSIGN_OR_RETURN(std::vector<std::optional<Listing>> got, store_->GetListings(ids));
+  std::vector<ListingRecord> out(got.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i].has_value()) out[i] = std::make_shared<const Listing>(*std::move(got[i]));
+  }
+  return out;
 }
 
 absl::StatusOr<RankingInputs> StoreListingReader::ReadRankingInputs(

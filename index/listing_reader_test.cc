@@ -65,7 +65,7 @@ TEST_F(StoreListingReaderTest, ReadsRecordsInOrderWithGapsForMissingOnes) {
   ASSERT_TRUE(got.ok()) << got.status();
   ASSERT_EQ(got->size(), 3u);
   EXPECT_EQ((*got)[0]->listing_id(), 3u);
-  EXPECT_FALSE((*got)[1].has_value());
+  EXPECT_EQ((*got)[1], nullptr);
   EXPECT_EQ((*got)[2]->listing_id(), 1u);
 }
 

@@ -25,22 +25,15 @@ absl::StatusOr<std::unique_ptr<MemoryListingReader>> MemoryListingReader::Load(
   return reader;
 }
 
-absl::StatusOr<std::vector<std::optional<Listing>>> MemoryListingReader::ReadListings(
+absl::StatusOr<std::vector<ListingRecord>> MemoryListingReader::ReadListings(
     absl::Span<const uint64_t> ids) const {
-  std::vector<std::shared_ptr<const Listing>> found(ids.size());
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    for (size_t i = 0; i < ids.size(); ++i) {
-      auto it = records_.find(ids[i]);
-      if (it != records_.end()) found[i] = it->second;
-    }
-  }
-  // Copied outside the lock: a write never waits for a request's copies.
-  std::vector<std::optional<Listing>> out(ids.size());
+  std::vector<ListingRecord> found(ids.size());
+  absl::ReaderMutexLock lock(&mu_);
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (found[i] != nullptr) out[i] = *found[i];
+    auto it = records_.find(ids[i]);
+    if (it != records_.end()) found[i] = it->second;
   }
-  return out;
+  return found;
 }
 
 absl::StatusOr<RankingInputs> MemoryListingReader::ReadRankingInputs(absl::Span<const uint64_t> ids,

@@ -32,7 +32,9 @@ class MemoryListingReader : public ListingReader {
   static absl::StatusOr<std::unique_ptr<MemoryListingReader>> Load(const FeatureStore* store,
                                                                    const LiveAnnIndex* ann);
 
-  absl::StatusOr<std::vector<std::optional<Listing>>> ReadListings(
+  // The held records themselves (no copy): a later Put replaces the map's pointer, never
+  // the record a request holds.
+  absl::StatusOr<std::vector<ListingRecord>> ReadListings(
       absl::Span<const uint64_t> ids) const override;
   absl::StatusOr<RankingInputs> ReadRankingInputs(absl::Span<const uint64_t> ids, uint64_t user_id,
                                                   const IndexSnapshot& index) const override;

@@ -37,19 +37,24 @@ TEST(MemoryListingReader, ServesWhatTheStoreHeldAndWhatTheWritePathPuts) {
   auto got = (*reader)->ReadListings({2, 9, 1});
   ASSERT_TRUE(want.ok() && got.ok());
   ASSERT_EQ(got->size(), 3u);
-  EXPECT_FALSE((*got)[1].has_value());
+  EXPECT_EQ((*got)[1], nullptr);
   for (size_t i : {0u, 2u}) {
     EXPECT_EQ((*got)[i]->SerializeAsString(), (*want)[i]->SerializeAsString());
   }
 
   // The write path: an update and a new listing are read back at once, a delete is gone.
+  // A record a request already holds is not changed under it (records are shared, immutable).
+  const ListingRecord held = (*got)[2];
+  const std::string held_title = held->title();
   (*reader)->Put(MakeListing(1, "grey corner sofa"));
   (*reader)->Put(MakeListing(3, "blue sofa"));
   (*reader)->Erase(2);
   got = (*reader)->ReadListings({1, 2, 3});
   ASSERT_TRUE(got.ok());
   EXPECT_EQ((*got)[0]->title(), "grey corner sofa");
-  EXPECT_FALSE((*got)[1].has_value());
+  EXPECT_EQ(held->listing_id(), 1u);
+  EXPECT_EQ(held->title(), held_title);
+  EXPECT_EQ((*got)[1], nullptr);
   EXPECT_EQ((*got)[2]->title(), "blue sofa");
   EXPECT_EQ((*reader)->size(), 2);
 }

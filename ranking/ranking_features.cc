@@ -255,7 +255,7 @@ absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& 
 
   for (size_t i = 0; i < n; ++i) {
     float* row = m.data.data() + i * kRankingFeatureDim;
-    const Listing& listing = in.listings[i];
+    const Listing& listing = *in.listings[i];
     const Candidate& c = in.candidates[i];
 
     // Tokenised listing text (shared across requests through the cache when one is given).

@@ -103,9 +103,6 @@ static_assert(kRankingFeatureDim == 113, "update the layout comment and bump the
 // REQUIRES: `row` holds kRankingFeatureDim values.
 std::vector<std::pair<std::string, float>> ExplainFeatures(const float* row);
 
-// Everything one request contributes. All spans index the same candidates: entry i of
-// `listings`, `has_embedding`, `counters` and row i of `listing_embeddings` belong to
-// candidates[i]. Candidates must be in the order the ranker sees them (fused order).
 // The query-independent token sets of a listing behind columns 40-48 (sorted, unique,
 // normalised with features/text_normalizer). Computing them is most of those columns' cost.
 struct ListingTokens {
@@ -136,11 +133,14 @@ class ListingTokenCache {
   size_t per_shard_;
 };
 
+// Everything one request contributes. All spans index the same candidates: entry i of
+// `listings`, `has_embedding`, `counters` and row i of `listing_embeddings` belong to
+// candidates[i]. Candidates must be in the order the ranker sees them (fused order).
 struct RankingFeatureInputs {
   const QueryTerms* query = nullptr;            // REQUIRED: PrepareQuery(raw query text)
   absl::Span<const float> query_embedding;      // kRankingEmbeddingDim floats, or empty
   absl::Span<const Candidate> candidates;       // per-source scores and ranks (retrieval)
-  absl::Span<const Listing> listings;           // the fetched record of each candidate
+  absl::Span<const Listing* const> listings;    // the fetched record of each candidate (not null)
   absl::Span<const float> listing_embeddings;   // [n * kRankingEmbeddingDim], row-major
   absl::Span<const uint8_t> has_embedding;      // n flags; a row with 0 is ignored
   absl::Span<const ListingCounters> counters;   // n, or empty (= all zero)

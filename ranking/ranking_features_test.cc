@@ -41,12 +41,14 @@ struct Request {
   std::vector<float> q = Vec(0, 1, 0.8f);
   std::vector<Candidate> cands;
   std::vector<Listing> listings;
+  std::vector<const Listing*> listing_ptrs;  // into `listings` (its size never changes)
   std::vector<float> emb;
   std::vector<uint8_t> has;
   std::vector<ListingCounters> counters;
   User user;
   CatalogStats stats;
 
+  Request(const Request&) = delete;  // listing_ptrs point into this object
   Request() {
     // 0: both legs; 1: ANN only; 2: BM25 only (still has a stored embedding); 3: BM25 only,
     // not in the index.
@@ -59,6 +61,7 @@ struct Request {
                 MakeListing(12, "iphone 11 case", "", 10),
                 MakeListing(13, "Samsung galaxy s21", "samsung", 350),
                 MakeListing(14, "apple charger", "apple", 15)};
+    for (const Listing& l : listings) listing_ptrs.push_back(&l);
     for (const auto& v : {Vec(0, 1, 0.8f), Vec(0, 2, 0.6f), Vec(1, 3, 0.5f), Vec(0, 1, 0.0f)}) {
       emb.insert(emb.end(), v.begin(), v.end());
     }
@@ -80,7 +83,7 @@ struct Request {
     in.query = &terms;
     in.query_embedding = q;
     in.candidates = cands;
-    in.listings = listings;
+    in.listings = listing_ptrs;
     in.listing_embeddings = emb;
     in.has_embedding = has;
     in.counters = counters;
@@ -292,7 +295,7 @@ TEST(RankingFeaturesTest, ErrorsNameTheField) {
   Request r;
   {
     RankingFeatureInputs in = r.Inputs();
-    in.listings = absl::MakeConstSpan(r.listings).subspan(0, 3);
+    in.listings = absl::MakeConstSpan(r.listing_ptrs).subspan(0, 3);
     auto m = AssembleRankingFeatures(in);
     EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(m.status().message().rfind("listings:", 0), 0u) << m.status();

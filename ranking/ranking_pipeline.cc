@@ -34,11 +34,13 @@ absl::Status AssembleBatch(const CatalogStats& stats, const QueryTerms& terms,
   }
   b->not_in_index = inputs.not_in_index;
   auto t = std::chrono::steady_clock::now();
+  std::vector<const Listing*> listings(m);
+  for (size_t i = 0; i < m; ++i) listings[i] = b->listings[i].get();
   RankingFeatureInputs in;
   in.query = &terms;
   in.query_embedding = query_embedding;
   in.candidates = b->candidates;
-  in.listings = b->listings;
+  in.listings = listings;
   in.listing_embeddings = inputs.embeddings;
   in.has_embedding = inputs.has_embedding;
   in.counters = inputs.counters;
@@ -65,18 +67,18 @@ absl::StatusOr<RankingBatch> FetchRankingBatch(const ListingReader& reader, cons
   if (max_candidates > 0) n = std::min(n, static_cast<size_t>(max_candidates));
   std::vector<uint64_t> ids(n);
   for (size_t i = 0; i < n; ++i) ids[i] = candidates[i].listing_id;
-  MS_ASSIGN_OR_RETURN(std::vector<std::optional<Listing>> got, reader.ReadListings(ids));
+  MS_ASSIGN_OR_RETURN(std::vector<ListingRecord> got, reader.ReadListings(ids));
   b.candidates.reserve(n);
   b.listings.reserve(n);
   ids.clear();
   for (size_t i = 0; i < n; ++i) {
-    if (!got[i].has_value()) {
+    if (got[i] == nullptr) {
       ++b.not_in_store;
       continue;
     }
     b.candidates.push_back(candidates[i]);
     ids.push_back(candidates[i].listing_id);
-    b.listings.push_back(*std::move(got[i]));
+    b.listings.push_back(std::move(got[i]));
   }
   MS_ASSIGN_OR_RETURN(RankingInputs inputs, reader.ReadRankingInputs(ids, user_id, index));
   b.fetch_ms = MsSince(t);
@@ -88,7 +90,7 @@ absl::StatusOr<RankingBatch> FetchRankingBatch(const ListingReader& reader, cons
 absl::StatusOr<RankingBatch> MakeRankingBatch(const CatalogStats& stats, const QueryTerms& query,
                                               absl::Span<const float> query_embedding,
                                               std::vector<Candidate> candidates,
-                                              std::vector<Listing> listings,
+                                              std::vector<ListingRecord> listings,
                                               const RankingInputs& inputs,
                                               ListingTokenCache* token_cache) {
   if (inputs.dim != kRankingEmbeddingDim) {

@@ -28,7 +28,7 @@ namespace marketsearch {
 // The candidates of one request that the ranker scores, with their features.
 struct RankingBatch {
   std::vector<Candidate> candidates;  // fused order, only those found in the feature store
-  std::vector<Listing> listings;      // listings[i] is the record of candidates[i]
+  std::vector<ListingRecord> listings;  // listings[i] is the record of candidates[i] (not null)
   FloatMatrix features;               // [candidates.size(), kRankingFeatureDim]
   int64_t not_in_store = 0;           // dropped candidates (sold/deleted since indexing)
   int64_t not_in_index = 0;           // kept candidates without a stored embedding
@@ -57,7 +57,7 @@ absl::StatusOr<RankingBatch> FetchRankingBatch(const ListingReader& reader, cons
 absl::StatusOr<RankingBatch> MakeRankingBatch(const CatalogStats& stats, const QueryTerms& query,
                                               absl::Span<const float> query_embedding,
                                               std::vector<Candidate> candidates,
-                                              std::vector<Listing> listings,
+                                              std::vector<ListingRecord> listings,
                                               const RankingInputs& inputs,
                                               ListingTokenCache* token_cache = nullptr);
 

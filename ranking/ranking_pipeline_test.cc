@@ -50,11 +50,17 @@ RankingInputs Inputs(const std::vector<std::vector<float>>& rows) {
   return in;
 }
 
+std::vector<ListingRecord> Records(const std::vector<Listing>& listings) {
+  std::vector<ListingRecord> out;
+  for (const Listing& l : listings) out.push_back(std::make_shared<const Listing>(l));
+  return out;
+}
+
 // The ranker's similarity features come from the embeddings the reader returned (the delta's
 // fresh vector or the index's: index/listing_reader_test); a row without one is flagged.
 TEST(MakeRankingBatch, AssemblesFeaturesFromTheReadInputs) {
-  const std::vector<Listing> listings = {MakeListing(1, "grey sofa"), MakeListing(2, "red sofa"),
-                                         MakeListing(3, "blue sofa")};
+  const std::vector<ListingRecord> listings = Records(
+      {MakeListing(1, "grey sofa"), MakeListing(2, "red sofa"), MakeListing(3, "blue sofa")});
   std::mt19937_64 rng(7);
   const std::vector<float> v1 = Unit(rng), v2 = Unit(rng);
   const std::vector<float> q = Unit(rng);
@@ -82,7 +88,8 @@ TEST(MakeRankingBatch, AssemblesFeaturesFromTheReadInputs) {
 }
 
 TEST(MakeRankingBatch, RefusesInputsThatDoNotMatch) {
-  const std::vector<Listing> listings = {MakeListing(1, "grey sofa"), MakeListing(2, "red sofa")};
+  const std::vector<ListingRecord> listings =
+      Records({MakeListing(1, "grey sofa"), MakeListing(2, "red sofa")});
   std::vector<Candidate> candidates(2);
   const std::vector<float> q(kRankingEmbeddingDim, 0.0f);
   const CatalogStats stats;

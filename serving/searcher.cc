@@ -115,9 +115,9 @@ struct Searcher::RequestContext {
 
   // Retrieve: candidates in fused order, and the query embedding the ranker reuses.
   RetrievalResult retrieved;
-  // Hydrate: the stored record of each candidate (nullopt: gone from the store), and the
+  // Hydrate: the stored record of each candidate (null: gone from the store), and the
   // candidates that survive: in the store and passing the filters (indexes, fused order).
-  std::vector<std::optional<Listing>> listings;
+  std::vector<ListingRecord> listings;
   std::vector<size_t> kept;
   // ... and what the ranker needs of the first rank_depth kept (empty without a ranker).
   size_t rank_count = 0;
@@ -205,7 +205,7 @@ absl::Status Searcher::Hydrate(RequestContext* ctx) const {
   MS_ASSIGN_OR_RETURN(ctx->listings, reader_->ReadListings(ids));
   // Candidates that are gone from the store (sold) or fail the filters are dropped.
   for (size_t i = 0; i < candidates.size(); ++i) {
-    if (ctx->listings[i].has_value() &&
+    if (ctx->listings[i] != nullptr &&
         ctx->filter.Matches(ListingAttributes::FromListing(*ctx->listings[i]))) {
       ctx->kept.push_back(i);
     }
@@ -240,10 +240,10 @@ absl::Status Searcher::Rank(RequestContext* ctx) const {
   SteadyTime t = std::chrono::steady_clock::now();
   const size_t depth = ctx->rank_count;
   std::vector<Candidate> to_rank;
-  std::vector<Listing> to_rank_listings;
+  std::vector<ListingRecord> to_rank_listings;
   for (size_t j = 0; j < depth; ++j) {
     to_rank.push_back(candidates[kept[j]]);
-    to_rank_listings.push_back(*ctx->listings[kept[j]]);
+    to_rank_listings.push_back(ctx->listings[kept[j]]);
   }
   MS_ASSIGN_OR_RETURN(RankingBatch batch,
                       MakeRankingBatch(state.stats, ctx->query.terms, ctx->retrieved.query_embedding,

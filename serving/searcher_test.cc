@@ -75,13 +75,13 @@ class FakeListingReader : public ListingReader {
  public:
   void Put(const Listing& l) { listings_[l.listing_id()] = l; }
 
-  absl::StatusOr<std::vector<std::optional<Listing>>> ReadListings(
+  absl::StatusOr<std::vector<ListingRecord>> ReadListings(
       absl::Span<const uint64_t> ids) const override {
     ++listing_reads;
-    std::vector<std::optional<Listing>> out;
+    std::vector<ListingRecord> out;
     for (uint64_t id : ids) {
       auto it = listings_.find(id);
-      out.push_back(it == listings_.end() ? std::nullopt : std::optional<Listing>(it->second));
+      out.push_back(it == listings_.end() ? nullptr : std::make_shared<const Listing>(it->second));
     }
     return out;
   }
