@@ -111,6 +111,10 @@ absl::Status IndexSnapshot::Init() {
   inner_ = inner;
   ann_ = inner;
   id_map_ = idmap->id_map.data();
+  row_of_id_.reserve(idmap->id_map.size());
+  for (size_t r = 0; r < idmap->id_map.size(); ++r) {
+    row_of_id_.emplace(static_cast<uint64_t>(idmap->id_map[r]), static_cast<int64_t>(r));
+  }
   // efSearch lives in the index (FAISS 1.7.3 ignores it in SearchParameters): set it once.
   if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(inner)) {
     if (manifest_.hnsw_ef_search() > 0) hnsw->hnsw.efSearch = manifest_.hnsw_ef_search();
@@ -221,9 +225,8 @@ int64_t IndexSnapshot::CountMatches(const ListingFilter& filter) const {
 }
 
 absl::Status IndexSnapshot::Reconstruct(uint64_t listing_id, float* out) const {
-  auto* idmap = dynamic_cast<const faiss::IndexIDMap2*>(index_.get());
-  auto it = idmap->rev_map.find(static_cast<idx_t>(listing_id));
-  if (it == idmap->rev_map.end()) {
+  auto it = row_of_id_.find(listing_id);
+  if (it == row_of_id_.end()) {
     return absl::NotFoundError(absl::StrCat("listing ", listing_id, " not in index v", version()));
   }
   const int64_t row = it->second;

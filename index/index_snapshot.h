@@ -162,6 +162,9 @@ class IndexSnapshot {
   const faiss::IndexRefine* refine_ = nullptr;
   float refine_k_factor_ = 1;
   const int64_t* id_map_ = nullptr;  // internal row -> listing id
+  // listing id -> internal row, for Reconstruct (the ranker's embeddings, ~200 per request):
+  // one probe of an open-addressing table instead of FAISS's node-based rev_map (~18 MB at 1M).
+  absl::flat_hash_map<uint64_t, int64_t> row_of_id_;
   // Exact vectors by internal row: contiguous (flat storage) or per-row pointers (IVF-Flat);
   // neither for compressed storage (decoded through reconstruct()).
   const float* flat_base_ = nullptr;

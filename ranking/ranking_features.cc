@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "features/text_normalizer.h"
 
@@ -82,16 +83,12 @@ absl::Status LengthError(const char* field, size_t got, size_t want) {
       absl::StrCat(field, ": has ", got, " entries, expected ", want, " (one per candidate)"));
 }
 
-// Fingerprint of every field PrepareListingTokens reads.
+// Fingerprint of every field PrepareListingTokens reads. absl::Hash (process-seeded, never
+// stored) hashes several bytes a cycle; the byte-wise FNV it replaces was 3% of a request's CPU.
 uint64_t TextFingerprint(const Listing& l) {
-  uint64_t h = Fnv1a64(l.title());
-  h = Fnv1a64(l.description(), h ^ 0x1f);
-  h = Fnv1a64(l.brand(), h ^ 0x2f);
-  h = Fnv1a64(l.category(), h ^ 0x3f);
-  for (const auto& a : l.attributes()) {
-    h = Fnv1a64(a.name(), h ^ 0x4f);
-    h = Fnv1a64(a.value(), h ^ 0x5f);
-  }
+  size_t h = absl::HashOf(l.title(), l.description(), l.brand(), l.category(),
+                          l.attributes_size());
+  for (const auto& a : l.attributes()) h = absl::HashOf(h, a.name(), a.value());
   return h;
 }
 
