@@ -210,6 +210,8 @@ void IndexSnapshot::BuildOrderedPaths() {
     std::sort(rows_by_lat_.begin(), rows_by_lat_.end(), [this](uint32_t x, uint32_t y) {
       return attributes_->row(x).lat < attributes_->row(y).lat;
     });
+    lon_by_lat_.reserve(rows_by_lat_.size());
+    for (uint32_t r : rows_by_lat_) lon_by_lat_.push_back(static_cast<float>(attributes_->row(r).lon));
   } else {
     std::vector<uint32_t>().swap(rows_by_lat_);
   }
@@ -378,7 +380,9 @@ void IndexSnapshot::ExactScan(const float* query, int k, const ListingFilter& fi
   auto worse = [](const Neighbor& a, const Neighbor& b) { return Better(a, b); };
   std::priority_queue<Neighbor, std::vector<Neighbor>, decltype(worse)> heap(worse);
   std::vector<float> scratch(dim());
-  const bool need_test = !(filter.categories_only() && c.access == SearchStats::Access::kCategory);
+  // The category and price paths hold exactly the matches of a filter on that alone.
+  const bool need_test = !(filter.categories_only() && c.access == SearchStats::Access::kCategory) &&
+                         !(filter.price_only() && c.access == SearchStats::Access::kPrice);
   // Matching rows are scored in batches whose vectors are prefetched first: the rows are
   // scattered over the index, so one cache miss per vector would otherwise dominate.
   constexpr int kBatch = 32;
@@ -405,6 +409,14 @@ void IndexSnapshot::ExactScan(const float* query, int k, const ListingFilter& fi
   };
   if (c.all) {
     for (int64_t r = 0; r < attributes_->size(); ++r) visit(r);
+  } else if (c.access == SearchStats::Access::kLatitude && !lon_by_lat_.empty()) {
+    // 1e-4 degrees covers the float rounding of lon_by_lat_ (~1.5e-5 at ±180).
+    for (const auto& [rows, len] : c.spans) {
+      const float* lon = lon_by_lat_.data() + (rows - rows_by_lat_.data());
+      for (size_t i = 0; i < len; ++i) {
+        if (!filter.OutsideLongitudeBand(lon[i], 1e-4)) visit(rows[i]);
+      }
+    }
   } else {
     for (const auto& [rows, len] : c.spans) {
       for (size_t i = 0; i < len; ++i) visit(rows[i]);

@@ -176,6 +176,10 @@ class IndexSnapshot {
   absl::flat_hash_map<int32_t, std::vector<uint32_t>> condition_rows_;
   std::vector<uint32_t> rows_by_price_;  // empty when a price is NaN
   std::vector<uint32_t> rows_by_lat_;    // empty when a latitude is NaN
+  // The longitude of each row of rows_by_lat_, in that order (4 bytes per listing): a geo
+  // scan over a latitude band rejects the rows outside the circle's longitude reach without
+  // touching their attribute rows, scattered over memory (a cache miss each).
+  std::vector<float> lon_by_lat_;
   IndexManifest manifest_;
 };
 

@@ -247,13 +247,6 @@ TEST(FaissBehaviour, HnswEfSearchParameter) {
   EXPECT_LT(recall(run(256, 2)), recall(run(256, 0)) - 0.02);
 }
 
-TEST(IndexWriter, DefaultFactoryFollowsCatalogSize) {
-  EXPECT_EQ(DefaultFactoryFor(20000), "HNSW32,Flat");
-  EXPECT_EQ(DefaultFactoryFor(1000000), "HNSW32,Flat");
-  EXPECT_EQ(DefaultFactoryFor(2000000), "IVF4096,Flat");    // 4 sqrt(n) = 5657
-  EXPECT_EQ(DefaultFactoryFor(10000000), "IVF16384,Flat");  // 12649
-}
-
 // ---- IndexSnapshot ----
 
 TEST(IndexSnapshot, NprobeIsPerRequestAndNeverMutatesTheIndex) {

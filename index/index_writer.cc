@@ -21,12 +21,6 @@
 
 namespace marketsearch {
 
-std::string DefaultFactoryFor(int64_t listings) {
-  if (listings <= 1000000) return "HNSW32,Flat";
-  const double target = 4.0 * std::sqrt(static_cast<double>(listings));
-  const int64_t nlist = int64_t{1} << static_cast<int>(std::lround(std::log2(target)));
-  return "IVF" + std::to_string(nlist) + ",Flat";
-}
 namespace {
 
 absl::Status AddChecksum(const std::string& dir, const std::string& name,

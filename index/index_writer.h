@@ -37,13 +37,6 @@ struct IndexBuildOptions {
   std::function<void(int64_t)> progress;
 };
 
-// The factory `build_index --factory=auto` (the default) picks for `listings` vectors, from
-// bench/index_bench at 1M 64-d listings (index/README.md): HNSW32,Flat up to 1M (no training
-// step, Recall@100 0.992 at efSearch 256); beyond, IVF<nlist>,Flat with nlist ~ 4*sqrt(n) as
-// a power of two (IVF4096,Flat matched HNSW's recall at 1M with a 3x faster build and half
-// the memory, and its build time grows ~linearly where HNSW's does not).
-std::string DefaultFactoryFor(int64_t listings);
-
 // Builds faiss::IndexIDMap2(index_factory(dim, factory, inner product)) over `vectors`
 // (ids.size() × dim, row i has listing id ids[i]); trains first when the factory needs it. Errors: InvalidArgument (bad factory string), Internal (FAISS failure).
 absl::StatusOr<std::unique_ptr<faiss::Index>> BuildFaissIndex(const std::string& factory,

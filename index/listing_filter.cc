@@ -100,6 +100,14 @@ ListingFilter::ListingFilter(const SearchFilters& f) {
     // farther than the radius cannot match. The margin keeps the pre-check strictly more
     // permissive than the exact test under rounding.
     max_dlat_rad_ = (radius_km_ * (1 + 1e-9) + 1e-9) / kEarthRadiusKm;
+    // A cap of angular radius r around latitude φ spans at most asin(sin r / cos φ) of
+    // longitude either way, unless it reaches a pole. Checked before the haversine, whose
+    // sin/cos were ~15% of a geo-filtered request's CPU over a latitude band's rows.
+    const double r = max_dlat_rad_;
+    const double phi = std::fabs(geo_lat_ * kRad);
+    if (r < M_PI / 2 && phi + r < M_PI / 2) {
+      max_dlon_rad_ = std::asin(std::min(1.0, std::sin(r) / std::cos(phi))) * (1 + 1e-9) + 1e-9;
+    }
   }
   other_predicates_ = min_price_ > 0 || max_price_ > 0 || !conditions_.empty() || has_geo_;
   empty_ = categories_.empty() && !other_predicates_;
@@ -113,9 +121,17 @@ bool ListingFilter::LatitudeBand(double* lo, double* hi) const {
   return true;
 }
 
+bool ListingFilter::OutsideLongitudeBand(double lon, double margin_deg) const {
+  if (!has_geo_) return false;
+  double dlon = std::fabs(lon - geo_lon_);
+  if (dlon > 180) dlon = 360 - dlon;  // across the antimeridian
+  return (dlon - margin_deg) * kRad > max_dlon_rad_;
+}
+
 bool ListingFilter::MatchesGeo(const ListingAttributes& a) const {
   if (!a.has_location) return false;
   if (std::fabs((a.lat - geo_lat_) * kRad) > max_dlat_rad_) return false;
+  if (OutsideLongitudeBand(a.lon, 0)) return false;
   return !(HaversineKm(geo_lat_, geo_lon_, a.lat, a.lon) > radius_km_);
 }
 

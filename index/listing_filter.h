@@ -15,6 +15,7 @@
 #define MARKETSEARCH_INDEX_LISTING_FILTER_H_
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,10 @@ class ListingFilter {
   const std::vector<uint64_t>& category_fps() const { return categories_; }
   // True when the filter is only a category any-of (Matches() == category is listed).
   bool categories_only() const { return !categories_.empty() && !other_predicates_; }
+  // Only a price range: the rows of the price path between the bounds are exactly the matches.
+  bool price_only() const {
+    return categories_.empty() && conditions_.empty() && !has_geo_ && (min_price_ > 0 || max_price_ > 0);
+  }
   // Deduplicated condition any-of values (empty = all conditions).
   const std::vector<int32_t>& conditions() const { return conditions_; }
   // Price bounds as in SearchFilters (0 = unbounded).
@@ -73,6 +78,10 @@ class ListingFilter {
   // When a geo filter is set: a latitude band [*lo, *hi] (degrees) that holds every location
   // the filter can match (a superset; Matches() decides). False without a geo filter.
   bool LatitudeBand(double* lo, double* hi) const;
+  // True when a listing at longitude `lon` (degrees) is certainly outside the geo radius:
+  // farther in longitude than the circle reaches, by more than `margin_deg` (for callers that
+  // keep longitudes at reduced precision). False without a geo filter.
+  bool OutsideLongitudeBand(double lon, double margin_deg) const;
 
  private:
   bool HasCategory(uint64_t fp) const {
@@ -95,6 +104,7 @@ class ListingFilter {
   bool has_geo_ = false;
   double geo_lat_ = 0, geo_lon_ = 0, radius_km_ = 0;
   double max_dlat_rad_ = 0;  // conservative latitude pre-check, see MatchesGeo
+  double max_dlon_rad_ = std::numeric_limits<double>::infinity();  // longitude pre-check
   bool empty_ = true;
   bool other_predicates_ = false;
 };

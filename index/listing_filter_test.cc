@@ -1,5 +1,6 @@
 #include "index/listing_filter.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -107,6 +108,43 @@ TEST(ListingFilter, SameDecisionsAsServingMatchesFilters) {
   // The generator exercises both outcomes.
   EXPECT_GT(matches, total / 20);
   EXPECT_LT(matches, total * 19 / 20);
+}
+
+// The latitude and longitude pre-checks only skip the haversine for listings it would reject:
+// random centres (high latitudes, the antimeridian included) and radii from 1 to 5,000 km,
+// listings scattered around and right at the circle's edge.
+TEST(ListingFilter, GeoPreChecksNeverRejectAMatch) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> lat(-89.9, 89.9), lon(-180, 180), u(0, 1);
+  int64_t inside = 0;
+  for (int c = 0; c < 400; ++c) {
+    GeoPoint centre;
+    centre.set_lat(c % 4 == 0 ? (u(rng) < 0.5 ? 85 : -85) + 4 * u(rng) : lat(rng));
+    centre.set_lon(c % 5 == 0 ? 179.5 + u(rng) * 0.5 : lon(rng));
+    const double radius = std::exp(std::log(1.0) + u(rng) * std::log(5000.0));
+    SearchFilters f;
+    *f.mutable_geo()->mutable_center() = centre;
+    f.mutable_geo()->set_radius_km(radius);
+    const ListingFilter filter(f);
+    for (int i = 0; i < 500; ++i) {
+      // Within ~1.5 radii in both directions (in degrees), wrapping the longitude.
+      const double spread = radius / 111.0 * 1.5;
+      GeoPoint p;
+      p.set_lat(std::clamp(centre.lat() + (2 * u(rng) - 1) * spread, -90.0, 90.0));
+      double plon = centre.lon() + (2 * u(rng) - 1) * spread * 3;
+      while (plon > 180) plon -= 360;
+      while (plon < -180) plon += 360;
+      p.set_lon(plon);
+      Listing l;
+      *l.mutable_location() = p;
+      const bool want = !(RefHaversineKm(centre, p) > radius);
+      inside += want;
+      ASSERT_EQ(filter.Matches(ListingAttributes::FromListing(l)), want)
+          << "centre " << centre.lat() << "," << centre.lon() << " radius " << radius << " km, listing "
+          << p.lat() << "," << p.lon() << " at " << RefHaversineKm(centre, p) << " km";
+    }
+  }
+  EXPECT_GT(inside, 10000);  // both sides of the edge were exercised
 }
 
 TEST(ListingFilter, BoundariesAndUnsetFields) {
