@@ -65,6 +65,7 @@ ABSL_FLAG(int, default_ef_search, 256, "efSearch build_index ships (--ef_search 
 ABSL_FLAG(int, threads, 2, "threads for building and ground truth");
 ABSL_FLAG(int64_t, max_train, 262144, "vectors IVF/PQ training sees (64 per IVF4096 centroid)");
 ABSL_FLAG(bool, sweep, true, "run the filtered-search selectivity sweep");
+ABSL_FLAG(bool, mix_only, false, "--served_index_dir: only the load mix's filter shapes");
 ABSL_FLAG(std::string, served_index_dir, "",
           "a published index version (e.g. <data_dir>/index/<v>) of --data_dir's store: build "
           "nothing, measure that index's filtered search in its default (auto) mode over "
@@ -461,6 +462,7 @@ absl::Status RunServedBuckets(const Dataset& d) {
   double min_recall = 1.0;
   std::map<double, double> bucket_min;
   for (double target : {0.005, 0.02, 0.05, 0.10, 0.20}) {
+    if (absl::GetFlag(FLAGS_mix_only)) break;
     for (const bool with_cat : {false, true}) {
       SearchFilters base;
       if (with_cat) {
@@ -482,6 +484,38 @@ absl::Status RunServedBuckets(const Dataset& d) {
       for (char& c : key) c = c == '.' ? '_' : c;
       std::printf("BENCH filtered_%s_p99_ms %.3f\n", key.c_str(), r.lat.p99);
     }
+  }
+  // The filters of bench/load_gen's mix (the same shapes), to see which path each takes.
+  std::printf("\nload_gen's filter shapes (auto mode; fb = ANN returned < k, then the exact scan)\n");
+  std::printf("%-26s %8s %8s %8s %8s %7s %6s %10s\n", "filter", "share", "p50 ms", "p99 ms", "recall",
+              "exact", "fb", "rows/scan");
+  std::vector<NamedFilter> mix;
+  {
+    SearchFilters geo;
+    geo.mutable_geo()->mutable_center()->set_lat(52.52);
+    geo.mutable_geo()->mutable_center()->set_lon(13.40);
+    geo.mutable_geo()->set_radius_km(50);
+    mix.push_back({"geo Berlin 50 km", geo, 0});
+    SearchFilters cond;
+    cond.add_conditions(CONDITION_NEW);
+    mix.push_back({"condition new", cond, 0});
+    SearchFilters price;
+    price.mutable_price()->set_min(50);
+    price.mutable_price()->set_max(150);
+    mix.push_back({"price 50-150", price, 0});
+    SearchFilters cat;
+    cat.add_categories(big_cat_name);
+    mix.push_back({"largest category", cat, 0});
+  }
+  for (NamedFilter& nf : mix) {
+    ListingFilter f(nf.proto);
+    nf.selectivity = static_cast<double>(snap->CountMatches(f)) / d.n();
+    std::vector<std::vector<Neighbor>> truth;
+    MeasureFiltered(*snap, d, f, FilterMode::kExact, fq, nullptr, &truth);
+    FilteredResult r = MeasureFiltered(*snap, d, f, FilterMode::kAuto, fq, &truth);
+    std::printf("%-26s %8s %8.3f %8.3f %8.4f %6.0f%% %5.0f%% %10.0f\n", nf.name.c_str(),
+                Pct(nf.selectivity).c_str(), r.lat.p50, r.lat.p99, r.recall, 100 * r.exact_share,
+                100 * r.fallback, r.rows_scanned);
   }
   for (const auto& [target, recall] : bucket_min) {
     std::string key = absl::StrFormat("%gpct", 100 * target);

@@ -210,8 +210,10 @@ void IndexSnapshot::BuildOrderedPaths() {
     std::sort(rows_by_lat_.begin(), rows_by_lat_.end(), [this](uint32_t x, uint32_t y) {
       return attributes_->row(x).lat < attributes_->row(y).lat;
     });
-    lon_by_lat_.reserve(rows_by_lat_.size());
-    for (uint32_t r : rows_by_lat_) lon_by_lat_.push_back(static_cast<float>(attributes_->row(r).lon));
+    xyz_by_lat_.reserve(rows_by_lat_.size());
+    for (uint32_t r : rows_by_lat_) {
+      xyz_by_lat_.push_back(ListingFilter::UnitVector(attributes_->row(r).lat, attributes_->row(r).lon));
+    }
   } else {
     std::vector<uint32_t>().swap(rows_by_lat_);
   }
@@ -376,9 +378,17 @@ IndexSnapshot::Candidates IndexSnapshot::Plan(const ListingFilter& f) const {
 void IndexSnapshot::ExactScan(const float* query, int k, const ListingFilter& filter,
                               const Candidates& c, std::vector<Neighbor>* out,
                               int64_t* rows_scanned) const {
-  // Min-heap of the best k (worst on top).
-  auto worse = [](const Neighbor& a, const Neighbor& b) { return Better(a, b); };
-  std::priority_queue<Neighbor, std::vector<Neighbor>, decltype(worse)> heap(worse);
+  // Min-heap of the best k (worst on top), by internal row: the listing id (a random access
+  // into the 8 MB id map, a cache miss per scored row) is read only to break a score tie and
+  // for the k rows kept, the same order as Better() on Neighbors.
+  struct RowHit {
+    float score;
+    int64_t row;
+  };
+  auto better = [this](const RowHit& a, const RowHit& b) {
+    return a.score != b.score ? a.score > b.score : id_map_[a.row] < id_map_[b.row];
+  };
+  std::priority_queue<RowHit, std::vector<RowHit>, decltype(better)> heap(better);
   std::vector<float> scratch(dim());
   // The category and price paths hold exactly the matches of a filter on that alone.
   const bool need_test = !(filter.categories_only() && c.access == SearchStats::Access::kCategory) &&
@@ -391,42 +401,68 @@ void IndexSnapshot::ExactScan(const float* query, int k, const ListingFilter& fi
   const int vec_bytes = dim() * static_cast<int>(sizeof(float));
   auto flush = [&]() {
     for (int i = 0; i < nbatch; ++i) {
-      Neighbor n{static_cast<uint64_t>(id_map_[batch[i]]), RowScore(query, batch[i], scratch.data())};
+      const RowHit n{RowScore(query, batch[i], scratch.data()), batch[i]};
       if (static_cast<int>(heap.size()) < k) {
         heap.push(n);
-      } else if (Better(n, heap.top())) {
+      } else if (better(n, heap.top())) {
         heap.pop();
         heap.push(n);
       }
     }
     nbatch = 0;
   };
-  auto visit = [&](int64_t row) {
-    if (need_test && !filter.Matches(attributes_->row(row))) return;
+  auto score = [&](int64_t row) {
     if (const float* v = RowVector(row)) internal::PrefetchVector(v, vec_bytes);
     batch[nbatch++] = row;
     if (nbatch == kBatch) flush();
   };
+  auto visit = [&](int64_t row) {
+    if (need_test && !filter.Matches(attributes_->row(row))) return;
+    score(row);
+  };
+  // The rows of a path are scattered over the attribute table and the per-row vector
+  // pointers: prefetch both a few rows ahead so the misses overlap instead of stalling the
+  // test and the scoring one row at a time (the vectors themselves are prefetched per batch).
+  constexpr size_t kAhead = 16;
+  auto prefetch_row = [&](uint32_t row) {
+    if (need_test) __builtin_prefetch(&attributes_->row(row));
+    if (!row_ptrs_.empty()) __builtin_prefetch(&row_ptrs_[row]);
+  };
   if (c.all) {
     for (int64_t r = 0; r < attributes_->size(); ++r) visit(r);
-  } else if (c.access == SearchStats::Access::kLatitude && !lon_by_lat_.empty()) {
-    // 1e-4 degrees covers the float rounding of lon_by_lat_ (~1.5e-5 at ±180).
+  } else if (c.access == SearchStats::Access::kLatitude && !xyz_by_lat_.empty()) {
+    // A row certainly inside the circle of a geo-only filter is a match without its
+    // attributes; one certainly outside is skipped; the rest take the full test.
+    using Side = ListingFilter::GeoSide;
+    const bool geo_only = filter.geo_only();
     for (const auto& [rows, len] : c.spans) {
-      const float* lon = lon_by_lat_.data() + (rows - rows_by_lat_.data());
+      const std::array<float, 3>* xyz = xyz_by_lat_.data() + (rows - rows_by_lat_.data());
       for (size_t i = 0; i < len; ++i) {
-        if (!filter.OutsideLongitudeBand(lon[i], 1e-4)) visit(rows[i]);
+        if (i + kAhead < len && filter.GeoPreTest(xyz[i + kAhead]) != Side::kOutside) {
+          prefetch_row(rows[i + kAhead]);
+        }
+        const Side side = filter.GeoPreTest(xyz[i]);
+        if (side == Side::kOutside) continue;
+        if (side == Side::kInside && geo_only) {
+          score(rows[i]);
+        } else {
+          visit(rows[i]);
+        }
       }
     }
   } else {
     for (const auto& [rows, len] : c.spans) {
-      for (size_t i = 0; i < len; ++i) visit(rows[i]);
+      for (size_t i = 0; i < len; ++i) {
+        if (i + kAhead < len) prefetch_row(rows[i + kAhead]);
+        visit(rows[i]);
+      }
     }
   }
   flush();
   out->clear();
   out->reserve(heap.size());
   while (!heap.empty()) {
-    out->push_back(heap.top());
+    out->push_back({static_cast<uint64_t>(id_map_[heap.top().row]), heap.top().score});
     heap.pop();
   }
   std::reverse(out->begin(), out->end());

@@ -13,6 +13,7 @@
 #ifndef MARKETSEARCH_INDEX_INDEX_SNAPSHOT_H_
 #define MARKETSEARCH_INDEX_INDEX_SNAPSHOT_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -176,10 +177,12 @@ class IndexSnapshot {
   absl::flat_hash_map<int32_t, std::vector<uint32_t>> condition_rows_;
   std::vector<uint32_t> rows_by_price_;  // empty when a price is NaN
   std::vector<uint32_t> rows_by_lat_;    // empty when a latitude is NaN
-  // The longitude of each row of rows_by_lat_, in that order (4 bytes per listing): a geo
-  // scan over a latitude band rejects the rows outside the circle's longitude reach without
-  // touching their attribute rows, scattered over memory (a cache miss each).
-  std::vector<float> lon_by_lat_;
+  // The position of each row of rows_by_lat_ as a float unit vector, in that order (12 bytes
+  // per listing): a geo scan over a latitude band decides most rows with one dot product over
+  // memory it reads in order (ListingFilter::GeoPreTest), instead of a haversine on each
+  // row's attributes, scattered over memory (a cache miss each). A geo scan at 1M listings
+  // took ~18 ms that way (Berlin, 50 km: 88k rows in the band, 50k matches).
+  std::vector<std::array<float, 3>> xyz_by_lat_;
   IndexManifest manifest_;
 };
 

@@ -14,6 +14,7 @@
 #ifndef MARKETSEARCH_INDEX_LISTING_FILTER_H_
 #define MARKETSEARCH_INDEX_LISTING_FILTER_H_
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -83,6 +84,20 @@ class ListingFilter {
   // keep longitudes at reduced precision). False without a geo filter.
   bool OutsideLongitudeBand(double lon, double margin_deg) const;
 
+  // A listing's position as a unit vector on the sphere, in floats (12 bytes), for scans
+  // that test many listings against one circle without trigonometry per listing.
+  static std::array<float, 3> UnitVector(double lat, double lon);
+  // Where a listing (its UnitVector) lies against the geo circle: kInside or kOutside when that
+  // is certain despite the floats' rounding, else kUnsure (then Matches() decides). The angle
+  // to the centre is compared through its cosine, a dot product; a margin of 1e-6 on it (~1.6 km
+  // at the edge of a 50 km circle) covers float error. kInside without a geo filter.
+  enum class GeoSide { kInside, kOutside, kUnsure };
+  GeoSide GeoPreTest(const std::array<float, 3>& p) const;
+  // Only a geo radius: GeoSide::kInside is a match.
+  bool geo_only() const {
+    return has_geo_ && categories_.empty() && conditions_.empty() && min_price_ <= 0 && max_price_ <= 0;
+  }
+
  private:
   bool HasCategory(uint64_t fp) const {
     for (uint64_t c : categories_) {
@@ -105,6 +120,8 @@ class ListingFilter {
   double geo_lat_ = 0, geo_lon_ = 0, radius_km_ = 0;
   double max_dlat_rad_ = 0;  // conservative latitude pre-check, see MatchesGeo
   double max_dlon_rad_ = std::numeric_limits<double>::infinity();  // longitude pre-check
+  double centre_xyz_[3] = {0, 0, 0};  // the geo centre as a unit vector (GeoPreTest)
+  double cos_radius_ = -2;            // cos of the angular radius; -2: the whole sphere
   bool empty_ = true;
   bool other_predicates_ = false;
 };

@@ -110,13 +110,14 @@ TEST(ListingFilter, SameDecisionsAsServingMatchesFilters) {
   EXPECT_LT(matches, total * 19 / 20);
 }
 
-// The latitude and longitude pre-checks only skip the haversine for listings it would reject:
+// The latitude and longitude pre-checks only skip the haversine for listings it would reject,
+// and the float unit-vector pre-test of the scans decides only listings it is sure of:
 // random centres (high latitudes, the antimeridian included) and radii from 1 to 5,000 km,
 // listings scattered around and right at the circle's edge.
 TEST(ListingFilter, GeoPreChecksNeverRejectAMatch) {
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> lat(-89.9, 89.9), lon(-180, 180), u(0, 1);
-  int64_t inside = 0;
+  int64_t inside = 0, unsure = 0, decidable = 0;
   for (int c = 0; c < 400; ++c) {
     GeoPoint centre;
     centre.set_lat(c % 4 == 0 ? (u(rng) < 0.5 ? 85 : -85) + 4 * u(rng) : lat(rng));
@@ -139,12 +140,22 @@ TEST(ListingFilter, GeoPreChecksNeverRejectAMatch) {
       *l.mutable_location() = p;
       const bool want = !(RefHaversineKm(centre, p) > radius);
       inside += want;
+      // The float pre-test decides only where it is sure, and then agrees.
+      const ListingFilter::GeoSide side = filter.GeoPreTest(ListingFilter::UnitVector(p.lat(), p.lon()));
+      if (side == ListingFilter::GeoSide::kInside) ASSERT_TRUE(want) << p.ShortDebugString();
+      if (side == ListingFilter::GeoSide::kOutside) ASSERT_FALSE(want) << p.ShortDebugString();
+      if (radius >= 20) {
+        ++decidable;
+        unsure += side == ListingFilter::GeoSide::kUnsure;
+      }
       ASSERT_EQ(filter.Matches(ListingAttributes::FromListing(l)), want)
           << "centre " << centre.lat() << "," << centre.lon() << " radius " << radius << " km, listing "
           << p.lat() << "," << p.lon() << " at " << RefHaversineKm(centre, p) << " km";
     }
   }
   EXPECT_GT(inside, 10000);  // both sides of the edge were exercised
+  // From 20 km up (the margin is ~1.6 km at 50 km) the pre-test decides most listings itself.
+  EXPECT_LT(unsure, decidable / 10) << unsure << " of " << decidable;
 }
 
 TEST(ListingFilter, BoundariesAndUnsetFields) {

@@ -173,14 +173,15 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQue
 }
 
 absl::Status Searcher::Retrieve(RequestContext* ctx) const {
-  // Depth of each leg: enough for the page, more when filters will drop candidates.
-  int depth = std::max(options_.min_candidates, ctx->offset + ctx->request.page_size());
-  if (ctx->filtered) depth *= options_.filter_overfetch;
-  depth = std::min(depth, options_.max_candidates);
+  // Depth of each leg: enough for the page; the lexical leg's more when filters will drop its
+  // candidates (the ANN leg filters inside the index: every one of its results matches).
+  const int depth = std::min(std::max(options_.min_candidates, ctx->offset + ctx->request.page_size()),
+                             options_.max_candidates);
   RetrievalOptions ro;
   ro.mode = options_.mode;
   ro.ann_depth = depth;
-  ro.lexical_depth = depth;
+  ro.lexical_depth =
+      ctx->filtered ? std::min(depth * options_.filter_overfetch, options_.max_candidates) : depth;
   ro.nprobe = options_.nprobe;
   ro.fusion = options_.fusion;
   ro.concurrent_legs = options_.concurrent_legs;

@@ -66,7 +66,10 @@ class Searcher {
   struct Options {
     int min_candidates = 200;   // depth of each retrieval leg for an unfiltered first page
     int max_candidates = 1000;  // hard cap on the depth of each leg
-    int filter_overfetch = 5;   // depth multiplier when filters are set
+    // Depth multiplier of the lexical leg when filters are set: BM25 does not apply them, so
+    // its candidates are filtered after retrieval. The ANN leg applies them inside the index
+    // (its results all match) and keeps its unfiltered depth.
+    int filter_overfetch = 5;
     int nprobe = 0;             // IVF only; 0 = index default
     RetrievalMode mode = RetrievalMode::kHybrid;  // kAnnOnly ignores the lexical index
     bool concurrent_legs = false;  // RetrievalOptions::concurrent_legs
