@@ -522,7 +522,7 @@ absl::Status RunServedBuckets(const Dataset& d) {
     for (char& c : key) c = c == '.' ? '_' : c;
     std::printf("BENCH filtered_recall100_%s %.4f\n", key.c_str(), recall);
   }
-  std::printf("BENCH filtered_recall100_min %.4f\n", min_recall);
+  if (!bucket_min.empty()) std::printf("BENCH filtered_recall100_min %.4f\n", min_recall);
   return absl::OkStatus();
 }
 
