@@ -24,8 +24,10 @@ clean:
 bench: build
 	SCALE=$(SCALE) bash bench/run.sh
 
-# Closed-loop gRPC load (1, 8, 64, 256, 512 in flight) on a 1M-listing deployment built once in
-# var/load1m; env LISTINGS, LOAD_INFLIGHT, LOAD_DURATION_S, SERVER_BIN_DIR (see bench/load.sh).
+# The 1M-listing serving benchmark (bench/load.sh): a deployment built once in var/load1m, the
+# served index's filtered recall per selectivity bucket, NDCG through the API, closed loop at
+# 1..512 in flight and open loop at Poisson rates (30% filtered), the headline BENCH lines;
+# env LISTINGS, LOAD_INFLIGHT, LOAD_RATES, LOAD_DURATION_S, SERVER_BIN_DIR (see bench/load.sh).
 load: build
 	bash bench/load.sh
 
