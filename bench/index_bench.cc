@@ -432,6 +432,18 @@ FilteredResult MeasureFiltered(const IndexSnapshot& snap, const Dataset& d, cons
 
 std::string Pct(double s) { return absl::StrFormat("%.2f%%", 100 * s); }
 
+// The name of the category with the most listings (realistic broad filters), its count in *n.
+std::string LargestCategory(const Dataset& d, int64_t* n) {
+  absl::flat_hash_map<uint64_t, int64_t> count;
+  for (const auto& a : d.attrs) ++count[a.category_fp];
+  uint64_t best = 0;
+  *n = -1;
+  for (const auto& [fp, c] : count) {
+    if (c > *n) *n = c, best = fp;
+  }
+  return d.category_names.count(best) ? d.category_names.at(best) : "";
+}
+
 // --served_index_dir: the published index's filtered search, default mode, against an exact
 // filtered search, for query-independent filters of 0.5-20% of the catalog: a price window
 // alone, and a price window within the largest category where it holds enough listings.
@@ -445,14 +457,8 @@ absl::Status RunServedBuckets(const Dataset& d) {
   }
   const IndexManifest& m = snap->manifest();
   const int fq = std::min(absl::GetFlag(FLAGS_filter_queries), d.nq);
-  absl::flat_hash_map<uint64_t, int64_t> cat_count;
-  for (const auto& a : d.attrs) ++cat_count[a.category_fp];
-  uint64_t big_cat = 0;
-  int64_t big_n = -1;
-  for (const auto& [fp, c] : cat_count) {
-    if (c > big_n) big_n = c, big_cat = fp;
-  }
-  const std::string big_cat_name = d.category_names.count(big_cat) ? d.category_names.at(big_cat) : "";
+  int64_t big_n = 0;
+  const std::string big_cat_name = LargestCategory(d, &big_n);
   std::printf("served index %s: '%s', nprobe %d, efSearch %d, %lld listings; %d queries per bucket, "
               "k=100, default (auto) filter mode, 1 OpenMP thread\n",
               absl::GetFlag(FLAGS_served_index_dir).c_str(), m.factory().c_str(), m.ivf_nprobe(),
@@ -660,23 +666,15 @@ absl::Status Run() {
   // ---- filtered search ----
   const int fq = std::min(absl::GetFlag(FLAGS_filter_queries), d.nq);
   // The largest category and the most common condition, for realistic filters.
-  absl::flat_hash_map<uint64_t, int64_t> cat_count;
   std::map<int, int64_t> cond_count;
-  for (const auto& a : d.attrs) {
-    ++cat_count[a.category_fp];
-    ++cond_count[a.condition];
-  }
-  uint64_t big_cat = 0;
-  int64_t big_n = -1;
-  for (const auto& [fp, c] : cat_count) {
-    if (c > big_n) big_n = c, big_cat = fp;
-  }
+  for (const auto& a : d.attrs) ++cond_count[a.condition];
+  int64_t big_n = 0;
+  const std::string big_cat_name = LargestCategory(d, &big_n);
   int common_cond = 0;
   int64_t cond_n = -1;
   for (const auto& [c, cnt] : cond_count) {
     if (cnt > cond_n) cond_n = cnt, common_cond = c;
   }
-  const std::string big_cat_name = d.category_names.count(big_cat) ? d.category_names.at(big_cat) : "";
   std::printf("\nFiltered search on the default index (k=100, %d queries each; filters independent of the "
               "query; largest category '%s' holds %s of listings)\n",
               fq, big_cat_name.c_str(), Pct(static_cast<double>(big_n) / d.n()).c_str());
@@ -768,7 +766,7 @@ absl::Status Run() {
       SearchFilters sf;
       sf.add_categories(d.category_names.count(top.category_fp) ? d.category_names.at(top.category_fp) : "");
       ListingFilter f(sf);
-      share += static_cast<double>(cat_count[top.category_fp]) / d.n();
+      share += static_cast<double>(snap.CountMatches(f)) / d.n();
       const float* qv = d.queries.data() + q * d.dim;
       SearchOptions o;
       o.filter = &f;
