@@ -87,9 +87,25 @@ std::array<float, kListingDenseDim> ListingDenseFeatures(const Listing& l,
 
 namespace {
 
+bool AllAscii(const std::string& t) {
+  for (const char c : t) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
 std::vector<uint64_t> Trigrams(const std::vector<std::string>& tokens) {
   std::vector<uint64_t> out;
   for (const auto& t : tokens) {
+    if (AllAscii(t)) {
+      // One byte per code point: the same hashes as below without a string per code point
+      // (this ran for every listing the ranking-token cache had not seen).
+      const std::string padded = "#" + t + "#";
+      for (size_t i = 0; i + 2 < padded.size(); ++i) {
+        out.push_back(Fnv1a64(std::string_view(padded).substr(i, 3)));
+      }
+      continue;
+    }
     std::vector<std::string> cps = SplitCodepoints(t);
     cps.insert(cps.begin(), "#");
     cps.push_back("#");

@@ -1,5 +1,6 @@
 #include "features/featurizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "features/text_normalizer.h"
@@ -37,6 +38,22 @@ TEST(Featurizer, GoldenIds) {
   EXPECT_EQ(ids[1], kWordBuckets + kBigramBuckets +
                         static_cast<int64_t>(Fnv1a64("c:#so") % kTrigramBuckets));
   EXPECT_EQ(QueryFeatureIds("SOFA!!"), ids);  // normalisation happens before hashing
+}
+
+// Pair-feature trigrams are hashes of three code points with '#' at both ends of each token,
+// whether the token is ASCII (one byte per code point, a fast path) or not.
+TEST(Featurizer, QueryTrigramsAreCodePointTriples) {
+  auto sorted = [](std::vector<uint64_t> v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+  };
+  EXPECT_EQ(PrepareQuery("Red sofa").trigrams,
+            sorted({Fnv1a64("#re"), Fnv1a64("red"), Fnv1a64("ed#"), Fnv1a64("#so"),
+                    Fnv1a64("sof"), Fnv1a64("ofa"), Fnv1a64("fa#")}));
+  // NormalizeText strips the accent; a token it keeps non-ASCII (Greek) takes the other path.
+  EXPECT_EQ(PrepareQuery("\u03b1\u03b2").trigrams,
+            sorted({Fnv1a64("#\u03b1\u03b2"), Fnv1a64("\u03b1\u03b2#")}));
 }
 
 TEST(Featurizer, MisspellingSharesTrigrams) {
