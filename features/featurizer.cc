@@ -116,8 +116,15 @@ std::vector<uint64_t> Trigrams(const std::vector<std::string>& tokens) {
   return out;
 }
 
-bool Contains(const std::vector<std::string>& sorted, const std::string& t) {
+bool Contains(const std::vector<uint64_t>& sorted, uint64_t t) {
   return std::binary_search(sorted.begin(), sorted.end(), t);
+}
+
+std::vector<uint64_t> Hashes(const std::vector<std::string>& tokens) {
+  std::vector<uint64_t> out;
+  out.reserve(tokens.size());
+  for (const std::string& t : tokens) out.push_back(TokenHash(t));
+  return out;
 }
 
 }  // namespace
@@ -126,6 +133,7 @@ namespace {
 QueryTerms TermsOfNormalized(std::string_view normalized) {
   QueryTerms t;
   t.tokens = Tokenize(normalized);
+  t.token_hashes = Hashes(t.tokens);
   t.trigrams = Trigrams(t.tokens);
   return t;
 }
@@ -148,15 +156,16 @@ PairListingTerms PreparePairListing(const Listing& l) {
   PairListingTerms p;
   // Normalise each listing field once.
   const std::vector<std::string> title_tokens = Tokenize(NormalizeText(l.title()));
-  p.brand = Tokenize(NormalizeText(l.brand()));
+  const std::vector<uint64_t> title = Hashes(title_tokens);
+  p.brand = Hashes(Tokenize(NormalizeText(l.brand())));
   p.attr_values.reserve(l.attributes_size());
-  for (const auto& a : l.attributes()) p.attr_values.push_back(Tokenize(NormalizeText(a.value())));
-  p.title_sorted = title_tokens;
+  for (const auto& a : l.attributes()) p.attr_values.push_back(Hashes(Tokenize(NormalizeText(a.value()))));
+  p.title_sorted = title;
   std::sort(p.title_sorted.begin(), p.title_sorted.end());
   // Same token set as SortedTokens(ListingText(l)): title, brand, category, attribute values.
-  p.all_sorted = title_tokens;
+  p.all_sorted = title;
   p.all_sorted.insert(p.all_sorted.end(), p.brand.begin(), p.brand.end());
-  for (auto& t : Tokenize(NormalizeText(l.category()))) p.all_sorted.push_back(std::move(t));
+  for (uint64_t h : Hashes(Tokenize(NormalizeText(l.category())))) p.all_sorted.push_back(h);
   for (const auto& v : p.attr_values) p.all_sorted.insert(p.all_sorted.end(), v.begin(), v.end());
   std::sort(p.all_sorted.begin(), p.all_sorted.end());
   p.title_trigrams = Trigrams(title_tokens);
@@ -170,15 +179,15 @@ std::array<float, kPairDim> PairFeatures(const QueryTerms& q, const Listing& l, 
 std::array<float, kPairDim> PairFeatures(const QueryTerms& q, const PairListingTerms& p,
                                          const Listing& l, const User* user) {
   std::array<float, kPairDim> f{};
-  const std::vector<std::string>& title = p.title_sorted;
-  const std::vector<std::string>& all = p.all_sorted;
-  const std::vector<std::string>& brand = p.brand;
-  const std::vector<std::vector<std::string>>& attr_values = p.attr_values;
-  std::vector<std::string> query_sorted = q.tokens;
+  const std::vector<uint64_t>& title = p.title_sorted;
+  const std::vector<uint64_t>& all = p.all_sorted;
+  const std::vector<uint64_t>& brand = p.brand;
+  const std::vector<std::vector<uint64_t>>& attr_values = p.attr_values;
+  std::vector<uint64_t> query_sorted = q.token_hashes;
   std::sort(query_sorted.begin(), query_sorted.end());
   if (!q.tokens.empty()) {
     int in_all = 0, in_title = 0;
-    for (const auto& t : q.tokens) {
+    for (const uint64_t t : q.token_hashes) {
       in_all += Contains(all, t);
       in_title += Contains(title, t);
     }
@@ -188,13 +197,13 @@ std::array<float, kPairDim> PairFeatures(const QueryTerms& q, const PairListingT
   }
   if (!brand.empty()) {
     bool named = true;
-    for (const auto& t : brand) named &= Contains(query_sorted, t);
+    for (const uint64_t t : brand) named &= Contains(query_sorted, t);
     f[3] = named ? 1.0f : 0.0f;
   }
   int attr_named = 0;
   for (const auto& v : attr_values) {
     bool named = !v.empty();
-    for (const auto& t : v) named &= Contains(query_sorted, t);
+    for (const uint64_t t : v) named &= Contains(query_sorted, t);
     attr_named += named;
   }
   f[4] = static_cast<float>(attr_named) / (l.attributes_size() + 1);

@@ -24,7 +24,17 @@ std::vector<std::string> SortedUniqueTokens(std::string_view text) {
   return t;
 }
 
-bool Has(const std::vector<std::string>& sorted, const std::string& t) {
+// TokenHash of each token, sorted and unique.
+std::vector<uint64_t> SortedUniqueHashes(const std::vector<std::string>& tokens) {
+  std::vector<uint64_t> h;
+  h.reserve(tokens.size());
+  for (const std::string& t : tokens) h.push_back(TokenHash(t));
+  std::sort(h.begin(), h.end());
+  h.erase(std::unique(h.begin(), h.end()), h.end());
+  return h;
+}
+
+bool Has(const std::vector<uint64_t>& sorted, uint64_t t) {
   return std::binary_search(sorted.begin(), sorted.end(), t);
 }
 
@@ -96,9 +106,10 @@ uint64_t TextFingerprint(const Listing& l) {
 
 ListingTokens PrepareListingTokens(const Listing& listing) {
   ListingTokens t;
-  t.title = SortedUniqueTokens(listing.title());
-  t.text = SortedUniqueTokens(ListingText(listing));
-  t.description = SortedUniqueTokens(listing.description());
+  t.title = SortedUniqueHashes(SortedUniqueTokens(listing.title()));
+  t.text_words = SortedUniqueTokens(ListingText(listing));
+  t.text = SortedUniqueHashes(t.text_words);
+  t.description = SortedUniqueHashes(SortedUniqueTokens(listing.description()));
   t.pair = PreparePairListing(listing);
   return t;
 }
@@ -240,8 +251,12 @@ absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& 
 
   // Query-level lexical facts.
   const std::vector<std::string>& qtok = in.query->tokens;
-  const std::vector<std::string> qsorted = [&] {
-    std::vector<std::string> t = qtok;
+  const std::vector<uint64_t>& qhash = in.query->token_hashes;
+  if (qhash.size() != qtok.size()) {
+    return absl::InvalidArgumentError("query: token_hashes must match tokens (use PrepareQuery)");
+  }
+  const std::vector<uint64_t> qsorted = [&] {
+    std::vector<uint64_t> t = qhash;
     std::sort(t.begin(), t.end());
     t.erase(std::unique(t.begin(), t.end()), t.end());
     return t;
@@ -310,20 +325,23 @@ absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& 
 
     float* x = row + kRankLexicalBegin;
     if (!qtok.empty()) {
-      const std::vector<std::string>& title = lt.title;
-      const std::vector<std::string>& text = lt.text;
-      const std::vector<std::string>& desc = lt.description;
+      const std::vector<uint64_t>& title = lt.title;
+      const std::vector<uint64_t>& text = lt.text;
+      const std::vector<uint64_t>& desc = lt.description;
+      const std::vector<std::string>& words = lt.text_words;
       int in_desc = 0, anywhere = 0, fuzzy = 0, digits_found = 0;
-      for (const auto& t : qtok) {
-        const bool d = Has(desc, t);
-        const bool a = d || Has(text, t);
+      for (size_t qi = 0; qi < qtok.size(); ++qi) {
+        const std::string& t = qtok[qi];
+        const bool in_text = Has(text, qhash[qi]);
+        const bool d = Has(desc, qhash[qi]);
+        const bool a = d || in_text;
         in_desc += d;
         anywhere += a;
         if (HasDigit(t)) digits_found += a;
-        bool f = Has(text, t);
+        bool f = in_text;
         const int budget = FuzzyBudget(t);
-        for (size_t j = 0; !f && budget > 0 && j < text.size(); ++j) {
-          f = BoundedEditDistance(t, text[j], budget) <= budget;
+        for (size_t j = 0; !f && budget > 0 && j < words.size(); ++j) {
+          f = BoundedEditDistance(t, words[j], budget) <= budget;
         }
         fuzzy += f;
       }
@@ -331,7 +349,7 @@ absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& 
       x[0] = in_desc / nq;
       x[1] = anywhere / nq;
       int title_in_query = 0;
-      for (const auto& t : title) title_in_query += Has(qsorted, t);
+      for (const uint64_t t : title) title_in_query += Has(qsorted, t);
       x[2] = title.empty() ? 0.0f : static_cast<float>(title_in_query) / title.size();
       x[3] = fuzzy / nq;
       x[4] = q_digit_tokens > 0 ? 1.0f : 0.0f;

@@ -105,11 +105,13 @@ std::vector<std::pair<std::string, float>> ExplainFeatures(const float* row);
 
 // The query-independent token sets of a listing behind columns 40-48 (sorted, unique,
 // normalised with features/text_normalizer). Computing them is most of those columns' cost.
+// Sets hold TokenHash values (features/featurizer.h): integer lookups, 8 bytes a token.
 struct ListingTokens {
-  std::vector<std::string> title;
-  std::vector<std::string> text;         // ListingText(): title, brand, category, attribute values
-  std::vector<std::string> description;
-  PairListingTerms pair;                 // the listing side of features/featurizer PairFeatures
+  std::vector<uint64_t> title;
+  std::vector<uint64_t> text;              // ListingText(): title, brand, category, attribute values
+  std::vector<uint64_t> description;
+  std::vector<std::string> text_words;     // `text`'s tokens as words (fuzzy matching needs them)
+  PairListingTerms pair;                   // the listing side of features/featurizer PairFeatures
 };
 ListingTokens PrepareListingTokens(const Listing& listing);
 
