@@ -409,7 +409,7 @@ FilteredResult MeasureFiltered(const IndexSnapshot& snap, const Dataset& d, cons
     ms.push_back(MsSince(t0));
     if (!got.ok()) continue;
     if (st.path == SearchStats::Path::kAnnThenExact) r.fallback += 1;
-    if (st.path != SearchStats::Path::kAnnFiltered) {
+    if (st.path == SearchStats::Path::kExact || st.path == SearchStats::Path::kAnnThenExact) {
       r.exact_share += 1;
       r.rows_scanned += st.rows_scanned;
       ++scans;
@@ -785,7 +785,7 @@ absl::Status Run() {
         double h = 0;
         for (const Neighbor& nb : got) h += want.count(nb.listing_id);
         v.recall += h / std::max<size_t>(1, want.size());
-        v.exact_paths += st.path != SearchStats::Path::kAnnFiltered;
+        v.exact_paths += st.path == SearchStats::Path::kExact || st.path == SearchStats::Path::kAnnThenExact;
       }
     }
     std::printf("\nQuery-correlated filter: category of the query's nearest listing (mean share %s of listings)\n",

@@ -558,6 +558,22 @@ absl::StatusOr<std::vector<Neighbor>> IndexSnapshot::Search(const float* query, 
     if (!s.ok()) return s;
     st.path = SearchStats::Path::kAnnFiltered;
     if (static_cast<int>(out.size()) >= k) return out;
+    // The probed IVF lists held too few matches (the filter is rare near this query). Before
+    // an exact scan over a large candidate set (~85 ns a match at 1M: 26 ms for a filter
+    // matching 31%), probe more lists once: at 1M that scan ran for ~4% of the queries of a
+    // 31% price filter and set the filtered p99.
+    auto* ivf = dynamic_cast<const faiss::IndexIVF*>(ann_);
+    if (ivf != nullptr && options.widen_nprobe_factor > 1 && nprobe < static_cast<int>(ivf->nlist) &&
+        cand.count > options.exact_max_candidates) {
+      nprobe = static_cast<int>(std::min<double>(ivf->nlist, std::ceil(nprobe * options.widen_nprobe_factor)));
+      st.nprobe = nprobe;
+      s = AnnSearch(query, k, fetch, nprobe, &selector, &out);
+      if (!s.ok()) return s;
+      if (static_cast<int>(out.size()) >= k) {
+        st.path = SearchStats::Path::kAnnWidened;
+        return out;
+      }
+    }
     // FAISS found fewer than k matches (HNSW's candidate list or the probed IVF lists held
     // too few): the exact scan returns min(k, #matches).
     st.path = SearchStats::Path::kAnnThenExact;

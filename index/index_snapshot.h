@@ -71,11 +71,15 @@ struct SearchOptions {
   double ann_overfetch = 1.5;
   int max_filtered_ann_k = 400;
   double max_filtered_nprobe_factor = 6;
+  // IVF: when the filtered ANN finds fewer than k matches and the exact scan would test more
+  // than exact_max_candidates rows, one more ANN over this many times the lists comes first.
+  double widen_nprobe_factor = 4;
 };
 
 // What one Search() did (for metrics and tests).
 struct SearchStats {
-  enum class Path { kUnfiltered, kAnnFiltered, kExact, kAnnThenExact };
+  // kAnnWidened: the filtered ANN found fewer than k, a second one over more IVF lists did.
+  enum class Path { kUnfiltered, kAnnFiltered, kExact, kAnnThenExact, kAnnWidened };
   enum class Access { kAll, kCategory, kCondition, kPrice, kLatitude };
   Path path = Path::kUnfiltered;
   Access access = Access::kAll;        // rows the exact scan / the estimate draw from

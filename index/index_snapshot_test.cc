@@ -342,6 +342,38 @@ TEST(IndexSnapshot, FilteredAnnRecallAndAutoPathChoice) {
   EXPECT_EQ(st.path, SearchStats::Path::kAnnThenExact);
 }
 
+// IVF: when the probed lists hold fewer than k matches and the exact scan would be large, a
+// second ANN over more lists answers; without widening the same queries take the exact scan.
+TEST(IndexSnapshot, FilteredIvfWidensBeforeTheExactScan) {
+  auto snap = Build("IVF64,Flat");
+  const SyntheticListings& d = Data();
+  std::vector<float> q = MakeSyntheticQueries(d, 50, 21);
+  SearchFilters broad;
+  broad.mutable_price()->set_max(30);  // ~25%: one list of ~312 holds ~78 matches, < k
+  const ListingFilter f(broad);
+  int widened = 0;
+  for (int i = 0; i < 50; ++i) {
+    const float* qi = q.data() + i * d.dim;
+    SearchOptions o;
+    o.filter = &f;
+    o.filter_mode = FilterMode::kAnn;
+    o.nprobe = 1;
+    o.max_filtered_nprobe_factor = 1;
+    o.exact_max_candidates = 0;  // any exact scan counts as large
+    SearchStats st;
+    auto got = snap->Search(qi, 100, o, &st);
+    ASSERT_TRUE(got.ok());
+    CheckResult(*got, 100, f, snap->CountMatches(f));
+    if (st.path != SearchStats::Path::kAnnWidened) continue;
+    ++widened;
+    EXPECT_EQ(st.nprobe, 4);
+    o.widen_nprobe_factor = 1;  // off
+    ASSERT_TRUE(snap->Search(qi, 100, o, &st).ok());
+    EXPECT_EQ(st.path, SearchStats::Path::kAnnThenExact);
+  }
+  EXPECT_GT(widened, 10);
+}
+
 TEST(IndexSnapshot, WriteLoadRoundTripVerifiesAttributes) {
   const SyntheticListings& d = Data();
   const std::string dir = TmpDir("snap_v1");
