@@ -17,6 +17,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/percentile.h"
 #include "common/timing.h"
 
 namespace marketsearch {
@@ -65,12 +66,6 @@ double Recall(const faiss::Index& index, const FloatMatrix& queries,
     for (int j = 0; j < k; ++j) hits += want.count(rows[q * k + j]);
   }
   return hits / (static_cast<double>(queries.rows) * k);
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
 }
 
 // Single-query latency on one OpenMP thread, as served.

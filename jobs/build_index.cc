@@ -29,6 +29,7 @@
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "common/float_matrix.h"
+#include "common/percentile.h"
 #include "common/progress.h"
 #include "common/status_macros.h"
 #include "common/timing.h"
@@ -102,13 +103,6 @@ class StagingGuard {
  private:
   std::string dir_;
 };
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * (v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
 
 // Two disjoint sets of query vectors (tune_n + gate_n): distinct real query texts through the
 // query tower when the catalog has them, else distinct listing vectors (a weaker proxy).

@@ -106,10 +106,10 @@ uint64_t TextFingerprint(const Listing& l) {
 
 ListingTokens PrepareListingTokens(const Listing& listing) {
   ListingTokens t;
-  t.title = SortedUniqueHashes(SortedUniqueTokens(listing.title()));
+  t.title = SortedUniqueHashes(Tokenize(NormalizeText(listing.title())));
   t.text_words = SortedUniqueTokens(ListingText(listing));
   t.text = SortedUniqueHashes(t.text_words);
-  t.description = SortedUniqueHashes(SortedUniqueTokens(listing.description()));
+  t.description = SortedUniqueHashes(Tokenize(NormalizeText(listing.description())));
   t.pair = PreparePairListing(listing);
   return t;
 }
