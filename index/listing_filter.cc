@@ -143,17 +143,12 @@ ListingFilter::GeoSide ListingFilter::GeoPreTest(const std::array<float, 3>& p) 
   return GeoSide::kUnsure;
 }
 
-bool ListingFilter::OutsideLongitudeBand(double lon, double margin_deg) const {
-  if (!has_geo_) return false;
-  double dlon = std::fabs(lon - geo_lon_);
-  if (dlon > 180) dlon = 360 - dlon;  // across the antimeridian
-  return (dlon - margin_deg) * kRad > max_dlon_rad_;
-}
-
 bool ListingFilter::MatchesGeo(const ListingAttributes& a) const {
   if (!a.has_location) return false;
   if (std::fabs((a.lat - geo_lat_) * kRad) > max_dlat_rad_) return false;
-  if (OutsideLongitudeBand(a.lon, 0)) return false;
+  double dlon = std::fabs(a.lon - geo_lon_);
+  if (dlon > 180) dlon = 360 - dlon;  // across the antimeridian
+  if (dlon * kRad > max_dlon_rad_) return false;
   return !(HaversineKm(geo_lat_, geo_lon_, a.lat, a.lon) > radius_km_);
 }
 

@@ -79,10 +79,6 @@ class ListingFilter {
   // When a geo filter is set: a latitude band [*lo, *hi] (degrees) that holds every location
   // the filter can match (a superset; Matches() decides). False without a geo filter.
   bool LatitudeBand(double* lo, double* hi) const;
-  // True when a listing at longitude `lon` (degrees) is certainly outside the geo radius:
-  // farther in longitude than the circle reaches, by more than `margin_deg` (for callers that
-  // keep longitudes at reduced precision). False without a geo filter.
-  bool OutsideLongitudeBand(double lon, double margin_deg) const;
 
   // A listing's position as a unit vector on the sphere, in floats (12 bytes), for scans
   // that test many listings against one circle without trigonometry per listing.
