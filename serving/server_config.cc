@@ -5,20 +5,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
+#include "common/text_proto.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/io/tokenizer.h"
-#include "google/protobuf/text_format.h"
 
 namespace marketsearch {
 namespace {
-
-class FirstError : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column, const std::string& message) override {
-    if (error.empty()) error = absl::StrCat("line ", line + 1, " column ", column + 1, ": ", message);
-  }
-  std::string error;
-};
 
 // The value of a set scalar field, as a flag parses it.
 std::string FieldValue(const google::protobuf::Message& m, const google::protobuf::FieldDescriptor* f) {
@@ -41,13 +32,7 @@ std::string FieldValue(const google::protobuf::Message& m, const google::protobu
 absl::Status ReadTextConfig(const std::string& path, google::protobuf::Message* config) {
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) return absl::NotFoundError(absl::StrCat("config ", path, ": cannot read it"));
-  google::protobuf::TextFormat::Parser parser;
-  FirstError errors;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(*text, config)) {
-    return absl::InvalidArgumentError(absl::StrCat("config ", path, ": ", errors.error));
-  }
-  return absl::OkStatus();
+  return ParseTextProto(*text, absl::StrCat("config ", path), config);
 }
 
 absl::flat_hash_set<std::string> FlagsGivenOnCommandLine(int argc, char** argv) {

@@ -17,6 +17,8 @@ PACKAGES=(
   # libraries (libtorch comes from the PyTorch wheel in .venv, not from Debian)
   libabsl-dev libfaiss-dev libopenblas-dev librocksdb-dev
   libxapian-dev libutf8proc-dev libssl-dev
+  # the experiment report's distributions (Boost.Math, header-only)
+  libboost-dev
   # the server's allocator (glibc malloc was ~40% of a 1M-listing request's CPU; RocksDB
   # recommends jemalloc too)
   libjemalloc-dev
