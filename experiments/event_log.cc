@@ -50,6 +50,7 @@ absl::Status EventLog::AppendImpression(const SearchRequest& request,
   SearchResponse slim;
   slim.set_request_id(response.request_id());
   *slim.mutable_versions() = response.versions();
+  *slim.mutable_arms() = response.arms();  // the experiment arms that served the page
   for (const auto& r : response.results()) {
     auto* x = slim.add_results();
     x->set_listing_id(r.listing_id());

@@ -26,7 +26,8 @@ class EventLog {
   static absl::StatusOr<std::unique_ptr<EventLog>> Open(const std::string& path);
   ~EventLog();
 
-  // Records the page a request showed (the request and the listing ids in order).
+  // Records the page a request showed (the request, the listing ids in order, the versions
+  // and the experiment arms that served it).
   absl::Status AppendImpression(const SearchRequest& request, const SearchResponse& response,
                                 int64_t timestamp_ms);
   // Records buyer events; each must already be validated.

@@ -175,7 +175,17 @@ absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchR
                                            const RequestControl& control) {
   const auto start = std::chrono::steady_clock::now();
   SearchRequestStats stats;
-  absl::Status s = searcher_->Search(request, response, &stats, &control);
+  // The experiment arms of this buyer and the options they set (the server's when none).
+  ExperimentRouter::Route route;
+  if (options_.experiments != nullptr) {
+    absl::StatusOr<ExperimentRouter::Route> r =
+        options_.experiments->RouteRequest(request, searcher_->options(), NowUnixMs() / 1000);
+    if (!r.ok()) return r.status();
+    route = *std::move(r);
+  }
+  absl::Status s = searcher_->Search(request, response, &stats, &control,
+                                     route.arms.empty() ? nullptr : &route.options);
+  if (s.ok() && options_.experiments != nullptr) options_.experiments->Annotate(route, response);
   if (s.ok() && options_.metrics != nullptr) options_.metrics->SearchDone(stats);
   if (options_.access_log != nullptr && options_.access_log->Sampled()) {
     options_.access_log->Write(NowUnixMs(), s, MsSince(start), *response, stats);
@@ -192,6 +202,18 @@ absl::Status MarketSearchService::DoLogEvents(const LogEventsRequest& request,
                                               LogEventsResponse* response) {
   if (auto s = ValidateLogEventsRequest(request); !s.ok()) return s;
   if (options_.events == nullptr) return absl::UnavailableError("event log disabled");
+  if (options_.experiments != nullptr) {
+    for (int i = 0; i < request.events_size(); ++i) {
+      const Event& e = request.events(i);
+      if (e.attribution_token().empty()) continue;
+      absl::StatusOr<std::vector<ServedArm>> arms =
+          options_.experiments->VerifyToken(e.attribution_token(), e.request_id());
+      if (!arms.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("events[", i, "].", arms.status().message()));
+      }
+    }
+  }
   const std::vector<Event> events(request.events().begin(), request.events().end());
   if (absl::Status s = options_.events->AppendEvents(events, NowUnixMs()); !s.ok()) {
     return absl::InternalError(absl::StrCat("event log: ", s.message()));

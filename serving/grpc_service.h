@@ -28,6 +28,7 @@
 #include "experiments/event_log.h"
 #include "experiments/impression_queue.h"
 #include "serving/access_log.h"
+#include "serving/experiment_router.h"
 #include "proto/search.grpc.pb.h"
 #include "serving/listing_writer.h"
 #include "serving/request_pool.h"
@@ -52,6 +53,8 @@ class MarketSearchService final : public RawMarketSearchService {
     ServerMetrics* metrics = nullptr;  // null: nothing counted
     ImpressionQueue* impressions = nullptr;  // null: the pages served are not logged
     AccessLog* access_log = nullptr;  // null: no access log
+    // null: no experiments (no arms in responses; LogEvents accepts tokens unchecked)
+    ExperimentRouter* experiments = nullptr;
     // The deadline of a request whose client set none (or a later one).
     std::chrono::milliseconds default_deadline{2000};
   };

@@ -115,6 +115,17 @@ absl::Status ValidateSearchRequest(const SearchRequest& r, int* offset, ParsedQu
       return Invalid("filters.geo.center: latitude must be in [-90, 90] and longitude in [-180, 180]");
     }
   }
+  if (r.anonymous_id().size() > kMaxAnonymousIdBytes) {
+    return Invalid(absl::StrCat("anonymous_id: longer than ", kMaxAnonymousIdBytes, " bytes (got ",
+                                r.anonymous_id().size(), ")"));
+  }
+  for (char c : r.anonymous_id()) {
+    if (c < 0x21 || c > 0x7e) return Invalid("anonymous_id: only printable ASCII without spaces");
+  }
+  if (r.force_arms_size() > kMaxForcedArms) {
+    return Invalid(absl::StrCat("force_arms: at most ", kMaxForcedArms, " (got ",
+                                r.force_arms_size(), ")"));
+  }
   int64_t start = 0;
   if (!r.page_token().empty()) {
     int64_t version;
@@ -150,6 +161,10 @@ absl::Status ValidateLogEventsRequest(const LogEventsRequest& r) {
       return Invalid(at + "type: must be set");
     }
     if (e.timestamp_ms() < 0) return Invalid(at + "timestamp_ms: must be >= 0 (0 = server time)");
+    if (e.attribution_token().size() > kMaxAttributionTokenBytes) {
+      return Invalid(absl::StrCat(at, "attribution_token: longer than ", kMaxAttributionTokenBytes,
+                                  " bytes (pass SearchResponse.attribution_token unchanged)"));
+    }
   }
   return absl::OkStatus();
 }

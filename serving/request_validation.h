@@ -23,6 +23,9 @@ inline constexpr int kMaxFilterCategories = 100;  // each at most kMaxCategoryBy
 inline constexpr int kMaxFilterConditions = 8;
 inline constexpr double kMaxGeoRadiusKm = 20040;  // half the Earth's circumference
 inline constexpr size_t kMaxRequestIdBytes = 64;
+inline constexpr size_t kMaxAnonymousIdBytes = 128;
+inline constexpr int kMaxForcedArms = 16;
+inline constexpr size_t kMaxAttributionTokenBytes = 1024;
 
 // Checks a SearchRequest; on success *offset is the 0-based rank the page starts at and, when
 // `parsed` is set, *parsed is the query parsed for the rest of the request (the one place a

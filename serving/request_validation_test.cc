@@ -154,6 +154,25 @@ TEST(ValidateLogEvents, NamesTheEventAndField) {
   s = ValidateLogEventsRequest(r);
   EXPECT_EQ(s.message().substr(0, 20), "events[0].request_id");
   EXPECT_LT(s.message().size(), 200u);
+  e->set_request_id("abc");
+  e->set_attribution_token(std::string(5000, 't'));
+  s = ValidateLogEventsRequest(r);
+  EXPECT_EQ(s.message().substr(0, 27), "events[0].attribution_token");
+}
+
+TEST(ValidateSearchRequest, ExperimentFields) {
+  SearchRequest r = Good();
+  r.set_anonymous_id("cookie-123");
+  (*r.mutable_force_arms())["exp"] = "arm";
+  int offset;
+  EXPECT_TRUE(ValidateSearchRequest(r, &offset).ok());
+  r.set_anonymous_id(std::string(200, 'a'));
+  ExpectInvalid(r, "anonymous_id");
+  r.set_anonymous_id("has space");
+  ExpectInvalid(r, "anonymous_id");
+  r.set_anonymous_id("");
+  for (int i = 0; i < 20; ++i) (*r.mutable_force_arms())["e" + std::to_string(i)] = "a";
+  ExpectInvalid(r, "force_arms");
 }
 
 }  // namespace

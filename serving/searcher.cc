@@ -79,7 +79,8 @@ absl::Status CheckControl(const RequestControl* control, const char* next_stage)
 }  // namespace
 
 absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp,
-                              SearchRequestStats* stats, const RequestControl* control) const {
+                              SearchRequestStats* stats, const RequestControl* control,
+                              const Options* options) const {
   const auto t_start = std::chrono::steady_clock::now();
   int offset = 0;
   ParsedQuery query;  // the request's query, normalised once (by validation)
@@ -90,8 +91,8 @@ absl::Status Searcher::Search(const SearchRequest& req, SearchResponse* resp,
   if (!state) return absl::UnavailableError("no model/index loaded yet");
   DeltaIndex* const delta = ann_->delta();
   LexicalDelta* const lexical_delta = lexical_->delta();
-  absl::Status s = SearchValidated(req, query, offset, *state, delta, lexical_delta, t_start, resp,
-                                   stats, control);
+  absl::Status s = SearchValidated(req, query, offset, options != nullptr ? *options : options_,
+                                   *state, delta, lexical_delta, t_start, resp, stats, control);
   // The request's own end (deadline, cancellation) is the client's to know.
   if (absl::IsDeadlineExceeded(s) || absl::IsCancelled(s)) return s;
   // The request was valid: whatever else failed after this point is the server's (a library's
@@ -106,6 +107,7 @@ struct Searcher::RequestContext {
   const SearchRequest& request;
   const ParsedQuery& query;    // parsed once, by validation
   const int offset;            // rank the page starts at
+  const Options& options;      // the server's, or an experiment arm's
   const ServingState& state;   // pinned for the whole request
   DeltaIndex* const delta;
   LexicalDelta* const lexical_delta;
@@ -133,13 +135,13 @@ struct Searcher::RequestContext {
 };
 
 absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQuery& query, int offset,
-                                       const ServingState& state, DeltaIndex* delta,
+                                       const Options& options, const ServingState& state, DeltaIndex* delta,
                                        LexicalDelta* lexical_delta,
                                        std::chrono::steady_clock::time_point t_start,
                                        SearchResponse* resp, SearchRequestStats* stats,
                                        const RequestControl* control) const {
   const SearchFilters& f = req.filters();
-  RequestContext ctx{req, query, offset, state, delta, lexical_delta, ListingFilter(f),
+  RequestContext ctx{req, query, offset, options, state, delta, lexical_delta, ListingFilter(f),
                      f.categories_size() > 0 || f.price().min() > 0 || f.price().max() > 0 ||
                          f.conditions_size() > 0 || f.has_geo()};
   resp->Clear();
@@ -175,16 +177,16 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQue
 absl::Status Searcher::Retrieve(RequestContext* ctx) const {
   // Depth of each leg: enough for the page; the lexical leg's more when filters will drop its
   // candidates (the ANN leg filters inside the index: every one of its results matches).
-  const int depth = std::min(std::max(options_.min_candidates, ctx->offset + ctx->request.page_size()),
-                             options_.max_candidates);
+  const int depth = std::min(std::max(ctx->options.min_candidates, ctx->offset + ctx->request.page_size()),
+                             ctx->options.max_candidates);
   RetrievalOptions ro;
-  ro.mode = options_.mode;
+  ro.mode = ctx->options.mode;
   ro.ann_depth = depth;
   ro.lexical_depth =
-      ctx->filtered ? std::min(depth * options_.filter_overfetch, options_.max_candidates) : depth;
-  ro.nprobe = options_.nprobe;
-  ro.fusion = options_.fusion;
-  ro.concurrent_legs = options_.concurrent_legs;
+      ctx->filtered ? std::min(depth * ctx->options.filter_overfetch, ctx->options.max_candidates) : depth;
+  ro.nprobe = ctx->options.nprobe;
+  ro.fusion = ctx->options.fusion;
+  ro.concurrent_legs = ctx->options.concurrent_legs;
   if (ctx->filtered) ro.filter = &ctx->filter;
   RetrievalArtifacts artifacts = ctx->state.retrieval;
   artifacts.delta = ctx->delta;
@@ -212,10 +214,10 @@ absl::Status Searcher::Hydrate(RequestContext* ctx) const {
     }
   }
   ctx->timer.Record("features", t);
-  if (!options_.use_ranker || !ctx->state.ranker || ctx->kept.empty()) return absl::OkStatus();
+  if (!ctx->options.use_ranker || !ctx->state.ranker || ctx->kept.empty()) return absl::OkStatus();
   // The ranker scores the best rank_depth survivors: only they need counters and embeddings.
   const SteadyTime t_inputs = std::chrono::steady_clock::now();
-  ctx->rank_count = std::min<size_t>(ctx->kept.size(), std::max(1, options_.rank_depth));
+  ctx->rank_count = std::min<size_t>(ctx->kept.size(), std::max(1, ctx->options.rank_depth));
   std::vector<uint64_t> rank_ids(ctx->rank_count);
   for (size_t j = 0; j < ctx->rank_count; ++j) rank_ids[j] = candidates[ctx->kept[j]].listing_id;
   MS_ASSIGN_OR_RETURN(ctx->ranking_inputs,
@@ -234,7 +236,7 @@ absl::Status Searcher::Rank(RequestContext* ctx) const {
   for (size_t j = 0; j < kept.size(); ++j) ctx->fused_rank[kept[j]] = static_cast<int>(j + 1);
   ctx->order = kept;
   const ServingState& state = ctx->state;
-  if (!options_.use_ranker || !state.ranker || kept.empty()) return absl::OkStatus();
+  if (!ctx->options.use_ranker || !state.ranker || kept.empty()) return absl::OkStatus();
 
   // The ranker reorders the best rank_depth survivors (read by Hydrate) in one batched
   // forward; the rest follow in fused order.
@@ -267,7 +269,7 @@ absl::Status Searcher::Rank(RequestContext* ctx) const {
     ranked.push_back({candidates[i].listing_id, ctx->listings[i]->seller_id(),
                       ctx->listings[i]->listed_at_unix(), s[j]});
   }
-  ranked = ApplyBusinessRules(std::move(ranked), options_.rules, NowUnixMs() / 1000);
+  ranked = ApplyBusinessRules(std::move(ranked), ctx->options.rules, NowUnixMs() / 1000);
   std::vector<size_t> reordered;
   absl::flat_hash_set<size_t> placed;
   for (const RankedListing& r : ranked) {

@@ -98,9 +98,13 @@ class Searcher {
   // `stats` (optional) receives what the request did, for the metrics. `control` (optional):
   // DEADLINE_EXCEEDED / CANCELLED (naming the stage it stopped before) once its deadline
   // passed or the client cancelled.
+  // `options` (optional): this request's options instead of the server's (an experiment
+  // arm's overrides applied to options(); serving/experiment_router.h).
   absl::Status Search(const SearchRequest& request, SearchResponse* response,
                       SearchRequestStats* stats = nullptr,
-                      const RequestControl* control = nullptr) const;
+                      const RequestControl* control = nullptr,
+                      const Options* options = nullptr) const;
+  const Options& options() const { return options_; }
 
  private:
   // The request path after validation, on the pinned state, as stages over one context:
@@ -113,6 +117,7 @@ class Searcher {
   absl::Status Rank(RequestContext* ctx) const;
   void Paginate(const RequestContext& ctx, SearchResponse* response) const;
   absl::Status SearchValidated(const SearchRequest& request, const ParsedQuery& query, int offset,
+                               const Options& options,
                                const ServingState& state,
                                DeltaIndex* delta, LexicalDelta* lexical_delta,
                                std::chrono::steady_clock::time_point t_start,

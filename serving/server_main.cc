@@ -22,6 +22,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "common/clock.h"
 #include "common/file_util.h"
 #include "common/timing.h"
 #include "experiments/event_log.h"
@@ -42,6 +43,7 @@
 #include "serving/message_parser.h"
 #include "serving/request_pool.h"
 #include "serving/searcher.h"
+#include "serving/experiment_router.h"
 #include "serving/serving_lifecycle.h"
 
 ABSL_FLAG(std::string, config, "",
@@ -57,6 +59,14 @@ ABSL_FLAG(std::string, admin_address, "127.0.0.1:8501",
           "loopback by default (port 0 = a free one; empty = none)");
 ABSL_FLAG(std::string, admin_port_file, "", "if set, the admin listener's port is written here");
 ABSL_FLAG(bool, log_impressions, true, "write impressions and events to <data_dir>/logs");
+ABSL_FLAG(std::string, experiments_config, "",
+          "the A/B experiment configuration (proto/experiment.proto, text format), reloaded when "
+          "it changes; default <data_dir>/experiments.textproto (missing = no experiments)");
+ABSL_FLAG(bool, experiment_qa_overrides, false,
+          "honour SearchRequest.force_arms (QA; forced traffic is excluded from analysis)");
+ABSL_FLAG(std::string, experiment_token_key, "",
+          "file holding the HMAC key of the attribution tokens; default "
+          "<data_dir>/run/experiment_token.key (created with a random key when missing)");
 ABSL_FLAG(int, drain_grace_ms, 1000,
           "on SIGTERM/SIGINT: how long the server keeps answering after its health turns "
           "NOT_SERVING (for load balancers to notice), before it stops accepting");
@@ -300,7 +310,48 @@ int Run() {
     std::fprintf(stderr, "server: access log %s (%.3g of Search requests)\n", path.c_str(),
                  absl::GetFlag(FLAGS_access_log_sample));
   }
+  // The experiment layer: arms per request from the configuration file (checked again in the
+  // reload loop), and the key that signs the responses' attribution tokens.
+  std::unique_ptr<ExperimentRouter> experiments;
+  {
+    const std::string key_path = absl::GetFlag(FLAGS_experiment_token_key).empty()
+                                     ? data_dir + "/run/experiment_token.key"
+                                     : absl::GetFlag(FLAGS_experiment_token_key);
+    if (absl::GetFlag(FLAGS_experiment_token_key).empty()) (void)MakeDirs(data_dir + "/run");
+    absl::StatusOr<std::string> key = LoadOrCreateTokenKey(key_path);
+    if (!key.ok()) {
+      std::fprintf(stderr, "server: %s (--experiment_token_key)\n",
+                   std::string(key.status().message()).c_str());
+      return 2;
+    }
+    ExperimentRouter::Options eo;
+    eo.config_path = absl::GetFlag(FLAGS_experiments_config).empty()
+                         ? data_dir + "/experiments.textproto"
+                         : absl::GetFlag(FLAGS_experiments_config);
+    eo.allow_forced_arms = absl::GetFlag(FLAGS_experiment_qa_overrides);
+    eo.token_key = *key;
+    // This server hosts the ranker version the lifecycle serves: an arm may name only that one
+    // (or none: use_ranker).
+    eo.ranker_loadable = [&searcher](int64_t version) -> absl::Status {
+      const std::shared_ptr<const ServingState> state = searcher.state();
+      const int64_t served = state != nullptr ? state->versions.ranker() : 0;
+      if (version == served) return absl::OkStatus();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "this server hosts one ranker version, the one it serves (v", served,
+          "); publish the version first or leave ranker_version unset"));
+    };
+    experiments = *ExperimentRouter::Create(eo);
+    if (absl::Status s = experiments->Reload(NowUnixMs() / 1000); !s.ok()) {
+      std::fprintf(stderr, "server: %s (no experiments until the file is fixed)\n",
+                   std::string(s.message()).c_str());
+    }
+    const auto set = experiments->current();
+    std::fprintf(stderr, "server: experiments from %s: %d layers%s\n", eo.config_path.c_str(),
+                 set != nullptr ? set->config().layers_size() : 0,
+                 eo.allow_forced_arms ? ", QA overrides enabled" : "");
+  }
   MarketSearchService::Options service_options;
+  service_options.experiments = experiments.get();
   service_options.events = events.get();
   service_options.writer = writer.get();
   service_options.metrics = &metrics;
@@ -346,6 +397,7 @@ int Run() {
   auto next_check = std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(absl::GetFlag(FLAGS_reload_interval_ms));
   bool serving = serving_at_start;
+  int64_t experiment_loads = experiments->loads();
   while (!g_stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (std::chrono::steady_clock::now() < next_check) continue;
@@ -353,6 +405,14 @@ int Run() {
                  std::chrono::milliseconds(absl::GetFlag(FLAGS_reload_interval_ms));
     if (auto s = (*store)->CatchUp(); !s.ok()) {
       std::fprintf(stderr, "server: store catch-up: %s\n", std::string(s.message()).c_str());
+    }
+    if (absl::Status s = experiments->Reload(NowUnixMs() / 1000); !s.ok()) {
+      std::fprintf(stderr, "server: %s (the previous experiments keep running)\n",
+                   std::string(s.message()).c_str());
+    } else if (experiments->loads() != experiment_loads) {
+      experiment_loads = experiments->loads();
+      std::fprintf(stderr, "server: experiments reloaded (%d layers)\n",
+                   experiments->current()->config().layers_size());
     }
     if ((*lifecycle)->Poll() != serving) {
       serving = !serving;

@@ -5,11 +5,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <sys/wait.h>
@@ -638,6 +640,101 @@ TEST_F(SearchE2E, SigtermDrainsWithoutFailingAcceptedRequests) {
   EXPECT_EQ(code, 0) << second.Log();
   EXPECT_EQ(other.load(), 0);  // no request failed that the server could still accept
   EXPECT_NE(second.Log().find("drained in"), std::string::npos) << second.Log();
+}
+
+// The experiment layer through the real server: an experiments file in the data directory is
+// picked up without a restart; each buyer gets one arm, and the arm changes what is served
+// (the lexical arm retrieves with BM25 alone); the response's attribution token is accepted by LogEvents
+// and a forged one refused; a broken file keeps the previous experiments running.
+TEST_F(SearchE2E, ExperimentArmsChangeWhatIsServedAndReloadWithoutRestart) {
+  const std::string path = *data_dir_ + "/experiments.textproto";
+  auto write = [&](const std::string& text) {
+    const std::string tmp = path + ".tmp";
+    std::ofstream(tmp) << text;
+    ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
+  };
+  write(R"pb(layers { name: "retrieval" experiments {
+      key: "hybrid-vs-lexical" range_begin: 0 range_end: 1
+      arms { name: "hybrid" weight: 0.5 }
+      arms { name: "lexical" weight: 0.5 overrides { retrieval_mode: "lexical_only" } } } })pb");
+  auto search_as = [&](uint64_t user, SearchResponse* resp) {
+    SearchRequest req = Request("bike");
+    req.set_user_id(user);
+    req.set_debug(true);
+    return Search(req, resp);
+  };
+  // The reload loop polls every 2 s.
+  SearchResponse resp;
+  for (int i = 0; i < 100 && resp.arms_size() == 0; ++i) {
+    ASSERT_TRUE(search_as(1, &resp).ok());
+    if (resp.arms_size() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(resp.arms_size(), 1) << "the experiments file was not picked up";
+  std::map<std::string, int> arms;
+  for (uint64_t user = 1; user <= 60; ++user) {
+    ASSERT_TRUE(search_as(user, &resp).ok());
+    ASSERT_EQ(resp.arms_size(), 1);
+    EXPECT_EQ(resp.arms(0).layer(), "retrieval");
+    EXPECT_EQ(resp.arms(0).experiment(), "hybrid-vs-lexical");
+    const bool lexical_only = resp.arms(0).arm() == "lexical";
+    ++arms[resp.arms(0).arm()];
+    ASSERT_GT(resp.results_size(), 0);
+    int from_ann = 0;
+    for (const auto& r : resp.results()) from_ann += r.debug().ann_rank() > 0;
+    EXPECT_EQ(from_ann == 0, lexical_only) << "user " << user << " arm " << resp.arms(0).arm();
+    // The same user always gets the same arm.
+    SearchResponse again;
+    ASSERT_TRUE(search_as(user, &again).ok());
+    EXPECT_EQ(again.arms(0).arm(), resp.arms(0).arm());
+  }
+  EXPECT_GT(arms["hybrid"], 10);
+  EXPECT_GT(arms["lexical"], 10);
+  // Without a user or anonymous id: no experiment.
+  ASSERT_TRUE(Search(Request("bike"), &resp).ok());
+  EXPECT_EQ(resp.arms_size(), 0);
+  // Attribution: the token verifies; an altered one is refused naming the field.
+  ASSERT_TRUE(search_as(7, &resp).ok());
+  ASSERT_FALSE(resp.attribution_token().empty());
+  LogEventsRequest events;
+  Event* e = events.add_events();
+  e->set_request_id(resp.request_id());
+  e->set_listing_id(resp.results(0).listing_id());
+  e->set_position(0);
+  e->set_type(EVENT_TYPE_CLICK);
+  e->set_user_id(7);
+  e->set_attribution_token(resp.attribution_token());
+  LogEventsResponse logged;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(Stub()->LogEvents(&ctx, events, &logged).ok());
+  }
+  std::string forged = resp.attribution_token();
+  forged[0] = forged[0] == 'd' ? 'e' : 'd';
+  e->set_attribution_token(forged);
+  {
+    grpc::ClientContext ctx;
+    const grpc::Status s = Stub()->LogEvents(&ctx, events, &logged);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(s.error_message().find("events[0].attribution_token"), std::string::npos)
+        << s.error_message();
+  }
+  // QA overrides are off on this server.
+  SearchRequest forced = Request("bike");
+  (*forced.mutable_force_arms())["hybrid-vs-lexical"] = "lexical";
+  EXPECT_EQ(Search(forced, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // A broken file: refused, logged, and the previous experiment keeps serving.
+  write("layers { name: \"retrieval\" no_such_field: 1 }");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2600));
+  ASSERT_TRUE(search_as(3, &resp).ok());
+  EXPECT_EQ(resp.arms_size(), 1);
+  EXPECT_NE(server_->Log().find("no_such_field"), std::string::npos);
+  // An empty configuration ends the experiment (the tests after this one see none).
+  write("");
+  for (int i = 0; i < 100 && resp.arms_size() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_TRUE(search_as(3, &resp).ok());
+  }
+  EXPECT_EQ(resp.arms_size(), 0);
 }
 
 }  // namespace
