@@ -25,6 +25,16 @@ absl::Status FromRocks(const rocksdb::Status& s, const char* what) {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<EventLog>> EventLog::OpenReadOnly(const std::string& path) {
+  rocksdb::Options o;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(o, path, &db);
+  if (!s.ok()) return absl::UnavailableError(absl::StrCat("open event log ", path, ": ", s.ToString()));
+  std::unique_ptr<EventLog> log(new EventLog());
+  log->db_.reset(db);
+  return log;
+}
+
 absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& path) {
   rocksdb::Options o;
   o.create_if_missing = true;
@@ -51,6 +61,9 @@ absl::Status EventLog::AppendImpression(const SearchRequest& request,
   slim.set_request_id(response.request_id());
   *slim.mutable_versions() = response.versions();
   *slim.mutable_arms() = response.arms();  // the experiment arms that served the page
+  if (auto it = response.debug().stage_ms().find("total"); it != response.debug().stage_ms().end()) {
+    (*slim.mutable_debug()->mutable_stage_ms())["total"] = it->second;
+  }
   for (const auto& r : response.results()) {
     auto* x = slim.add_results();
     x->set_listing_id(r.listing_id());
@@ -89,6 +102,28 @@ absl::Status EventLog::ScanEvents(const std::function<bool(const Event&)>& fn) c
     if (!fn(e)) break;
   }
   return FromRocks(it->status(), "scan events");
+}
+
+absl::Status EventLog::ScanImpressions(
+    const std::function<bool(int64_t, const SearchRequest&, const SearchResponse&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  SearchRequest request;
+  SearchResponse response;
+  for (it->Seek("i"); it->Valid() && it->key().starts_with("i"); it->Next()) {
+    const rocksdb::Slice k = it->key(), v = it->value();
+    if (k.size() != 17 || v.size() < 4) return absl::DataLossError("corrupt impression record");
+    uint64_t ts = 0;
+    for (int i = 0; i < 8; ++i) ts = (ts << 8) | static_cast<unsigned char>(k[1 + i]);
+    uint32_t len = 0;
+    for (int i = 0; i < 4; ++i) len |= static_cast<uint32_t>(static_cast<unsigned char>(v[i])) << (8 * i);
+    if (len > v.size() - 4 ||
+        !request.ParseFromArray(v.data() + 4, static_cast<int>(len)) ||
+        !response.ParseFromArray(v.data() + 4 + len, static_cast<int>(v.size() - 4 - len))) {
+      return absl::DataLossError("corrupt impression record");
+    }
+    if (!fn(static_cast<int64_t>(ts), request, response)) break;
+  }
+  return FromRocks(it->status(), "scan impressions");
 }
 
 int64_t EventLog::CountImpressions() const {

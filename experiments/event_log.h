@@ -24,10 +24,13 @@ namespace marketsearch {
 class EventLog {
  public:
   static absl::StatusOr<std::unique_ptr<EventLog>> Open(const std::string& path);
+  // Opens for reading alongside the server that writes it (RocksDB read-only: no lock, sees
+  // what was written when it opened). Append* fail on it.
+  static absl::StatusOr<std::unique_ptr<EventLog>> OpenReadOnly(const std::string& path);
   ~EventLog();
 
-  // Records the page a request showed (the request, the listing ids in order, the versions
-  // and the experiment arms that served it).
+  // Records the page a request showed (the request, the listing ids in order, the versions,
+  // the experiment arms that served it and, in debug.stage_ms["total"], the server latency).
   absl::Status AppendImpression(const SearchRequest& request, const SearchResponse& response,
                                 int64_t timestamp_ms);
   // Records buyer events; each must already be validated.
@@ -35,6 +38,10 @@ class EventLog {
 
   // Scans events in key (time) order until fn returns false.
   absl::Status ScanEvents(const std::function<bool(const Event&)>& fn) const;
+  // Scans impressions in time order until fn returns false (the response as recorded).
+  absl::Status ScanImpressions(
+      const std::function<bool(int64_t timestamp_ms, const SearchRequest&, const SearchResponse&)>&
+          fn) const;
   int64_t CountImpressions() const;
 
  private:

@@ -45,5 +45,47 @@ TEST(EventLog, AppendsSurviveReopenInTimeOrder) {
   EXPECT_EQ((*log)->CountImpressions(), 1);
 }
 
+TEST(EventLog, ImpressionsKeepArmsAndLatencyAndReadAlongsideTheWriter) {
+  const std::string path = Path("log2");
+  auto log = EventLog::Open(path);
+  ASSERT_TRUE(log.ok()) << log.status();
+  SearchRequest req;
+  req.set_query("sofa");
+  req.set_user_id(42);
+  SearchResponse resp;
+  resp.set_request_id("r9");
+  resp.add_results()->set_listing_id(5);
+  resp.add_results()->set_title("dropped: the log keeps ids and scores only");
+  ServedArm* arm = resp.add_arms();
+  arm->set_experiment("e");
+  arm->set_arm("treatment");
+  (*resp.mutable_debug()->mutable_stage_ms())["total"] = 4.5;
+  (*resp.mutable_debug()->mutable_stage_ms())["ann"] = 1.0;
+  ASSERT_TRUE((*log)->AppendImpression(req, resp, 1234).ok());
+  ASSERT_TRUE((*log)->AppendImpression(req, resp, 1235).ok());
+  // A second reader while the writer has it open.
+  auto reader = EventLog::OpenReadOnly(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  std::vector<int64_t> times;
+  ASSERT_TRUE((*reader)->ScanImpressions([&](int64_t ts, const SearchRequest& q, const SearchResponse& r) {
+    times.push_back(ts);
+    EXPECT_EQ(q.user_id(), 42u);
+    EXPECT_EQ(r.request_id(), "r9");
+    EXPECT_EQ(r.results_size(), 2);
+    EXPECT_TRUE(r.results(1).title().empty());
+    EXPECT_EQ(r.arms_size(), 1);
+    EXPECT_EQ(r.arms(0).arm(), "treatment");
+    EXPECT_EQ(r.debug().stage_ms().at("total"), 4.5);
+    EXPECT_EQ(r.debug().stage_ms().count("ann"), 0u);
+    return true;
+  }).ok());
+  EXPECT_EQ(times, (std::vector<int64_t>{1234, 1235}));
+  Event e;
+  e.set_request_id("r9");
+  e.set_listing_id(5);
+  e.set_type(EVENT_TYPE_CLICK);
+  EXPECT_FALSE((*reader)->AppendEvents({&e, 1}, 1).ok());
+}
+
 }  // namespace
 }  // namespace marketsearch

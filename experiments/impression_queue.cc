@@ -12,11 +12,13 @@ ImpressionQueue::ImpressionQueue(EventLog* log, int capacity)
 ImpressionQueue::~ImpressionQueue() { Close(); }
 
 bool ImpressionQueue::Enqueue(const SearchRequest& request, const SearchResponse& response,
-                              int64_t timestamp_ms) {
+                              int64_t timestamp_ms, double latency_ms) {
   Item item;
   item.request = request;
   item.response.set_request_id(response.request_id());
   *item.response.mutable_versions() = response.versions();
+  *item.response.mutable_arms() = response.arms();
+  (*item.response.mutable_debug()->mutable_stage_ms())["total"] = latency_ms;
   for (const auto& r : response.results()) {
     auto* x = item.response.add_results();
     x->set_listing_id(r.listing_id());

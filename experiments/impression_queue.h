@@ -30,9 +30,11 @@ class ImpressionQueue {
   ImpressionQueue(const ImpressionQueue&) = delete;
   ImpressionQueue& operator=(const ImpressionQueue&) = delete;
 
-  // Queues the page `response` showed for `request`; false (and counted) when the queue is
-  // full or closed. Never blocks on the log.
-  bool Enqueue(const SearchRequest& request, const SearchResponse& response, int64_t timestamp_ms);
+  // Queues the page `response` showed for `request` (and the server latency, for the
+  // experiment report's latency guardrail); false (and counted) when the queue is full or
+  // closed. Never blocks on the log.
+  bool Enqueue(const SearchRequest& request, const SearchResponse& response, int64_t timestamp_ms,
+               double latency_ms = 0);
 
   // Stops taking impressions, writes every queued one, joins the writer. Idempotent; not to be
   // called from two threads at once.
@@ -46,7 +48,7 @@ class ImpressionQueue {
  private:
   struct Item {
     SearchRequest request;
-    SearchResponse response;  // the slim page: ids, scores, versions, request id
+    SearchResponse response;  // the slim page: ids, scores, versions, arms, request id, latency
     int64_t timestamp_ms;
   };
   void Run();

@@ -191,7 +191,7 @@ absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchR
     options_.access_log->Write(NowUnixMs(), s, MsSince(start), *response, stats);
   }
   // Logging never fails or slows the search: a full queue drops the impression (counted).
-  if (s.ok() && options_.impressions != nullptr && !options_.impressions->Enqueue(request, *response, NowUnixMs()) &&
+  if (s.ok() && options_.impressions != nullptr && !options_.impressions->Enqueue(request, *response, NowUnixMs(), MsSince(start)) &&
       options_.metrics != nullptr) {
     options_.metrics->ImpressionDropped();
   }
