@@ -1,5 +1,5 @@
 // Nearest-rank percentile of a sample, shared by the tools that report single-query latency
-// (build_index's gate, index_tuner). Header-only: a few lines with no dependencies.
+// (build_index's gate, index_tuner) and the experiment report's latency guardrail. Header-only: a few lines with no dependencies.
 #ifndef MARKETSEARCH_COMMON_PERCENTILE_H_
 #define MARKETSEARCH_COMMON_PERCENTILE_H_
 

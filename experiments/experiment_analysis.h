@@ -1,0 +1,112 @@
+// The experiment report's analysis: reads the impression/event log, joins clicks and
+// purchases to the searches that showed them, aggregates per user (the randomisation unit)
+// and arm, and compares every arm with its experiment's control (experiments/stats.h).
+//
+// Per arm: users, searches, CTR (searches with a click / searches), clicks and purchases per
+// search, zero-result rate, NDCG@10 of the pages shown for judged queries (online NDCG),
+// server latency p50/p99. Against control: the difference with a fixed-horizon 95% interval
+// and an always-valid (sequential) one, p-values, Holm over the secondary metrics, CUPED on CTR
+// when the users have a pre-period, guardrails (latency p99 by a user bootstrap, zero-result
+// rate), the SRM check over users, and the verdict (from the primary's always-valid interval,
+// since the dashboard is looked at every day). Forced (QA) traffic is excluded and counted.
+//
+// Thread safety: the functions are pure given their inputs.
+#ifndef MARKETSEARCH_EXPERIMENTS_EXPERIMENT_ANALYSIS_H_
+#define MARKETSEARCH_EXPERIMENTS_EXPERIMENT_ANALYSIS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "experiments/event_log.h"
+#include "experiments/experiment_config.h"
+#include "experiments/metrics.h"
+#include "experiments/stats.h"
+
+namespace marketsearch {
+
+struct AnalysisOptions {
+  double alpha = 0.05;
+  // Guardrail margins: harm tolerated before the verdict is "no ship".
+  double latency_p99_margin_ms = 5;
+  double zero_result_margin = 0.01;
+  int bootstrap_draws = 300;  // user bootstrap of the latency p99 difference
+  uint64_t seed = 1;
+  int timeline_points = 12;   // cumulative points for the dashboard's charts
+};
+
+// What the log says about one arm.
+struct ArmSummary {
+  std::string name;
+  double weight = 0;
+  int64_t users = 0, searches = 0, clicked_searches = 0, clicks = 0, purchases = 0;
+  int64_t zero_result_searches = 0, judged_searches = 0;
+  double ctr = 0, clicks_per_search = 0, purchases_per_search = 0, zero_result_rate = 0;
+  double ndcg10 = 0;  // online, over judged searches
+  double latency_p50_ms = 0, latency_p99_ms = 0;
+  bool below_planned = false;  // fewer users than the experiment's planned_users_per_arm
+};
+
+// One metric of one arm against control.
+struct MetricComparison {
+  std::string metric;  // ctr, ndcg10, clicks_per_search, purchases_per_search, zero_result_rate,
+                       // latency_p99_ms
+  std::string role;    // primary, secondary, guardrail
+  stats::Difference fixed;       // fixed-horizon (1 - alpha) interval
+  stats::Difference sequential;  // always-valid interval (same estimate)
+  double sequential_p = 1;
+  double holm_p = 1;  // secondaries: Holm-adjusted p; others: the fixed p
+  bool significant = false;  // the interval the verdict reads excludes 0
+  bool cuped = false;  // CTR adjusted with the users' pre-period (fixed = adjusted)
+  double cuped_variance_ratio = 1;
+};
+
+struct ArmComparison {
+  std::string arm;
+  std::vector<MetricComparison> metrics;
+  stats::Verdict verdict = stats::Verdict::kInconclusive;
+};
+
+// A cumulative point of the timeline: per arm (in config order) users and the primary metric.
+struct TimelinePoint {
+  int64_t until_ms = 0;
+  std::vector<int64_t> users;
+  std::vector<double> primary;
+  std::vector<double> delta_low, delta_high;  // treatment arms' always-valid CI (index 0 unused)
+};
+
+struct ExperimentReport {
+  std::string layer, key, description, primary_metric;
+  std::string type;  // "ab" or "interleaving"
+  int64_t planned_users_per_arm = 0;
+  int64_t start_unix_s = 0, stop_unix_s = 0;
+  bool running = false;
+  std::vector<ArmSummary> arms;  // [0] is the control
+  stats::SrmResult srm;
+  std::vector<ArmComparison> comparisons;  // one per treatment arm
+  int64_t forced_searches_excluded = 0;
+  int64_t events_without_impression = 0;  // e.g. the impression was dropped
+  int64_t n_tune = 0;  // the sequential interval's tuning sample (total users)
+  std::vector<TimelinePoint> timeline;
+};
+
+// Judged queries by their text (the simulator and real buyers send the text).
+using JudgedQueries = absl::flat_hash_map<std::string, const QueryJudgments*>;
+
+// Reads `log` and reports every experiment of `set`. `judged` may be empty (no NDCG).
+absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog& log,
+                                                                 const ExperimentSet& set,
+                                                                 const JudgedQueries& judged,
+                                                                 int64_t now_unix_s,
+                                                                 const AnalysisOptions& options);
+
+// A person's report of one experiment (what experiment_report prints).
+std::string FormatReport(const ExperimentReport& report);
+// All reports as JSON (the dashboard's API).
+std::string ReportsToJson(const std::vector<ExperimentReport>& reports);
+
+}  // namespace marketsearch
+
+#endif  // MARKETSEARCH_EXPERIMENTS_EXPERIMENT_ANALYSIS_H_
