@@ -181,7 +181,11 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
           ++rep.forced_searches_excluded;
           continue;
         }
-        if (x.ts_ms < e.start_unix_s() * 1000 && !x.unit.empty()) pre[x.unit].Add(x);
+        if (x.ts_ms < e.start_unix_s() * 1000) {
+          if (!x.unit.empty()) pre[x.unit].Add(x);
+          continue;  // an earlier run under the same key is not this experiment
+        }
+        if (e.stop_unix_s() != 0 && x.ts_ms >= e.stop_unix_s() * 1000) continue;
         for (const auto& [exp, arm] : x.arms) {
           if (exp != e.key()) continue;
           auto it = arm_index.find(arm);
@@ -285,6 +289,7 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
               const stats::CupedResult cs = stats::CupedCompare(
                   {cols[0].clicked, cols[0].searches, pn[0], pd[0]},
                   {cols[a].clicked, cols[a].searches, pn[1], pd[1]}, options.alpha, seq_m);
+              if (cu.theta == 0) return mc;  // the pre-period predicts nothing (no clicks then)
               mc.cuped = true;
               mc.cuped_variance_ratio = cu.variance_ratio;
               mc.fixed = cu.difference;
@@ -328,6 +333,7 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
           lat.fixed.control = c99;
           lat.fixed.treatment = t99;
           lat.fixed.estimate = t99 - c99;
+          lat.fixed.lift = c99 > 0 ? t99 / c99 - 1 : 0;
           if (!draws.empty()) {
             std::sort(draws.begin(), draws.end());
             const auto at = [&](double q) {
@@ -390,6 +396,41 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
     }
   }
   return reports;
+}
+
+absl::StatusOr<stats::RatioEstimate> PilotEstimate(const EventLog& log, const std::string& metric,
+                                                   int64_t since_ms, int64_t until_ms) {
+  absl::flat_hash_map<std::string, size_t> by_request;
+  std::vector<Search> searches;
+  absl::Status s = log.ScanImpressions([&](int64_t ts, const SearchRequest& q, const SearchResponse& r) {
+    if (ts >= until_ms) return false;
+    if (ts < since_ms) return true;
+    for (const ServedArm& a : r.arms()) {
+      if (a.forced()) return true;
+    }
+    Search x;
+    x.ts_ms = ts;
+    x.unit = UnitOf(q);
+    x.results = r.results_size();
+    if (x.unit.empty()) return true;
+    by_request.emplace(r.request_id(), searches.size());
+    searches.push_back(std::move(x));
+    return true;
+  });
+  if (!s.ok()) return s;
+  s = log.ScanEvents([&](const Event& e) {
+    auto it = by_request.find(e.request_id());
+    if (it == by_request.end()) return true;
+    if (e.type() == EVENT_TYPE_CLICK) ++searches[it->second].clicks;
+    if (e.type() == EVENT_TYPE_PURCHASE) ++searches[it->second].purchases;
+    return true;
+  });
+  if (!s.ok()) return s;
+  std::map<std::string, UserTotals> users;
+  for (const Search& x : searches) users[x.unit].Add(x);
+  std::vector<const UserTotals*> list;
+  for (const auto& [unit, t] : users) list.push_back(&t);
+  return Metric(ColumnsOf(list), metric);
 }
 
 std::string FormatReport(const ExperimentReport& r) {

@@ -102,6 +102,14 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
                                                                  int64_t now_unix_s,
                                                                  const AnalysisOptions& options);
 
+// A pilot's estimate of `metric` ("ctr", "clicks_per_search", "purchases_per_search",
+// "zero_result_rate" or "ndcg10" — without judged queries: none) over the log's searches
+// in [since_ms, until_ms) (forced ones excluded), per user: value, users and the delta-method
+// variance; variance * users is the per-user variance the power calculation needs
+// (stats::PlannedUsersPerArm).
+absl::StatusOr<stats::RatioEstimate> PilotEstimate(const EventLog& log, const std::string& metric,
+                                                   int64_t since_ms, int64_t until_ms);
+
 // A person's report of one experiment (what experiment_report prints).
 std::string FormatReport(const ExperimentReport& report);
 // All reports as JSON (the dashboard's API).

@@ -153,6 +153,16 @@ TEST(ExperimentAnalysisTest, CupedUsesThePrePeriodAndNarrowsTheInterval) {
   EXPECT_TRUE(ctr.cuped);
   EXPECT_LT(ctr.cuped_variance_ratio, 0.9);  // propensity persists across periods
   EXPECT_GT(ctr.cuped_variance_ratio, 0.1);
+  // The pre-period as a pilot for the power calculation: every user, no arm.
+  auto pilot = PilotEstimate(**log, "ctr", 0, kStart * 1000);
+  ASSERT_TRUE(pilot.ok());
+  EXPECT_EQ(pilot->users, 2000);
+  EXPECT_GT(pilot->value, 0.1);
+  EXPECT_LT(pilot->value, 0.6);
+  EXPECT_GT(pilot->variance, 0);
+  auto later = PilotEstimate(**log, "ctr", (kStart - 500) * 1000, kStart * 1000);  // a gap
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->users, 0);
 }
 
 }  // namespace

@@ -59,6 +59,10 @@ ABSL_FLAG(double, propensity_sigma, 0.5, "lognormal sigma of a user's click prop
 ABSL_FLAG(double, activity_sigma, 0.8, "lognormal sigma of a user's share of the searches");
 ABSL_FLAG(uint64_t, user_id_offset, 0,
           "added to the catalog's user ids (a fresh population for an A/A or a second run)");
+ABSL_FLAG(int, user_replicas, 1,
+          "simulated users per catalog user: each replica has its own id (+ r * 1e9), propensity "
+          "and activity but the same queries (people with the same interests), for a population "
+          "larger than the catalog's");
 
 namespace marketsearch {
 namespace {
@@ -118,7 +122,12 @@ int Run() {
   }
   std::mt19937_64 rng(absl::GetFlag(FLAGS_seed));
   std::vector<SimUser> users;
-  for (auto& [id, u] : by_user) users.push_back(std::move(u));
+  for (int r = 0; r < std::max(1, absl::GetFlag(FLAGS_user_replicas)); ++r) {
+    for (const auto& [id, u] : by_user) {
+      users.push_back(u);
+      users.back().user_id += static_cast<uint64_t>(r) * 1000000000ULL;
+    }
+  }
   std::shuffle(users.begin(), users.end(), rng);
   users.resize(std::min<size_t>(users.size(), std::max(1, absl::GetFlag(FLAGS_users))));
   std::lognormal_distribution<double> propensity(0, absl::GetFlag(FLAGS_propensity_sigma));
@@ -133,9 +142,15 @@ int Run() {
   std::discrete_distribution<size_t> pick_user(weights.begin(), weights.end());
   std::exponential_distribution<double> gap(std::max(1e-3, absl::GetFlag(FLAGS_rate_qps)));
   std::vector<Plan> plan(static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_searches))));
+  // Every user searches at least once (in a random order), so the population of the run is
+  // the --users the plan asked for; the rest of the searches follow the users' activity.
+  std::vector<size_t> first_round(users.size());
+  for (size_t i = 0; i < first_round.size(); ++i) first_round[i] = i;
+  std::shuffle(first_round.begin(), first_round.end(), rng);
   double t = 0;
-  for (Plan& p : plan) {
-    p.user = pick_user(rng);
+  for (size_t i = 0; i < plan.size(); ++i) {
+    Plan& p = plan[i];
+    p.user = i < first_round.size() ? first_round[i] : pick_user(rng);
     const SimUser& u = users[p.user];
     p.query = u.queries[std::uniform_int_distribution<size_t>(0, u.queries.size() - 1)(rng)];
     t += gap(rng);

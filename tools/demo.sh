@@ -32,7 +32,8 @@ printf '\n== starting the server on a free loopback port\n'
 PORT_FILE="$DATA/run/port"
 source tools/server_lib.sh
 trap stop_server EXIT
-start_server "$BIN" "$DATA" "$PORT_FILE" "$DATA/run/server.log"
+# QA overrides on: the experiment report replays the judged queries through each arm.
+start_server "$BIN" "$DATA" "$PORT_FILE" "$DATA/run/server.log" --experiment_qa_overrides
 PORT=$(cat "$PORT_FILE")
 TARGET="127.0.0.1:$PORT"
 sed 's/^/  /' "$DATA/run/server.log"
@@ -68,6 +69,9 @@ printf '\n== what the ranker changed, for one sample query (order before ranking
 printf '\n== quality over the held-out test queries (through the gRPC API)\n'
 "$BIN/jobs/evaluate_search" --target="$TARGET" --data_dir="$DATA" --split=test
 
+printf '\n== A/B experiment: fused order vs fused + ranker, with simulated buyers (tools/demo_experiment.sh)\n'
+bash tools/demo_experiment.sh "$BIN" "$DATA" "$TARGET"
+
 cat <<EOM
 
 == run it yourself
@@ -75,4 +79,6 @@ cat <<EOM
   query:    $BIN/serving/search_cli --target=127.0.0.1:8500 --query='grey sofa' --debug
   evaluate: $BIN/jobs/evaluate_search --target=127.0.0.1:8500 --data_dir=$DATA
   rebuild:  $BIN/jobs/build_index --data_dir=$DATA   (the running server swaps to the new version)
+  traffic:  $BIN/jobs/simulate_traffic --target=127.0.0.1:8500 --data_dir=$DATA --users=1000
+  report:   $BIN/jobs/experiment_report --data_dir=$DATA   (experiments: $DATA/experiments.textproto)
 EOM
