@@ -107,6 +107,20 @@ std::string JsonNumber(double v) {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<JudgedQueryIndex>> LoadJudgedQueries(const std::string& catalog_dir) {
+  auto queries = ReadQueries(catalog_dir + "/queries.tsv");
+  if (!queries.ok()) return queries.status();
+  auto judgments = ReadJudgments(catalog_dir + "/judgments.tsv");
+  if (!judgments.ok()) return judgments.status();
+  auto index = std::make_unique<JudgedQueryIndex>();
+  index->by_query = GroupJudgments(*judgments);
+  for (const QueryRecord& q : *queries) {
+    auto it = index->by_query.find(q.query_id);
+    if (it != index->by_query.end()) index->by_text.emplace(q.text, &it->second);
+  }
+  return index;
+}
+
 absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog& log,
                                                                  const ExperimentSet& set,
                                                                  const JudgedQueries& judged,
@@ -294,6 +308,9 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
               mc.cuped_variance_ratio = cu.variance_ratio;
               mc.fixed = cu.difference;
               mc.sequential = cs.difference;
+              // The arms' own values stay the raw ones; the difference is the adjusted one.
+              mc.fixed.control = mc.sequential.control = c.value;
+              mc.fixed.treatment = mc.sequential.treatment = t.value;
               mc.holm_p = mc.fixed.p_value;
               mc.sequential_p = stats::SequentialPValue(mc.fixed.estimate, mc.fixed.se,
                                                         static_cast<double>(total_users),
@@ -441,7 +458,10 @@ std::string FormatReport(const ExperimentReport& r) {
                         r.primary_metric, r.planned_users_per_arm, r.n_tune);
   bool below = false;
   for (const ArmSummary& a : r.arms) below |= a.below_planned;
-  if (below) out += "  ** below planned sample: decide nothing yet **\n";
+  if (below) {
+    out += "  ** below planned sample: the fixed 95% intervals are not valid yet; only the "
+           "always-valid ones (which the verdict reads) are **\n";
+  }
   absl::StrAppendFormat(&out, "  SRM: chi2 %.2f, p %.3g -> %s\n", r.srm.chi2, r.srm.p_value,
                         r.srm.mismatch ? "MISMATCH: results invalid, do not read them" : "ok");
   out += absl::StrFormat("  %-12s %6s %7s %8s %8s %9s %9s %8s %8s %8s\n", "arm", "weight", "users",

@@ -15,11 +15,13 @@
 #define MARKETSEARCH_EXPERIMENTS_EXPERIMENT_ANALYSIS_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "datasets/catalog_reader.h"
 #include "experiments/event_log.h"
 #include "experiments/experiment_config.h"
 #include "experiments/metrics.h"
@@ -59,7 +61,9 @@ struct MetricComparison {
   double sequential_p = 1;
   double holm_p = 1;  // secondaries: Holm-adjusted p; others: the fixed p
   bool significant = false;  // the interval the verdict reads excludes 0
-  bool cuped = false;  // CTR adjusted with the users' pre-period (fixed = adjusted)
+  // CTR adjusted with the users' pre-period: the estimate and intervals are the adjusted
+  // difference; control and treatment stay the arms' raw values.
+  bool cuped = false;
   double cuped_variance_ratio = 1;
 };
 
@@ -94,6 +98,15 @@ struct ExperimentReport {
 
 // Judged queries by their text (the simulator and real buyers send the text).
 using JudgedQueries = absl::flat_hash_map<std::string, const QueryJudgments*>;
+
+// The judged queries of a catalog directory (queries.tsv, judgments.tsv), by text: what the
+// online NDCG reads. Owns the judgments `by_text` points into.
+struct JudgedQueryIndex {
+  JudgmentMap by_query;
+  JudgedQueries by_text;
+};
+// NotFound / DataLoss as the catalog reader says; callers may go on without NDCG.
+absl::StatusOr<std::unique_ptr<JudgedQueryIndex>> LoadJudgedQueries(const std::string& catalog_dir);
 
 // Reads `log` and reports every experiment of `set`. `judged` may be empty (no NDCG).
 absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog& log,

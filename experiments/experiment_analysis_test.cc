@@ -128,7 +128,7 @@ TEST(ExperimentAnalysisTest, NoLiftIsInconclusiveAndAMismatchIsInvalid) {
     const ExperimentReport& r = (*reports)[0];
     EXPECT_EQ(r.comparisons[0].verdict, stats::Verdict::kInconclusive);
     EXPECT_TRUE(r.arms[0].below_planned);
-    EXPECT_NE(FormatReport(r).find("below planned sample"), std::string::npos);
+    EXPECT_NE(FormatReport(r).find("below planned sample"), std::string::npos) << FormatReport(r);
   }
   {
     auto log = EventLog::Open(TempPath("analysis3"));

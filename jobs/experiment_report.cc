@@ -166,16 +166,9 @@ int Run() {
   // Judged queries by text, for the online NDCG (optional: a catalog without judgments
   // reports no NDCG).
   auto queries = ReadQueries(dir + "/catalog/queries.tsv");
-  auto judgments = ReadJudgments(dir + "/catalog/judgments.tsv");
-  JudgmentMap by_query;
-  JudgedQueries judged;
-  if (queries.ok() && judgments.ok()) {
-    by_query = GroupJudgments(*judgments);
-    for (const QueryRecord& q : *queries) {
-      auto it = by_query.find(q.query_id);
-      if (it != by_query.end()) judged.emplace(q.text, &it->second);
-    }
-  }
+  auto judged_index = LoadJudgedQueries(dir + "/catalog");
+  const JudgedQueries none;
+  const JudgedQueries& judged = judged_index.ok() ? (*judged_index)->by_text : none;
   AnalysisOptions o;
   o.alpha = absl::GetFlag(FLAGS_alpha);
   o.latency_p99_margin_ms = absl::GetFlag(FLAGS_latency_p99_margin_ms);
@@ -189,7 +182,7 @@ int Run() {
   for (const ExperimentReport& r : *reports) {
     std::printf("%s", FormatReport(r).c_str());
     if (!absl::GetFlag(FLAGS_replay_target).empty() && queries.ok()) {
-      Replay(*(*set)->Find(r.key), *queries, by_query);
+      if (judged_index.ok()) Replay(*(*set)->Find(r.key), *queries, (*judged_index)->by_query);
     }
     if (absl::GetFlag(FLAGS_bench_lines)) {
       for (const ArmComparison& c : r.comparisons) {

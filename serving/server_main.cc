@@ -43,6 +43,7 @@
 #include "serving/message_parser.h"
 #include "serving/request_pool.h"
 #include "serving/searcher.h"
+#include "serving/experiment_dashboard.h"
 #include "serving/experiment_router.h"
 #include "serving/serving_lifecycle.h"
 
@@ -141,6 +142,7 @@ int Run() {
   ServerMetrics metrics;
   std::atomic<const ImpressionQueue*> impression_queue{nullptr};  // for /metrics, once it exists
   std::atomic<bool> serving_now{false};  // what /healthz says; the gRPC health service agrees
+  std::atomic<ExperimentDashboard*> dashboard{nullptr};  // /experiments, once the log is open
   // The admin listener first: metrics and health for operators, on its own (loopback) port,
   // already answering (NOT_SERVING) while the versions load.
   AdminServer admin;
@@ -160,11 +162,15 @@ int Run() {
       return AdminServer::Response{up ? 200 : 503, "text/plain; charset=utf-8",
                                    up ? "SERVING\n" : "NOT_SERVING\n"};
     });
+    admin.Handle("/experiments", [&dashboard](const std::string& path, const std::string&) {
+      if (ExperimentDashboard* d = dashboard.load()) return d->Respond(path);
+      return AdminServer::Response{503, "text/plain; charset=utf-8", "starting\n"};
+    });
     if (absl::Status s = admin.Start(address); !s.ok()) {
       std::fprintf(stderr, "server: %s (--admin_address)\n", std::string(s.message()).c_str());
       return 2;
     }
-    std::fprintf(stderr, "server: admin listener on %s (port %d): /metrics, /healthz\n", address.c_str(),
+    std::fprintf(stderr, "server: admin listener on %s (port %d): /metrics, /healthz, /experiments\n", address.c_str(),
                  admin.port());
     if (!absl::GetFlag(FLAGS_admin_port_file).empty()) {
       if (auto s = WriteFileAtomically(absl::GetFlag(FLAGS_admin_port_file), absl::StrCat(admin.port(), "\n"));
@@ -350,6 +356,18 @@ int Run() {
                  set != nullptr ? set->config().layers_size() : 0,
                  eo.allow_forced_arms ? ", QA overrides enabled" : "");
   }
+  // The dashboard reads the server's own log; the catalog's judgments (when the data directory
+  // has them) give the online NDCG.
+  auto judged = LoadJudgedQueries(data_dir + "/catalog");
+  ExperimentDashboard::Options dashboard_options;
+  dashboard_options.log = events.get();
+  dashboard_options.router = experiments.get();
+  dashboard_options.judged = judged.ok() ? &(*judged)->by_text : nullptr;
+  ExperimentDashboard experiment_dashboard(dashboard_options);
+  dashboard = &experiment_dashboard;
+  if (admin.port() > 0) {
+    std::fprintf(stderr, "server: experiment dashboard at http://127.0.0.1:%d/experiments\n", admin.port());
+  }
   MarketSearchService::Options service_options;
   service_options.experiments = experiments.get();
   service_options.events = events.get();
@@ -435,6 +453,7 @@ int Run() {
                    std::chrono::milliseconds(std::max(0, absl::GetFlag(FLAGS_drain_timeout_ms))));
   std::fprintf(stderr, "server: drained in %.0f ms: %lld requests answered during the drain\n",
                MsSince(drain_start), static_cast<long long>(service.finished() - finished_before));
+  dashboard = nullptr;  // /experiments stops reading the log before it closes
   if (impressions) {
     impression_queue = nullptr;  // /metrics stops reading it
     impressions->Close();        // the requests are done: write what they queued

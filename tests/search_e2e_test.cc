@@ -718,6 +718,17 @@ TEST_F(SearchE2E, ExperimentArmsChangeWhatIsServedAndReloadWithoutRestart) {
     EXPECT_NE(s.error_message().find("events[0].attribution_token"), std::string::npos)
         << s.error_message();
   }
+  // The dashboard in headless Chromium: rendered without script errors, its charts drawn with
+  // Chart.js, its arms table equal to the JSON API; the screenshot lands in the test outputs.
+  {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the impression queue flushes
+    const char* out = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+    const std::string shot = std::string(out != nullptr ? out : TestTmpDir().c_str()) + "/dashboard.png";
+    const std::string cmd = RunfilesRoot() + "/third_party/python " + RunfilesRoot() +
+                            "/tests/dashboard_check.py http://127.0.0.1:" +
+                            std::to_string(server_->admin_port()) + " " + shot + " hybrid-vs-lexical";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
   // QA overrides are off on this server.
   SearchRequest forced = Request("bike");
   (*forced.mutable_force_arms())["hybrid-vs-lexical"] = "lexical";

@@ -24,8 +24,11 @@ PACKAGES=(
   libjemalloc-dev
   # metrics (prometheus-cpp) and the admin HTTP listener (libmicrohttpd)
   prometheus-cpp-dev libmicrohttpd-dev
-  # tests (prometheus: promtool and a real Prometheus scraping the server)
-  libgtest-dev libgmock-dev prometheus
+  # the experiment dashboard's charts (Chart.js, served by the server: no CDN)
+  libjs-chart.js
+  # tests (prometheus: promtool and a real Prometheus scraping the server; chromium: the
+  # dashboard rendered in a real headless browser)
+  libgtest-dev libgmock-dev prometheus chromium
   # the interpreter the virtual environment is made from (Debian's python3 3.11: the wheel is cp311)
   python3 python3-venv
 )
