@@ -31,6 +31,8 @@ if [ -f bench/server_cpu_bench.sh ]; then
   echo "== server CPU per request, one client; idle CPU after the load (real server)"
   bash bench/server_cpu_bench.sh "$R" 2>&1 | tee var/bench/server_cpu.txt
 fi
+echo "== experiments: cost per request, calibration, A/B vs interleaving on the ranker"
+bash bench/experiment_bench.sh "$R" 2>&1 | tee var/bench/experiments.txt
 if [ -f bench/fresh_bench.sh ]; then
   # Last user of $R: the bench upserts and deletes listings in its store.
   echo "== fresh listings: upsert -> searchable, delete -> gone (real server)"

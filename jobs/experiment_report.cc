@@ -19,7 +19,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "datasets/catalog_reader.h"
@@ -35,6 +37,9 @@ ABSL_FLAG(std::string, json_out, "", "also write the report as JSON here");
 ABSL_FLAG(std::string, replay_target, "",
           "a server with --experiment_qa_overrides: replay the judged test queries per arm");
 ABSL_FLAG(int, replay_queries, 0, "replay at most this many test queries (0 = all)");
+ABSL_FLAG(std::string, replay_pages_out, "",
+          "write the replayed pages here (TSV: query_id, arm, listing ids in order), for the "
+          "calibration benchmark's detection runs");
 ABSL_FLAG(double, latency_p99_margin_ms, 5, "guardrail: tolerated p99 latency increase");
 ABSL_FLAG(double, zero_result_margin, 0.01, "guardrail: tolerated zero-result rate increase");
 ABSL_FLAG(bool, bench_lines, false, "also print BENCH lines");
@@ -55,6 +60,7 @@ void Replay(const Experiment& e, const std::vector<QueryRecord>& queries, const 
   auto stub = MarketSearch::NewStub(
       grpc::CreateChannel(absl::GetFlag(FLAGS_replay_target), grpc::InsecureChannelCredentials()));
   std::vector<std::vector<double>> ndcg(e.arms_size());
+  std::string pages;  // --replay_pages_out
   int used = 0;
   for (const QueryRecord& q : queries) {
     if (q.split != "test") continue;
@@ -79,9 +85,15 @@ void Replay(const Experiment& e, const std::vector<QueryRecord>& queries, const 
       std::vector<uint64_t> ids;
       for (const SearchResult& r : resp.results()) ids.push_back(r.listing_id());
       row.push_back(NdcgAtK(ids, j->second, 10));
+      absl::StrAppend(&pages, q.query_id, "\t", e.arms(a).name(), "\t", absl::StrJoin(ids, ","), "\n");
     }
     for (int a = 0; a < e.arms_size(); ++a) ndcg[a].push_back(row[a]);
     ++used;
+  }
+  if (!absl::GetFlag(FLAGS_replay_pages_out).empty()) {
+    if (absl::Status s = WriteFileAtomically(absl::GetFlag(FLAGS_replay_pages_out), pages); !s.ok()) {
+      std::fprintf(stderr, "experiment_report: %s\n", std::string(s.message()).c_str());
+    }
   }
   std::printf("  offline replay of %d judged test queries through each arm (forced, excluded above):\n",
               used);

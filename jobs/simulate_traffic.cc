@@ -7,12 +7,8 @@
 // propensity (lognormal multiplier) and activity (lognormal share of the searches).
 //
 // Clicks follow a position-biased cascade driven by the generator's hidden relevance (the
-// judgments), never by the ranker's scores: the user examines the page top-down; at an
-// examined position they click with probability click_<grade> * propensity; after a click
-// they stop with probability stop_after_click, else go on; after a position without a click
-// they examine the next with probability examine_decay. A click becomes a purchase with
-// probability purchase_after_click * (grade is Exact). Events go to LogEvents with the
-// response's attribution token.
+// judgments), never by the ranker's scores (experiments/click_model.h; its parameters are
+// flags). Events go to LogEvents with the response's attribution token.
 //
 // Arrivals are Poisson at --rate_qps, sent by --concurrency workers; deterministic per seed
 // (which user, which query, which clicks), whatever the server answers.
@@ -36,6 +32,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
 #include "datasets/catalog_reader.h"
+#include "experiments/click_model.h"
 #include "proto/esci.h"
 #include "proto/search.grpc.pb.h"
 
@@ -86,15 +83,6 @@ struct Totals {
   std::map<std::string, std::pair<int64_t, int64_t>> per_arm;  // "exp/arm" -> searches, clicked
   std::map<std::string, int64_t> error_codes;
 };
-
-double ClickProbability(Esci grade) {
-  switch (grade) {
-    case Esci::kExact: return absl::GetFlag(FLAGS_click_e);
-    case Esci::kSubstitute: return absl::GetFlag(FLAGS_click_s);
-    case Esci::kComplement: return absl::GetFlag(FLAGS_click_c);
-    default: return absl::GetFlag(FLAGS_click_i);
-  }
-}
 
 int Run() {
   const std::string dir = absl::GetFlag(FLAGS_data_dir) + "/catalog";
@@ -164,6 +152,14 @@ int Run() {
                absl::GetFlag(FLAGS_rate_qps), t, absl::GetFlag(FLAGS_concurrency),
                static_cast<unsigned long long>(absl::GetFlag(FLAGS_seed)));
 
+  ClickModel model;
+  model.click_exact = absl::GetFlag(FLAGS_click_e);
+  model.click_substitute = absl::GetFlag(FLAGS_click_s);
+  model.click_complement = absl::GetFlag(FLAGS_click_c);
+  model.click_irrelevant = absl::GetFlag(FLAGS_click_i);
+  model.examine_decay = absl::GetFlag(FLAGS_examine_decay);
+  model.stop_after_click = absl::GetFlag(FLAGS_stop_after_click);
+  model.purchase_after_click = absl::GetFlag(FLAGS_purchase_after_click);
   auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials());
   auto stub = MarketSearch::NewStub(channel);
   Totals totals;
@@ -193,33 +189,29 @@ int Run() {
       }
       // The cascade over the page, with this search's own random stream.
       std::mt19937_64 click_rng(p.click_seed);
-      std::uniform_real_distribution<double> coin(0, 1);
       const auto& labels = judged.at(p.query->query_id);
+      std::vector<Esci> grades;
+      for (const SearchResult& r : resp.results()) {
+        auto it = labels.find(r.listing_id());
+        grades.push_back(it == labels.end() ? Esci::kIrrelevant : it->second);
+      }
+      const PageClicks page = SimulateClicks(model, grades, u.propensity, click_rng);
       LogEventsRequest events;
-      int clicks = 0, purchases = 0;
-      for (int pos = 0; pos < resp.results_size(); ++pos) {
-        const uint64_t id = resp.results(pos).listing_id();
-        auto it = labels.find(id);
-        const Esci grade = it == labels.end() ? Esci::kIrrelevant : it->second;
-        const double pc = std::min(1.0, ClickProbability(grade) * u.propensity);
-        if (coin(click_rng) < pc) {
-          ++clicks;
-          Event* e = events.add_events();
-          e->set_request_id(resp.request_id());
-          e->set_listing_id(id);
-          e->set_position(pos);
-          e->set_type(EVENT_TYPE_CLICK);
-          e->set_user_id(u.user_id);
-          e->set_attribution_token(resp.attribution_token());
-          if (grade == Esci::kExact && coin(click_rng) < absl::GetFlag(FLAGS_purchase_after_click)) {
-            ++purchases;
-            Event* b = events.add_events();
-            *b = *e;
-            b->set_type(EVENT_TYPE_PURCHASE);
-          }
-          if (coin(click_rng) < absl::GetFlag(FLAGS_stop_after_click)) break;
-        } else if (coin(click_rng) >= absl::GetFlag(FLAGS_examine_decay)) {
-          break;
+      const int clicks = static_cast<int>(page.clicked_positions.size());
+      const int purchases = static_cast<int>(page.purchased_positions.size());
+      for (int pos : page.clicked_positions) {
+        Event* e = events.add_events();
+        e->set_request_id(resp.request_id());
+        e->set_listing_id(resp.results(pos).listing_id());
+        e->set_position(pos);
+        e->set_type(EVENT_TYPE_CLICK);
+        e->set_user_id(u.user_id);
+        e->set_attribution_token(resp.attribution_token());
+        if (std::find(page.purchased_positions.begin(), page.purchased_positions.end(), pos) !=
+            page.purchased_positions.end()) {
+          Event* b = events.add_events();
+          *b = *e;
+          b->set_type(EVENT_TYPE_PURCHASE);
         }
       }
       bool event_error = false;
