@@ -68,6 +68,7 @@ absl::Status EventLog::AppendImpression(const SearchRequest& request,
     auto* x = slim.add_results();
     x->set_listing_id(r.listing_id());
     x->set_score(r.score());
+    x->set_interleaving_team(r.interleaving_team());
   }
   std::string value = request.SerializeAsString();
   std::string resp = slim.SerializeAsString();

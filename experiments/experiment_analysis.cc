@@ -22,6 +22,8 @@ struct Search {
   double latency_ms = 0;
   double ndcg = -1;  // -1: not a judged query
   int clicks = 0, purchases = 0;
+  std::vector<int> teams;              // interleaved pages: 0 = first arm, 1 = second
+  std::vector<int> clicked_positions;  // from the click events
 };
 
 // One user's totals in one arm (or in the pre-period).
@@ -144,6 +146,9 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
     if (auto it = r.debug().stage_ms().find("total"); it != r.debug().stage_ms().end()) {
       x.latency_ms = it->second;
     }
+    if (r.results_size() > 0 && r.results(0).interleaving_team() > 0) {
+      for (const SearchResult& res : r.results()) x.teams.push_back(res.interleaving_team() - 1);
+    }
     if (auto j = judged.find(q.query()); j != judged.end()) {
       std::vector<uint64_t> ids;
       for (const SearchResult& res : r.results()) ids.push_back(res.listing_id());
@@ -163,7 +168,10 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
       return true;
     }
     Search& x = searches[it->second];
-    if (e.type() == EVENT_TYPE_CLICK) ++x.clicks;
+    if (e.type() == EVENT_TYPE_CLICK) {
+      ++x.clicks;
+      x.clicked_positions.push_back(e.position());
+    }
     if (e.type() == EVENT_TYPE_PURCHASE) ++x.purchases;
     return true;
   });
@@ -205,6 +213,43 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
           auto it = arm_index.find(arm);
           if (it != arm_index.end() && !x.unit.empty()) mine.emplace_back(it->second, &x);
         }
+      }
+      if (e.type() == Experiment::INTERLEAVING) {
+        // Per-query credit on the interleaved pages, aggregated per user.
+        rep.interleaving = true;
+        std::map<std::string, stats::UserPreference> prefs;
+        for (const Search& x : searches) {
+          if (x.ts_ms < e.start_unix_s() * 1000 || x.unit.empty() || x.teams.empty()) continue;
+          if (e.stop_unix_s() != 0 && x.ts_ms >= e.stop_unix_s() * 1000) continue;
+          bool in = false;
+          for (const auto& [exp, arm] : x.arms) in |= exp == e.key();
+          if (!in) continue;
+          ++rep.interleaved_searches;
+          stats::InterleavedPage page;
+          page.team = x.teams;
+          page.ids.resize(x.teams.size());
+          const int outcome = stats::InterleavingOutcome(page, x.clicked_positions);
+          stats::UserPreference& p = prefs[x.unit];
+          if (outcome > 0) {
+            ++p.a_wins;
+          } else if (outcome < 0) {
+            ++p.b_wins;
+          } else if (!x.clicked_positions.empty()) {
+            ++p.ties;
+          }
+        }
+        std::vector<stats::UserPreference> list;
+        for (const auto& [unit, p] : prefs) list.push_back(p);
+        rep.interleaved_users = static_cast<int64_t>(list.size());
+        rep.preference = stats::AnalyzeInterleaving(list, options.alpha, 2000, options.seed);
+        for (int a = 0; a < arms; ++a) {
+          ArmSummary m;
+          m.name = e.arms(a).name();
+          m.weight = e.arms(a).weight();
+          rep.arms.push_back(std::move(m));
+        }
+        reports.push_back(std::move(rep));
+        continue;
       }
       // Aggregates per arm and user over the searches up to `until` (all: INT64_MAX).
       auto aggregate = [&](int64_t until) {
@@ -454,6 +499,18 @@ std::string FormatReport(const ExperimentReport& r) {
   std::string out = absl::StrFormat("experiment %s (layer %s, %s%s)%s%s\n", r.key, r.layer, r.type,
                                     r.running ? ", running" : "",
                                     r.description.empty() ? "" : ": ", r.description);
+  if (r.interleaving) {
+    const stats::InterleavingResult& p = r.preference;
+    absl::StrAppendFormat(
+        &out, "  interleaving (Team-Draft): %d searches from %d users; %s wins %d, %s wins %d, ties %d\n"
+              "    preference for %s: Delta_AB %+.4f, 95%% CI [%+.4f, %+.4f] (bootstrap over users), "
+              "sign test p %.3g%s\n",
+        r.interleaved_searches, r.interleaved_users, r.arms[0].name, p.a_wins, r.arms[1].name,
+        p.b_wins, p.ties, r.arms[0].name, p.delta_ab, p.ci_low, p.ci_high, p.sign_test_p,
+        p.ci_low > 0 ? absl::StrCat(" -> ", r.arms[0].name, " preferred")
+                     : p.ci_high < 0 ? absl::StrCat(" -> ", r.arms[1].name, " preferred") : "");
+    return out;
+  }
   absl::StrAppendFormat(&out, "  primary metric: %s; planned %d users per arm; sequential tuning n %d\n",
                         r.primary_metric, r.planned_users_per_arm, r.n_tune);
   bool below = false;
@@ -547,7 +604,17 @@ std::string ReportsToJson(const std::vector<ExperimentReport>& reports) {
       }
       out += "]}";
     }
-    out += "],\"timeline\":[";
+    out += "],";
+    if (r.interleaving) {
+      const stats::InterleavingResult& p = r.preference;
+      absl::StrAppend(&out, "\"interleaving\":{\"searches\":", r.interleaved_searches,
+                      ",\"users\":", r.interleaved_users, ",\"a_wins\":", p.a_wins,
+                      ",\"b_wins\":", p.b_wins, ",\"ties\":", p.ties,
+                      ",\"delta_ab\":", JsonNumber(p.delta_ab), ",\"ci_low\":", JsonNumber(p.ci_low),
+                      ",\"ci_high\":", JsonNumber(p.ci_high), ",\"sign_test_p\":",
+                      JsonNumber(p.sign_test_p), "},");
+    }
+    out += "\"timeline\":[";
     for (size_t p = 0; p < r.timeline.size(); ++p) {
       const TimelinePoint& tp = r.timeline[p];
       if (p > 0) out += ",";

@@ -94,6 +94,11 @@ struct ExperimentReport {
   int64_t events_without_impression = 0;  // e.g. the impression was dropped
   int64_t n_tune = 0;  // the sequential interval's tuning sample (total users)
   std::vector<TimelinePoint> timeline;
+  // Interleaving experiments: the first arm (A) against the second (B) on the interleaved
+  // pages, per-query credit, users as the bootstrap unit; no-click searches left out.
+  bool interleaving = false;
+  int64_t interleaved_users = 0, interleaved_searches = 0;
+  stats::InterleavingResult preference;
 };
 
 // Judged queries by their text (the simulator and real buyers send the text).

@@ -165,5 +165,62 @@ TEST(ExperimentAnalysisTest, CupedUsesThePrePeriodAndNarrowsTheInterval) {
   EXPECT_EQ(later->users, 0);
 }
 
+// Interleaved pages where the first arm's results draw more clicks: the preference favours it.
+TEST(ExperimentAnalysisTest, InterleavingPreferenceFromPerQueryCredit) {
+  auto log = EventLog::Open(TempPath("analysis5"));
+  ASSERT_TRUE(log.ok());
+  auto set = ExperimentSet::Parse(
+      absl::StrCat(R"pb(layers { name: "ranking" experiments { key: "il" type: INTERLEAVING
+        range_end: 1 start_unix_s: )pb", kStart, R"pb(
+        arms { name: "ranker" weight: 0.5 } arms { name: "fused" weight: 0.5 } } })pb"),
+      "test", nullptr, kStart);
+  ASSERT_TRUE(set.ok());
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> u01(0, 1);
+  int64_t seq = 0;
+  for (uint64_t user = 1; user <= 300; ++user) {
+    for (int k = 0; k < 4; ++k) {
+      SearchRequest q;
+      q.set_query("sofa");
+      q.set_user_id(user);
+      SearchResponse r;
+      r.set_request_id(absl::StrCat("i", seq++));
+      ServedArm* a = r.add_arms();
+      a->set_experiment("il");
+      a->set_arm("interleaved");
+      for (int pos = 0; pos < 4; ++pos) {
+        SearchResult* res = r.add_results();
+        res->set_listing_id(100 + pos);
+        res->set_interleaving_team(pos % 2 == 0 ? 1 : 2);
+      }
+      const int64_t ts = kStart * 1000 + static_cast<int64_t>(user) * 10 + k;
+      ASSERT_TRUE((*log)->AppendImpression(q, r, ts).ok());
+      // Team 1 (positions 0, 2) is clicked 40% of the time, team 2 (1, 3) 20%.
+      for (int pos = 0; pos < 4; ++pos) {
+        if (u01(rng) < (pos % 2 == 0 ? 0.4 : 0.2)) {
+          Event e;
+          e.set_request_id(r.request_id());
+          e.set_listing_id(100 + pos);
+          e.set_position(pos);
+          e.set_type(EVENT_TYPE_CLICK);
+          e.set_timestamp_ms(ts + 1);
+          ASSERT_TRUE((*log)->AppendEvents({&e, 1}, ts + 1).ok());
+        }
+      }
+    }
+  }
+  auto reports = AnalyzeExperiments(**log, **set, {}, kStart + 100, AnalysisOptions());
+  ASSERT_TRUE(reports.ok()) << reports.status();
+  const ExperimentReport& r = (*reports)[0];
+  EXPECT_TRUE(r.interleaving);
+  EXPECT_EQ(r.interleaved_searches, 1200);
+  EXPECT_EQ(r.interleaved_users, 300);
+  EXPECT_GT(r.preference.a_wins, r.preference.b_wins);
+  EXPECT_GT(r.preference.ci_low, 0);
+  EXPECT_LT(r.preference.sign_test_p, 0.001);
+  EXPECT_NE(FormatReport(r).find("ranker preferred"), std::string::npos) << FormatReport(r);
+  EXPECT_NE(ReportsToJson(*reports).find("\"interleaving\":{"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace marketsearch

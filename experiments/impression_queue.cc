@@ -23,6 +23,7 @@ bool ImpressionQueue::Enqueue(const SearchRequest& request, const SearchResponse
     auto* x = item.response.add_results();
     x->set_listing_id(r.listing_id());
     x->set_score(r.score());
+    x->set_interleaving_team(r.interleaving_team());
   }
   item.timestamp_ms = timestamp_ms;
   absl::MutexLock lock(&mu_);

@@ -215,6 +215,29 @@ A sample-ratio mismatch (SRM, p &lt; 0.001) invalidates an experiment.</p>
       sec.appendChild(el('h2', {}, x.key + ' — ' + x.layer + ' layer, ' + x.type + (x.running ? ', running' : ', stopped')));
       sec.appendChild(el('div', {'class': 'meta'}, (x.description ? x.description + ' · ' : '') +
         'primary metric ' + x.primary_metric + ' · planned ' + x.planned_users_per_arm + ' users per arm'));
+      if (x.interleaving) {
+        var p = x.interleaving;
+        var t = el('table', {'class': 'interleaving', 'data-experiment': x.key});
+        var head = el('tr');
+        ['searches', 'users', x.arms[0].name + ' wins', x.arms[1].name + ' wins', 'ties',
+         'preference for ' + x.arms[0].name + ' (Δ_AB)', '95% CI (users bootstrap)', '', 'sign test p'
+        ].forEach(function (h) { head.appendChild(el('th', {}, h)); });
+        t.appendChild(head);
+        var tr = el('tr');
+        [['searches', String(p.searches)], ['users', String(p.users)], ['a_wins', String(p.a_wins)],
+         ['b_wins', String(p.b_wins)], ['ties', String(p.ties)], ['delta_ab', signed(p.delta_ab)],
+         ['ci', '[' + signed(p.ci_low) + ', ' + signed(p.ci_high) + ']']].forEach(function (c) {
+          tr.appendChild(el('td', {'data-field': c[0]}, c[1]));
+        });
+        var bar = el('td');
+        bar.appendChild(ciBar(p.ci_low, p.ci_high, Math.max(Math.abs(p.ci_low || 0), Math.abs(p.ci_high || 0), 1e-9)));
+        tr.appendChild(bar);
+        tr.appendChild(el('td', {}, p.sign_test_p === null ? '–' : Number(p.sign_test_p).toPrecision(2)));
+        t.appendChild(tr);
+        sec.appendChild(t);
+        root.appendChild(sec);
+        return;
+      }
       var below = x.arms.some(function (a) { return a.below_planned; });
       if (below) sec.appendChild(el('div', {'class': 'banner warn', 'data-banner': 'below-planned'},
         'Below the planned sample: the fixed 95% intervals are not valid yet; read only the ' +

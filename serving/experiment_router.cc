@@ -127,8 +127,21 @@ absl::StatusOr<ExperimentRouter::Route> ExperimentRouter::RouteRequest(
                                                        request.force_arms().end());
   if (unit.empty() && forced.empty()) return route;  // nothing to hash on: not enrolled
   route.arms = route.set->Assign(unit, now_unix_s, forced.empty() ? nullptr : &forced);
-  for (const ArmAssignment& a : route.arms) {
+  const Experiment* interleaved = nullptr;
+  for (ArmAssignment& a : route.arms) {
+    if (a.type == Experiment::INTERLEAVING && interleaved == nullptr && !a.forced) {
+      interleaved = route.set->Find(a.experiment);
+      a.arm = "interleaved";
+      a.arm_index = -1;
+      continue;  // both arms' overrides apply below, one ranking each
+    }
     if (a.overrides != nullptr) route.options = ApplyOverrides(route.options, *a.overrides);
+  }
+  if (interleaved != nullptr) {
+    route.interleave = true;
+    route.interleave_a = ApplyOverrides(route.options, interleaved->arms(0).overrides());
+    route.interleave_b = ApplyOverrides(route.options, interleaved->arms(1).overrides());
+    route.options = route.interleave_a;
   }
   return route;
 }

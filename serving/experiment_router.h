@@ -58,6 +58,12 @@ class ExperimentRouter {
     std::shared_ptr<const ExperimentSet> set;  // keeps `arms[i].overrides` alive
     std::vector<ArmAssignment> arms;
     Searcher::Options options;  // the base options with every arm's overrides applied
+    // An interleaving experiment holds this buyer (its ArmAssignment's arm is "interleaved"):
+    // the first page interleaves the rankings of `options` with the first arm's overrides
+    // (interleave_a) and with the second's (interleave_b); later pages are served with
+    // interleave_a. At most one interleaving experiment per request (the first layer's).
+    bool interleave = false;
+    Searcher::Options interleave_a, interleave_b;
   };
   // The arms and options of `request`. InvalidArgument (naming force_arms) when it forces
   // arms and the server does not allow it. Cheap when no experiment runs.

@@ -167,6 +167,29 @@ TEST_F(ExperimentRouterTest, ForcedArmsOnlyWhenEnabled) {
   EXPECT_FALSE(route->options.use_ranker);
 }
 
+TEST_F(ExperimentRouterTest, InterleavingGivesBothArmsOptions) {
+  Write(R"pb(layers { name: "ranking" experiments { key: "il" type: INTERLEAVING range_end: 1
+      arms { name: "ranker" weight: 0.5 overrides { use_ranker: true rank_depth: 50 } }
+      arms { name: "fused" weight: 0.5 overrides { use_ranker: false } } } }
+    layers { name: "retrieval" experiments { key: "depth" range_end: 1
+      arms { name: "a" weight: 0.5 overrides { min_candidates: 300 } }
+      arms { name: "b" weight: 0.5 overrides { min_candidates: 300 } } } })pb");
+  auto router = MakeRouter();
+  ASSERT_TRUE(router->Reload(kNow).ok());
+  SearchRequest req;
+  req.set_user_id(3);
+  auto route = router->RouteRequest(req, Searcher::Options(), kNow);
+  ASSERT_TRUE(route.ok());
+  ASSERT_TRUE(route->interleave);
+  EXPECT_EQ(route->arms[0].arm, "interleaved");
+  EXPECT_TRUE(route->interleave_a.use_ranker);
+  EXPECT_EQ(route->interleave_a.rank_depth, 50);
+  EXPECT_FALSE(route->interleave_b.use_ranker);
+  // The other layer's overrides apply to both rankings.
+  EXPECT_EQ(route->interleave_a.min_candidates, 300);
+  EXPECT_EQ(route->interleave_b.min_candidates, 300);
+}
+
 TEST_F(ExperimentRouterTest, AttributionTokensVerifyAndRefuseForgeries) {
   Write(kConfig);
   auto router = MakeRouter();

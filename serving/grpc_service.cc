@@ -5,9 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/status_macros.h"
 #include "common/timing.h"
+#include "experiments/stats.h"
 #include "serving/message_parser.h"
 #include "serving/request_validation.h"
 
@@ -183,8 +187,13 @@ absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchR
     if (!r.ok()) return r.status();
     route = *std::move(r);
   }
-  absl::Status s = searcher_->Search(request, response, &stats, &control,
-                                     route.arms.empty() ? nullptr : &route.options);
+  absl::Status s;
+  if (route.interleave && request.page_token().empty()) {
+    s = InterleavedSearch(request, route, response, &stats, control);
+  } else {
+    s = searcher_->Search(request, response, &stats, &control,
+                          route.arms.empty() ? nullptr : &route.options);
+  }
   if (s.ok() && options_.experiments != nullptr) options_.experiments->Annotate(route, response);
   if (s.ok() && options_.metrics != nullptr) options_.metrics->SearchDone(stats);
   if (options_.access_log != nullptr && options_.access_log->Sampled()) {
@@ -196,6 +205,38 @@ absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchR
     options_.metrics->ImpressionDropped();
   }
   return s;
+}
+
+absl::Status MarketSearchService::InterleavedSearch(const SearchRequest& request,
+                                                   const ExperimentRouter::Route& route,
+                                                   SearchResponse* response,
+                                                   SearchRequestStats* stats,
+                                                   const RequestControl& control) {
+  // Both rankings in full (twice the work of a search: the price of interleaving's far smaller
+  // sample), then one page that takes turns between them (Team-Draft, coins from the request
+  // id so the page is reproducible from the log).
+  SearchResponse b;
+  MS_RETURN_IF_ERROR(searcher_->Search(request, response, stats, &control, &route.interleave_a));
+  MS_RETURN_IF_ERROR(searcher_->Search(request, &b, nullptr, &control, &route.interleave_b));
+  std::vector<uint64_t> ids_a, ids_b;
+  absl::flat_hash_map<uint64_t, SearchResult> results;
+  for (const SearchResult& r : response->results()) {
+    ids_a.push_back(r.listing_id());
+    results.emplace(r.listing_id(), r);
+  }
+  for (const SearchResult& r : b.results()) {
+    ids_b.push_back(r.listing_id());
+    results.emplace(r.listing_id(), r);
+  }
+  const stats::InterleavedPage page = stats::TeamDraftInterleave(
+      ids_a, ids_b, request.page_size(), absl::HashOf(response->request_id()));
+  response->clear_results();
+  for (size_t i = 0; i < page.ids.size(); ++i) {
+    SearchResult* r = response->add_results();
+    *r = results.at(page.ids[i]);
+    r->set_interleaving_team(page.team[i] + 1);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status MarketSearchService::DoLogEvents(const LogEventsRequest& request,

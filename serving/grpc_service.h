@@ -96,6 +96,11 @@ class MarketSearchService final : public RawMarketSearchService {
       grpc::ByteBuffer* response,
       std::function<absl::Status(const Req&, Resp*, const RequestControl&)> handle);
 
+  // The first page of a buyer in an interleaving experiment: both arms' rankings, one
+  // Team-Draft page (each result's interleaving_team says which arm contributed it).
+  absl::Status InterleavedSearch(const SearchRequest& request, const ExperimentRouter::Route& route,
+                                 SearchResponse* response, SearchRequestStats* stats,
+                                 const RequestControl& control);
   absl::Status DoSearch(const SearchRequest& request, SearchResponse* response,
                         const RequestControl& control);
   absl::Status DoLogEvents(const LogEventsRequest& request, LogEventsResponse* response);
