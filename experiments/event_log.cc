@@ -127,6 +127,33 @@ absl::Status EventLog::ScanImpressions(
   return FromRocks(it->status(), "scan impressions");
 }
 
+absl::Status EventLog::DropBefore(int64_t cutoff_ms) {
+  if (cutoff_ms <= 0) return absl::OkStatus();
+  for (const char kind : {'i', 'e'}) {
+    const std::string begin = Key(kind, 0, 0), end = Key(kind, cutoff_ms, 0);
+    if (absl::Status s = FromRocks(
+            db_->DeleteRange(rocksdb::WriteOptions(), db_->DefaultColumnFamily(), begin, end),
+            "drop old log records");
+        !s.ok()) {
+      return s;
+    }
+    const rocksdb::Slice b(begin), e(end);
+    if (absl::Status s = FromRocks(db_->CompactRange(rocksdb::CompactRangeOptions(), &b, &e),
+                                   "compact dropped log records");
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+int64_t EventLog::SizeBytes() const {
+  uint64_t sst = 0, mem = 0;
+  db_->GetIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize, &sst);
+  db_->GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &mem);
+  return static_cast<int64_t>(sst + mem);
+}
+
 int64_t EventLog::CountImpressions() const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   int64_t n = 0;

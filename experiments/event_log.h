@@ -44,6 +44,13 @@ class EventLog {
           fn) const;
   int64_t CountImpressions() const;
 
+  // Retention: deletes every impression and event older than `cutoff_ms` (keys are ordered by
+  // time, so two range deletions) and compacts those ranges so the disk space comes back.
+  // Returns OK when there was nothing to drop.
+  absl::Status DropBefore(int64_t cutoff_ms);
+  // Bytes held: SST files plus memtables (RocksDB's own accounting).
+  int64_t SizeBytes() const;
+
  private:
   EventLog() = default;
   std::unique_ptr<rocksdb::DB> db_;

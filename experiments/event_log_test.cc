@@ -87,5 +87,39 @@ TEST(EventLog, ImpressionsKeepArmsAndLatencyAndReadAlongsideTheWriter) {
   EXPECT_FALSE((*reader)->AppendEvents({&e, 1}, 1).ok());
 }
 
+TEST(EventLog, RetentionDropsOnlyOldRecords) {
+  auto log = EventLog::Open(Path("log3"));
+  ASSERT_TRUE(log.ok());
+  SearchRequest req;
+  req.set_query("sofa");
+  SearchResponse resp;
+  resp.set_request_id("r");
+  resp.add_results()->set_listing_id(5);
+  Event e;
+  e.set_request_id("r");
+  e.set_listing_id(5);
+  e.set_type(EVENT_TYPE_CLICK);
+  for (int64_t ts : {1000, 2000, 3000, 4000}) {
+    ASSERT_TRUE((*log)->AppendImpression(req, resp, ts).ok());
+    e.set_timestamp_ms(ts);
+    ASSERT_TRUE((*log)->AppendEvents({&e, 1}, ts).ok());
+  }
+  EXPECT_GT((*log)->SizeBytes(), 0);
+  ASSERT_TRUE((*log)->DropBefore(3000).ok());
+  std::vector<int64_t> impressions, events;
+  ASSERT_TRUE((*log)->ScanImpressions([&](int64_t ts, const SearchRequest&, const SearchResponse&) {
+    impressions.push_back(ts);
+    return true;
+  }).ok());
+  ASSERT_TRUE((*log)->ScanEvents([&](const Event& x) {
+    events.push_back(x.timestamp_ms());
+    return true;
+  }).ok());
+  EXPECT_EQ(impressions, (std::vector<int64_t>{3000, 4000}));
+  EXPECT_EQ(events, (std::vector<int64_t>{3000, 4000}));
+  EXPECT_TRUE((*log)->DropBefore(0).ok());  // nothing
+  EXPECT_EQ((*log)->CountImpressions(), 2);
+}
+
 }  // namespace
 }  // namespace marketsearch

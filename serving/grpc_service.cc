@@ -194,7 +194,10 @@ absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchR
     s = searcher_->Search(request, response, &stats, &control,
                           route.arms.empty() ? nullptr : &route.options);
   }
-  if (s.ok() && options_.experiments != nullptr) options_.experiments->Annotate(route, response);
+  if (s.ok() && options_.experiments != nullptr) {
+    options_.experiments->Annotate(route, response);
+    if (options_.metrics != nullptr && response->arms_size() > 0) options_.metrics->ExperimentServed(*response);
+  }
   if (s.ok() && options_.metrics != nullptr) options_.metrics->SearchDone(stats);
   if (options_.access_log != nullptr && options_.access_log->Sampled()) {
     options_.access_log->Write(NowUnixMs(), s, MsSince(start), *response, stats);
@@ -202,7 +205,7 @@ absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchR
   // Logging never fails or slows the search: a full queue drops the impression (counted).
   if (s.ok() && options_.impressions != nullptr && !options_.impressions->Enqueue(request, *response, NowUnixMs(), MsSince(start)) &&
       options_.metrics != nullptr) {
-    options_.metrics->ImpressionDropped();
+    options_.metrics->ImpressionDropped(*response);
   }
   return s;
 }

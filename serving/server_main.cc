@@ -63,6 +63,9 @@ ABSL_FLAG(bool, log_impressions, true, "write impressions and events to <data_di
 ABSL_FLAG(std::string, experiments_config, "",
           "the A/B experiment configuration (proto/experiment.proto, text format), reloaded when "
           "it changes; default <data_dir>/experiments.textproto (missing = no experiments)");
+ABSL_FLAG(double, log_retention_days, 30,
+          "impressions and events older than this are deleted from <data_dir>/logs (RocksDB range "
+          "deletes and compaction, checked every 10 minutes); 0 keeps everything");
 ABSL_FLAG(bool, experiment_qa_overrides, false,
           "honour SearchRequest.force_arms (QA; forced traffic is excluded from analysis)");
 ABSL_FLAG(std::string, experiment_token_key, "",
@@ -416,6 +419,20 @@ int Run() {
                     std::chrono::milliseconds(absl::GetFlag(FLAGS_reload_interval_ms));
   bool serving = serving_at_start;
   int64_t experiment_loads = experiments->loads();
+  // Log retention: at start, then every 10 minutes.
+  const int64_t retention_ms =
+      static_cast<int64_t>(absl::GetFlag(FLAGS_log_retention_days) * 86400.0 * 1000.0);
+  auto enforce_retention = [&]() {
+    if (!events) return;
+    if (retention_ms > 0) {
+      if (absl::Status s = events->DropBefore(NowUnixMs() - retention_ms); !s.ok()) {
+        std::fprintf(stderr, "server: log retention: %s\n", std::string(s.message()).c_str());
+      }
+    }
+    metrics.EventLogBytes(events->SizeBytes());
+  };
+  enforce_retention();
+  auto next_retention = std::chrono::steady_clock::now() + std::chrono::minutes(10);
   while (!g_stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (std::chrono::steady_clock::now() < next_check) continue;
@@ -423,6 +440,11 @@ int Run() {
                  std::chrono::milliseconds(absl::GetFlag(FLAGS_reload_interval_ms));
     if (auto s = (*store)->CatchUp(); !s.ok()) {
       std::fprintf(stderr, "server: store catch-up: %s\n", std::string(s.message()).c_str());
+    }
+    if (events) metrics.EventLogBytes(events->SizeBytes());
+    if (std::chrono::steady_clock::now() >= next_retention) {
+      next_retention = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+      enforce_retention();
     }
     if (absl::Status s = experiments->Reload(NowUnixMs() / 1000); !s.ok()) {
       std::fprintf(stderr, "server: %s (the previous experiments keep running)\n",

@@ -78,9 +78,20 @@ struct ServerMetrics::Families {
                   .Register(r)),
         impressions_dropped(prometheus::BuildCounter()
                                 .Name("marketsearch_impressions_dropped_total")
-                                .Help("Served pages not logged because the impression queue was full.")
-                                .Register(r)
-                                .Add({})),
+                                .Help("Served pages not logged because the impression queue was "
+                                      "full, by experiment and arm (empty: not enrolled).")
+                                .Register(r)),
+        experiment_searches(prometheus::BuildCounter()
+                                .Name("marketsearch_experiment_searches_total")
+                                .Help("Search pages served per experiment arm (forced QA traffic "
+                                      "under forced=\"true\").")
+                                .Register(r)),
+        event_log_bytes(prometheus::BuildGauge()
+                            .Name("marketsearch_event_log_bytes")
+                            .Help("Bytes the impression/event log holds on disk and in memory "
+                                  "(kept for --log_retention_days).")
+                            .Register(r)
+                            .Add({})),
         impression_queue_depth(prometheus::BuildGauge()
                                    .Name("marketsearch_impression_queue_depth")
                                    .Help("Impressions waiting to be written to the event log.")
@@ -108,7 +119,9 @@ struct ServerMetrics::Families {
   prometheus::Family<prometheus::Gauge>& load_seconds;
   prometheus::Family<prometheus::Counter>& events;
   prometheus::Family<prometheus::Gauge>& delta;
-  prometheus::Counter& impressions_dropped;
+  prometheus::Family<prometheus::Counter>& impressions_dropped;
+  prometheus::Family<prometheus::Counter>& experiment_searches;
+  prometheus::Gauge& event_log_bytes;
   prometheus::Gauge& impression_queue_depth;
   prometheus::Gauge& listing_records;
   prometheus::Gauge& listing_record_bytes;
@@ -166,7 +179,24 @@ void ServerMetrics::ServableServing(absl::string_view kind, int64_t version) {
   f_->version.Add({{"kind", std::string(kind)}}).Set(static_cast<double>(version));
 }
 
-void ServerMetrics::ImpressionDropped() { f_->impressions_dropped.Increment(); }
+void ServerMetrics::ImpressionDropped(const SearchResponse& response) {
+  if (response.arms().empty()) {
+    f_->impressions_dropped.Add({{"experiment", ""}, {"arm", ""}}).Increment();
+  }
+  for (const ServedArm& a : response.arms()) {
+    f_->impressions_dropped.Add({{"experiment", a.experiment()}, {"arm", a.arm()}}).Increment();
+  }
+}
+
+void ServerMetrics::ExperimentServed(const SearchResponse& response) {
+  for (const ServedArm& a : response.arms()) {
+    f_->experiment_searches
+        .Add({{"experiment", a.experiment()}, {"arm", a.arm()}, {"forced", a.forced() ? "true" : "false"}})
+        .Increment();
+  }
+}
+
+void ServerMetrics::EventLogBytes(int64_t bytes) { f_->event_log_bytes.Set(static_cast<double>(bytes)); }
 
 void ServerMetrics::ListingRecords(int64_t count, int64_t bytes) {
   f_->listing_records.Set(static_cast<double>(count));

@@ -30,6 +30,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "proto/search.pb.h"
 #include "serving/search_stats.h"
 
 namespace prometheus {
@@ -64,8 +65,12 @@ class ServerMetrics {
   // leg: ann, lexical.
   void DeltaSize(absl::string_view leg, int64_t listings);
   // The impression queue (experiments/impression_queue.h): a page not logged because the queue
-  // was full, and the queue's depth.
-  void ImpressionDropped();
+  // was full (counted per experiment arm that served it), and the queue's depth.
+  void ImpressionDropped(const SearchResponse& response);
+  // A page served by experiment arms (one count per arm).
+  void ExperimentServed(const SearchResponse& response);
+  // The impression/event log's size.
+  void EventLogBytes(int64_t bytes);
   // The in-memory listing records (index/memory_listing_reader.h): how many, bytes at load.
   void ListingRecords(int64_t count, int64_t bytes);
   void ImpressionQueueDepth(int64_t depth);
