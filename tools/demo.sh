@@ -70,7 +70,7 @@ printf '\n== quality over the held-out test queries (through the gRPC API)\n'
 "$BIN/jobs/evaluate_search" --target="$TARGET" --data_dir="$DATA" --split=test
 
 printf '\n== A/B experiment: fused order vs fused + ranker, with simulated buyers (tools/demo_experiment.sh)\n'
-bash tools/demo_experiment.sh "$BIN" "$DATA" "$TARGET"
+bash tools/demo_experiment.sh "$BIN" "$DATA" "$TARGET" "http://127.0.0.1:$(cat "$PORT_FILE.admin")"
 
 cat <<EOM
 
@@ -81,4 +81,5 @@ cat <<EOM
   rebuild:  $BIN/jobs/build_index --data_dir=$DATA   (the running server swaps to the new version)
   traffic:  $BIN/jobs/simulate_traffic --target=127.0.0.1:8500 --data_dir=$DATA --users=1000
   report:   $BIN/jobs/experiment_report --data_dir=$DATA   (experiments: $DATA/experiments.textproto)
+  dashboard: http://127.0.0.1:8501/experiments   (the server's admin listener, --admin_address)
 EOM

@@ -7,13 +7,17 @@
 #   4. exactly that population of simulated buyers searches through it;
 #   5. experiment_report prints the report (and replays the judged test queries through each
 #      arm) and writes the dashboard's JSON.
-# Usage: tools/demo_experiment.sh BIN_DIR DATA_DIR TARGET
+#   6. with ADMIN_URL: the dashboard's address, and the page loaded in headless Chromium
+#      (tests/dashboard_check.py: rendered, charts drawn, arms table equal to the JSON API), its
+#      screenshot saved in <data_dir>/run/dashboard.png.
+# Usage: tools/demo_experiment.sh BIN_DIR DATA_DIR TARGET [ADMIN_URL]
 # env: EXPERIMENT_SEED (7), EXPERIMENT_QPS (300), EXPERIMENT_MDE (relative CTR effect, 0.05),
 #      EXPERIMENT_SEARCHES_PER_USER (7)
 set -euo pipefail
 BIN="$1"
 DATA="$2"
 TARGET="$3"
+ADMIN_URL="${4:-}"
 SEED="${EXPERIMENT_SEED:-7}"
 QPS="${EXPERIMENT_QPS:-300}"
 MDE="${EXPERIMENT_MDE:-0.05}"
@@ -70,3 +74,10 @@ printf '\n== the experiment report (experiment_report; JSON for the dashboard in
   "$RUN/experiment_report.json"
 "$BIN/jobs/experiment_report" --data_dir="$DATA" --replay_target="$TARGET" \
   --json_out="$RUN/experiment_report.json" | sed 's/^/  /'
+if [ -n "$ADMIN_URL" ]; then
+  printf '\n== the dashboard: %s/experiments (while this server runs)\n' "$ADMIN_URL"
+  if command -v chromium > /dev/null; then
+    third_party/python tests/dashboard_check.py "$ADMIN_URL" "$RUN/dashboard.png" ranker-vs-fused |
+      sed 's/^/  /'
+  fi
+fi
