@@ -2,8 +2,8 @@
 // (delta method), differences and lifts with confidence intervals, the sample-ratio-mismatch
 // check, CUPED, always-valid (sequential) intervals, the planned sample size, Holm's
 // correction, Team-Draft interleaving and the verdict. The formulas and their worked examples
-// are the ones in the shared EXPERIMENTS reference of this project (shared/EXPERIMENTS.md
-// beside the repository); the unit tests check those examples and scipy.
+// are those of the team's experiment reference (EXPERIMENTS.md, kept with the design notes);
+// the unit tests check those examples and an independent numpy/scipy implementation.
 //
 // Why the user is the unit: a user's searches are correlated (the same person, the same
 // propensity to click), so a per-search binomial interval is too narrow by the design effect
