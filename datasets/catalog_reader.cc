@@ -10,7 +10,8 @@
 namespace marketsearch {
 
 absl::StatusOr<std::vector<TsvRow>> ReadTsv(const std::string& path,
-                                            const std::vector<std::string>& columns) {
+                                            const std::vector<std::string>& columns,
+                                            const std::vector<std::string>& optional) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
   std::string line;
@@ -25,6 +26,11 @@ absl::StatusOr<std::vector<TsvRow>> ReadTsv(const std::string& path,
     }
     pick.push_back(i);
   }
+  for (const auto& c : optional) {  // absent: an empty field
+    size_t i = 0;
+    while (i < header.size() && header[i] != c) ++i;
+    pick.push_back(i);
+  }
   std::vector<TsvRow> rows;
   int64_t line_no = 1;
   while (std::getline(in, line)) {
@@ -37,14 +43,14 @@ absl::StatusOr<std::vector<TsvRow>> ReadTsv(const std::string& path,
     }
     TsvRow row;
     row.reserve(pick.size());
-    for (size_t i : pick) row.push_back(std::move(f[i]));
+    for (size_t i : pick) row.push_back(i < f.size() ? std::move(f[i]) : std::string());
     rows.push_back(std::move(row));
   }
   return rows;
 }
 
 absl::StatusOr<std::vector<QueryRecord>> ReadQueries(const std::string& path) {
-  auto rows = ReadTsv(path, {"query_id", "split", "user_id", "text"});
+  auto rows = ReadTsv(path, {"query_id", "split", "user_id", "text"}, {"intent"});
   if (!rows.ok()) return rows.status();
   std::vector<QueryRecord> out;
   out.reserve(rows->size());
@@ -56,6 +62,7 @@ absl::StatusOr<std::vector<QueryRecord>> ReadQueries(const std::string& path) {
     }
     q.split = r[1];
     q.text = r[3];
+    q.intent = r[4];
     out.push_back(std::move(q));
   }
   return out;
@@ -87,6 +94,14 @@ JudgmentMap GroupJudgments(const std::vector<Judgment>& judgments) {
   JudgmentMap m;
   for (const auto& j : judgments) m[j.query_id][j.listing_id] = j.label;
   return m;
+}
+
+std::string IntentValue(const std::string& intent, const std::string& key) {
+  for (absl::string_view kv : absl::StrSplit(intent, ';', absl::SkipEmpty())) {
+    const size_t eq = kv.find('=');
+    if (eq != absl::string_view::npos && kv.substr(0, eq) == key) return std::string(kv.substr(eq + 1));
+  }
+  return "";
 }
 
 }  // namespace marketsearch

@@ -19,7 +19,13 @@ struct QueryRecord {
   std::string split;  // train | valid | test
   uint64_t user_id = 0;
   std::string text;
+  // "key=value;..." from the generator (kind=synonym, brand=..., ...); empty when the file has
+  // no intent column (the public datasets).
+  std::string intent;
 };
+
+// The value of `key` in an intent string ("" when absent).
+std::string IntentValue(const std::string& intent, const std::string& key);
 
 struct Judgment {
   uint64_t query_id = 0;
@@ -31,12 +37,14 @@ struct Judgment {
 using TsvRow = std::vector<std::string>;
 
 // Reads a TSV file with a header line; checks that every named column exists and returns,
-// per row, the fields in the order of `columns`. A row with the wrong field count is an
-// InvalidArgument error naming the file and line.
+// per row, the fields in the order of `columns`, then those of `optional` (an empty field
+// when the file has no such column). A row with the wrong field count is an InvalidArgument
+// error naming the file and line.
 absl::StatusOr<std::vector<TsvRow>> ReadTsv(const std::string& path,
-                                            const std::vector<std::string>& columns);
+                                            const std::vector<std::string>& columns,
+                                            const std::vector<std::string>& optional = {});
 
-// queries.tsv: query_id, split, user_id, text (other columns ignored).
+// queries.tsv: query_id, split, user_id, text, and intent when present (other columns ignored).
 absl::StatusOr<std::vector<QueryRecord>> ReadQueries(const std::string& path);
 // judgments.tsv: query_id, listing_id, label.
 absl::StatusOr<std::vector<Judgment>> ReadJudgments(const std::string& path);

@@ -24,6 +24,17 @@ TEST(CatalogReader, ReadsQueriesByColumnName) {
   EXPECT_EQ((*q)[0].query_id, 7u);
   EXPECT_EQ((*q)[0].text, "red sofa");
   EXPECT_EQ((*q)[0].split, "test");
+  EXPECT_EQ((*q)[0].intent, "");  // no intent column
+}
+
+TEST(CatalogReader, ReadsTheOptionalIntent) {
+  auto p = Write("qi.tsv", "query_id\tsplit\tuser_id\ttext\tintent\n"
+                           "1\ttest\t3\tnkie shoes\ttype=sneakers;brand=nike;kind=misspelling\n");
+  auto q = ReadQueries(p);
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(IntentValue((*q)[0].intent, "kind"), "misspelling");
+  EXPECT_EQ(IntentValue((*q)[0].intent, "brand"), "nike");
+  EXPECT_EQ(IntentValue((*q)[0].intent, "cond"), "");
 }
 
 TEST(CatalogReader, WrongFieldCountNamesLine) {

@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
+#include <numeric>
+#include <set>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/percentile.h"
+#include "experiments/attribution_token.h"
 
 namespace marketsearch {
 namespace {
@@ -24,6 +28,8 @@ struct Search {
   int clicks = 0, purchases = 0;
   std::vector<int> teams;              // interleaved pages: 0 = first arm, 1 = second
   std::vector<int> clicked_positions;  // from the click events
+  std::string kind;                    // the query's kind in the catalog, or ""
+  bool filtered = false;
 };
 
 // One user's totals in one arm (or in the pre-period).
@@ -118,7 +124,10 @@ absl::StatusOr<std::unique_ptr<JudgedQueryIndex>> LoadJudgedQueries(const std::s
   index->by_query = GroupJudgments(*judgments);
   for (const QueryRecord& q : *queries) {
     auto it = index->by_query.find(q.query_id);
-    if (it != index->by_query.end()) index->by_text.emplace(q.text, &it->second);
+    KnownQuery k;
+    k.judgments = it != index->by_query.end() ? &it->second : nullptr;
+    k.kind = IntentValue(q.intent, "kind");
+    index->by_text.emplace(q.text, std::move(k));
   }
   return index;
 }
@@ -150,10 +159,16 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
       for (const SearchResult& res : r.results()) x.teams.push_back(res.interleaving_team() - 1);
     }
     if (auto j = judged.find(q.query()); j != judged.end()) {
-      std::vector<uint64_t> ids;
-      for (const SearchResult& res : r.results()) ids.push_back(res.listing_id());
-      x.ndcg = NdcgAtK(ids, *j->second, 10);
+      x.kind = j->second.kind;
+      if (j->second.judgments != nullptr) {
+        std::vector<uint64_t> ids;
+        for (const SearchResult& res : r.results()) ids.push_back(res.listing_id());
+        x.ndcg = NdcgAtK(ids, *j->second.judgments, 10);
+      }
     }
+    const SearchFilters& f = q.filters();
+    x.filtered = f.categories_size() > 0 || f.price().min() > 0 || f.price().max() > 0 ||
+                 f.conditions_size() > 0 || f.has_geo();
     by_request.emplace(r.request_id(), searches.size());
     searches.push_back(std::move(x));
     return true;
@@ -161,10 +176,19 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
   if (!s.ok()) return s;
   // 2. Clicks and purchases onto their searches.
   int64_t orphans = 0;
+  // experiment -> arm -> events known only from their attribution token.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int64_t>> token_only;
   s = log.ScanEvents([&](const Event& e) {
     auto it = by_request.find(e.request_id());
     if (it == by_request.end()) {
       ++orphans;
+      if (!e.attribution_token().empty()) {
+        if (auto p = DecodeAttributionPayload(e.attribution_token()); p.ok()) {
+          for (const ServedArm& a : p->arms) {
+            if (!a.forced()) ++token_only[a.experiment()][a.arm()];
+          }
+        }
+      }
       return true;
     }
     Search& x = searches[it->second];
@@ -297,6 +321,9 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
         m.latency_p50_ms = Percentile(lat, 0.5);
         m.latency_p99_ms = Percentile(lat, 0.99);
         m.below_planned = m.users < rep.planned_users_per_arm;
+        if (auto t = token_only.find(e.key()); t != token_only.end()) {
+          if (auto a2 = t->second.find(m.name); a2 != t->second.end()) m.token_only_events = a2->second;
+        }
         observed.push_back(m.users);
         weights.push_back(m.weight);
         total_users += m.users;
@@ -422,6 +449,43 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
         cmp.verdict = stats::Decide(rep.srm.mismatch, cmp.metrics[0].sequential, guards);
         rep.comparisons.push_back(std::move(cmp));
       }
+      // Breakdowns of the primary metric: query kind, filters, new vs returning buyers.
+      {
+        auto segment = [&](const std::string& dimension, const std::string& value,
+                           const std::function<bool(const Search&)>& in) {
+          std::vector<std::map<std::string, UserTotals>> agg(arms);
+          for (const auto& [arm, x] : mine) {
+            if (in(*x)) agg[arm][x->unit].Add(*x);
+          }
+          SegmentRow row;
+          row.dimension = dimension;
+          row.value = value;
+          std::vector<stats::RatioEstimate> est;
+          for (int a = 0; a < arms; ++a) {
+            std::vector<const UserTotals*> u;
+            for (const auto& [unit, t] : agg[a]) u.push_back(&t);
+            const Columns c = ColumnsOf(u);
+            row.users.push_back(static_cast<int64_t>(u.size()));
+            row.searches.push_back(static_cast<int64_t>(std::accumulate(c.searches.begin(), c.searches.end(), 0.0)));
+            est.push_back(Metric(c, rep.primary_metric));
+            row.primary.push_back(est.back().value);
+          }
+          row.vs_control.emplace_back();
+          for (int a = 1; a < arms; ++a) row.vs_control.push_back(stats::CompareRatios(est[0], est[a], options.alpha));
+          if (std::accumulate(row.searches.begin(), row.searches.end(), int64_t{0}) > 0) {
+            rep.breakdowns.push_back(std::move(row));
+          }
+        };
+        std::set<std::string> kinds;
+        for (const auto& [arm, x] : mine) kinds.insert(x->kind.empty() ? "unknown" : x->kind);
+        for (const std::string& k : kinds) {
+          segment("query_kind", k, [&k](const Search& x) { return (x.kind.empty() ? "unknown" : x.kind) == k; });
+        }
+        segment("filters", "unfiltered", [](const Search& x) { return !x.filtered; });
+        segment("filters", "filtered", [](const Search& x) { return x.filtered; });
+        segment("buyer", "new", [&pre](const Search& x) { return !pre.contains(x.unit); });
+        segment("buyer", "returning", [&pre](const Search& x) { return pre.contains(x.unit); });
+      }
       // The timeline: cumulative users and primary metric per arm, and each treatment's
       // always-valid interval at that point.
       if (!mine.empty() && options.timeline_points > 0) {
@@ -540,6 +604,28 @@ std::string FormatReport(const ExperimentReport& r) {
           m.cuped ? absl::StrFormat(" CUPED var x%.2f", m.cuped_variance_ratio) : "");
     }
   }
+  if (!r.breakdowns.empty() && r.arms.size() >= 2) {
+    absl::StrAppendFormat(&out, "  breakdown of %s (exploratory: not corrected for the segments, not in the verdict)\n",
+                          r.primary_metric);
+    for (const SegmentRow& row : r.breakdowns) {
+      std::string line = absl::StrFormat("    %-26s", absl::StrCat(row.dimension, "=", row.value));
+      for (size_t a = 0; a < r.arms.size(); ++a) {
+        absl::StrAppendFormat(&line, " %s %.4f (%d users)", r.arms[a].name, row.primary[a], row.users[a]);
+      }
+      for (size_t a = 1; a < r.arms.size(); ++a) {
+        const stats::Difference& d = row.vs_control[a];
+        absl::StrAppendFormat(&line, "  %s %+.4f [%+.4f, %+.4f]", r.arms[a].name, d.estimate, d.ci_low, d.ci_high);
+      }
+      out += line + "\n";
+    }
+  }
+  int64_t token_only = 0;
+  for (const ArmSummary& a : r.arms) token_only += a.token_only_events;
+  if (token_only > 0) {
+    out += "  events whose impression was dropped, by arm (from their attribution tokens; not in the metrics):";
+    for (const ArmSummary& a : r.arms) absl::StrAppendFormat(&out, " %s %d", a.name, a.token_only_events);
+    out += "\n";
+  }
   if (r.forced_searches_excluded > 0) {
     absl::StrAppendFormat(&out, "  %d forced (QA) searches excluded\n", r.forced_searches_excluded);
   }
@@ -583,7 +669,8 @@ std::string ReportsToJson(const std::vector<ExperimentReport>& reports) {
                       ",\"ndcg10\":", JsonNumber(m.ndcg10), ",\"judged_searches\":", m.judged_searches,
                       ",\"latency_p50_ms\":", JsonNumber(m.latency_p50_ms),
                       ",\"latency_p99_ms\":", JsonNumber(m.latency_p99_ms),
-                      ",\"below_planned\":", m.below_planned ? "true" : "false", "}");
+                      ",\"below_planned\":", m.below_planned ? "true" : "false",
+                      ",\"token_only_events\":", m.token_only_events, "}");
     }
     out += "],\"comparisons\":[";
     for (size_t c = 0; c < r.comparisons.size(); ++c) {
@@ -603,6 +690,21 @@ std::string ReportsToJson(const std::vector<ExperimentReport>& reports) {
                         ",\"cuped_variance_ratio\":", JsonNumber(m.cuped_variance_ratio), "}");
       }
       out += "]}";
+    }
+    out += "],\"breakdowns\":[";
+    for (size_t b = 0; b < r.breakdowns.size(); ++b) {
+      const SegmentRow& row = r.breakdowns[b];
+      if (b > 0) out += ",";
+      std::string users, searches, primary, diffs;
+      for (size_t a = 0; a < row.users.size(); ++a) {
+        absl::StrAppend(&users, a ? "," : "", row.users[a]);
+        absl::StrAppend(&searches, a ? "," : "", row.searches[a]);
+        absl::StrAppend(&primary, a ? "," : "", JsonNumber(row.primary[a]));
+        absl::StrAppend(&diffs, a ? "," : "", a == 0 ? "null" : diff(row.vs_control[a]));
+      }
+      absl::StrAppend(&out, "{\"dimension\":", JsonString(row.dimension), ",\"value\":", JsonString(row.value),
+                      ",\"users\":[", users, "],\"searches\":[", searches, "],\"primary\":[", primary,
+                      "],\"vs_control\":[", diffs, "]}");
     }
     out += "],";
     if (r.interleaving) {

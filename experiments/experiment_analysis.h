@@ -49,6 +49,19 @@ struct ArmSummary {
   double ndcg10 = 0;  // online, over judged searches
   double latency_p50_ms = 0, latency_p99_ms = 0;
   bool below_planned = false;  // fewer users than the experiment's planned_users_per_arm
+  // Clicks and purchases whose impression is not in the log (dropped by a full queue), known
+  // to be this arm's from their attribution token. Counted apart: adding them to the metrics
+  // without their searches (and without the dropped pages that drew no click) would bias CTR.
+  int64_t token_only_events = 0;
+};
+
+// The primary metric in one segment of the searches (a breakdown), per arm.
+struct SegmentRow {
+  std::string dimension;  // query_kind, filters, buyer
+  std::string value;      // e.g. misspelling; filtered / unfiltered; new / returning
+  std::vector<int64_t> users, searches;  // per arm
+  std::vector<double> primary;           // per arm
+  std::vector<stats::Difference> vs_control;  // per arm ([0] unused), fixed 95% interval
 };
 
 // One metric of one arm against control.
@@ -90,6 +103,10 @@ struct ExperimentReport {
   std::vector<ArmSummary> arms;  // [0] is the control
   stats::SrmResult srm;
   std::vector<ArmComparison> comparisons;  // one per treatment arm
+  // The primary metric by query kind (the catalog's intent), filtered vs unfiltered searches,
+  // and new vs returning buyers (searched before the start). Exploratory: not corrected for
+  // the number of segments and not part of the verdict.
+  std::vector<SegmentRow> breakdowns;
   int64_t forced_searches_excluded = 0;
   int64_t events_without_impression = 0;  // e.g. the impression was dropped
   int64_t n_tune = 0;  // the sequential interval's tuning sample (total users)
@@ -101,11 +118,16 @@ struct ExperimentReport {
   stats::InterleavingResult preference;
 };
 
-// Judged queries by their text (the simulator and real buyers send the text).
-using JudgedQueries = absl::flat_hash_map<std::string, const QueryJudgments*>;
+// What the catalog knows of a query text (the simulator and real buyers send the text): its
+// judgments (null: not judged) and its kind (the generator's intent "kind", or "").
+struct KnownQuery {
+  const QueryJudgments* judgments = nullptr;
+  std::string kind;
+};
+using JudgedQueries = absl::flat_hash_map<std::string, KnownQuery>;
 
-// The judged queries of a catalog directory (queries.tsv, judgments.tsv), by text: what the
-// online NDCG reads. Owns the judgments `by_text` points into.
+// The queries of a catalog directory (queries.tsv, judgments.tsv), by text: what the online
+// NDCG and the query-kind breakdown read. Owns the judgments `by_text` points into.
 struct JudgedQueryIndex {
   JudgmentMap by_query;
   JudgedQueries by_text;

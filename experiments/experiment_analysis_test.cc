@@ -1,4 +1,5 @@
 #include "experiments/experiment_analysis.h"
+#include "experiments/attribution_token.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -85,6 +86,20 @@ TEST(ExperimentAnalysisTest, FindsARealLiftAndCountsEverything) {
   auto log = EventLog::Open(TempPath("analysis1"));
   ASSERT_TRUE(log.ok());
   Fill(log->get(), 1500, 0.5, 0, 0, /*forced=*/7);
+  // A click whose impression was dropped: attributed to its arm by the token, kept apart.
+  {
+    SearchResponse dropped;
+    ServedArm* arm = dropped.add_arms();
+    arm->set_layer("ranking");
+    arm->set_experiment("exp");
+    arm->set_arm("treatment");
+    Event e;
+    e.set_request_id("dropped-page");
+    e.set_listing_id(1);
+    e.set_type(EVENT_TYPE_CLICK);
+    e.set_attribution_token(EncodeAttributionPayload("dropped-page", dropped.arms()) + ".sig");
+    ASSERT_TRUE((*log)->AppendEvents({&e, 1}, kStart * 1000 + 50).ok());
+  }
   auto set = Config(1000);
   auto reports = AnalyzeExperiments(**log, *set, {}, kStart + 100, AnalysisOptions());
   ASSERT_TRUE(reports.ok()) << reports.status();
@@ -109,6 +124,18 @@ TEST(ExperimentAnalysisTest, FindsARealLiftAndCountsEverything) {
   EXPECT_EQ(r.arms[0].clicked_searches + r.arms[1].clicked_searches,
             r.arms[0].clicks + r.arms[1].clicks);  // one click per search at most here
   EXPECT_NEAR(r.arms[0].latency_p50_ms, 5.5, 0.1);
+  EXPECT_EQ(r.arms[0].token_only_events, 0);
+  EXPECT_EQ(r.arms[1].token_only_events, 1);
+  EXPECT_EQ(r.events_without_impression, 1);
+  // Breakdowns: every search unfiltered, every buyer new (no pre-period), kinds unknown.
+  ASSERT_EQ(r.breakdowns.size(), 3u);
+  EXPECT_EQ(r.breakdowns[0].dimension, "query_kind");
+  EXPECT_EQ(r.breakdowns[0].value, "unknown");
+  EXPECT_EQ(r.breakdowns[1].value, "unfiltered");
+  EXPECT_EQ(r.breakdowns[1].users, (std::vector<int64_t>{1500, 1500}));
+  EXPECT_EQ(r.breakdowns[2].value, "new");
+  EXPECT_NEAR(r.breakdowns[1].vs_control[1].estimate, ctr.fixed.estimate, 1e-12);
+  EXPECT_NE(FormatReport(r).find("filters=unfiltered"), std::string::npos);
   EXPECT_EQ(r.timeline.size(), 12u);
   EXPECT_EQ(r.timeline.back().users, (std::vector<int64_t>{1500, 1500}));
   const std::string text = FormatReport(r);

@@ -252,6 +252,35 @@ A sample-ratio mismatch (SRM, p &lt; 0.001) invalidates an experiment.</p>
           c.arm + ' vs ' + x.arms[0].name + ': verdict ' + c.verdict));
         sec.appendChild(comparisonTable(x, c));
       });
+      if (x.breakdowns && x.breakdowns.length) {
+        sec.appendChild(el('div', {'class': 'meta'}, 'breakdown of ' + x.primary_metric +
+          ' (exploratory: not corrected for the number of segments, not part of the verdict)'));
+        var bt = el('table', {'class': 'breakdowns'});
+        var bh = el('tr');
+        bh.appendChild(el('th', {'class': 'name'}, 'segment'));
+        x.arms.forEach(function (a) { bh.appendChild(el('th', {}, a.name + ' (users)')); });
+        x.arms.forEach(function (a, i) { if (i > 0) bh.appendChild(el('th', {}, a.name + ' − ' + x.arms[0].name + ' [95% CI]')); });
+        bt.appendChild(bh);
+        x.breakdowns.forEach(function (b) {
+          var tr = el('tr', {'data-segment': b.dimension + '=' + b.value});
+          tr.appendChild(el('td', {'class': 'name'}, b.dimension + ' = ' + b.value));
+          x.arms.forEach(function (a, i) { tr.appendChild(el('td', {}, fmt(b.primary[i]) + ' (' + b.users[i] + ')')); });
+          x.arms.forEach(function (a, i) {
+            if (i === 0) return;
+            var d = b.vs_control[i];
+            tr.appendChild(el('td', {}, signed(d.estimate) + ' [' + signed(d.ci_low) + ', ' + signed(d.ci_high) + ']'));
+          });
+          bt.appendChild(tr);
+        });
+        sec.appendChild(bt);
+      }
+      var tokenOnly = x.arms.reduce(function (s, a) { return s + (a.token_only_events || 0); }, 0);
+      if (tokenOnly > 0) {
+        sec.appendChild(el('div', {'class': 'banner warn'}, tokenOnly + ' events arrived for pages the log ' +
+          'dropped (queue full); their arms are known from the attribution token: ' +
+          x.arms.map(function (a) { return a.name + ' ' + (a.token_only_events || 0); }).join(', ') +
+          '. They are not in the metrics above.'));
+      }
       var box = el('div', {'class': 'charts'});
       sec.appendChild(box);
       var labels = x.timeline.map(function (p) { return new Date(p.until_ms).toLocaleTimeString(); });

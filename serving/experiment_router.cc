@@ -9,21 +9,11 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "common/file_util.h"
+#include "experiments/attribution_token.h"
 
 namespace marketsearch {
-namespace {
-
-// Token: web-safe base64 of "v1|<request id>|<layer>/<experiment>/<arm>/<forced>;..." then
-// "." and the hex HMAC-SHA256 of that text. Layer, experiment and arm names are [a-z0-9_-]
-// (ExperimentSet validates them), so the separators cannot occur inside them.
-constexpr char kTokenVersion[] = "v1";
-
-}  // namespace
 
 absl::StatusOr<std::string> LoadOrCreateTokenKey(const std::string& path) {
   struct stat st;
@@ -135,15 +125,25 @@ absl::StatusOr<ExperimentRouter::Route> ExperimentRouter::RouteRequest(
       a.arm_index = -1;
       continue;  // both arms' overrides apply below, one ranking each
     }
-    if (a.overrides != nullptr) route.options = ApplyOverrides(route.options, *a.overrides);
+    if (a.overrides != nullptr) route.options = WithArm(route.options, *a.overrides);
   }
   if (interleaved != nullptr) {
     route.interleave = true;
-    route.interleave_a = ApplyOverrides(route.options, interleaved->arms(0).overrides());
-    route.interleave_b = ApplyOverrides(route.options, interleaved->arms(1).overrides());
+    route.interleave_a = WithArm(route.options, interleaved->arms(0).overrides());
+    route.interleave_b = WithArm(route.options, interleaved->arms(1).overrides());
     route.options = route.interleave_a;
   }
   return route;
+}
+
+Searcher::Options ExperimentRouter::WithArm(const Searcher::Options& base,
+                                            const ServingOverrides& overrides) const {
+  Searcher::Options out = ApplyOverrides(base, overrides);
+  if (overrides.has_ranker_version() && options_.ranker_for_version) {
+    out.ranker = options_.ranker_for_version(overrides.ranker_version());
+    out.ranker_version = overrides.ranker_version();
+  }
+  return out;
 }
 
 std::string ExperimentRouter::Sign(const std::string& payload) const {
@@ -157,19 +157,14 @@ std::string ExperimentRouter::Sign(const std::string& payload) const {
 
 void ExperimentRouter::Annotate(const Route& route, SearchResponse* response) const {
   if (route.arms.empty()) return;
-  std::vector<std::string> parts;
   for (const ArmAssignment& a : route.arms) {
     ServedArm* s = response->add_arms();
     s->set_layer(a.layer);
     s->set_experiment(a.experiment);
     s->set_arm(a.arm);
     s->set_forced(a.forced);
-    parts.push_back(absl::StrCat(a.layer, "/", a.experiment, "/", a.arm, "/", a.forced ? 1 : 0));
   }
-  const std::string payload =
-      absl::StrCat(kTokenVersion, "|", response->request_id(), "|", absl::StrJoin(parts, ";"));
-  std::string encoded;
-  absl::WebSafeBase64Escape(payload, &encoded);
+  const std::string encoded = EncodeAttributionPayload(response->request_id(), response->arms());
   response->set_attribution_token(absl::StrCat(encoded, ".", Sign(encoded)));
 }
 
@@ -179,37 +174,19 @@ absl::StatusOr<std::vector<ServedArm>> ExperimentRouter::VerifyToken(
   if (dot == std::string::npos) {
     return absl::InvalidArgumentError("attribution_token: malformed (pass it unchanged)");
   }
-  const std::string encoded = token.substr(0, dot);
+  const std::string expected = Sign(token.substr(0, dot));
   const std::string mac = token.substr(dot + 1);
-  const std::string expected = Sign(encoded);
   if (mac.size() != expected.size() || CRYPTO_memcmp(mac.data(), expected.data(), mac.size()) != 0) {
     return absl::InvalidArgumentError(
         "attribution_token: signature does not verify (not issued by this deployment, or altered)");
   }
-  std::string payload;
-  if (!absl::WebSafeBase64Unescape(encoded, &payload)) {
-    return absl::InvalidArgumentError("attribution_token: malformed (pass it unchanged)");
-  }
-  std::vector<std::string> fields = absl::StrSplit(payload, absl::MaxSplits('|', 2));
-  if (fields.size() != 3 || fields[0] != kTokenVersion) {
-    return absl::InvalidArgumentError("attribution_token: unknown token version");
-  }
-  if (fields[1] != request_id) {
+  absl::StatusOr<AttributionPayload> payload = DecodeAttributionPayload(token);
+  if (!payload.ok()) return payload.status();
+  if (payload->request_id != request_id) {
     return absl::InvalidArgumentError(
         "attribution_token: issued for another request_id than the event's");
   }
-  std::vector<ServedArm> arms;
-  for (absl::string_view part : absl::StrSplit(fields[2], ';', absl::SkipEmpty())) {
-    std::vector<std::string> f = absl::StrSplit(part, '/');
-    if (f.size() != 4) return absl::InvalidArgumentError("attribution_token: malformed arms");
-    ServedArm a;
-    a.set_layer(f[0]);
-    a.set_experiment(f[1]);
-    a.set_arm(f[2]);
-    a.set_forced(f[3] == "1");
-    arms.push_back(std::move(a));
-  }
-  return arms;
+  return std::move(payload->arms);
 }
 
 }  // namespace marketsearch

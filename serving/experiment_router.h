@@ -15,6 +15,7 @@
 #define MARKETSEARCH_SERVING_EXPERIMENT_ROUTER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,8 +40,12 @@ class ExperimentRouter {
     bool allow_forced_arms = false;
     // HMAC-SHA256 key of the attribution tokens (at least 16 bytes).
     std::string token_key;
-    // Asked for each ranker version an arm names, when a file is loaded.
+    // Asked for each ranker version an arm names, when a file is loaded (the server loads the
+    // version there, serving/version_pool.h).
     ExperimentSet::RankerVersionCheck ranker_loadable;
+    // The loaded ranker of a version an arm names (null: not loaded; the arm then ranks with
+    // the served ranker). Null function: arms cannot name versions.
+    std::function<std::shared_ptr<const Ranker>(int64_t version)> ranker_for_version;
   };
 
   // InvalidArgument for a short key; the file's own errors are Reload's.
@@ -80,6 +85,8 @@ class ExperimentRouter {
  private:
   explicit ExperimentRouter(const Options& options) : options_(options) {}
   std::string Sign(const std::string& payload) const;
+  // ApplyOverrides plus the ranker of the arm's ranker_version.
+  Searcher::Options WithArm(const Searcher::Options& base, const ServingOverrides& overrides) const;
 
   const Options options_;
   mutable absl::Mutex mu_;

@@ -67,6 +67,7 @@ absl::StatusOr<std::shared_ptr<const ServingState>> MakeFakeServingState(
                                             std::move(attributes)));
   state->ranker = options.ranker;
   state->versions.set_index(options.index_version);
+  state->versions.set_listing_tower(1);
   return std::shared_ptr<const ServingState>(std::move(state));
 }
 

@@ -93,6 +93,10 @@ int main(int argc, char** argv) {
   std::printf("query \"%s\"  (request %s, index v%lld, query tower v%lld)\n", req.query().c_str(),
               resp.request_id().c_str(), static_cast<long long>(resp.versions().index()),
               static_cast<long long>(resp.versions().query_tower()));
+  for (const ServedArm& a : resp.arms()) {
+    std::printf("  experiment %s: arm %s%s (ranker v%lld)\n", a.experiment().c_str(), a.arm().c_str(),
+                a.forced() ? " (forced)" : "", static_cast<long long>(resp.versions().ranker()));
+  }
   int pos = 0;
   for (const SearchResult& r : resp.results()) {
     std::printf("  %2d. %s %9.2f  %-14.14s %-9s score %.3f  [#%llu]\n", ++pos, Fit(r.title(), 56).c_str(),

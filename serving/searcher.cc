@@ -113,6 +113,7 @@ struct Searcher::RequestContext {
   LexicalDelta* const lexical_delta;
   const ListingFilter filter;  // the request's filters, as the ANN search applies them
   const bool filtered;
+  const Ranker* ranker = nullptr;  // null: the fused order (set by SearchValidated)
   StageTimer timer;            // per-stage milliseconds (DebugInfo.stage_ms)
 
   // Retrieve: candidates in fused order, and the query embedding the ranker reuses.
@@ -147,6 +148,16 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQue
   resp->Clear();
   resp->set_request_id(NewRequestId());
   *resp->mutable_versions() = state.versions;
+  if (options.use_ranker) {
+    if (options.ranker != nullptr &&
+        options.ranker->listing_tower_version() == state.versions.listing_tower()) {
+      ctx.ranker = options.ranker.get();
+      resp->mutable_versions()->set_ranker(options.ranker_version);
+    } else {
+      ctx.ranker = state.ranker.get();
+    }
+  }
+  if (ctx.ranker == nullptr) resp->mutable_versions()->set_ranker(0);
   MS_RETURN_IF_ERROR(CheckControl(control, "retrieval"));
   MS_RETURN_IF_ERROR(Retrieve(&ctx));
   MS_RETURN_IF_ERROR(CheckControl(control, "hydration"));
@@ -214,7 +225,7 @@ absl::Status Searcher::Hydrate(RequestContext* ctx) const {
     }
   }
   ctx->timer.Record("features", t);
-  if (!ctx->options.use_ranker || !ctx->state.ranker || ctx->kept.empty()) return absl::OkStatus();
+  if (ctx->ranker == nullptr || ctx->kept.empty()) return absl::OkStatus();
   // The ranker scores the best rank_depth survivors: only they need counters and embeddings.
   const SteadyTime t_inputs = std::chrono::steady_clock::now();
   ctx->rank_count = std::min<size_t>(ctx->kept.size(), std::max(1, ctx->options.rank_depth));
@@ -236,7 +247,7 @@ absl::Status Searcher::Rank(RequestContext* ctx) const {
   for (size_t j = 0; j < kept.size(); ++j) ctx->fused_rank[kept[j]] = static_cast<int>(j + 1);
   ctx->order = kept;
   const ServingState& state = ctx->state;
-  if (!ctx->options.use_ranker || !state.ranker || kept.empty()) return absl::OkStatus();
+  if (ctx->ranker == nullptr || kept.empty()) return absl::OkStatus();
 
   // The ranker reorders the best rank_depth survivors (read by Hydrate) in one batched
   // forward; the rest follow in fused order.
@@ -254,7 +265,7 @@ absl::Status Searcher::Rank(RequestContext* ctx) const {
                                        ctx->ranking_inputs, &token_cache_));
   ctx->timer.Record("rank_features", t);
   t = std::chrono::steady_clock::now();
-  MS_ASSIGN_OR_RETURN(std::vector<float> s, state.ranker->Score(batch.features));
+  MS_ASSIGN_OR_RETURN(std::vector<float> s, ctx->ranker->Score(batch.features));
   ctx->timer.Record("ranker", t);
   // The batch holds the kept candidates in fused order.
   absl::flat_hash_map<uint64_t, size_t> at;

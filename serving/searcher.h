@@ -75,6 +75,11 @@ class Searcher {
     bool concurrent_legs = false;  // RetrievalOptions::concurrent_legs
     FusionOptions fusion;
     bool use_ranker = true;   // rank with the loaded ranker (if any)
+    // An experiment arm's ranker version instead of the served one (null: the served one). It
+    // ranks only with an index of its listing tower (else the served ranker does, and the
+    // response's versions say so).
+    std::shared_ptr<const Ranker> ranker;
+    int64_t ranker_version = 0;
     int rank_depth = 200;     // candidates (after filters) the ranker scores
     BusinessRulesOptions rules;  // applied after the ranker
   };

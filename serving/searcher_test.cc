@@ -206,7 +206,8 @@ TEST_F(SearcherOverFakes, PagesFollowOneAnotherWithoutOverlap) {
 
 // The ranker reorders the best rank_depth survivors from the inputs the reader returned for
 // exactly those; the rest follow in fused order.
-TEST_F(SearcherOverFakes, TheRankerReordersTheBestRankDepthFromTheReadersInputs) {
+// A ranker that scores the least similar highest: the opposite of the fused (ANN) order.
+std::shared_ptr<const Ranker> ReverseSimilarityRanker(int64_t listing_tower_version) {
   constexpr int kSim = kRankRetrievalBegin + 0;  // query·listing embedding similarity
   ModelManifest m;
   m.set_model_name("ranker");
@@ -216,7 +217,7 @@ TEST_F(SearcherOverFakes, TheRankerReordersTheBestRankDepthFromTheReadersInputs)
   in->add_shape(-1);
   in->add_shape(kRankingFeatureDim);
   (*m.mutable_metrics())["ranking_feature_version"] = kRankingFeatureVersion;
-  // Scores the least similar highest: the opposite of the fused (ANN) order.
+  (*m.mutable_metrics())["listing_tower_version"] = listing_tower_version;
   auto runner = std::make_unique<FakeModelRunner>(
       m, [](absl::Span<const InputTensor> x) -> absl::StatusOr<FloatMatrix> {
         const auto* f = static_cast<const float*>(x[0].data);
@@ -229,8 +230,44 @@ TEST_F(SearcherOverFakes, TheRankerReordersTheBestRankDepthFromTheReadersInputs)
   Ranker::Options ro;
   ro.warmup_batch_sizes = {};
   auto ranker = Ranker::Create(std::move(runner), ro);
-  ASSERT_TRUE(ranker.ok()) << ranker.status();
+  EXPECT_TRUE(ranker.ok()) << ranker.status();
+  return ranker.ok() ? std::shared_ptr<const Ranker>(std::move(*ranker)) : nullptr;
+}
 
+// An experiment arm's options for one request: another ranker version (only with an index of
+// its listing tower), or none; the response's versions say which served.
+TEST_F(SearcherOverFakes, PerRequestOptionsChooseTheRanker) {
+  const std::unique_ptr<Searcher> searcher = Serving();  // serves no ranker
+  SearchRequest r;
+  r.set_query("grey fabric sofa");
+  r.set_page_size(10);
+  const std::vector<uint64_t> fused = Ids(Search(*searcher, r));
+  ASSERT_EQ(fused.size(), 4u);
+  Searcher::Options arm = searcher->options();
+  arm.rank_depth = 3;
+  arm.ranker = ReverseSimilarityRanker(1);
+  arm.ranker_version = 7;
+  SearchResponse resp;
+  ASSERT_TRUE(searcher->Search(r, &resp, nullptr, nullptr, &arm).ok());
+  EXPECT_EQ(Ids(resp), (std::vector<uint64_t>{fused[2], fused[1], fused[0], fused[3]}));
+  EXPECT_EQ(resp.versions().ranker(), 7);
+  // A ranker of another listing tower does not rank with this index.
+  arm.ranker = ReverseSimilarityRanker(2);
+  ASSERT_TRUE(searcher->Search(r, &resp, nullptr, nullptr, &arm).ok());
+  EXPECT_EQ(Ids(resp), fused);
+  EXPECT_EQ(resp.versions().ranker(), 0);
+  // use_ranker: false turns the served ranker off for this request.
+  FakeServingStateOptions so;
+  so.ranker = ReverseSimilarityRanker(1);
+  const std::unique_ptr<Searcher> ranked = Serving(AnnOnly(), so);
+  Searcher::Options off = ranked->options();
+  off.use_ranker = false;
+  ASSERT_TRUE(ranked->Search(r, &resp, nullptr, nullptr, &off).ok());
+  EXPECT_EQ(Ids(resp), fused);
+  EXPECT_EQ(resp.versions().ranker(), 0);
+}
+
+TEST_F(SearcherOverFakes, TheRankerReordersTheBestRankDepthFromTheReadersInputs) {
   const std::unique_ptr<Searcher> fused_searcher = Serving();
   SearchRequest r;
   r.set_query("grey fabric sofa");
@@ -242,7 +279,7 @@ TEST_F(SearcherOverFakes, TheRankerReordersTheBestRankDepthFromTheReadersInputs)
   Searcher::Options o = AnnOnly();
   o.rank_depth = 3;
   FakeServingStateOptions so;
-  so.ranker = std::move(*ranker);
+  so.ranker = ReverseSimilarityRanker(1);
   const std::vector<uint64_t> ranked = Ids(Search(*Serving(o, so), r));
   EXPECT_EQ(reader_.ranked_ids, (std::vector<uint64_t>{fused[0], fused[1], fused[2]}));
   EXPECT_EQ(ranked, (std::vector<uint64_t>{fused[2], fused[1], fused[0], fused[3]}));

@@ -46,6 +46,8 @@
 #include "serving/experiment_dashboard.h"
 #include "serving/experiment_router.h"
 #include "serving/serving_lifecycle.h"
+#include "serving/servable_source.h"
+#include "serving/version_pool.h"
 
 ABSL_FLAG(std::string, config, "",
           "a text-proto ServerConfig (proto/server_config.proto): each field sets the flag of the "
@@ -321,6 +323,23 @@ int Run() {
   }
   // The experiment layer: arms per request from the configuration file (checked again in the
   // reload loop), and the key that signs the responses' attribution tokens.
+  VersionPool<Ranker> arm_rankers([&](int64_t version) -> absl::StatusOr<std::shared_ptr<const Ranker>> {
+    Ranker::Options ro;
+    ro.dir = ServableVersionDir(data_dir, ServableKind::kRanker, version);
+    ro.format = absl::GetFlag(FLAGS_model_format);
+    ro.concurrency = serving_threads;
+    absl::StatusOr<std::unique_ptr<Ranker>> ranker = Ranker::Load(ro);
+    if (!ranker.ok()) return ranker.status();
+    const std::shared_ptr<const ServingState> state = searcher.state();
+    const int64_t tower = state != nullptr ? state->versions.listing_tower() : 0;
+    if ((*ranker)->listing_tower_version() != tower) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "ranker v", version, " was trained for listing tower v", (*ranker)->listing_tower_version(),
+          "; the served index has v", tower));
+    }
+    std::fprintf(stderr, "server: ranker v%lld loaded for experiment arms\n", static_cast<long long>(version));
+    return std::shared_ptr<const Ranker>(*std::move(ranker));
+  });
   std::unique_ptr<ExperimentRouter> experiments;
   {
     const std::string key_path = absl::GetFlag(FLAGS_experiment_token_key).empty()
@@ -339,22 +358,18 @@ int Run() {
                          : absl::GetFlag(FLAGS_experiments_config);
     eo.allow_forced_arms = absl::GetFlag(FLAGS_experiment_qa_overrides);
     eo.token_key = *key;
-    // This server hosts the ranker version the lifecycle serves: an arm may name only that one
-    // (or none: use_ranker).
-    eo.ranker_loadable = [&searcher](int64_t version) -> absl::Status {
-      const std::shared_ptr<const ServingState> state = searcher.state();
-      const int64_t served = state != nullptr ? state->versions.ranker() : 0;
-      if (version == served) return absl::OkStatus();
-      return absl::FailedPreconditionError(absl::StrCat(
-          "this server hosts one ranker version, the one it serves (v", served,
-          "); publish the version first or leave ranker_version unset"));
-    };
+    // A ranker version an arm names is loaded when the configuration is (a file naming one that
+    // cannot load, or that was trained for another listing tower than the served index's, is
+    // refused) and released when no experiment needs it (arm_rankers.Retain below).
+    eo.ranker_loadable = [&arm_rankers](int64_t version) { return arm_rankers.Load(version); };
+    eo.ranker_for_version = [&arm_rankers](int64_t version) { return arm_rankers.Get(version); };
     experiments = *ExperimentRouter::Create(eo);
     if (absl::Status s = experiments->Reload(NowUnixMs() / 1000); !s.ok()) {
       std::fprintf(stderr, "server: %s (no experiments until the file is fixed)\n",
                    std::string(s.message()).c_str());
     }
     const auto set = experiments->current();
+    if (set != nullptr) arm_rankers.Retain(set->RankerVersionsNeeded(NowUnixMs() / 1000));
     std::fprintf(stderr, "server: experiments from %s: %d layers%s\n", eo.config_path.c_str(),
                  set != nullptr ? set->config().layers_size() : 0,
                  eo.allow_forced_arms ? ", QA overrides enabled" : "");
@@ -451,6 +466,8 @@ int Run() {
                    std::string(s.message()).c_str());
     } else if (experiments->loads() != experiment_loads) {
       experiment_loads = experiments->loads();
+      const int released = arm_rankers.Retain(experiments->current()->RankerVersionsNeeded(NowUnixMs() / 1000));
+      if (released > 0) std::fprintf(stderr, "server: %d ranker versions no arm needs released\n", released);
       std::fprintf(stderr, "server: experiments reloaded (%d layers)\n",
                    experiments->current()->config().layers_size());
     }
