@@ -61,8 +61,10 @@ absl::Status EventLog::AppendImpression(const SearchRequest& request,
   slim.set_request_id(response.request_id());
   *slim.mutable_versions() = response.versions();
   *slim.mutable_arms() = response.arms();  // the experiment arms that served the page
-  if (auto it = response.debug().stage_ms().find("total"); it != response.debug().stage_ms().end()) {
-    (*slim.mutable_debug()->mutable_stage_ms())["total"] = it->second;
+  for (const char* key : {"total", "error_code"}) {  // the latency; a failed search's status code
+    if (auto it = response.debug().stage_ms().find(key); it != response.debug().stage_ms().end()) {
+      (*slim.mutable_debug()->mutable_stage_ms())[key] = it->second;
+    }
   }
   for (const auto& r : response.results()) {
     auto* x = slim.add_results();

@@ -30,7 +30,8 @@ class EventLog {
   ~EventLog();
 
   // Records the page a request showed (the request, the listing ids in order, the versions,
-  // the experiment arms that served it and, in debug.stage_ms["total"], the server latency).
+  // the experiment arms that served it and, in debug.stage_ms, the server latency ("total")
+  // and, for a search that failed, its status code ("error_code", no page)).
   absl::Status AppendImpression(const SearchRequest& request, const SearchResponse& response,
                                 int64_t timestamp_ms);
   // Records buyer events; each must already be validated.

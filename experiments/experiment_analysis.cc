@@ -30,13 +30,20 @@ struct Search {
   std::vector<int> clicked_positions;  // from the click events
   std::string kind;                    // the query's kind in the catalog, or ""
   bool filtered = false;
+  int error_code = 0;                  // a failed search (no page): its status code
 };
 
 // One user's totals in one arm (or in the pre-period).
 struct UserTotals {
   double searches = 0, clicked = 0, clicks = 0, purchases = 0, zero = 0, judged = 0, ndcg = 0;
+  double attempts = 0, errors = 0;  // every search, and the failed ones (not in the others)
   std::vector<double> latencies;
   void Add(const Search& s) {
+    attempts += 1;
+    if (s.error_code != 0) {
+      errors += 1;
+      return;
+    }
     searches += 1;
     clicked += s.clicks > 0;
     clicks += s.clicks;
@@ -58,7 +65,7 @@ std::string UnitOf(const SearchRequest& r) {
 
 // Per-user numerators/denominators of the ratio metrics, in the order of `users`.
 struct Columns {
-  std::vector<double> searches, clicked, clicks, purchases, zero, judged, ndcg;
+  std::vector<double> searches, clicked, clicks, purchases, zero, judged, ndcg, attempts, errors;
 };
 Columns ColumnsOf(const std::vector<const UserTotals*>& users) {
   Columns c;
@@ -70,6 +77,8 @@ Columns ColumnsOf(const std::vector<const UserTotals*>& users) {
     c.zero.push_back(u->zero);
     c.judged.push_back(u->judged);
     c.ndcg.push_back(u->ndcg);
+    c.attempts.push_back(u->attempts);
+    c.errors.push_back(u->errors);
   }
   return c;
 }
@@ -79,6 +88,7 @@ stats::RatioEstimate Metric(const Columns& c, const std::string& metric) {
   if (metric == "clicks_per_search") return stats::EstimateRatio(c.clicks, c.searches);
   if (metric == "purchases_per_search") return stats::EstimateRatio(c.purchases, c.searches);
   if (metric == "zero_result_rate") return stats::EstimateRatio(c.zero, c.searches);
+  if (metric == "error_rate") return stats::EstimateRatio(c.errors, c.attempts);
   return stats::EstimateRatio(c.ndcg, c.judged);  // ndcg10
 }
 
@@ -154,6 +164,9 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
     x.results = r.results_size();
     if (auto it = r.debug().stage_ms().find("total"); it != r.debug().stage_ms().end()) {
       x.latency_ms = it->second;
+    }
+    if (auto it = r.debug().stage_ms().find("error_code"); it != r.debug().stage_ms().end()) {
+      x.error_code = static_cast<int>(it->second);
     }
     if (r.results_size() > 0 && r.results(0).interleaving_team() > 0) {
       for (const SearchResult& res : r.results()) x.teams.push_back(res.interleaving_team() - 1);
@@ -309,6 +322,7 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
           m.clicks += static_cast<int64_t>(u->clicks);
           m.purchases += static_cast<int64_t>(u->purchases);
           m.zero_result_searches += static_cast<int64_t>(u->zero);
+          m.failed_searches += static_cast<int64_t>(u->errors);
           m.judged_searches += static_cast<int64_t>(u->judged);
           lat.insert(lat.end(), u->latencies.begin(), u->latencies.end());
         }
@@ -317,6 +331,7 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
         m.clicks_per_search = Metric(cols[a], "clicks_per_search").value;
         m.purchases_per_search = Metric(cols[a], "purchases_per_search").value;
         m.zero_result_rate = Metric(cols[a], "zero_result_rate").value;
+        m.error_rate = Metric(cols[a], "error_rate").value;
         m.ndcg10 = Metric(cols[a], "ndcg10").value;
         m.latency_p50_ms = Percentile(lat, 0.5);
         m.latency_p99_ms = Percentile(lat, 0.99);
@@ -404,6 +419,9 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
         MetricComparison zero = compare("zero_result_rate", "guardrail");
         guards.push_back({zero.fixed, true, options.zero_result_margin});
         cmp.metrics.push_back(zero);
+        MetricComparison errors = compare("error_rate", "guardrail");
+        guards.push_back({errors.fixed, true, options.error_rate_margin});
+        cmp.metrics.push_back(errors);
         {
           MetricComparison lat;
           lat.metric = "latency_p99_ms";
@@ -666,6 +684,7 @@ std::string ReportsToJson(const std::vector<ExperimentReport>& reports) {
                       ",\"clicks_per_search\":", JsonNumber(m.clicks_per_search),
                       ",\"purchases_per_search\":", JsonNumber(m.purchases_per_search),
                       ",\"zero_result_rate\":", JsonNumber(m.zero_result_rate),
+                      ",\"error_rate\":", JsonNumber(m.error_rate), ",\"failed_searches\":", m.failed_searches,
                       ",\"ndcg10\":", JsonNumber(m.ndcg10), ",\"judged_searches\":", m.judged_searches,
                       ",\"latency_p50_ms\":", JsonNumber(m.latency_p50_ms),
                       ",\"latency_p99_ms\":", JsonNumber(m.latency_p99_ms),

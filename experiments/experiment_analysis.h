@@ -4,10 +4,10 @@
 //
 // Per arm: users, searches, CTR (searches with a click / searches), clicks and purchases per
 // search, zero-result rate, NDCG@10 of the pages shown for judged queries (online NDCG),
-// server latency p50/p99. Against control: the difference with a fixed-horizon 95% interval
-// and an always-valid (sequential) one, p-values, Holm over the secondary metrics, CUPED on CTR
-// when the users have a pre-period, guardrails (latency p99 by a user bootstrap, zero-result
-// rate), the SRM check over users, and the verdict (from the primary's always-valid interval,
+// server latency p50/p99, the share of searches the server failed. Against control: the
+// difference with a fixed-horizon 95% interval and an always-valid (sequential) one, p-values,
+// Holm over the secondary metrics, CUPED on CTR when the users have a pre-period, guardrails
+// (latency p99 by a user bootstrap, zero-result rate, error rate), the SRM check over users, and the verdict (from the primary's always-valid interval,
 // since the dashboard is looked at every day). Forced (QA) traffic is excluded and counted.
 //
 // Thread safety: the functions are pure given their inputs.
@@ -34,6 +34,7 @@ struct AnalysisOptions {
   // Guardrail margins: harm tolerated before the verdict is "no ship".
   double latency_p99_margin_ms = 5;
   double zero_result_margin = 0.01;
+  double error_rate_margin = 0.005;
   int bootstrap_draws = 300;  // user bootstrap of the latency p99 difference
   uint64_t seed = 1;
   int timeline_points = 12;   // cumulative points for the dashboard's charts
@@ -45,7 +46,9 @@ struct ArmSummary {
   double weight = 0;
   int64_t users = 0, searches = 0, clicked_searches = 0, clicks = 0, purchases = 0;
   int64_t zero_result_searches = 0, judged_searches = 0;
+  int64_t failed_searches = 0;  // the server failed them (not counted in `searches`)
   double ctr = 0, clicks_per_search = 0, purchases_per_search = 0, zero_result_rate = 0;
+  double error_rate = 0;  // failed / (searches + failed)
   double ndcg10 = 0;  // online, over judged searches
   double latency_p50_ms = 0, latency_p99_ms = 0;
   bool below_planned = false;  // fewer users than the experiment's planned_users_per_arm
@@ -67,7 +70,7 @@ struct SegmentRow {
 // One metric of one arm against control.
 struct MetricComparison {
   std::string metric;  // ctr, ndcg10, clicks_per_search, purchases_per_search, zero_result_rate,
-                       // latency_p99_ms
+                       // error_rate, latency_p99_ms
   std::string role;    // primary, secondary, guardrail
   stats::Difference fixed;       // fixed-horizon (1 - alpha) interval
   stats::Difference sequential;  // always-valid interval (same estimate)

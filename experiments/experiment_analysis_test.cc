@@ -82,6 +82,20 @@ void Fill(EventLog* log, int users, double lift, int pre, int treatment_users_ex
   for (int i = 0; i < forced; ++i) search(99999999, "treatment", kStart * 1000 + 5, 1.0, true);
 }
 
+// A search the server failed, as the service logs it: the arms, no page, the status code.
+void Failed(EventLog* log, uint64_t user, const std::string& arm, int64_t ts) {
+  SearchRequest q;
+  q.set_query("sofa");
+  q.set_user_id(user);
+  SearchResponse r;
+  ServedArm* a = r.add_arms();
+  a->set_layer("ranking");
+  a->set_experiment("exp");
+  a->set_arm(arm);
+  (*r.mutable_debug()->mutable_stage_ms())["error_code"] = 13;  // INTERNAL
+  ASSERT_TRUE(log->AppendImpression(q, r, ts).ok());
+}
+
 TEST(ExperimentAnalysisTest, FindsARealLiftAndCountsEverything) {
   auto log = EventLog::Open(TempPath("analysis1"));
   ASSERT_TRUE(log.ok());
@@ -168,6 +182,33 @@ TEST(ExperimentAnalysisTest, NoLiftIsInconclusiveAndAMismatchIsInvalid) {
     EXPECT_EQ(r.comparisons[0].verdict, stats::Verdict::kInvalid);  // never shown as a win
     EXPECT_NE(FormatReport(r).find("MISMATCH"), std::string::npos);
   }
+}
+
+// The treatment fails 5% of its searches: the error-rate guardrail vetoes an otherwise winning
+// arm, and failed searches are left out of the page metrics.
+TEST(ExperimentAnalysisTest, AnErrorRateIncreaseIsNoShip) {
+  auto log = EventLog::Open(TempPath("analysis6"));
+  ASSERT_TRUE(log.ok());
+  Fill(log->get(), 1500, 0.5, 0);
+  for (int i = 0; i < 1500; ++i) {
+    if (i % 4 == 0) Failed(log->get(), static_cast<uint64_t>(1000000 + i + 1), "treatment", kStart * 1000 + i * 10 + 9);
+  }
+  auto reports = AnalyzeExperiments(**log, *Config(1000), {}, kStart + 100, AnalysisOptions());
+  ASSERT_TRUE(reports.ok());
+  const ExperimentReport& r = (*reports)[0];
+  EXPECT_EQ(r.arms[0].failed_searches, 0);
+  EXPECT_EQ(r.arms[1].failed_searches, 375);
+  EXPECT_NEAR(r.arms[1].error_rate, 375.0 / (r.arms[1].searches + 375), 1e-12);
+  EXPECT_EQ(r.comparisons[0].verdict, stats::Verdict::kNoShip);
+  bool saw = false;
+  for (const MetricComparison& m : r.comparisons[0].metrics) {
+    if (m.metric == "error_rate") {
+      saw = true;
+      EXPECT_EQ(m.role, "guardrail");
+      EXPECT_GT(m.fixed.ci_low, 0.005);
+    }
+  }
+  EXPECT_TRUE(saw);
 }
 
 TEST(ExperimentAnalysisTest, CupedUsesThePrePeriodAndNarrowsTheInterval) {

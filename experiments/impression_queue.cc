@@ -19,6 +19,10 @@ bool ImpressionQueue::Enqueue(const SearchRequest& request, const SearchResponse
   *item.response.mutable_versions() = response.versions();
   *item.response.mutable_arms() = response.arms();
   (*item.response.mutable_debug()->mutable_stage_ms())["total"] = latency_ms;
+  // A failed search (no page): its status code, for the report's error rate.
+  if (auto it = response.debug().stage_ms().find("error_code"); it != response.debug().stage_ms().end()) {
+    (*item.response.mutable_debug()->mutable_stage_ms())["error_code"] = it->second;
+  }
   for (const auto& r : response.results()) {
     auto* x = item.response.add_results();
     x->set_listing_id(r.listing_id());

@@ -42,6 +42,7 @@ ABSL_FLAG(std::string, replay_pages_out, "",
           "calibration benchmark's detection runs");
 ABSL_FLAG(double, latency_p99_margin_ms, 5, "guardrail: tolerated p99 latency increase");
 ABSL_FLAG(double, zero_result_margin, 0.01, "guardrail: tolerated zero-result rate increase");
+ABSL_FLAG(double, error_rate_margin, 0.005, "guardrail: tolerated increase of failed searches");
 ABSL_FLAG(bool, bench_lines, false, "also print BENCH lines");
 ABSL_FLAG(bool, plan, false,
           "only plan an experiment: the users per arm needed to detect --plan_relative_mde of "
@@ -185,6 +186,7 @@ int Run() {
   o.alpha = absl::GetFlag(FLAGS_alpha);
   o.latency_p99_margin_ms = absl::GetFlag(FLAGS_latency_p99_margin_ms);
   o.zero_result_margin = absl::GetFlag(FLAGS_zero_result_margin);
+  o.error_rate_margin = absl::GetFlag(FLAGS_error_rate_margin);
   auto reports = AnalyzeExperiments(**log, **set, judged, now, o);
   if (!reports.ok()) {
     std::fprintf(stderr, "experiment_report: %s\n", std::string(reports.status().message()).c_str());

@@ -144,7 +144,7 @@ A sample-ratio mismatch (SRM, p &lt; 0.001) invalidates an experiment.</p>
     var t = el('table', {'class': 'arms', 'data-experiment': x.key});
     var head = el('tr');
     ['arm', 'weight', 'users', 'planned', 'searches', 'CTR', 'clicks/search', 'purchases/search',
-     'zero-result', 'NDCG@10', 'p50 ms', 'p99 ms'].forEach(function (h, i) {
+     'zero-result', 'failed', 'NDCG@10', 'p50 ms', 'p99 ms'].forEach(function (h, i) {
       head.appendChild(el('th', i === 0 ? {'class': 'name'} : {}, h));
     });
     t.appendChild(head);
@@ -154,7 +154,8 @@ A sample-ratio mismatch (SRM, p &lt; 0.001) invalidates an experiment.</p>
                    ['planned', String(x.planned_users_per_arm)], ['searches', String(a.searches)],
                    ['ctr', fmt(a.ctr)], ['clicks_per_search', fmt(a.clicks_per_search)],
                    ['purchases_per_search', fmt(a.purchases_per_search)],
-                   ['zero_result_rate', fmt(a.zero_result_rate)], ['ndcg10', fmt(a.ndcg10)],
+                   ['zero_result_rate', fmt(a.zero_result_rate)], ['error_rate', fmt(a.error_rate)],
+                   ['ndcg10', fmt(a.ndcg10)],
                    ['latency_p50_ms', fmt(a.latency_p50_ms, 2)], ['latency_p99_ms', fmt(a.latency_p99_ms, 2)]];
       cells.forEach(function (c, i) {
         tr.appendChild(el('td', {'data-field': c[0], 'class': i === 0 ? 'name' : ''}, c[1]));

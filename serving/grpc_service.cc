@@ -207,6 +207,17 @@ absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchR
       options_.metrics != nullptr) {
     options_.metrics->ImpressionDropped(*response);
   }
+  // A search an arm failed (the server's failure, not a bad request) is logged too, with no
+  // page: the report's error-rate guardrail counts it against the arms that served it.
+  if (!s.ok() && !absl::IsInvalidArgument(s) && !route.arms.empty() && options_.impressions != nullptr) {
+    SearchResponse failed;
+    options_.experiments->Annotate(route, &failed);
+    (*failed.mutable_debug()->mutable_stage_ms())["error_code"] = static_cast<double>(s.code());
+    if (!options_.impressions->Enqueue(request, failed, NowUnixMs(), MsSince(start)) &&
+        options_.metrics != nullptr) {
+      options_.metrics->ImpressionDropped(failed);
+    }
+  }
   return s;
 }
 
