@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <numeric>
@@ -125,13 +126,19 @@ std::string JsonNumber(double v) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<JudgedQueryIndex>> LoadJudgedQueries(const std::string& catalog_dir) {
+absl::StatusOr<std::unique_ptr<JudgedQueryIndex>> LoadJudgedQueries(const std::string& catalog_dir,
+                                                                    int64_t max_judgment_bytes) {
   auto queries = ReadQueries(catalog_dir + "/queries.tsv");
   if (!queries.ok()) return queries.status();
-  auto judgments = ReadJudgments(catalog_dir + "/judgments.tsv");
-  if (!judgments.ok()) return judgments.status();
   auto index = std::make_unique<JudgedQueryIndex>();
-  index->by_query = GroupJudgments(*judgments);
+  const std::string judgments_path = catalog_dir + "/judgments.tsv";
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(judgments_path, ec);
+  if (max_judgment_bytes <= 0 || (!ec && bytes <= static_cast<uintmax_t>(max_judgment_bytes))) {
+    auto judgments = ReadJudgments(judgments_path);
+    if (!judgments.ok()) return judgments.status();
+    index->by_query = GroupJudgments(*judgments);
+  }
   for (const QueryRecord& q : *queries) {
     auto it = index->by_query.find(q.query_id);
     KnownQuery k;

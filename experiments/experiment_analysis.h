@@ -135,8 +135,12 @@ struct JudgedQueryIndex {
   JudgmentMap by_query;
   JudgedQueries by_text;
 };
-// NotFound / DataLoss as the catalog reader says; callers may go on without NDCG.
-absl::StatusOr<std::unique_ptr<JudgedQueryIndex>> LoadJudgedQueries(const std::string& catalog_dir);
+// NotFound / DataLoss as the catalog reader says; callers may go on without NDCG. With
+// `max_judgment_bytes` > 0, a judgments.tsv larger than that is not read (the queries' kinds
+// still are): at 1M listings the generator's file is 1.8 GB, half a minute and gigabytes of
+// memory for a server to hold.
+absl::StatusOr<std::unique_ptr<JudgedQueryIndex>> LoadJudgedQueries(const std::string& catalog_dir,
+                                                                    int64_t max_judgment_bytes = 0);
 
 // Reads `log` and reports every experiment of `set`. `judged` may be empty (no NDCG).
 absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog& log,

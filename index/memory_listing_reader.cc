@@ -53,6 +53,14 @@ void MemoryListingReader::Erase(uint64_t listing_id) {
   records_.erase(listing_id);
 }
 
+std::vector<ListingRecord> MemoryListingReader::Records() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<ListingRecord> out;
+  out.reserve(records_.size());
+  for (const auto& [id, record] : records_) out.push_back(record);
+  return out;
+}
+
 int64_t MemoryListingReader::size() const {
   absl::ReaderMutexLock lock(&mu_);
   return static_cast<int64_t>(records_.size());

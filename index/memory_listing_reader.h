@@ -44,6 +44,8 @@ class MemoryListingReader : public ListingReader {
   void Erase(uint64_t listing_id);
 
   int64_t size() const;
+  // Every record held now (shared, no copies): for warming caches keyed by record.
+  std::vector<ListingRecord> Records() const;
   // Approximate bytes held by the records (protobuf's SpaceUsedLong), as of Load.
   int64_t loaded_bytes() const { return loaded_bytes_; }
 

@@ -119,6 +119,7 @@ struct ListingTokenCache::Shard {
   struct Entry {
     uint64_t fingerprint;
     std::shared_ptr<const ListingTokens> tokens;
+    std::weak_ptr<const Listing> record;  // what it was computed from, when known
   };
   absl::flat_hash_map<uint64_t, Entry> map;
   std::deque<uint64_t> order;  // insertion order, for FIFO eviction
@@ -133,6 +134,25 @@ ListingTokenCache::ListingTokenCache(size_t max_entries)
 }
 
 ListingTokenCache::~ListingTokenCache() = default;
+
+std::shared_ptr<const ListingTokens> ListingTokenCache::Get(const std::shared_ptr<const Listing>& record) {
+  const uint64_t id = record->listing_id();
+  Shard& s = *shards_[(id * 0x9E3779B97F4A7C15ULL) >> 60];
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.map.find(id);
+    // The same record (same control block, still alive): its text is what the tokens came from.
+    if (it != s.map.end() && !it->second.record.expired() &&
+        !it->second.record.owner_before(record) && !record.owner_before(it->second.record)) {
+      ++s.hits;
+      return it->second.tokens;
+    }
+  }
+  std::shared_ptr<const ListingTokens> tokens = Get(*record);  // by fingerprint
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (auto it = s.map.find(id); it != s.map.end() && it->second.tokens == tokens) it->second.record = record;
+  return tokens;
+}
 
 std::shared_ptr<const ListingTokens> ListingTokenCache::Get(const Listing& listing) {
   const uint64_t id = listing.listing_id();
@@ -274,7 +294,7 @@ absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& 
     std::shared_ptr<const ListingTokens> cached;
     ListingTokens local;
     if (in.token_cache != nullptr) {
-      cached = in.token_cache->Get(listing);
+      cached = in.records.size() == n ? in.token_cache->Get(in.records[i]) : in.token_cache->Get(listing);
     } else {
       local = PrepareListingTokens(listing);
     }

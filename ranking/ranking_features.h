@@ -119,12 +119,17 @@ ListingTokens PrepareListingTokens(const Listing& listing);
 // many requests is tokenised once. Each entry keeps a 64-bit fingerprint of the text fields
 // it was computed from; a listing whose text changed is re-tokenised, so results never
 // depend on the cache. When full, a shard drops its oldest entries (FIFO).
+// Given the shared immutable record itself (the in-memory reader's), an entry also remembers
+// which record it was computed from (a weak_ptr: it keeps nothing alive), and the same record
+// again is a hit without fingerprinting its text (hashing a listing's text on every request
+// cost about as much as the lookup saved).
 // Thread-safe (sharded mutexes); share one instance across requests.
 class ListingTokenCache {
  public:
   explicit ListingTokenCache(size_t max_entries = 200000);
   ~ListingTokenCache();
   std::shared_ptr<const ListingTokens> Get(const Listing& listing);
+  std::shared_ptr<const ListingTokens> Get(const std::shared_ptr<const Listing>& record);
   size_t size() const;
   int64_t hits() const;
   int64_t misses() const;
@@ -149,6 +154,9 @@ struct RankingFeatureInputs {
   const User* user = nullptr;                   // null for an anonymous buyer
   const CatalogStats* stats = nullptr;          // REQUIRED: the feature store's stats
   ListingTokenCache* token_cache = nullptr;     // optional memo (same results, less work)
+  // Optional: `listings` as the shared records they point into (n, same order), so the token
+  // cache can recognise a record it has seen (ListingTokenCache::Get(record)).
+  absl::Span<const std::shared_ptr<const Listing>> records;
 };
 
 // Returns the [candidates.size(), kRankingFeatureDim] feature matrix (0 rows for no

@@ -258,6 +258,31 @@ TEST(RankingFeaturesTest, TokenCacheGivesIdenticalFeaturesAndNoticesEdits) {
   EXPECT_NE(edited_cached->row(0)[kRankLexicalBegin + 0], plain->row(0)[kRankLexicalBegin + 0]);
 }
 
+// Shared records (the in-memory reader's): the same record is a hit by identity; an edited
+// listing is a new record and is re-tokenised; an equal copy is a hit by fingerprint.
+TEST(RankingFeaturesTest, TokenCacheRecognisesRecords) {
+  ListingTokenCache cache(100);
+  auto record = std::make_shared<const Listing>(MakeListing(7, "grey fabric sofa", "", 5));
+  auto first = cache.Get(record);
+  EXPECT_EQ(cache.misses(), 1);
+  EXPECT_EQ(cache.Get(record), first);  // identity
+  EXPECT_EQ(cache.hits(), 1);
+  auto copy = std::make_shared<const Listing>(*record);
+  EXPECT_EQ(cache.Get(copy), first);  // fingerprint (then remembered by identity)
+  EXPECT_EQ(cache.Get(copy), first);
+  EXPECT_EQ(cache.hits(), 3);
+  auto edited = std::make_shared<const Listing>(MakeListing(7, "red leather sofa", "", 5));
+  auto retokenised = cache.Get(edited);
+  EXPECT_NE(retokenised, first);
+  EXPECT_TRUE(std::binary_search(retokenised->title.begin(), retokenised->title.end(), TokenHash("leather")));
+  // The old record is gone and another one may take its address: never its tokens.
+  record.reset();
+  copy.reset();
+  auto again = std::make_shared<const Listing>(MakeListing(7, "blue corner sofa", "", 5));
+  EXPECT_TRUE(std::binary_search(cache.Get(again)->title.begin(), cache.Get(again)->title.end(),
+                                 TokenHash("corner")));
+}
+
 TEST(RankingFeaturesTest, TokenCacheIsBounded) {
   ListingTokenCache cache(32);  // 2 per shard
   for (uint64_t id = 1; id <= 1000; ++id) {

@@ -47,6 +47,7 @@ absl::Status AssembleBatch(const CatalogStats& stats, const QueryTerms& terms,
   in.user = inputs.user ? &*inputs.user : nullptr;
   in.stats = &stats;
   in.token_cache = token_cache;
+  in.records = b->listings;
   MS_ASSIGN_OR_RETURN(b->features, AssembleRankingFeatures(in));
   b->assemble_ms = MsSince(t);
   return absl::OkStatus();

@@ -20,9 +20,15 @@ std::string ExperimentDashboard::ReportJson() {
   if (set == nullptr || options_.log == nullptr) {
     json = "{\"experiments\":[]}";
   } else {
+    if (!judged_loaded_ && !options_.catalog_dir.empty()) {
+      absl::StatusOr<std::unique_ptr<JudgedQueryIndex>> j =
+          LoadJudgedQueries(options_.catalog_dir, options_.max_judgment_bytes);
+      if (j.ok()) judged_ = *std::move(j);
+    }
+    judged_loaded_ = true;
     static const JudgedQueries kNone;
     absl::StatusOr<std::vector<ExperimentReport>> reports = AnalyzeExperiments(
-        *options_.log, *set, options_.judged != nullptr ? *options_.judged : kNone, now_ms / 1000,
+        *options_.log, *set, judged_ != nullptr ? judged_->by_text : kNone, now_ms / 1000,
         options_.analysis);
     if (!reports.ok()) {
       return absl::StrCat("{\"error\":\"", reports.status().message(), "\"}");

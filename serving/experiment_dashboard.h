@@ -15,6 +15,7 @@
 #define MARKETSEARCH_SERVING_EXPERIMENT_DASHBOARD_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
@@ -29,7 +30,11 @@ class ExperimentDashboard {
   struct Options {
     const EventLog* log = nullptr;            // not owned; null: every experiment shows no data
     const ExperimentRouter* router = nullptr;  // not owned; the experiments shown
-    const JudgedQueries* judged = nullptr;    // optional: online NDCG
+    // The catalog directory (queries.tsv, judgments.tsv), read at the first report: the query
+    // kinds of the breakdowns and, when judgments.tsv is at most max_judgment_bytes, the online
+    // NDCG. Empty: neither.
+    std::string catalog_dir;
+    int64_t max_judgment_bytes = 200 << 20;
     std::string chart_js_path = "/usr/share/javascript/chart.js/chart.min.js";
     int cache_ms = 5000;
     AnalysisOptions analysis;
@@ -44,6 +49,8 @@ class ExperimentDashboard {
 
  private:
   std::string ReportJson();
+  std::unique_ptr<JudgedQueryIndex> judged_ ABSL_GUARDED_BY(mu_);
+  bool judged_loaded_ ABSL_GUARDED_BY(mu_) = false;
 
   const Options options_;
   std::string chart_js_;  // read once; empty when the file is missing

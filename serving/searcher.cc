@@ -38,7 +38,8 @@ bool MatchesFilters(const Listing& l, const SearchFilters& f) {
 
 Searcher::Searcher(const Options& options, const ListingReader* reader, LiveAnnIndex* ann,
                    LiveLexicalIndex* lexical)
-    : options_(options), reader_(reader), ann_(ann), lexical_(lexical) {}
+    : options_(options), reader_(reader), ann_(ann), lexical_(lexical),
+      token_cache_(static_cast<size_t>(std::max(1, options.token_cache_entries))) {}
 
 absl::Status Searcher::SetState(std::shared_ptr<const ServingState> state) {
   absl::MutexLock lock(&mu_);
@@ -55,6 +56,17 @@ int64_t LexicalSnapshotUnixMs(const ServingState& state) {
     return state.retrieval.lexical->snapshot_unix_ms();
   }
   return state.retrieval.index->manifest().snapshot_unix_ms();
+}
+
+int64_t Searcher::WarmTokenCache(absl::Span<const ListingRecord> records,
+                                 const std::atomic<bool>& stop) const {
+  int64_t done = 0;
+  for (const ListingRecord& r : records) {
+    if (stop.load(std::memory_order_relaxed)) break;
+    if (r != nullptr) token_cache_.Get(r);
+    ++done;
+  }
+  return done;
 }
 
 std::shared_ptr<const ServingState> Searcher::state() const {
