@@ -21,12 +21,14 @@
 #include "serving/experiment_router.h"
 
 ABSL_FLAG(int, requests, 100000, "requests to time");
-ABSL_FLAG(std::string, work_dir, "/tmp/experiment_overhead", "scratch directory (config, log)");
+ABSL_FLAG(std::string, work_dir, "", "scratch directory (config, log); default: one under the system's temporary directory");
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   using namespace marketsearch;
-  const std::string dir = absl::GetFlag(FLAGS_work_dir);
+  const std::string dir = absl::GetFlag(FLAGS_work_dir).empty()
+                              ? (std::filesystem::temp_directory_path() / "experiment_overhead").string()
+                              : absl::GetFlag(FLAGS_work_dir);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string config = dir + "/experiments.textproto";
