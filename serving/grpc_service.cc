@@ -6,11 +6,11 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/status_macros.h"
 #include "common/timing.h"
+#include "experiments/experiment_config.h"
 #include "experiments/stats.h"
 #include "serving/message_parser.h"
 #include "serving/request_validation.h"
@@ -227,8 +227,8 @@ absl::Status MarketSearchService::InterleavedSearch(const SearchRequest& request
                                                    SearchRequestStats* stats,
                                                    const RequestControl& control) {
   // Both rankings in full (twice the work of a search: the price of interleaving's far smaller
-  // sample), then one page that takes turns between them (Team-Draft, coins from the request
-  // id so the page is reproducible from the log).
+  // sample), then one page that takes turns between them (Team-Draft; the coins come from a
+  // fixed hash of the request id, and each result's team is logged with the impression).
   SearchResponse b;
   MS_RETURN_IF_ERROR(searcher_->Search(request, response, stats, &control, &route.interleave_a));
   MS_RETURN_IF_ERROR(searcher_->Search(request, &b, nullptr, &control, &route.interleave_b));
@@ -243,7 +243,7 @@ absl::Status MarketSearchService::InterleavedSearch(const SearchRequest& request
     results.emplace(r.listing_id(), r);
   }
   const stats::InterleavedPage page = stats::TeamDraftInterleave(
-      ids_a, ids_b, request.page_size(), absl::HashOf(response->request_id()));
+      ids_a, ids_b, request.page_size(), Fnv1a32(response->request_id()));
   response->clear_results();
   for (size_t i = 0; i < page.ids.size(); ++i) {
     SearchResult* r = response->add_results();

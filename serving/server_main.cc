@@ -438,7 +438,7 @@ int Run() {
   }
 
   // The ranking features' token cache, filled from the in-memory records on a background
-  // thread at a lower CPU priority while the server already answers (~15 s of one core at 1M
+  // thread at a lower CPU priority while the server already answers (~7 s of one core at 1M
   // listings); stopped and joined on every way out of Run().
   std::atomic<bool> warm_stop{false};
   std::thread warm_thread;
