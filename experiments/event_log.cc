@@ -55,8 +55,7 @@ EventLog::~EventLog() {
   if (db_) db_->Close();
 }
 
-absl::Status EventLog::AppendImpression(const SearchRequest& request,
-                                        const SearchResponse& response, int64_t ts) {
+SearchResponse SlimImpression(const SearchResponse& response) {
   SearchResponse slim;
   slim.set_request_id(response.request_id());
   *slim.mutable_versions() = response.versions();
@@ -72,8 +71,13 @@ absl::Status EventLog::AppendImpression(const SearchRequest& request,
     x->set_score(r.score());
     x->set_interleaving_team(r.interleaving_team());
   }
+  return slim;
+}
+
+absl::Status EventLog::AppendImpression(const SearchRequest& request,
+                                        const SearchResponse& response, int64_t ts) {
   std::string value = request.SerializeAsString();
-  std::string resp = slim.SerializeAsString();
+  std::string resp = SlimImpression(response).SerializeAsString();
   // value = varint-free framing: 4-byte length of request, request, response.
   std::string framed(4, '\0');
   for (int i = 0; i < 4; ++i) framed[i] = static_cast<char>(value.size() >> (8 * i));

@@ -21,6 +21,11 @@ class DB;
 
 namespace marketsearch {
 
+// What the log keeps of a served page: request id, versions, arms, each result's id, score
+// and interleaving team, and of debug.stage_ms only "total" (the server latency) and
+// "error_code" (a failed search). Titles and the rest of the page are not logged.
+SearchResponse SlimImpression(const SearchResponse& response);
+
 class EventLog {
  public:
   static absl::StatusOr<std::unique_ptr<EventLog>> Open(const std::string& path);

@@ -149,15 +149,27 @@ absl::StatusOr<std::unique_ptr<JudgedQueryIndex>> LoadJudgedQueries(const std::s
   return index;
 }
 
-absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog& log,
-                                                                 const ExperimentSet& set,
-                                                                 const JudgedQueries& judged,
-                                                                 int64_t now_unix_s,
-                                                                 const AnalysisOptions& options) {
-  // 1. Searches by request id.
+namespace {
+
+// The log's searches in [since_ms, until_ms), with their clicks and purchases joined by
+// request id; the events whose impression is not there are counted (and, when their token
+// names arms, counted per arm).
+struct LoggedSearches {
   std::vector<Search> searches;
+  int64_t orphans = 0;
+  // experiment -> arm -> events known only from their attribution token.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int64_t>> token_only;
+};
+
+absl::StatusOr<LoggedSearches> ReadLoggedSearches(const EventLog& log, const JudgedQueries& judged,
+                                                  int64_t since_ms, int64_t until_ms) {
+  LoggedSearches out;
+  // 1. Searches by request id.
+  std::vector<Search>& searches = out.searches;
   absl::flat_hash_map<std::string, size_t> by_request;
   absl::Status s = log.ScanImpressions([&](int64_t ts, const SearchRequest& q, const SearchResponse& r) {
+    if (ts >= until_ms) return false;
+    if (ts < since_ms) return true;
     Search x;
     x.ts_ms = ts;
     x.unit = UnitOf(q);
@@ -195,17 +207,14 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
   });
   if (!s.ok()) return s;
   // 2. Clicks and purchases onto their searches.
-  int64_t orphans = 0;
-  // experiment -> arm -> events known only from their attribution token.
-  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int64_t>> token_only;
   s = log.ScanEvents([&](const Event& e) {
     auto it = by_request.find(e.request_id());
     if (it == by_request.end()) {
-      ++orphans;
+      ++out.orphans;
       if (!e.attribution_token().empty()) {
         if (auto p = DecodeAttributionPayload(e.attribution_token()); p.ok()) {
           for (const ServedArm& a : p->arms) {
-            if (!a.forced()) ++token_only[a.experiment()][a.arm()];
+            if (!a.forced()) ++out.token_only[a.experiment()][a.arm()];
           }
         }
       }
@@ -220,6 +229,21 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
     return true;
   });
   if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog& log,
+                                                                 const ExperimentSet& set,
+                                                                 const JudgedQueries& judged,
+                                                                 int64_t now_unix_s,
+                                                                 const AnalysisOptions& options) {
+  absl::StatusOr<LoggedSearches> logged = ReadLoggedSearches(log, judged, INT64_MIN, INT64_MAX);
+  if (!logged.ok()) return logged.status();
+  const std::vector<Search>& searches = logged->searches;
+  const int64_t orphans = logged->orphans;
+  const auto& token_only = logged->token_only;
 
   std::vector<ExperimentReport> reports;
   for (const ExperimentLayer& layer : set.config().layers()) {
@@ -372,7 +396,7 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
           mc.role = role;
           const stats::RatioEstimate c = Metric(cols[0], metric), t = Metric(cols[a], metric);
           mc.fixed = stats::CompareRatios(c, t, options.alpha);
-          mc.sequential = stats::CompareRatios(c, t, options.alpha, seq_m);
+          mc.sequential = stats::Widen(mc.fixed, seq_m);
           mc.sequential_p = stats::SequentialPValue(mc.fixed.estimate, mc.fixed.se,
                                                     static_cast<double>(total_users),
                                                     static_cast<double>(rep.n_tune));
@@ -394,17 +418,14 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
               const stats::CupedResult cu = stats::CupedCompare(
                   {cols[0].clicked, cols[0].searches, pn[0], pd[0]},
                   {cols[a].clicked, cols[a].searches, pn[1], pd[1]}, options.alpha);
-              const stats::CupedResult cs = stats::CupedCompare(
-                  {cols[0].clicked, cols[0].searches, pn[0], pd[0]},
-                  {cols[a].clicked, cols[a].searches, pn[1], pd[1]}, options.alpha, seq_m);
               if (cu.theta == 0) return mc;  // the pre-period predicts nothing (no clicks then)
               mc.cuped = true;
               mc.cuped_variance_ratio = cu.variance_ratio;
               mc.fixed = cu.difference;
-              mc.sequential = cs.difference;
               // The arms' own values stay the raw ones; the difference is the adjusted one.
-              mc.fixed.control = mc.sequential.control = c.value;
-              mc.fixed.treatment = mc.sequential.treatment = t.value;
+              mc.fixed.control = c.value;
+              mc.fixed.treatment = t.value;
+              mc.sequential = stats::Widen(mc.fixed, seq_m);
               mc.holm_p = mc.fixed.p_value;
               mc.sequential_p = stats::SequentialPValue(mc.fixed.estimate, mc.fixed.se,
                                                         static_cast<double>(total_users),
@@ -551,34 +572,13 @@ absl::StatusOr<std::vector<ExperimentReport>> AnalyzeExperiments(const EventLog&
 
 absl::StatusOr<stats::RatioEstimate> PilotEstimate(const EventLog& log, const std::string& metric,
                                                    int64_t since_ms, int64_t until_ms) {
-  absl::flat_hash_map<std::string, size_t> by_request;
-  std::vector<Search> searches;
-  absl::Status s = log.ScanImpressions([&](int64_t ts, const SearchRequest& q, const SearchResponse& r) {
-    if (ts >= until_ms) return false;
-    if (ts < since_ms) return true;
-    for (const ServedArm& a : r.arms()) {
-      if (a.forced()) return true;
-    }
-    Search x;
-    x.ts_ms = ts;
-    x.unit = UnitOf(q);
-    x.results = r.results_size();
-    if (x.unit.empty()) return true;
-    by_request.emplace(r.request_id(), searches.size());
-    searches.push_back(std::move(x));
-    return true;
-  });
-  if (!s.ok()) return s;
-  s = log.ScanEvents([&](const Event& e) {
-    auto it = by_request.find(e.request_id());
-    if (it == by_request.end()) return true;
-    if (e.type() == EVENT_TYPE_CLICK) ++searches[it->second].clicks;
-    if (e.type() == EVENT_TYPE_PURCHASE) ++searches[it->second].purchases;
-    return true;
-  });
-  if (!s.ok()) return s;
+  absl::StatusOr<LoggedSearches> logged = ReadLoggedSearches(log, {}, since_ms, until_ms);
+  if (!logged.ok()) return logged.status();
   std::map<std::string, UserTotals> users;
-  for (const Search& x : searches) users[x.unit].Add(x);
+  for (const Search& x : logged->searches) {
+    if (x.unit.empty() || !x.forced_experiments.empty()) continue;  // QA traffic is no pilot
+    users[x.unit].Add(x);
+  }
   std::vector<const UserTotals*> list;
   for (const auto& [unit, t] : users) list.push_back(&t);
   return Metric(ColumnsOf(list), metric);

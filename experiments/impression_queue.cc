@@ -15,20 +15,8 @@ bool ImpressionQueue::Enqueue(const SearchRequest& request, const SearchResponse
                               int64_t timestamp_ms, double latency_ms) {
   Item item;
   item.request = request;
-  item.response.set_request_id(response.request_id());
-  *item.response.mutable_versions() = response.versions();
-  *item.response.mutable_arms() = response.arms();
+  item.response = SlimImpression(response);  // copied here: the caller's page is the client's
   (*item.response.mutable_debug()->mutable_stage_ms())["total"] = latency_ms;
-  // A failed search (no page): its status code, for the report's error rate.
-  if (auto it = response.debug().stage_ms().find("error_code"); it != response.debug().stage_ms().end()) {
-    (*item.response.mutable_debug()->mutable_stage_ms())["error_code"] = it->second;
-  }
-  for (const auto& r : response.results()) {
-    auto* x = item.response.add_results();
-    x->set_listing_id(r.listing_id());
-    x->set_score(r.score());
-    x->set_interleaving_team(r.interleaving_team());
-  }
   item.timestamp_ms = timestamp_ms;
   absl::MutexLock lock(&mu_);
   if (closed_ || queue_.size() >= capacity_) {

@@ -110,6 +110,15 @@ Difference CompareRatios(const RatioEstimate& control, const RatioEstimate& trea
                  multiplier);
 }
 
+Difference Widen(const Difference& d, double multiplier) {
+  Difference w = d;
+  w.ci_low = d.estimate - multiplier * d.se;
+  w.ci_high = d.estimate + multiplier * d.se;
+  w.lift_ci_low = d.lift - multiplier * d.lift_se;  // 0 when there is no lift (control 0)
+  w.lift_ci_high = d.lift + multiplier * d.lift_se;
+  return w;
+}
+
 SrmResult CheckSampleRatio(absl::Span<const int64_t> observed, absl::Span<const double> weights,
                            double threshold) {
   SrmResult r;

@@ -64,6 +64,9 @@ Difference Compare(double control, double control_variance, double treatment,
                    double treatment_variance, double alpha = 0.05, double multiplier = 0);
 Difference CompareRatios(const RatioEstimate& control, const RatioEstimate& treatment,
                          double alpha = 0.05, double multiplier = 0);
+// The same difference with its intervals (absolute and lift) `multiplier` standard errors
+// wide, e.g. the always-valid one of SequentialMultiplier; estimate, SEs and p-value unchanged.
+Difference Widen(const Difference& d, double multiplier);
 
 // Sample-ratio mismatch: observed users per arm against the configured weights (chi-square,
 // k - 1 degrees of freedom). `mismatch` is p < threshold (0.001: it is rechecked on every

@@ -58,6 +58,10 @@ TEST(StatsTest, DifferenceAndLiftIntervalsOfTheReferenceExample) {
   const Difference w = Compare(0.30, 8.2e-6, 0.309, 8.2e-6, 0.05, 3.04);
   EXPECT_NEAR(w.estimate, d.estimate, 1e-12);
   EXPECT_NEAR(w.ci_high - w.ci_low, 2 * 3.04 * d.se, 1e-12);
+  const Difference widened = Widen(d, 3.04);
+  EXPECT_NEAR(widened.ci_low, w.ci_low, 1e-12);
+  EXPECT_NEAR(widened.lift_ci_high, w.lift_ci_high, 1e-12);
+  EXPECT_EQ(widened.p_value, d.p_value);
 }
 
 // 50,000 vs 45,000 users at 50/50: X2 = 263.16, p ~ 4e-59.

@@ -105,7 +105,6 @@ absl::StatusOr<ExperimentRouter::Route> ExperimentRouter::RouteRequest(
   }
   Route route;
   route.set = current();
-  route.options = base;
   if (route.set == nullptr) return route;
   std::string unit;
   if (request.user_id() != 0) {
@@ -117,6 +116,8 @@ absl::StatusOr<ExperimentRouter::Route> ExperimentRouter::RouteRequest(
                                                        request.force_arms().end());
   if (unit.empty() && forced.empty()) return route;  // nothing to hash on: not enrolled
   route.arms = route.set->Assign(unit, now_unix_s, forced.empty() ? nullptr : &forced);
+  if (route.arms.empty()) return route;
+  route.options = base;  // copied only for a request that arms change
   const Experiment* interleaved = nullptr;
   for (ArmAssignment& a : route.arms) {
     if (a.type == Experiment::INTERLEAVING && interleaved == nullptr && !a.forced) {
@@ -155,8 +156,7 @@ std::string ExperimentRouter::Sign(const std::string& payload) const {
       absl::string_view(reinterpret_cast<const char*>(mac), static_cast<size_t>(len)));
 }
 
-void ExperimentRouter::Annotate(const Route& route, SearchResponse* response) const {
-  if (route.arms.empty()) return;
+void ExperimentRouter::AddArms(const Route& route, SearchResponse* response) {
   for (const ArmAssignment& a : route.arms) {
     ServedArm* s = response->add_arms();
     s->set_layer(a.layer);
@@ -164,6 +164,11 @@ void ExperimentRouter::Annotate(const Route& route, SearchResponse* response) co
     s->set_arm(a.arm);
     s->set_forced(a.forced);
   }
+}
+
+void ExperimentRouter::Annotate(const Route& route, SearchResponse* response) const {
+  if (route.arms.empty()) return;
+  AddArms(route, response);
   const std::string encoded = EncodeAttributionPayload(response->request_id(), response->arms());
   response->set_attribution_token(absl::StrCat(encoded, ".", Sign(encoded)));
 }

@@ -62,7 +62,9 @@ class ExperimentRouter {
   struct Route {
     std::shared_ptr<const ExperimentSet> set;  // keeps `arms[i].overrides` alive
     std::vector<ArmAssignment> arms;
-    Searcher::Options options;  // the base options with every arm's overrides applied
+    // The base options with every arm's overrides applied; set only when `arms` is not empty
+    // (a request no arm changes runs with the server's own options).
+    Searcher::Options options;
     // An interleaving experiment holds this buyer (its ArmAssignment's arm is "interleaved"):
     // the first page interleaves the rankings of `options` with the first arm's overrides
     // (interleave_a) and with the second's (interleave_b); later pages are served with
@@ -76,6 +78,8 @@ class ExperimentRouter {
                                      int64_t now_unix_s) const;
   // Writes the arms and the attribution token of `response` (its request_id must be set).
   void Annotate(const Route& route, SearchResponse* response) const;
+  // Only the arms (a failed search's log record: no token, nothing for a client to send back).
+  static void AddArms(const Route& route, SearchResponse* response);
 
   // Checks a token from Event.attribution_token: OK and the arms it carries when it was
   // issued by a server with this key for `request_id`; InvalidArgument otherwise.

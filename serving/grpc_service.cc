@@ -211,7 +211,7 @@ absl::Status MarketSearchService::DoSearch(const SearchRequest& request, SearchR
   // page: the report's error-rate guardrail counts it against the arms that served it.
   if (!s.ok() && !absl::IsInvalidArgument(s) && !route.arms.empty() && options_.impressions != nullptr) {
     SearchResponse failed;
-    options_.experiments->Annotate(route, &failed);
+    ExperimentRouter::AddArms(route, &failed);
     (*failed.mutable_debug()->mutable_stage_ms())["error_code"] = static_cast<double>(s.code());
     if (!options_.impressions->Enqueue(request, failed, NowUnixMs(), MsSince(start)) &&
         options_.metrics != nullptr) {
