@@ -32,6 +32,14 @@ A_PID=$SERVER_PID
 start_server "$NEW" "$W/b" "$W/b.port" "$W/b.log" --log_impressions=false ${B_ARGS:-}
 B_PID=$SERVER_PID
 trap 'kill $A_PID $B_PID 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$W"' EXIT
+# Both servers tokenise their listing records in the background after start (builds before
+# the serving record: "token cache warmed"); measure them once that is done, in steady state.
+for log in "$W/a.log" "$W/b.log"; do
+  for _ in $(seq 1 300); do
+    grep -qE 'tokenised [0-9]+ listing records|token cache warmed' "$log" && break
+    sleep 0.5
+  done
+done
 echo "loadavg before: $(cat /proc/loadavg)"
 bazel-bin/bench/compare_servers --a="127.0.0.1:$(cat "$W/a.port")" --b="127.0.0.1:$(cat "$W/b.port")" \
   --queries_file="$D/catalog/queries.tsv" --rounds="${ROUNDS:-3}"

@@ -201,8 +201,8 @@ absl::Status Run() {
   const int samples = absl::GetFlag(FLAGS_latency_samples);
   for (size_t s = 0; s < sizes.size(); ++s) {
     // One untimed pass per size warms the store's block cache and the TorchScript executor.
-    // Every request is assembled twice: with the shared token cache (the serving setup) and
-    // without any cache (a cold request whose listings were never seen).
+    // Every request is assembled twice: with the shared token cache (warm, like the server's
+    // records with their prepared tokens) and without any cache (listings never tokenised).
     for (int pass = 0; pass < 2; ++pass) {
       const int n_req = pass == 0 ? std::min<int>(50, reqs.size()) : samples;
       for (int i = 0; i < n_req; ++i) {

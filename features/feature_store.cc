@@ -292,6 +292,25 @@ absl::StatusOr<std::vector<ListingCounters>> FeatureStore::GetListingCounters(
   return out;
 }
 
+absl::Status FeatureStore::ScanListingCounters(
+    const std::function<bool(uint64_t, const ListingCounters&)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kCounters]));
+  ListingCounters c;
+  for (it->Seek("l"); it->Valid() && it->key().starts_with("l"); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    if (key.size() != 9) return absl::DataLossError("corrupt listing counters key during scan");
+    uint64_t id = 0;
+    for (size_t i = 1; i < 9; ++i) id = (id << 8) | static_cast<uint8_t>(key[i]);
+    if (!c.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("corrupt listing counters during scan");
+    }
+    if (!fn(id, c)) break;
+  }
+  return FromRocks(it->status(), "scan listing counters");
+}
+
 absl::Status FeatureStore::CatchUp() {
   if (!secondary_) return absl::OkStatus();
   return FromRocks(db_->TryCatchUpWithPrimary(), "catch up with primary");

@@ -93,6 +93,9 @@ class FeatureStore {
                                   absl::Span<const ListingCounters> counters);
   absl::StatusOr<std::vector<ListingCounters>> GetListingCounters(
       absl::Span<const uint64_t> ids) const;
+  // Calls `fn` for every listing that has counters, in id order, until it returns false.
+  absl::Status ScanListingCounters(
+      const std::function<bool(uint64_t listing_id, const ListingCounters&)>& fn) const;
 
   // Approximate number of listings (RocksDB estimate).
   int64_t EstimateListingCount() const;

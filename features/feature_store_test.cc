@@ -165,6 +165,17 @@ TEST(FeatureStore, CatalogStatsAndCounters) {
   int n = 0;
   ASSERT_TRUE((*store)->ScanListings([&](const Listing&) { return ++n, true; }).ok());
   EXPECT_EQ(n, 0);
+  // The scan finds every listing's counters (a large id included), never the catalog stats.
+  c.set_clicks(9);
+  ASSERT_TRUE((*store)->PutListingCounters({0x0102030405060708ULL}, {c}).ok());
+  std::vector<std::pair<uint64_t, int64_t>> scanned;
+  ASSERT_TRUE((*store)
+                  ->ScanListingCounters([&](uint64_t id, const ListingCounters& lc) {
+                    scanned.emplace_back(id, lc.clicks());
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(scanned, (std::vector<std::pair<uint64_t, int64_t>>{{5, 3}, {0x0102030405060708ULL, 9}}));
 }
 
 }  // namespace

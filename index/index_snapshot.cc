@@ -20,6 +20,7 @@
 #include "common/file_util.h"
 #include "google/protobuf/text_format.h"
 #include "index/internal/dot_product.h"
+#include "index/internal/ivf_flat_scan.h"
 
 namespace marketsearch {
 namespace {
@@ -128,6 +129,7 @@ absl::Status IndexSnapshot::Init() {
     ann_ = refine->base_index;
     storage_owner = refine->refine_index;
   }
+  ivf_flat_ = internal::AsScannableIvfFlat(ann_);
   // Exact vectors by internal row, for re-ranking and the exact filtered scan.
   if (auto* flat = dynamic_cast<faiss::IndexFlat*>(storage_owner)) {
     flat_base_ = flat->get_xb();
@@ -278,7 +280,13 @@ absl::Status IndexSnapshot::AnnSearch(const float* query, int k, int64_t fetch, 
     faiss::SearchParametersHNSW hnsw_params;
     faiss::SearchParameters plain_params;
     const faiss::SearchParameters* params = nullptr;
-    if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(ann_)) {
+    if (ivf_flat_ != nullptr) {
+      // FAISS's centroids, lists and selector, with vectorised inner products (see
+      // internal/ivf_flat_scan.h).
+      internal::IvfFlatSearch(*ivf_flat_, query, fetch,
+                              nprobe > 0 ? static_cast<size_t>(nprobe) : ivf_flat_->nprobe,
+                              ivf_flat_->max_codes, sel, dist.data(), rows.data());
+    } else if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(ann_)) {
       ivf_params.nprobe = nprobe > 0 ? static_cast<size_t>(nprobe) : ivf->nprobe;
       ivf_params.max_codes = ivf->max_codes;
       ivf_params.sel = const_cast<faiss::IDSelector*>(sel);
@@ -297,7 +305,7 @@ absl::Status IndexSnapshot::AnnSearch(const float* query, int k, int64_t fetch, 
       plain_params.sel = const_cast<faiss::IDSelector*>(sel);
       params = &plain_params;
     }
-    ann_->search(1, query, fetch, dist.data(), rows.data(), params);
+    if (ivf_flat_ == nullptr) ann_->search(1, query, fetch, dist.data(), rows.data(), params);
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("faiss search failed: ", e.what()));
   }

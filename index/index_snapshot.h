@@ -27,6 +27,7 @@
 
 namespace faiss {
 struct Index;
+struct IndexIVFFlat;
 struct IndexRefine;
 }  // namespace faiss
 
@@ -121,6 +122,9 @@ class IndexSnapshot {
   // Copies the stored embedding of `listing_id` into out[0..dim) (flat-storage indexes:
   // exact; PQ indexes: the decoded approximation). NotFound for an id not in the index.
   absl::Status Reconstruct(uint64_t listing_id, float* out) const;
+  // Hints the cache to load what Reconstruct(listing_id) reads first (a caller reconstructing
+  // many scattered ids calls it a few ids ahead).
+  void PrefetchReconstruct(uint64_t listing_id) const { row_of_id_.prefetch(listing_id); }
 
   // Number of listings that pass `filter` (a full pass over the attribute table; for tests
   // and benchmarks, not for the request path). 0 when there is no attribute table.
@@ -165,6 +169,9 @@ class IndexSnapshot {
   const faiss::Index* inner_ = nullptr;  // the IDMap2's sub-index
   const faiss::Index* ann_ = nullptr;    // what is searched: inner_, or a refine's base index
   const faiss::IndexRefine* refine_ = nullptr;
+  // ann_ as an IndexIVFFlat the project's own scan searches (internal/ivf_flat_scan.h), else
+  // null (FAISS searches ann_).
+  const faiss::IndexIVFFlat* ivf_flat_ = nullptr;
   float refine_k_factor_ = 1;
   const int64_t* id_map_ = nullptr;  // internal row -> listing id
   // listing id -> internal row, for Reconstruct (the ranker's embeddings, ~200 per request):

@@ -5,8 +5,8 @@
 // record is read (filters need it), counters and embeddings only for the rank_depth survivors.
 //
 // StoreListingReader serves it from the RocksDB feature store and the served FAISS version (+
-// the live delta's fresher vectors); an in-memory implementation can replace it behind this
-// interface without touching the Searcher.
+// the live delta's fresher vectors); the server's MemoryListingReader (memory_listing_reader.h)
+// serves records, tokens and counters from memory behind the same interface.
 //
 // Thread safety: implementations are safe for concurrent reads.
 #ifndef MARKETSEARCH_INDEX_LISTING_READER_H_
@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "features/feature_store.h"
+#include "features/listing_tokens.h"
 #include "index/index_snapshot.h"
 #include "index/live_index.h"
 #include "proto/catalog.pb.h"
@@ -34,6 +35,9 @@ using ListingRecord = std::shared_ptr<const Listing>;
 // vector is ids[i] of the read.
 struct RankingInputs {
   std::vector<ListingCounters> counters;  // zeros for a listing without counters
+  // Each listing's token sets when the reader keeps them (null entries, or empty: the ranking
+  // features prepare them).
+  std::vector<std::shared_ptr<const ListingTokens>> tokens;
   int dim = 0;                            // embedding width (the index's)
   std::vector<float> embeddings;          // [ids.size(), dim], row-major; zero rows where missing
   std::vector<uint8_t> has_embedding;     // 1 when the row is a stored embedding
@@ -56,6 +60,12 @@ class ListingReader {
                                                           uint64_t user_id,
                                                           const IndexSnapshot& index) const = 0;
 };
+
+// Fills in->dim, embeddings, has_embedding and not_in_index for `ids`: from `ann`'s live delta
+// when it holds a vector of the index's width, else from `index`'s stored vectors. `ann` may
+// be null (offline tools: no delta). Both readers below read embeddings this way.
+absl::Status ReadStoredEmbeddings(absl::Span<const uint64_t> ids, const IndexSnapshot& index,
+                                  const LiveAnnIndex* ann, RankingInputs* in);
 
 // Reads the RocksDB feature store (one MultiGet per call) and the FAISS index's stored
 // vectors. `store` is borrowed; `ann` (the live side of the ANN leg, borrowed) may be null:

@@ -12,37 +12,30 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
-#include "features/text_normalizer.h"
 
 namespace marketsearch {
 namespace {
-
-std::vector<std::string> SortedUniqueTokens(std::string_view text) {
-  std::vector<std::string> t = Tokenize(NormalizeText(text));
-  std::sort(t.begin(), t.end());
-  t.erase(std::unique(t.begin(), t.end()), t.end());
-  return t;
-}
-
-// TokenHash of each token, sorted and unique.
-std::vector<uint64_t> SortedUniqueHashes(const std::vector<std::string>& tokens) {
-  std::vector<uint64_t> h;
-  h.reserve(tokens.size());
-  for (const std::string& t : tokens) h.push_back(TokenHash(t));
-  std::sort(h.begin(), h.end());
-  h.erase(std::unique(h.begin(), h.end()), h.end());
-  return h;
-}
 
 bool Has(const std::vector<uint64_t>& sorted, uint64_t t) {
   return std::binary_search(sorted.begin(), sorted.end(), t);
 }
 
-// Levenshtein distance of a and b (bytes) if it is <= k, else k + 1.
+// Levenshtein distance of a and b (bytes) if it is <= k, else k + 1. Called for every
+// (query token, listing word) pair a request's fuzzy feature tries, so the two DP rows live on
+// the stack for words of up to 63 bytes (a heap pair per call was most of its cost).
 int BoundedEditDistance(const std::string& a, const std::string& b, int k) {
   const int n = static_cast<int>(a.size()), m = static_cast<int>(b.size());
   if (std::abs(n - m) > k) return k + 1;
-  std::vector<int> prev(m + 1), cur(m + 1);
+  constexpr int kStackRow = 64;
+  int stack_rows[2][kStackRow];
+  std::vector<int> heap_rows;
+  int* prev = stack_rows[0];
+  int* cur = stack_rows[1];
+  if (m + 1 > kStackRow) {
+    heap_rows.resize(2 * static_cast<size_t>(m + 1));
+    prev = heap_rows.data();
+    cur = heap_rows.data() + m + 1;
+  }
   for (int j = 0; j <= m; ++j) prev[j] = j;
   for (int i = 1; i <= n; ++i) {
     cur[0] = i;
@@ -103,16 +96,6 @@ uint64_t TextFingerprint(const Listing& l) {
 }
 
 }  // namespace
-
-ListingTokens PrepareListingTokens(const Listing& listing) {
-  ListingTokens t;
-  t.title = SortedUniqueHashes(Tokenize(NormalizeText(listing.title())));
-  t.text_words = SortedUniqueTokens(ListingText(listing));
-  t.text = SortedUniqueHashes(t.text_words);
-  t.description = SortedUniqueHashes(Tokenize(NormalizeText(listing.description())));
-  t.pair = PreparePairListing(listing);
-  return t;
-}
 
 struct ListingTokenCache::Shard {
   std::mutex mu;
@@ -219,6 +202,7 @@ absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& 
         "listing_embeddings: has ", in.listing_embeddings.size(), " floats, expected ",
         n * kRankingEmbeddingDim, " (", n, " candidates x ", kRankingEmbeddingDim, ")"));
   }
+  if (!in.tokens.empty() && in.tokens.size() != n) return LengthError("tokens", in.tokens.size(), n);
   if (!in.counters.empty() && in.counters.size() != n) {
     return LengthError("counters", in.counters.size(), n);
   }
@@ -290,15 +274,19 @@ absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& 
     const Listing& listing = *in.listings[i];
     const Candidate& c = in.candidates[i];
 
-    // Tokenised listing text (shared across requests through the cache when one is given).
+    // Tokenised listing text: kept with the record by the reader when it keeps them, else
+    // from the cache when one is given, else prepared here.
+    const ListingTokens* kept = in.tokens.size() == n ? in.tokens[i].get() : nullptr;
     std::shared_ptr<const ListingTokens> cached;
     ListingTokens local;
-    if (in.token_cache != nullptr) {
-      cached = in.records.size() == n ? in.token_cache->Get(in.records[i]) : in.token_cache->Get(listing);
-    } else {
-      local = PrepareListingTokens(listing);
+    if (kept == nullptr) {
+      if (in.token_cache != nullptr) {
+        cached = in.records.size() == n ? in.token_cache->Get(in.records[i]) : in.token_cache->Get(listing);
+      } else {
+        local = PrepareListingTokens(listing);
+      }
     }
-    const ListingTokens& lt = cached ? *cached : local;
+    const ListingTokens& lt = kept != nullptr ? *kept : cached ? *cached : local;
 
     const auto pair = PairFeatures(*in.query, lt.pair, listing, in.user);
     std::copy(pair.begin(), pair.end(), row + kRankPairBegin);

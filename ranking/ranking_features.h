@@ -75,6 +75,7 @@
 #include "absl/types/span.h"
 #include "common/float_matrix.h"
 #include "features/featurizer.h"
+#include "features/listing_tokens.h"
 #include "proto/catalog.pb.h"
 #include "retrieval/candidate_merge.h"
 
@@ -103,18 +104,6 @@ static_assert(kRankingFeatureDim == 113, "update the layout comment and bump the
 // REQUIRES: `row` holds kRankingFeatureDim values.
 std::vector<std::pair<std::string, float>> ExplainFeatures(const float* row);
 
-// The query-independent token sets of a listing behind columns 40-48 (sorted, unique,
-// normalised with features/text_normalizer). Computing them is most of those columns' cost.
-// Sets hold TokenHash values (features/featurizer.h): integer lookups, 8 bytes a token.
-struct ListingTokens {
-  std::vector<uint64_t> title;
-  std::vector<uint64_t> text;              // ListingText(): title, brand, category, attribute values
-  std::vector<uint64_t> description;
-  std::vector<std::string> text_words;     // `text`'s tokens as words (fuzzy matching needs them)
-  PairListingTerms pair;                   // the listing side of features/featurizer PairFeatures
-};
-ListingTokens PrepareListingTokens(const Listing& listing);
-
 // A bounded memo of PrepareListingTokens by listing id, so a listing that comes back in
 // many requests is tokenised once. Each entry keeps a 64-bit fingerprint of the text fields
 // it was computed from; a listing whose text changed is re-tokenised, so results never
@@ -123,6 +112,9 @@ ListingTokens PrepareListingTokens(const Listing& listing);
 // which record it was computed from (a weak_ptr: it keeps nothing alive), and the same record
 // again is a hit without fingerprinting its text (hashing a listing's text on every request
 // cost about as much as the lookup saved).
+// The server's in-memory reader keeps each record's tokens beside it (RankingFeatureInputs::
+// tokens); this memo serves the rest: records not yet tokenised after a start, a server reading
+// the store, and the offline export.
 // Thread-safe (sharded mutexes); share one instance across requests.
 class ListingTokenCache {
  public:
@@ -153,7 +145,10 @@ struct RankingFeatureInputs {
   absl::Span<const ListingCounters> counters;   // n, or empty (= all zero)
   const User* user = nullptr;                   // null for an anonymous buyer
   const CatalogStats* stats = nullptr;          // REQUIRED: the feature store's stats
-  ListingTokenCache* token_cache = nullptr;     // optional memo (same results, less work)
+  // Optional: each listing's token sets as the reader keeps them (n, same order; a null entry
+  // is prepared here). Same results as preparing them, without the work.
+  absl::Span<const std::shared_ptr<const ListingTokens>> tokens;
+  ListingTokenCache* token_cache = nullptr;     // optional memo for entries without tokens
   // Optional: `listings` as the shared records they point into (n, same order), so the token
   // cache can recognise a record it has seen (ListingTokenCache::Get(record)).
   absl::Span<const std::shared_ptr<const Listing>> records;

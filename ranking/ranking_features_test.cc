@@ -258,6 +258,30 @@ TEST(RankingFeaturesTest, TokenCacheGivesIdenticalFeaturesAndNoticesEdits) {
   EXPECT_NE(edited_cached->row(0)[kRankLexicalBegin + 0], plain->row(0)[kRankLexicalBegin + 0]);
 }
 
+// Tokens the reader kept with its records: the same features, none prepared here (a cache
+// given too is not asked); a null entry is prepared as without them.
+TEST(RankingFeaturesTest, ReaderTokensGiveIdenticalFeatures) {
+  Request r;
+  r.listings[0].set_description("Great phone, few scratches");
+  r.terms = PrepareQuery("iphone scratches ipone");
+  auto plain = AssembleRankingFeatures(r.Inputs());
+  ASSERT_TRUE(plain.ok());
+  std::vector<std::shared_ptr<const ListingTokens>> tokens;
+  for (const Listing& l : r.listings) tokens.push_back(std::make_shared<const ListingTokens>(PrepareListingTokens(l)));
+  tokens[2] = nullptr;
+  ListingTokenCache cache(100);
+  RankingFeatureInputs in = r.Inputs();
+  in.tokens = tokens;
+  in.token_cache = &cache;
+  auto kept = AssembleRankingFeatures(in);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->data, plain->data);
+  EXPECT_EQ(cache.misses() + cache.hits(), 1);  // only the null entry
+  tokens.pop_back();
+  in.tokens = tokens;
+  EXPECT_EQ(AssembleRankingFeatures(in).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 // Shared records (the in-memory reader's): the same record is a hit by identity; an edited
 // listing is a new record and is re-tokenised; an equal copy is a hit by fingerprint.
 TEST(RankingFeaturesTest, TokenCacheRecognisesRecords) {

@@ -27,6 +27,7 @@ absl::Status AssembleBatch(const CatalogStats& stats, const QueryTerms& terms,
                            ListingTokenCache* token_cache, RankingBatch* b) {
   const size_t m = b->listings.size();
   if (inputs.counters.size() != m || inputs.has_embedding.size() != m ||
+      (!inputs.tokens.empty() && inputs.tokens.size() != m) ||
       inputs.embeddings.size() != m * static_cast<size_t>(kRankingEmbeddingDim)) {
     return absl::InvalidArgumentError(
         absl::StrCat("ranking batch: ", m, " listings but ranking inputs for ", inputs.counters.size(),
@@ -46,6 +47,7 @@ absl::Status AssembleBatch(const CatalogStats& stats, const QueryTerms& terms,
   in.counters = inputs.counters;
   in.user = inputs.user ? &*inputs.user : nullptr;
   in.stats = &stats;
+  in.tokens = inputs.tokens;
   in.token_cache = token_cache;
   in.records = b->listings;
   MS_ASSIGN_OR_RETURN(b->features, AssembleRankingFeatures(in));

@@ -58,17 +58,6 @@ int64_t LexicalSnapshotUnixMs(const ServingState& state) {
   return state.retrieval.index->manifest().snapshot_unix_ms();
 }
 
-int64_t Searcher::WarmTokenCache(absl::Span<const ListingRecord> records,
-                                 const std::atomic<bool>& stop) const {
-  int64_t done = 0;
-  for (const ListingRecord& r : records) {
-    if (stop.load(std::memory_order_relaxed)) break;
-    if (r != nullptr) token_cache_.Get(r);
-    ++done;
-  }
-  return done;
-}
-
 std::shared_ptr<const ServingState> Searcher::state() const {
   absl::MutexLock lock(&mu_);
   return state_;
@@ -232,7 +221,7 @@ absl::Status Searcher::Hydrate(RequestContext* ctx) const {
   // Candidates that are gone from the store (sold) or fail the filters are dropped.
   for (size_t i = 0; i < candidates.size(); ++i) {
     if (ctx->listings[i] != nullptr &&
-        ctx->filter.Matches(ListingAttributes::FromListing(*ctx->listings[i]))) {
+        (!ctx->filtered || ctx->filter.Matches(ListingAttributes::FromListing(*ctx->listings[i])))) {
       ctx->kept.push_back(i);
     }
   }

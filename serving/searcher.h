@@ -15,7 +15,6 @@
 #ifndef MARKETSEARCH_SERVING_SEARCHER_H_
 #define MARKETSEARCH_SERVING_SEARCHER_H_
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -82,10 +81,10 @@ class Searcher {
     std::shared_ptr<const Ranker> ranker;
     int64_t ranker_version = 0;
     int rank_depth = 200;     // candidates (after filters) the ranker scores
-    // Listings whose ranking tokens are kept between requests (ListingTokenCache): at 1M
-    // listings ~0.8 GB when all are kept. A listing not kept is tokenised again on each
-    // request that ranks it (~35% of a request's CPU at 1M with 200k kept).
-    int token_cache_entries = 2000000;
+    // Listings whose ranking tokens are memoised between requests (ListingTokenCache) when
+    // the reader does not return them with the ranking inputs (MemoryListingReader does, once
+    // prepared). A listing not kept is tokenised again on each request that ranks it.
+    int token_cache_entries = 200000;
     BusinessRulesOptions rules;  // applied after the ranker
   };
 
@@ -115,11 +114,6 @@ class Searcher {
                       const RequestControl* control = nullptr,
                       const Options* options = nullptr) const;
   const Options& options() const { return options_; }
-
-  // Tokenises `records` into the ranking features' token cache ahead of requests (a warm-up
-  // after start: otherwise every first sight of a listing pays it on a buyer's request).
-  // Stops early when `stop` becomes true; returns how many it processed.
-  int64_t WarmTokenCache(absl::Span<const ListingRecord> records, const std::atomic<bool>& stop) const;
 
  private:
   // The request path after validation, on the pinned state, as stages over one context:

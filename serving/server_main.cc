@@ -97,12 +97,14 @@ ABSL_FLAG(int, max_candidates, 1000, "cap on the depth of each retrieval leg");
 ABSL_FLAG(std::string, retrieval, "hybrid", "hybrid | ann | lexical");
 ABSL_FLAG(bool, ranker, true, "rank with the newest ranker trained for the served index");
 ABSL_FLAG(int, rank_depth, 200, "candidates the ranker scores per request");
-ABSL_FLAG(int, token_cache_entries, 2000000,
-          "listings whose tokenised text the ranking features keep between requests (~0.8 GB at "
-          "1M listings); a listing not kept is tokenised again each time it is ranked");
-ABSL_FLAG(bool, warm_token_cache, true,
-          "after start, tokenise every in-memory listing record into that cache on a background "
-          "thread (while serving), so buyers' requests do not pay it");
+ABSL_FLAG(int, token_cache_entries, 200000,
+          "listings whose tokenised text the ranking features memoise for records that do not "
+          "carry their tokens (--listing_records=store, or before --prepare_listing_tokens has "
+          "reached them); a listing not kept is tokenised again each time it is ranked");
+ABSL_FLAG(bool, prepare_listing_tokens, true,
+          "after start, tokenise every in-memory listing record on a background thread at a "
+          "lower CPU priority while the server already answers (1M listings: ~7 s of one core, "
+          "~0.8 GB), so buyers' requests do not pay it");
 ABSL_FLAG(bool, concurrent_legs, false,
           "run the BM25 leg on a thread of its own while the query tower and FAISS run (hybrid "
           "mode); see the README for what it measured on 2 cores");
@@ -437,11 +439,11 @@ int Run() {
     }
   }
 
-  // The ranking features' token cache, filled from the in-memory records on a background
-  // thread at a lower CPU priority while the server already answers (~7 s of one core at 1M
-  // listings); stopped and joined on every way out of Run().
-  std::atomic<bool> warm_stop{false};
-  std::thread warm_thread;
+  // The in-memory records' tokens for the ranking features, prepared on a background thread
+  // at a lower CPU priority while the server already answers; stopped and joined on every way
+  // out of Run().
+  std::atomic<bool> tokens_stop{false};
+  std::thread tokens_thread;
   struct StopAndJoin {
     std::atomic<bool>* stop;
     std::thread* thread;
@@ -449,15 +451,16 @@ int Run() {
       stop->store(true);
       if (thread->joinable()) thread->join();
     }
-  } warm_guard{&warm_stop, &warm_thread};
-  if (absl::GetFlag(FLAGS_warm_token_cache) && memory_reader != nullptr) {
-    warm_thread = std::thread([&searcher, &memory_reader, &warm_stop] {
+  } tokens_guard{&tokens_stop, &tokens_thread};
+  if (absl::GetFlag(FLAGS_prepare_listing_tokens) && memory_reader != nullptr) {
+    tokens_thread = std::thread([&memory_reader, &tokens_stop] {
       setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
       const auto t0 = std::chrono::steady_clock::now();
-      const std::vector<ListingRecord> records = memory_reader->Records();
-      const int64_t n = searcher.WarmTokenCache(records, warm_stop);
-      std::fprintf(stderr, "server: token cache warmed with %lld of %zu listings in %.1f s\n",
-                   static_cast<long long>(n), records.size(), MsSince(t0) / 1000);
+      const int64_t n = memory_reader->PrepareTokens(tokens_stop);
+      std::fprintf(stderr, "server: tokenised %lld listing records in %.1f s (%lld of %lld have tokens)\n",
+                   static_cast<long long>(n), MsSince(t0) / 1000,
+                   static_cast<long long>(memory_reader->tokenized()),
+                   static_cast<long long>(memory_reader->size()));
     });
   }
 
