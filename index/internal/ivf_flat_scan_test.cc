@@ -48,6 +48,7 @@ TEST(IvfFlatScanTest, SameResultsAsFaiss) {
   const std::vector<float> queries = UnitVectors(40, 2);
   faiss::IDSelectorRange odd_half(2500, 5000);
   constexpr int k = 50;
+  int swapped = 0;
   for (size_t nprobe : {1, 4, 32}) {
     for (const faiss::IDSelector* sel : {static_cast<const faiss::IDSelector*>(nullptr),
                                          static_cast<const faiss::IDSelector*>(&odd_half)}) {
@@ -62,17 +63,30 @@ TEST(IvfFlatScanTest, SameResultsAsFaiss) {
           std::vector<faiss::Index::idx_t> want_l(k), got_l(k);
           ivf.index.search(1, x, k, want_d.data(), want_l.data(), &p);
           IvfFlatSearch(ivf.index, x, k, nprobe, max_codes, sel, got_d.data(), got_l.data());
+          // Rank by rank the same score (to float rounding: FMA and summation order differ);
+          // the same id unless FAISS has an equal score there (a near tie may swap).
           for (int i = 0; i < k; ++i) {
             SCOPED_TRACE(testing::Message() << "nprobe " << nprobe << " sel " << (sel != nullptr)
                                             << " max_codes " << max_codes << " query " << q << " rank " << i);
-            EXPECT_EQ(got_l[i], want_l[i]);
-            if (want_l[i] >= 0) EXPECT_NEAR(got_d[i], want_d[i], 1e-5);
-            if (want_l[i] >= 0 && sel != nullptr) EXPECT_GE(got_l[i], 2500);
+            ASSERT_EQ(got_l[i] >= 0, want_l[i] >= 0);
+            if (want_l[i] < 0) continue;
+            EXPECT_NEAR(got_d[i], want_d[i], 1e-5);
+            if (got_l[i] != want_l[i]) {
+              bool tied = false;
+              for (int j = 0; j < k; ++j) {
+                tied |= want_l[j] == got_l[i] && std::fabs(want_d[j] - got_d[i]) < 1e-5;
+              }
+              tied |= got_d[i] <= want_d[k - 1] + 1e-5;  // a tie at the boundary of the top k
+              EXPECT_TRUE(tied) << got_l[i] << " vs " << want_l[i];
+              ++swapped;
+            }
+            if (sel != nullptr) EXPECT_GE(got_l[i], 2500);
           }
         }
       }
     }
   }
+  EXPECT_LE(swapped, 12);  // of 24,000 ranks
 }
 
 TEST(IvfFlatScanTest, FewerMatchesThanKEndWithMinusOne) {
