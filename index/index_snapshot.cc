@@ -21,6 +21,7 @@
 #include "google/protobuf/text_format.h"
 #include "index/internal/dot_product.h"
 #include "index/internal/ivf_flat_scan.h"
+#include "index/internal/vector_scores.h"
 
 namespace marketsearch {
 namespace {
@@ -407,9 +408,16 @@ void IndexSnapshot::ExactScan(const float* query, int k, const ListingFilter& fi
   int64_t batch[kBatch];
   int nbatch = 0;
   const int vec_bytes = dim() * static_cast<int>(sizeof(float));
+  const float* batch_vectors[kBatch];
+  float batch_scores[kBatch];
   auto flush = [&]() {
+    if (exact_vectors()) {
+      internal::ScoreVectors(query, batch_vectors, static_cast<size_t>(nbatch), dim(), batch_scores);
+    } else {
+      for (int i = 0; i < nbatch; ++i) batch_scores[i] = RowScore(query, batch[i], scratch.data());
+    }
     for (int i = 0; i < nbatch; ++i) {
-      const RowHit n{RowScore(query, batch[i], scratch.data()), batch[i]};
+      const RowHit n{batch_scores[i], batch[i]};
       if (static_cast<int>(heap.size()) < k) {
         heap.push(n);
       } else if (better(n, heap.top())) {
@@ -420,7 +428,9 @@ void IndexSnapshot::ExactScan(const float* query, int k, const ListingFilter& fi
     nbatch = 0;
   };
   auto score = [&](int64_t row) {
-    if (const float* v = RowVector(row)) internal::PrefetchVector(v, vec_bytes);
+    const float* v = RowVector(row);
+    if (v != nullptr) internal::PrefetchVector(v, vec_bytes);
+    batch_vectors[nbatch] = v;
     batch[nbatch++] = row;
     if (nbatch == kBatch) flush();
   };

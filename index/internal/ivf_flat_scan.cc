@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "index/internal/dot_product.h"
+#include "index/internal/vector_scores.h"
 
 namespace marketsearch {
 namespace internal {
@@ -46,19 +46,6 @@ class TopK {
   size_t k_;
   std::vector<Scored> heap_;
 };
-
-// out[i] = query . rows[pick[i]] (pick null: rows[i]) for i < n, rows d floats apart. GCC
-// compiles it twice, for Haswell (AVX2 + FMA: DotProduct's eight accumulators become one
-// 256-bit register) and for baseline x86-64 (SSE2), and the loader picks the one this CPU runs
-// (function multi-versioning, an ifunc): the binary stays portable.
-__attribute__((target_clones("arch=haswell", "default")))
-void ScoreRows(const float* query, const float* rows, const uint32_t* pick, size_t n, int d,
-               float* out) {
-  for (size_t i = 0; i < n; ++i) {
-    const float* v = rows + static_cast<size_t>(pick != nullptr ? pick[i] : i) * d;
-    out[i] = DotProduct(query, v, d);
-  }
-}
 
 }  // namespace
 

@@ -3,7 +3,7 @@
 // build whose fvec_inner_product is one scalar dependent chain, and an IVF search is nothing
 // but inner products (the query against every centroid, then against every vector of the
 // probed lists: ~9,000 64-d products per query at 1M listings, IVF4096 nprobe 21); here they
-// are DotProduct's eight accumulators, compiled for AVX2 + FMA where the CPU has them. Everything else is FAISS's:
+// are internal/vector_scores.h's, compiled for AVX2 + FMA where the CPU has them. Everything else is FAISS's:
 // its centroids, its inverted lists (read through InvertedLists, released after use) and its
 // IDSelector. Same results as FAISS up to the order of float additions (scores differ in the
 // last bits; an exact tie may order differently). Not part of the index/ API.
