@@ -298,7 +298,7 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::SearchTokens(
                              has_spelling_ && options_.correct_spelling, &options_};
       const ShapedQuery shaped = ShapeTokens(tokens, ctx);
       absl::flat_hash_set<uint64_t> seen;
-      for (const Tier& tier : Tiers(shaped, options_.relax)) {
+      for (const Tier& tier : Tiers(shaped, options_.relax, options_.or_tier_max_terms)) {
         enquire->set_query(tier.query);
         // Each tier contains the ones before it, so its top k holds at least
         // k - hits.size() listings not seen yet (when it has that many at all).
@@ -357,7 +357,7 @@ absl::StatusOr<std::string> LexicalIndex::Explain(const std::string& raw_query) 
       absl::StrAppend(&out, " condition: ",
                       shaped.condition == WantedCondition::kNew ? "new" : "used");
     }
-    for (const Tier& t : Tiers(shaped, options_.relax)) {
+    for (const Tier& t : Tiers(shaped, options_.relax, options_.or_tier_max_terms)) {
       absl::StrAppend(&out, "\ntier ", t.tier, ": ", t.query.get_description(),
                       t.condition_mask != 0 ? " + condition check" : "");
     }

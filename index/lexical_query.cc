@@ -185,11 +185,15 @@ ShapedQuery ShapeTokens(const std::vector<std::string>& tokens, const ShapeConte
   return out;
 }
 
-std::vector<Tier> Tiers(const ShapedQuery& q, LexicalSearchOptions::Relax relax) {
+std::vector<Tier> Tiers(const ShapedQuery& q, LexicalSearchOptions::Relax relax, int or_max_terms) {
   std::vector<Tier> tiers;
   if (q.terms.empty()) return tiers;
   const size_t n = q.terms.size();
-  const Xapian::Query any(Xapian::Query::OP_OR, q.terms.begin(), q.terms.end());
+  const Xapian::Query any =
+      or_max_terms > 0 && n > static_cast<size_t>(or_max_terms)
+          ? Xapian::Query(Xapian::Query::OP_ELITE_SET, q.terms.begin(), q.terms.end(),
+                          static_cast<Xapian::termcount>(or_max_terms))
+          : Xapian::Query(Xapian::Query::OP_OR, q.terms.begin(), q.terms.end());
   if (relax == LexicalSearchOptions::Relax::kOrOnly) {
     tiers.push_back({3, any});
     return tiers;

@@ -286,6 +286,9 @@ absl::Status Run() {
       {2, "no spelling correction", with([](auto& o) { o.correct_spelling = false; })},
       {2, "spelling: 2 edits", with([](auto& o) { o.spelling_max_edits = 2; })},
       {2, "spelling: no min listings", with([](auto& o) { o.spelling_min_listings = 1; })},
+      {2, "OR tier: rarest 2 words", with([](auto& o) { o.or_tier_max_terms = 2; })},
+      {2, "OR tier: rarest 3 words", with([](auto& o) { o.or_tier_max_terms = 3; })},
+      {2, "OR tier: rarest 4 words", with([](auto& o) { o.or_tier_max_terms = 4; })},
   };
   if (!absl::GetFlag(FLAGS_quick)) {
     const std::vector<Variant> more = {
