@@ -210,6 +210,25 @@ TEST(LexicalIndexTest, AndThenRelaxFillsKWithFullMatchesFirst) {
     ASSERT_NE(idx, nullptr);
     EXPECT_EQ(SearchIds(*idx, "red wool scarf", 100).size(), 7u);
   }
+  {
+    // The OR tier bounded to the two words of highest possible weight ("scarf": 4 listings;
+    // "red" and "wool": 5 each, "wool" three times in one title): full matches first as
+    // before; a listing with only "red" is not searched.
+    LexicalIndex::Options o;
+    o.or_tier_max_terms = 2;
+    auto idx = OpenOrDie(Build("or_elite", specs), o);
+    ASSERT_NE(idx, nullptr);
+    auto r = idx->Search("red wool scarf", 100);
+    ASSERT_TRUE(r.ok()) << r.status();
+    const std::vector<uint64_t> ids = Ids(*r);
+    EXPECT_THAT(std::vector<uint64_t>(ids.begin(), ids.begin() + 2),
+                ::testing::UnorderedElementsAre(26u, 27u));
+    EXPECT_THAT(ids, ::testing::Not(::testing::Contains(23u)));  // "red shoes": only "red"
+    EXPECT_LT(ids.size(), 7u);
+    auto explain = idx->Explain("red wool scarf");
+    ASSERT_TRUE(explain.ok());
+    EXPECT_THAT(*explain, ::testing::HasSubstr("ELITE_SET"));
+  }
 }
 
 TEST(LexicalIndexTest, DeleteAndReplaceByListingId) {
