@@ -103,8 +103,8 @@ ABSL_FLAG(int, token_cache_entries, 200000,
           "reached them); a listing not kept is tokenised again each time it is ranked");
 ABSL_FLAG(bool, prepare_listing_tokens, true,
           "after start, tokenise every in-memory listing record on a background thread at a "
-          "lower CPU priority while the server already answers (1M listings: ~7 s of one core, "
-          "~0.8 GB), so buyers' requests do not pay it");
+          "lower CPU priority while the server already answers (1M listings: 14-16 s on 2 busy "
+          "cores, ~1.1 GB), so buyers' requests do not pay it");
 ABSL_FLAG(bool, concurrent_legs, false,
           "run the BM25 leg on a thread of its own while the query tower and FAISS run (hybrid "
           "mode); see the README for what it measured on 2 cores");
