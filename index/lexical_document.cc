@@ -185,6 +185,56 @@ Xapian::Document ListingDocument(const Listing& listing, const LexicalDocumentOp
   return doc;
 }
 
+Xapian::Query FilterQuery(const std::vector<std::string>& categories,
+                          const std::vector<int32_t>& conditions, bool has_price_or_geo,
+                          bool has_category_terms, const Xapian::Stem* stem, bool* applies_all) {
+  bool all = !has_price_or_geo;
+  std::vector<Xapian::Query> parts;
+  if (!categories.empty()) {
+    // One AND of category words per category, OR-ed; a category without an indexable word
+    // cannot be told apart, so then no category is applied.
+    std::vector<Xapian::Query> any_category;
+    bool every_category = has_category_terms;
+    for (const std::string& c : categories) {
+      if (!every_category) break;
+      std::vector<Xapian::Query> words;
+      for (const std::string& t : Tokens(c, stem)) {
+        const std::string term = kCategory + t;
+        if (term.size() <= kMaxLexicalTermBytes) words.emplace_back(term);  // as indexed
+      }
+      if (words.empty()) {
+        every_category = false;
+        break;
+      }
+      any_category.emplace_back(Xapian::Query::OP_AND, words.begin(), words.end());
+    }
+    if (every_category) {
+      parts.emplace_back(Xapian::Query::OP_OR, any_category.begin(), any_category.end());
+    } else {
+      all = false;
+    }
+  }
+  if (!conditions.empty()) {
+    // A condition without a term (unspecified: its listings have no kCondition term) cannot
+    // be applied, so then no condition is.
+    std::vector<Xapian::Query> any_condition;
+    bool every_condition = true;
+    for (const int32_t c : conditions) {
+      const char* name = ConditionName(static_cast<Condition>(c));
+      if (*name == '\0') every_condition = false;
+      any_condition.emplace_back(absl::StrCat(kCondition, name));
+    }
+    if (every_condition) {
+      parts.emplace_back(Xapian::Query::OP_OR, any_condition.begin(), any_condition.end());
+    } else {
+      all = false;
+    }
+  }
+  if (applies_all != nullptr) *applies_all = all;
+  if (parts.empty()) return Xapian::Query();
+  return Xapian::Query(Xapian::Query::OP_AND, parts.begin(), parts.end());
+}
+
 }  // namespace lexical_internal
 
 const std::vector<std::string>& LexicalStopwords() { return lexical_internal::StopwordList(); }

@@ -46,6 +46,7 @@
 
 namespace Xapian {
 class Document;
+class Query;
 class Stem;
 class WritableDatabase;
 }  // namespace Xapian
@@ -148,6 +149,18 @@ bool IsSpellingWord(const std::string& t);
 // failures of the database (e.g. I/O), never for the listing's content.
 Xapian::Document ListingDocument(const Listing& listing, const LexicalDocumentOptions& o,
                                  const Xapian::Stem* stem, Xapian::WritableDatabase* db);
+
+// The request filters a lexical search can apply inside Xapian, from a SearchFilters' category
+// and condition any-ofs: the documents whose category holds every word of one of the
+// categories (kCategory terms: a superset of the exact category, which the caller still
+// checks) and whose condition is one of the conditions (kCondition terms: exact). Price and geo
+// are not indexed. `has_category_terms`: the index holds kCategory terms (without them the
+// categories are not applied). `*applies_all` (may be null) is set to whether every filter of
+// `categories`, `conditions`, `has_price_or_geo` is applied. Returns an empty query when none
+// is applied.
+Xapian::Query FilterQuery(const std::vector<std::string>& categories,
+                          const std::vector<int32_t>& conditions, bool has_price_or_geo,
+                          bool has_category_terms, const Xapian::Stem* stem, bool* applies_all);
 
 }  // namespace lexical_internal
 }  // namespace marketsearch

@@ -240,8 +240,16 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(const std::string& 
   return SearchTokens(Tokenize(NormalizeText(raw_query)), k, delta);
 }
 
+bool LexicalIndex::AppliesInside(const ListingFilter& filter) const {
+  bool all = false;
+  lexical_internal::FilterQuery(filter.category_names(), filter.conditions(), filter.has_price_or_geo(),
+                                document_options_.index_brand_category_attributes, nullptr, &all);
+  return all;
+}
+
 absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::SearchTokens(
-    const std::vector<std::string>& tokens, int k, const LexicalDelta* delta) const {
+    const std::vector<std::string>& tokens, int k, const LexicalDelta* delta,
+    const ListingFilter* filter) const {
   if (k < 0) return absl::InvalidArgumentError(absl::StrCat("k must be >= 0, got ", k));
   std::vector<LexicalHit> hits;
   if (k == 0) return hits;
@@ -297,9 +305,18 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::SearchTokens(
       const ShapeContext ctx{db, stemmed_ ? &h.stem : nullptr, &fields_, brand_phrases_,
                              has_spelling_ && options_.correct_spelling, &options_};
       const ShapedQuery shaped = ShapeTokens(tokens, ctx);
+      const Xapian::Query filter_query =
+          filter == nullptr
+              ? Xapian::Query()
+              : lexical_internal::FilterQuery(filter->category_names(), filter->conditions(),
+                                              filter->has_price_or_geo(),
+                                              document_options_.index_brand_category_attributes,
+                                              stemmed_ ? &h.stem : nullptr, nullptr);
       absl::flat_hash_set<uint64_t> seen;
       for (const Tier& tier : Tiers(shaped, options_.relax, options_.or_tier_max_terms)) {
-        enquire->set_query(tier.query);
+        enquire->set_query(filter_query.empty()
+                               ? tier.query
+                               : Xapian::Query(Xapian::Query::OP_FILTER, tier.query, filter_query));
         // Each tier contains the ones before it, so its top k holds at least
         // k - hits.size() listings not seen yet (when it has that many at all).
         const HitDecider decider(&listing_of_docid_, &condition_of_docid_, tier.condition_mask,

@@ -28,6 +28,7 @@
 #include "index/lexical_document.h"
 #include "index/lexical_query.h"
 #include "index/lexical_writer.h"  // LexicalIndexWriter::Options: document_options()
+#include "index/listing_filter.h"
 
 namespace marketsearch {
 
@@ -69,8 +70,16 @@ class LexicalIndex {
                                                  const LexicalDelta* delta = nullptr) const;
   // The same for a query already normalised and tokenised (ParsedQuery::terms.tokens): the
   // request path's call, which normalises nothing.
+  // `filter` (may be null): its categories and conditions are applied inside the search (see
+  // lexical_internal::FilterQuery; the caller still checks each hit against the listing), its
+  // price and geo are not.
   absl::StatusOr<std::vector<LexicalHit>> SearchTokens(const std::vector<std::string>& tokens, int k,
-                                                       const LexicalDelta* delta = nullptr) const;
+                                                       const LexicalDelta* delta = nullptr,
+                                                       const ListingFilter* filter = nullptr) const;
+  // True when SearchTokens applies every part of `filter` inside the search (categories and
+  // conditions only, with category terms in the index): its k hits then nearly all pass it, so
+  // the caller need not ask for more.
+  bool AppliesInside(const ListingFilter& filter) const;
 
   // The shaped queries of each tier, in Xapian's notation (for --debug output and tests).
   absl::StatusOr<std::string> Explain(const std::string& raw_query) const;

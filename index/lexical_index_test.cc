@@ -231,6 +231,56 @@ TEST(LexicalIndexTest, AndThenRelaxFillsKWithFullMatchesFirst) {
   }
 }
 
+// Categories and conditions of a request's filter are applied inside the search: k hits of
+// the filter's listings, not the filter's share of the unfiltered top k.
+TEST(LexicalIndexTest, CategoryAndConditionFiltersApplyInside) {
+  std::vector<Spec> specs;
+  // Ten strong "oak" matches outside the category, two weaker ones inside.
+  for (uint64_t id = 1; id <= 10; ++id) specs.push_back({id, "oak oak table", "", "dining tables", ""});
+  specs.push_back({11, "oak shelf", "", "Home > Book shelves", "", CONDITION_NEW});
+  specs.push_back({12, "oak shelf unit", "", "Home > Book shelves", "", CONDITION_USED});
+  specs.push_back({13, "oak box", "", "shelves", "", CONDITION_NEW});  // one word of the category
+  auto idx = OpenOrDie(Build("filter_inside", specs));
+  ASSERT_NE(idx, nullptr);
+  auto ids = [&](const SearchFilters& f, int k) {
+    const ListingFilter lf(f);
+    auto r = idx->SearchTokens({"oak"}, k, nullptr, &lf);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? Ids(*r) : std::vector<uint64_t>{};
+  };
+  SearchFilters category;
+  category.add_categories("Home > Book shelves");
+  EXPECT_THAT(ids(category, 2), ::testing::UnorderedElementsAre(11u, 12u));
+  EXPECT_TRUE(idx->AppliesInside(ListingFilter(category)));
+
+  SearchFilters new_in_category = category;
+  new_in_category.add_conditions(CONDITION_NEW);
+  EXPECT_THAT(ids(new_in_category, 5), ::testing::ElementsAre(11u));
+
+  SearchFilters two_categories;
+  two_categories.add_categories("shelves");
+  two_categories.add_categories("dining tables");
+  EXPECT_EQ(ids(two_categories, 100).size(), 13u);  // "shelves" words: a superset (11, 12, 13)
+
+  SearchFilters used;
+  used.add_conditions(CONDITION_USED);
+  EXPECT_EQ(ids(used, 100).size(), 11u);  // 1-10 and 12
+
+  // Price and geo are not indexed: applied by the caller, so not "inside".
+  SearchFilters priced = category;
+  priced.mutable_price()->set_max(100);
+  EXPECT_FALSE(idx->AppliesInside(ListingFilter(priced)));
+  EXPECT_THAT(ids(priced, 5), ::testing::UnorderedElementsAre(11u, 12u));  // the category still
+  // An unspecified condition has no term: conditions are then not applied.
+  SearchFilters unspecified;
+  unspecified.add_conditions(CONDITION_UNSPECIFIED);
+  EXPECT_FALSE(idx->AppliesInside(ListingFilter(unspecified)));
+  EXPECT_EQ(ids(unspecified, 100).size(), 13u);
+  // No filter, an empty filter: every match.
+  EXPECT_EQ(ids(SearchFilters(), 100).size(), 13u);
+  EXPECT_TRUE(idx->AppliesInside(ListingFilter(SearchFilters())));
+}
+
 TEST(LexicalIndexTest, DeleteAndReplaceByListingId) {
   const std::string dir = NewDir("upsert");
   const uint64_t big = 385426986969ull;  // above Xapian's 32-bit docids

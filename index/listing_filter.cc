@@ -84,6 +84,9 @@ double HaversineKm(double lat1, double lon1, double lat2, double lon2) {
 
 ListingFilter::ListingFilter(const SearchFilters& f) {
   for (const std::string& c : f.categories()) categories_.push_back(CategoryFingerprint(c));
+  category_names_.assign(f.categories().begin(), f.categories().end());
+  std::sort(category_names_.begin(), category_names_.end());
+  category_names_.erase(std::unique(category_names_.begin(), category_names_.end()), category_names_.end());
   std::sort(categories_.begin(), categories_.end());
   categories_.erase(std::unique(categories_.begin(), categories_.end()), categories_.end());
   for (int c : f.conditions()) conditions_.push_back(c);

@@ -65,6 +65,10 @@ class ListingFilter {
   bool empty() const { return empty_; }
   // Deduplicated fingerprints of the category any-of filter (empty = all categories).
   const std::vector<uint64_t>& category_fps() const { return categories_; }
+  // The category any-of as given (deduplicated; the lexical leg matches their words).
+  const std::vector<std::string>& category_names() const { return category_names_; }
+  // A price range or a geo radius is set.
+  bool has_price_or_geo() const { return has_geo_ || min_price_ > 0 || max_price_ > 0; }
   // True when the filter is only a category any-of (Matches() == category is listed).
   bool categories_only() const { return !categories_.empty() && !other_predicates_; }
   // Only a price range: the rows of the price path between the bounds are exactly the matches.
@@ -110,6 +114,7 @@ class ListingFilter {
   bool MatchesGeo(const ListingAttributes& a) const;
 
   std::vector<uint64_t> categories_;
+  std::vector<std::string> category_names_;
   std::vector<int32_t> conditions_;
   double min_price_ = 0, max_price_ = 0;
   bool has_geo_ = false;

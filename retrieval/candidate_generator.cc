@@ -44,7 +44,7 @@ absl::StatusOr<RetrievalResult> GenerateFromSources(const CandidateSource* ann,
     return absl::OkStatus();
   };
   auto lexical_leg = [&]() -> absl::Status {
-    MS_ASSIGN_OR_RETURN(lexical_result, lexical->Retrieve({query, o.lexical_depth, nullptr, 0}));
+    MS_ASSIGN_OR_RETURN(lexical_result, lexical->Retrieve({query, o.lexical_depth, o.filter, 0}));
     return absl::OkStatus();
   };
   if (ann != nullptr && lexical != nullptr && o.concurrent_legs) {

@@ -42,8 +42,9 @@ struct RetrievalOptions {
   int ann_depth = 200;      // neighbours asked from FAISS
   int lexical_depth = 200;  // hits asked from Xapian
   int nprobe = 0;           // IVF indexes only; 0 = index default
-  // Applied inside the ANN search (not owned; null = none). The lexical leg is not
-  // filtered here: callers check its candidates against the stored listing.
+  // Applied inside the ANN search (not owned; null = none); the lexical leg applies its
+  // categories and conditions (LexicalIndex::SearchTokens), so callers check the lexical
+  // candidates against the stored listing.
   const ListingFilter* filter = nullptr;
   FusionOptions fusion;
   // Run the lexical leg on a thread of its own while this thread encodes the query and searches
@@ -64,7 +65,7 @@ absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& art
 // The legs as sources (null = that leg does not run; RetrievalOptions::mode is the caller's
 // choice of which to pass): runs them, concurrently when options.concurrent_legs and both are
 // set, and fuses their hits. The ANN leg gets ann_depth, the filter and nprobe; the lexical
-// leg lexical_depth. Returns the first failing leg's error.
+// leg lexical_depth and the filter. Returns the first failing leg's error.
 absl::StatusOr<RetrievalResult> GenerateFromSources(const CandidateSource* ann,
                                                     const CandidateSource* lexical,
                                                     const ParsedQuery& query,

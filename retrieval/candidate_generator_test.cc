@@ -59,12 +59,13 @@ TEST(GenerateFromSources, FusesBothLegsAndKeepsEachLegsRanks) {
   o.filter = &filter;
   auto r = GenerateFromSources(&ann, &lexical, ParseQuery("Grey Sofa"), o);
   ASSERT_TRUE(r.ok()) << r.status();
-  // Each leg got the parsed query, its depth; only the ANN leg the filter.
+  // Each leg got the parsed query, its depth and the filter (the lexical leg applies what it
+  // can of it).
   EXPECT_EQ(ann.last_tokens, (std::vector<std::string>{"grey", "sofa"}));
   EXPECT_EQ(ann.last_depth, 3);
   EXPECT_EQ(lexical.last_depth, 2);
   EXPECT_EQ(ann.last_filter, &filter);
-  EXPECT_EQ(lexical.last_filter, nullptr);
+  EXPECT_EQ(lexical.last_filter, &filter);
   // The union, de-duplicated, in fused order: 3 is found by both legs.
   ASSERT_EQ(r->candidates.size(), 4u);
   EXPECT_EQ(r->candidates[0].listing_id, 3u);

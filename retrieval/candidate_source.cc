@@ -32,7 +32,7 @@ absl::StatusOr<SourceResult> AnnSource::Retrieve(const SourceQuery& q) const {
 absl::StatusOr<SourceResult> LexicalSource::Retrieve(const SourceQuery& q) const {
   SourceResult r;
   const auto t = std::chrono::steady_clock::now();
-  MS_ASSIGN_OR_RETURN(std::vector<LexicalHit> hits, index_.SearchTokens(q.query.terms.tokens, q.depth, delta_));
+  MS_ASSIGN_OR_RETURN(std::vector<LexicalHit> hits, index_.SearchTokens(q.query.terms.tokens, q.depth, delta_, q.filter));
   r.search_ms = MsSince(t);
   r.hits.reserve(hits.size());
   for (const LexicalHit& h : hits) r.hits.push_back({h.listing_id, static_cast<float>(h.score)});

@@ -194,8 +194,13 @@ absl::Status Searcher::Retrieve(RequestContext* ctx) const {
   RetrievalOptions ro;
   ro.mode = ctx->options.mode;
   ro.ann_depth = depth;
-  ro.lexical_depth =
-      ctx->filtered ? std::min(depth * ctx->options.filter_overfetch, ctx->options.max_candidates) : depth;
+  // The lexical leg applies categories and conditions inside its search; a filter with a
+  // price or geo part it cannot apply is over-fetched and checked afterwards (Hydrate).
+  const LexicalIndex* lexical = ctx->state.retrieval.lexical.get();
+  const bool lexical_filters_inside = lexical != nullptr && lexical->AppliesInside(ctx->filter);
+  ro.lexical_depth = ctx->filtered && !lexical_filters_inside
+                         ? std::min(depth * ctx->options.filter_overfetch, ctx->options.max_candidates)
+                         : depth;
   ro.nprobe = ctx->options.nprobe;
   ro.fusion = ctx->options.fusion;
   ro.concurrent_legs = ctx->options.concurrent_legs;
