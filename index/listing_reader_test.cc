@@ -1,13 +1,11 @@
 #include "index/listing_reader.h"
 
-#include <faiss/IndexFlat.h>
-#include <faiss/IndexIDMap.h>
-
 #include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "index/testing/flat_snapshot.h"
 
 namespace marketsearch {
 namespace {
@@ -41,16 +39,7 @@ class StoreListingReaderTest : public ::testing::Test {
     ASSERT_TRUE(store_->PutUsers({u}).ok());
 
     // The built index holds listings 1 and 2 (2 with an old vector); 3 came later.
-    auto flat = std::make_unique<faiss::IndexIDMap2>(new faiss::IndexFlatIP(kDim));
-    flat->own_fields = true;
-    const std::vector<float> base = {1, 0, 0, 0, 0, 1, 0, 0};
-    const std::vector<faiss::Index::idx_t> ids = {1, 2};
-    flat->add_with_ids(2, base.data(), ids.data());
-    IndexManifest m;
-    m.set_version(1);
-    m.set_dim(kDim);
-    m.set_factory("Flat");
-    auto snap = IndexSnapshot::Create(std::move(flat), m, nullptr);
+    auto snap = FlatSnapshotForTest(kDim, {1, 2}, {1, 0, 0, 0, 0, 1, 0, 0});
     ASSERT_TRUE(snap.ok()) << snap.status();
     snapshot_ = *std::move(snap);
   }

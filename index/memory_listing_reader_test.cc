@@ -1,13 +1,11 @@
 #include "index/memory_listing_reader.h"
 
-#include <faiss/IndexFlat.h>
-#include <faiss/IndexIDMap.h>
-
 #include <atomic>
 #include <cstdlib>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "index/testing/flat_snapshot.h"
 
 namespace marketsearch {
 namespace {
@@ -82,16 +80,7 @@ class MemoryListingReaderInputs : public ::testing::Test {
     User u;
     u.set_user_id(42);
     ASSERT_TRUE(store_->PutUsers({u}).ok());
-    auto flat = std::make_unique<faiss::IndexIDMap2>(new faiss::IndexFlatIP(4));
-    flat->own_fields = true;
-    const std::vector<float> base = {1, 0, 0, 0, 0, 1, 0, 0};
-    const std::vector<faiss::Index::idx_t> ids = {1, 2};
-    flat->add_with_ids(2, base.data(), ids.data());
-    IndexManifest m;
-    m.set_version(1);
-    m.set_dim(4);
-    m.set_factory("Flat");
-    auto snap = IndexSnapshot::Create(std::move(flat), m, nullptr);
+    auto snap = FlatSnapshotForTest(4, {1, 2}, {1, 0, 0, 0, 0, 1, 0, 0});
     ASSERT_TRUE(snap.ok()) << snap.status();
     snapshot_ = *std::move(snap);
   }
