@@ -277,36 +277,38 @@ absl::Status IndexSnapshot::AnnSearch(const float* query, int k, int64_t fetch, 
   std::vector<float> dist(fetch);
   std::vector<idx_t> rows(fetch);
   try {
-    faiss::SearchParametersIVF ivf_params;
-    faiss::SearchParametersHNSW hnsw_params;
-    faiss::SearchParameters plain_params;
-    const faiss::SearchParameters* params = nullptr;
     if (ivf_flat_ != nullptr) {
       // FAISS's centroids, lists and selector, with vectorised inner products (see
       // internal/ivf_flat_scan.h).
       internal::IvfFlatSearch(*ivf_flat_, query, fetch,
                               nprobe > 0 ? static_cast<size_t>(nprobe) : ivf_flat_->nprobe,
                               ivf_flat_->max_codes, sel, dist.data(), rows.data());
-    } else if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(ann_)) {
-      ivf_params.nprobe = nprobe > 0 ? static_cast<size_t>(nprobe) : ivf->nprobe;
-      ivf_params.max_codes = ivf->max_codes;
-      ivf_params.sel = const_cast<faiss::IDSelector*>(sel);
-      params = &ivf_params;
-    } else if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(ann_)) {
-      if (sel != nullptr) {
-        // IndexHNSW rejects any other SearchParameters type. In 1.7.3 the candidate list
-        // holds max(index efSearch, fetch) nodes, while the parameter's efSearch is the
-        // early-stop bound of the level-0 walk: raise it with fetch, or a deep filtered
-        // search stops after efSearch nodes (index_snapshot_test HnswEfSearchParameter).
-        hnsw_params.efSearch = static_cast<int>(std::max<int64_t>(hnsw->hnsw.efSearch, fetch));
-        hnsw_params.sel = const_cast<faiss::IDSelector*>(sel);
-        params = &hnsw_params;
+    } else {
+      faiss::SearchParametersIVF ivf_params;
+      faiss::SearchParametersHNSW hnsw_params;
+      faiss::SearchParameters plain_params;
+      const faiss::SearchParameters* params = nullptr;
+      if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(ann_)) {
+        ivf_params.nprobe = nprobe > 0 ? static_cast<size_t>(nprobe) : ivf->nprobe;
+        ivf_params.max_codes = ivf->max_codes;
+        ivf_params.sel = const_cast<faiss::IDSelector*>(sel);
+        params = &ivf_params;
+      } else if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(ann_)) {
+        if (sel != nullptr) {
+          // IndexHNSW rejects any other SearchParameters type. In 1.7.3 the candidate list
+          // holds max(index efSearch, fetch) nodes, while the parameter's efSearch is the
+          // early-stop bound of the level-0 walk: raise it with fetch, or a deep filtered
+          // search stops after efSearch nodes (index_snapshot_test HnswEfSearchParameter).
+          hnsw_params.efSearch = static_cast<int>(std::max<int64_t>(hnsw->hnsw.efSearch, fetch));
+          hnsw_params.sel = const_cast<faiss::IDSelector*>(sel);
+          params = &hnsw_params;
+        }
+      } else if (sel != nullptr) {
+        plain_params.sel = const_cast<faiss::IDSelector*>(sel);
+        params = &plain_params;
       }
-    } else if (sel != nullptr) {
-      plain_params.sel = const_cast<faiss::IDSelector*>(sel);
-      params = &plain_params;
+      ann_->search(1, query, fetch, dist.data(), rows.data(), params);
     }
-    if (ivf_flat_ == nullptr) ann_->search(1, query, fetch, dist.data(), rows.data(), params);
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("faiss search failed: ", e.what()));
   }

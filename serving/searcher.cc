@@ -197,8 +197,9 @@ absl::Status Searcher::Retrieve(RequestContext* ctx) const {
   // The lexical leg applies categories and conditions inside its search; a filter with a
   // price or geo part it cannot apply is over-fetched and checked afterwards (Hydrate).
   const LexicalIndex* lexical = ctx->state.retrieval.lexical.get();
-  const bool lexical_filters_inside = lexical != nullptr && lexical->AppliesInside(ctx->filter);
-  ro.lexical_depth = ctx->filtered && !lexical_filters_inside
+  const bool overfetch_lexical =
+      ctx->filtered && (lexical == nullptr || !lexical->AppliesInside(ctx->filter));
+  ro.lexical_depth = overfetch_lexical
                          ? std::min(depth * ctx->options.filter_overfetch, ctx->options.max_candidates)
                          : depth;
   ro.nprobe = ctx->options.nprobe;
