@@ -47,7 +47,8 @@ absl::StatusOr<RetrievalResult> GenerateFromSources(const CandidateSource* ann,
     MS_ASSIGN_OR_RETURN(lexical_result, lexical->Retrieve({query, o.lexical_depth, o.filter, 0}));
     return absl::OkStatus();
   };
-  if (ann != nullptr && lexical != nullptr && o.concurrent_legs) {
+  const bool concurrent = ann != nullptr && lexical != nullptr && o.concurrent_legs;
+  if (concurrent) {
     std::future<absl::Status> lexical_done = std::async(std::launch::async, lexical_leg);
     const absl::Status ann_status = ann_leg();
     const absl::Status lexical_status = lexical_done.get();
@@ -58,6 +59,7 @@ absl::StatusOr<RetrievalResult> GenerateFromSources(const CandidateSource* ann,
     if (lexical != nullptr) MS_RETURN_IF_ERROR(lexical_leg());
   }
   RetrievalResult r;
+  r.concurrent = concurrent;
   r.query_embedding = std::move(ann_result.query_embedding);
   r.encode_ms = ann_result.encode_ms;
   r.ann_ms = ann_result.search_ms;

@@ -56,6 +56,7 @@ struct RetrievalResult {
   std::vector<Candidate> candidates;   // best first (fused score)
   std::vector<float> query_embedding;  // empty in kLexicalOnly mode
   double encode_ms = 0, ann_ms = 0, lexical_ms = 0, merge_ms = 0;
+  bool concurrent = false;  // the two legs ran at the same time
 };
 
 // The request path's call: `query` parsed once per request (features/featurizer.h).

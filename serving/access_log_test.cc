@@ -26,6 +26,7 @@ TEST(AccessLog, WritesOneJsonLinePerSampledRequestWithoutBuyerText) {
   stats.stage_ms = {{"ann", 0.8125}, {"ranker", 0.2}};
   stats.results = 1;
   stats.fused_candidates = 312;
+  stats.filtered = true;
   ASSERT_TRUE((*log)->Sampled());
   (*log)->Write(1796160000123, absl::OkStatus(), 4.21, resp, stats);
   (*log)->Write(1796160000124, absl::DeadlineExceededError("x"), 2000, resp, stats);
@@ -36,7 +37,8 @@ TEST(AccessLog, WritesOneJsonLinePerSampledRequestWithoutBuyerText) {
   std::getline(in, second);
   EXPECT_EQ(first,
             "{\"ts_ms\":1796160000123,\"request_id\":\"00ab\",\"status\":\"OK\",\"ms\":4.210,"
-            "\"results\":1,\"candidates\":312,\"stages\":{\"ann\":0.812,\"ranker\":0.200},"
+            "\"results\":1,\"candidates\":312,\"filtered\":true,\"legs\":\"sequential\","
+            "\"stages\":{\"ann\":0.812,\"ranker\":0.200},"
             "\"versions\":{\"index\":3,\"query_tower\":0,\"lexical\":0,\"ranker\":5}}");
   EXPECT_NE(second.find("\"status\":\"DEADLINE_EXCEEDED\""), std::string::npos);
   EXPECT_EQ(first.find("secret"), std::string::npos);

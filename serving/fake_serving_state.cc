@@ -4,6 +4,8 @@
 
 #include "common/status_macros.h"
 #include "index/index_writer.h"
+#include "index/lexical_index.h"
+#include "index/lexical_writer.h"
 #include "ranking/ranking_features.h"
 #include "retrieval/fake_model_runner.h"
 
@@ -65,6 +67,17 @@ absl::StatusOr<std::shared_ptr<const ServingState>> MakeFakeServingState(
   MS_ASSIGN_OR_RETURN(state->retrieval.index,
                       BuildInMemorySnapshot("Flat", kDim, emb.data.data(), ids, std::move(m),
                                             std::move(attributes)));
+  if (!options.lexical_dir.empty()) {
+    LexicalIndexWriter::Options lo;
+    lo.path = options.lexical_dir;
+    lo.overwrite = true;
+    MS_ASSIGN_OR_RETURN(std::unique_ptr<LexicalIndexWriter> writer, LexicalIndexWriter::Open(lo));
+    for (const Listing& l : indexed) MS_RETURN_IF_ERROR(writer->Add(l));
+    MS_RETURN_IF_ERROR(writer->Commit());
+    writer.reset();
+    MS_ASSIGN_OR_RETURN(state->retrieval.lexical, LexicalIndex::Open(options.lexical_dir));
+    state->versions.set_lexical(1);
+  }
   state->ranker = options.ranker;
   state->versions.set_index(options.index_version);
   state->versions.set_listing_tower(1);

@@ -18,6 +18,8 @@ struct FakeServingStateOptions {
   int64_t index_version = 1;
   int64_t snapshot_unix_ms = 1;  // the store snapshot the fake index stands for
   std::shared_ptr<const Ranker> ranker;  // null = serve the fused order
+  // Non-empty: also a lexical (Xapian) index of the listings, written to this new directory.
+  std::string lexical_dir;
 };
 
 absl::StatusOr<std::shared_ptr<const ServingState>> MakeFakeServingState(

@@ -119,7 +119,10 @@ grpc::ServerUnaryReactor* MarketSearchService::Dispatch(
       return;
     }
     Resp resp;
-    absl::Status s = handle(req, &resp, control);
+    // A core left idle by the other requests may run part of this one (the Searcher's legs).
+    RequestControl running = control;
+    running.idle_workers = pool_->idle_workers();
+    absl::Status s = handle(req, &resp, running);
     if (s.ok()) Serialize(resp, response);
     Finish(reactor, method, ToClientStatus(s, method), start);
   });

@@ -35,6 +35,11 @@ int RequestPool::queued() const {
   return static_cast<int>(queue_.size());
 }
 
+int RequestPool::idle_workers() const {
+  absl::MutexLock lock(&mu_);
+  return std::max(0, threads() - running_ - static_cast<int>(queue_.size()));
+}
+
 int64_t RequestPool::rejected() const {
   absl::MutexLock lock(&mu_);
   return rejected_;

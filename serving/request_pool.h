@@ -41,6 +41,9 @@ class RequestPool {
   int threads() const { return static_cast<int>(workers_.size()); }
   int max_queued() const { return options_.max_queued; }
   int queued() const;
+  // Workers with nothing to run (none queued): what a running item may use for work of its
+  // own (the Searcher's second retrieval leg).
+  int idle_workers() const;
   int64_t rejected() const;  // TrySubmit calls refused so far
 
  private:

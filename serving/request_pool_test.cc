@@ -51,6 +51,34 @@ TEST(RequestPool, RefusesBeyondWorkersPlusQueueAndRecovers) {
   EXPECT_EQ(ran.load(), 5);
 }
 
+// What a running item sees of the others: the workers that have nothing to run.
+TEST(RequestPool, IdleWorkersAreThoseWithNothingToRun) {
+  RequestPool pool(Opts(3, 4));
+  EXPECT_EQ(pool.idle_workers(), 3);
+  absl::Notification release;
+  std::atomic<int> started{0};
+  std::atomic<int> seen_by_first{-1};
+  ASSERT_TRUE(pool.TrySubmit([&] {
+    seen_by_first = pool.idle_workers();
+    ++started;
+    release.WaitForNotification();
+  }));
+  while (started.load() < 1) std::this_thread::yield();
+  EXPECT_EQ(seen_by_first.load(), 2);
+  EXPECT_EQ(pool.idle_workers(), 2);
+  auto blocker = [&] {
+    ++started;
+    release.WaitForNotification();
+  };
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(pool.TrySubmit(blocker));
+  while (started.load() < 3) std::this_thread::yield();
+  EXPECT_EQ(pool.idle_workers(), 0);
+  ASSERT_TRUE(pool.TrySubmit(blocker));  // queued: still none idle
+  EXPECT_EQ(pool.idle_workers(), 0);
+  release.Notify();
+  while (started.load() < 4) std::this_thread::yield();
+}
+
 TEST(RequestPool, ZeroQueueStillUsesIdleWorkers) {
   RequestPool pool(Opts(1, 0));
   absl::Notification done;

@@ -18,6 +18,8 @@ struct SearchRequestStats {
   int64_t fused_candidates = 0;
   int64_t kept_candidates = 0;  // in the store and passing the filters
   int64_t results = 0;
+  bool filtered = false;         // the request had filters
+  bool concurrent_legs = false;  // the two retrieval legs ran at the same time
 };
 
 }  // namespace marketsearch

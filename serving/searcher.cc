@@ -115,6 +115,7 @@ struct Searcher::RequestContext {
   const ListingFilter filter;  // the request's filters, as the ANN search applies them
   const bool filtered;
   const Ranker* ranker = nullptr;  // null: the fused order (set by SearchValidated)
+  int idle_workers = 0;            // RequestControl::idle_workers (0 without a control)
   StageTimer timer;            // per-stage milliseconds (DebugInfo.stage_ms)
 
   // Retrieve: candidates in fused order, and the query embedding the ranker reuses.
@@ -146,6 +147,7 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQue
   RequestContext ctx{req, query, offset, options, state, delta, lexical_delta, ListingFilter(f),
                      f.categories_size() > 0 || f.price().min() > 0 || f.price().max() > 0 ||
                          f.conditions_size() > 0 || f.has_geo()};
+  if (control != nullptr) ctx.idle_workers = control->idle_workers;
   resp->Clear();
   resp->set_request_id(NewRequestId());
   *resp->mutable_versions() = state.versions;
@@ -175,6 +177,8 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQue
     stats->fused_candidates = static_cast<int64_t>(ctx.candidates().size());
     stats->kept_candidates = static_cast<int64_t>(ctx.kept.size());
     stats->results = resp->results_size();
+    stats->filtered = ctx.filtered;
+    stats->concurrent_legs = ctx.retrieved.concurrent;
   }
   if (req.debug()) {
     DebugInfo* debug = resp->mutable_debug();
@@ -194,8 +198,9 @@ absl::Status Searcher::Retrieve(RequestContext* ctx) const {
   RetrievalOptions ro;
   ro.mode = ctx->options.mode;
   ro.ann_depth = depth;
-  // The lexical leg applies categories and conditions inside its search; a filter with a
-  // price or geo part it cannot apply is over-fetched and checked afterwards (Hydrate).
+  // The lexical leg applies the filter inside its search (categories and conditions as terms,
+  // price and geo on its value slots); for an index that cannot apply all of it (e.g. one
+  // built before the value slots) the leg is over-fetched. Hydrate checks every hit.
   const LexicalIndex* lexical = ctx->state.retrieval.lexical.get();
   const bool overfetch_lexical =
       ctx->filtered && (lexical == nullptr || !lexical->AppliesInside(ctx->filter));
@@ -204,7 +209,8 @@ absl::Status Searcher::Retrieve(RequestContext* ctx) const {
                          : depth;
   ro.nprobe = ctx->options.nprobe;
   ro.fusion = ctx->options.fusion;
-  ro.concurrent_legs = ctx->options.concurrent_legs;
+  ro.concurrent_legs = ctx->options.concurrent_legs ||
+                       (ctx->options.concurrent_legs_when_idle && ctx->idle_workers > 0);
   if (ctx->filtered) ro.filter = &ctx->filter;
   RetrievalArtifacts artifacts = ctx->state.retrieval;
   artifacts.delta = ctx->delta;

@@ -56,9 +56,12 @@ int64_t LexicalSnapshotUnixMs(const ServingState& state);
 // What the caller knows of a request's life: its deadline and whether the client gave up.
 // The Searcher checks both before each stage, so an expired or abandoned request stops with
 // DEADLINE_EXCEEDED / CANCELLED instead of running to the end.
+// And whether the server has a core to spare for it (Options::concurrent_legs_when_idle).
 struct RequestControl {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::function<bool()> cancelled;  // empty = never
+  // Workers of the server's pool (one per core) idle when the request started running.
+  int idle_workers = 0;
 };
 
 class Searcher {
@@ -66,13 +69,18 @@ class Searcher {
   struct Options {
     int min_candidates = 200;   // depth of each retrieval leg for an unfiltered first page
     int max_candidates = 1000;  // hard cap on the depth of each leg
-    // Depth multiplier of the lexical leg when filters are set: BM25 does not apply them, so
-    // its candidates are filtered after retrieval. The ANN leg applies them inside the index
-    // (its results all match) and keeps its unfiltered depth.
+    // Depth multiplier of the lexical leg for a filter its index cannot apply inside the search
+    // (LexicalIndex::AppliesInside; e.g. price and geo on an index built before their value
+    // slots): its candidates are then filtered after retrieval. The ANN leg applies filters
+    // inside the index (its results all match) and keeps its unfiltered depth.
     int filter_overfetch = 5;
     int nprobe = 0;             // IVF only; 0 = index default
     RetrievalMode mode = RetrievalMode::kHybrid;  // kAnnOnly ignores the lexical index
-    bool concurrent_legs = false;  // RetrievalOptions::concurrent_legs
+    // Run the two retrieval legs at once (RetrievalOptions::concurrent_legs): always, or only
+    // when the request's RequestControl reports an idle worker. On 2 cores the second leg's
+    // thread costs throughput once every core is busy, and saves latency while one is idle.
+    bool concurrent_legs = false;
+    bool concurrent_legs_when_idle = true;
     FusionOptions fusion;
     bool use_ranker = true;   // rank with the loaded ranker (if any)
     // An experiment arm's ranker version instead of the served one (null: the served one). It

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "ranking/ranking_features.h"
 #include "retrieval/fake_model_runner.h"
@@ -285,6 +286,47 @@ TEST_F(SearcherOverFakes, TheRankerReordersTheBestRankDepthFromTheReadersInputs)
   EXPECT_EQ(ranked, (std::vector<uint64_t>{fused[2], fused[1], fused[0], fused[3]}));
 }
 
+
+// The two legs run at once while the server has an idle worker (RequestControl::idle_workers),
+// always with concurrent_legs, else one after the other; the page is the same either way.
+TEST_F(SearcherOverFakes, TheLegsRunConcurrentlyWhileAWorkerIsIdle) {
+  FakeServingStateOptions so;
+  so.lexical_dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/fake_lexical");
+  Searcher::Options hybrid;
+  ASSERT_EQ(hybrid.mode, RetrievalMode::kHybrid);
+  ASSERT_TRUE(hybrid.concurrent_legs_when_idle);
+  SearchRequest r;
+  r.set_query("sofa");
+  r.set_page_size(10);
+  RequestControl busy, idle;
+  idle.idle_workers = 1;
+  auto legs = [&](const Searcher& searcher, const RequestControl* control,
+                  std::vector<uint64_t>* ids = nullptr) {
+    SearchResponse resp;
+    SearchRequestStats stats;
+    const absl::Status s = searcher.Search(r, &resp, &stats, control);
+    EXPECT_TRUE(s.ok()) << s;
+    EXPECT_GT(stats.lexical_candidates, 0);
+    EXPECT_GT(stats.ann_candidates, 0);
+    if (ids != nullptr) *ids = Ids(resp);
+    return stats.concurrent_legs;
+  };
+  {
+    const std::unique_ptr<Searcher> searcher = Serving(hybrid, so);
+    std::vector<uint64_t> sequential, concurrent;
+    EXPECT_FALSE(legs(*searcher, &busy, &sequential));
+    EXPECT_TRUE(legs(*searcher, &idle, &concurrent));
+    EXPECT_FALSE(legs(*searcher, nullptr));
+    EXPECT_EQ(sequential, concurrent);
+    EXPECT_EQ(sequential.size(), 4u);  // every listing but the sold one (the exact ANN index)
+  }
+  Searcher::Options never = hybrid;
+  never.concurrent_legs_when_idle = false;
+  EXPECT_FALSE(legs(*Serving(never, so), &idle));
+  Searcher::Options always = never;
+  always.concurrent_legs = true;
+  EXPECT_TRUE(legs(*Serving(always, so), &busy));
+}
 
 TEST_F(SearcherOverFakes, AnExpiredOrCancelledRequestStopsBeforeItsNextStage) {
   const std::unique_ptr<Searcher> serving = Serving();
