@@ -23,8 +23,10 @@
 namespace marketsearch {
 
 using lexical_internal::DecodeId;
+using lexical_internal::DocumentFilterValues;
 using lexical_internal::FieldSet;
 using lexical_internal::FieldsOf;
+using lexical_internal::FilterValues;
 using lexical_internal::FromStd;
 using lexical_internal::FromXapian;
 using lexical_internal::kCondForPartsBit;
@@ -33,21 +35,19 @@ using lexical_internal::kCondLikeNewBit;
 using lexical_internal::kCondNewBit;
 using lexical_internal::kCondUsedBit;
 using lexical_internal::kDeltaFirstDocid;
+using lexical_internal::kFilterValues;
 using lexical_internal::kFormat;
 using lexical_internal::kIdSlot;
-using lexical_internal::DocumentFilterValues;
-using lexical_internal::FilterValues;
-using lexical_internal::kFilterValues;
 using lexical_internal::kLatSlot;
 using lexical_internal::kLonSlot;
 using lexical_internal::kMetaFields;
 using lexical_internal::kMetaFilterValues;
-using lexical_internal::kPriceSlot;
-using lexical_internal::PassesPriceAndGeo;
 using lexical_internal::kMetaFormat;
 using lexical_internal::kMetaSnapshot;
 using lexical_internal::kMetaSpelling;
 using lexical_internal::kMetaStem;
+using lexical_internal::kPriceSlot;
+using lexical_internal::PassesPriceAndGeo;
 using lexical_internal::Shape;
 using lexical_internal::ShapeContext;
 using lexical_internal::ShapedQuery;
@@ -78,9 +78,9 @@ namespace {
 
 // Decides which matching documents may enter a tier's result: the first tier's condition
 // check, the request's price and geo filters (from the value slots) and, with a LexicalDelta,
-// the skipping of the main index's copies that the delta superseded. The condition check is not an OP_FILTER on the XK terms: "used" holds about
-// half of all listings, so the filter would decode a posting list of half the index for every
-// such query. Xapian calls the decider only for documents that could enter the result set,
+// the skipping of the main index's copies that the delta superseded. The condition check is
+// not an OP_FILTER on the XK terms: "used" holds about half of all listings, so the filter
+// would decode a posting list of half the index for every such query. Xapian calls the decider only for documents that could enter the result set,
 // with the docid of the database holding the document (delta documents: kDeltaFirstDocid and
 // up); condition, price, location and listing id come from arrays filled at Open (delta
 // documents: from their terms and values).

@@ -210,7 +210,8 @@ absl::Status Searcher::Retrieve(RequestContext* ctx) const {
   ro.nprobe = ctx->options.nprobe;
   ro.fusion = ctx->options.fusion;
   ro.concurrent_legs = ctx->options.concurrent_legs ||
-                       (ctx->options.concurrent_legs_when_idle && ctx->idle_workers > 0);
+                       (ctx->options.concurrent_filtered_legs_when_idle && ctx->filtered &&
+                        ctx->idle_workers > 0);
   if (ctx->filtered) ro.filter = &ctx->filter;
   RetrievalArtifacts artifacts = ctx->state.retrieval;
   artifacts.delta = ctx->delta;

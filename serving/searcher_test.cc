@@ -287,20 +287,23 @@ TEST_F(SearcherOverFakes, TheRankerReordersTheBestRankDepthFromTheReadersInputs)
 }
 
 
-// The two legs run at once while the server has an idle worker (RequestControl::idle_workers),
-// always with concurrent_legs, else one after the other; the page is the same either way.
-TEST_F(SearcherOverFakes, TheLegsRunConcurrentlyWhileAWorkerIsIdle) {
+// A filtered request runs its two legs at once while the server has an idle worker
+// (RequestControl::idle_workers); concurrent_legs runs every request's legs at once; otherwise
+// one after the other. The page is the same either way.
+TEST_F(SearcherOverFakes, FilteredLegsRunConcurrentlyWhileAWorkerIsIdle) {
   FakeServingStateOptions so;
   so.lexical_dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/fake_lexical");
   Searcher::Options hybrid;
   ASSERT_EQ(hybrid.mode, RetrievalMode::kHybrid);
-  ASSERT_TRUE(hybrid.concurrent_legs_when_idle);
-  SearchRequest r;
-  r.set_query("sofa");
-  r.set_page_size(10);
+  ASSERT_TRUE(hybrid.concurrent_filtered_legs_when_idle);
+  SearchRequest unfiltered;
+  unfiltered.set_query("sofa");
+  unfiltered.set_page_size(10);
+  SearchRequest filtered = unfiltered;
+  filtered.mutable_filters()->mutable_price()->set_max(40);  // listings 1-4 (price 10 x id)
   RequestControl busy, idle;
   idle.idle_workers = 1;
-  auto legs = [&](const Searcher& searcher, const RequestControl* control,
+  auto legs = [&](const Searcher& searcher, const SearchRequest& r, const RequestControl* control,
                   std::vector<uint64_t>* ids = nullptr) {
     SearchResponse resp;
     SearchRequestStats stats;
@@ -314,18 +317,19 @@ TEST_F(SearcherOverFakes, TheLegsRunConcurrentlyWhileAWorkerIsIdle) {
   {
     const std::unique_ptr<Searcher> searcher = Serving(hybrid, so);
     std::vector<uint64_t> sequential, concurrent;
-    EXPECT_FALSE(legs(*searcher, &busy, &sequential));
-    EXPECT_TRUE(legs(*searcher, &idle, &concurrent));
-    EXPECT_FALSE(legs(*searcher, nullptr));
+    EXPECT_FALSE(legs(*searcher, filtered, &busy, &sequential));
+    EXPECT_TRUE(legs(*searcher, filtered, &idle, &concurrent));
+    EXPECT_FALSE(legs(*searcher, filtered, nullptr));
+    EXPECT_FALSE(legs(*searcher, unfiltered, &idle));
     EXPECT_EQ(sequential, concurrent);
-    EXPECT_EQ(sequential.size(), 4u);  // every listing but the sold one (the exact ANN index)
+    EXPECT_EQ(sequential.size(), 3u);  // 1, 3 and 4: in the price range, not sold
   }
   Searcher::Options never = hybrid;
-  never.concurrent_legs_when_idle = false;
-  EXPECT_FALSE(legs(*Serving(never, so), &idle));
+  never.concurrent_filtered_legs_when_idle = false;
+  EXPECT_FALSE(legs(*Serving(never, so), filtered, &idle));
   Searcher::Options always = never;
   always.concurrent_legs = true;
-  EXPECT_TRUE(legs(*Serving(always, so), &busy));
+  EXPECT_TRUE(legs(*Serving(always, so), unfiltered, &busy));
 }
 
 TEST_F(SearcherOverFakes, AnExpiredOrCancelledRequestStopsBeforeItsNextStage) {

@@ -108,10 +108,11 @@ ABSL_FLAG(bool, prepare_listing_tokens, true,
 ABSL_FLAG(bool, concurrent_legs, false,
           "always run the BM25 leg on a thread of its own while the query tower and FAISS run "
           "(hybrid mode); see the README for what it measured on 2 cores");
-ABSL_FLAG(bool, concurrent_legs_when_idle, true,
-          "run the BM25 leg on a thread of its own while the query tower and FAISS run when a "
-          "serving thread is idle as the request starts (a spare core cuts its latency; under "
-          "load the legs run one after the other, which keeps throughput)");
+ABSL_FLAG(bool, concurrent_filtered_legs_when_idle, true,
+          "for a filtered request, run the BM25 leg on a thread of its own while the query tower "
+          "and FAISS run when a serving thread is idle as the request starts (a spare core cuts "
+          "its latency; under load the legs run one after the other, which keeps throughput; "
+          "unfiltered requests gain nothing from it, see the README)");
 ABSL_FLAG(std::string, listing_records, "memory",
           "where the request path reads listing records: memory (loaded from the store at start, "
           "kept current by the write path; the store stays the durable copy) or store (RocksDB "
@@ -243,7 +244,7 @@ int Run() {
   opts.rank_depth = absl::GetFlag(FLAGS_rank_depth);
   opts.token_cache_entries = absl::GetFlag(FLAGS_token_cache_entries);
   opts.concurrent_legs = absl::GetFlag(FLAGS_concurrent_legs);
-  opts.concurrent_legs_when_idle = absl::GetFlag(FLAGS_concurrent_legs_when_idle);
+  opts.concurrent_filtered_legs_when_idle = absl::GetFlag(FLAGS_concurrent_filtered_legs_when_idle);
   const std::string mode = absl::GetFlag(FLAGS_retrieval);
   if (mode == "ann") {
     opts.mode = RetrievalMode::kAnnOnly;
