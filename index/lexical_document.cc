@@ -2,7 +2,6 @@
 
 #include <xapian.h>
 
-#include <cmath>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -147,11 +146,6 @@ Xapian::Document ListingDocument(const Listing& listing, const LexicalDocumentOp
   };
   add_boolean_term(IdTerm(listing.listing_id()));
   doc.add_value(kIdSlot, EncodeId(listing.listing_id()));
-  doc.add_value(kPriceSlot, Xapian::sortable_serialise(listing.price()));
-  if (listing.has_location()) {
-    doc.add_value(kLatSlot, Xapian::sortable_serialise(listing.location().lat()));
-    doc.add_value(kLonSlot, Xapian::sortable_serialise(listing.location().lon()));
-  }
   const bool combined = o.combined_field;
   // Each field's tokens under its prefix (wdf 1 each) and, with combined_field, once more
   // unprefixed with the field's wdf_inc.
@@ -189,31 +183,6 @@ Xapian::Document ListingDocument(const Listing& listing, const LexicalDocumentOp
   const char* cond = ConditionName(listing.condition());
   if (*cond != '\0') add_boolean_term(absl::StrCat(kCondition, cond));
   return doc;
-}
-
-FilterValues DocumentFilterValues(const Xapian::Document& doc) {
-  FilterValues v;
-  const std::string price = doc.get_value(kPriceSlot);
-  if (!price.empty()) v.price = Xapian::sortable_unserialise(price);
-  const std::string lat = doc.get_value(kLatSlot);
-  const std::string lon = doc.get_value(kLonSlot);
-  if (!lat.empty() && !lon.empty()) {
-    v.lat = Xapian::sortable_unserialise(lat);
-    v.lon = Xapian::sortable_unserialise(lon);
-  }
-  return v;
-}
-
-bool PassesPriceAndGeo(const ListingFilter& filter, const FilterValues& v) {
-  if (std::isnan(v.price)) return true;
-  ListingAttributes a;
-  a.price = v.price;
-  a.has_location = !std::isnan(v.lat);
-  if (a.has_location) {
-    a.lat = v.lat;
-    a.lon = v.lon;
-  }
-  return filter.MatchesPriceAndGeo(a);
 }
 
 Xapian::Query FilterQuery(const std::vector<std::string>& categories,

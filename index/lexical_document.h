@@ -10,12 +10,6 @@
 //   Q<listing_id>        unique boolean term: upsert/delete by listing id. Xapian's docid is
 //                        32-bit and listing ids are uint64, so the docid is Xapian's own.
 //   value slot 0         listing_id as 8 big-endian bytes (loaded into memory at Open).
-//   value slot 1         price (Xapian::sortable_serialise), for the price filter
-//   value slots 2, 3     latitude, longitude in degrees (sortable_serialise), only for a
-//                        listing with a location, for the geo filter. An index whose metadata
-//                        says so (kMetaFilterValues) has them in every document; LexicalIndex
-//                        loads them into memory at Open and applies price and geo filters
-//                        inside the search.
 //   <token>              unprefixed, all fields in one term (Options::combined_field): wdf_inc
 //                        title 3, brand 2, category/attributes/description 1. What queries use.
 //   XT<token>            title tokens
@@ -44,12 +38,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
-#include "index/listing_filter.h"
 #include "proto/catalog.pb.h"
 
 namespace Xapian {
@@ -102,11 +94,8 @@ const std::vector<std::string>& LexicalStopwords();
 
 namespace lexical_internal {
 
-// Value slots (Xapian::valueno) of the listing id and of the price and geo filter values.
+// Value slot of the listing id (a Xapian::valueno).
 inline constexpr unsigned kIdSlot = 0;
-inline constexpr unsigned kPriceSlot = 1;
-inline constexpr unsigned kLatSlot = 2;
-inline constexpr unsigned kLonSlot = 3;
 
 // Term prefixes of the fields (see the layout above).
 inline constexpr char kTitle[] = "XT";
@@ -123,10 +112,6 @@ inline constexpr char kMetaFields[] = "marketsearch.lexical.fields";
 inline constexpr char kMetaStem[] = "marketsearch.lexical.stem";
 inline constexpr char kMetaSpelling[] = "marketsearch.lexical.spelling";
 inline constexpr char kMetaSnapshot[] = "marketsearch.lexical.snapshot_unix_ms";
-// kFilterValues when every document has the price and geo value slots (indexes written before
-// them have no such key and keep working; their price and geo filters apply after the search).
-inline constexpr char kMetaFilterValues[] = "marketsearch.lexical.filter_values";
-inline constexpr char kFilterValues[] = "price,geo";
 inline constexpr char kFormat[] = "1";
 
 // Listing conditions as bits, for the in-memory condition check of the first tier.
@@ -165,24 +150,12 @@ bool IsSpellingWord(const std::string& t);
 Xapian::Document ListingDocument(const Listing& listing, const LexicalDocumentOptions& o,
                                  const Xapian::Stem* stem, Xapian::WritableDatabase* db);
 
-// A document's price and location, from its value slots (kPriceSlot, kLatSlot, kLonSlot).
-struct FilterValues {
-  double price = std::numeric_limits<double>::quiet_NaN();  // NaN: unknown (no slot)
-  double lat = std::numeric_limits<double>::quiet_NaN();    // NaN: no location
-  double lon = 0;
-};
-FilterValues DocumentFilterValues(const Xapian::Document& doc);
-// Whether `v` passes the price range and geo radius of `filter`; an unknown price passes (the
-// caller checks each hit against the listing anyway).
-bool PassesPriceAndGeo(const ListingFilter& filter, const FilterValues& v);
-
 // The request filters a lexical search can apply inside Xapian, from a SearchFilters' category
 // and condition any-ofs: the documents whose category holds every word of one of the
 // categories (kCategory terms: a superset of the exact category, which the caller still
 // checks) and whose condition is one of the conditions (kCondition terms: exact). Price and geo
-// are not terms: LexicalIndex checks them on the value slots (pass has_price_or_geo false when
-// it does). `has_category_terms`: the index holds kCategory terms (without them the categories
-// are not applied). `*applies_all` (may be null) is set to whether every filter of
+// are not indexed. `has_category_terms`: the index holds kCategory terms (without them the
+// categories are not applied). `*applies_all` (may be null) is set to whether every filter of
 // `categories`, `conditions`, `has_price_or_geo` is applied. Returns an empty query when none
 // is applied.
 Xapian::Query FilterQuery(const std::vector<std::string>& categories,

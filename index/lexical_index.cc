@@ -3,7 +3,6 @@
 #include <xapian.h>
 
 #include <algorithm>
-#include <cmath>
 #include <exception>
 #include <filesystem>
 #include <optional>
@@ -23,10 +22,8 @@
 namespace marketsearch {
 
 using lexical_internal::DecodeId;
-using lexical_internal::DocumentFilterValues;
 using lexical_internal::FieldSet;
 using lexical_internal::FieldsOf;
-using lexical_internal::FilterValues;
 using lexical_internal::FromStd;
 using lexical_internal::FromXapian;
 using lexical_internal::kCondForPartsBit;
@@ -35,19 +32,13 @@ using lexical_internal::kCondLikeNewBit;
 using lexical_internal::kCondNewBit;
 using lexical_internal::kCondUsedBit;
 using lexical_internal::kDeltaFirstDocid;
-using lexical_internal::kFilterValues;
 using lexical_internal::kFormat;
 using lexical_internal::kIdSlot;
-using lexical_internal::kLatSlot;
-using lexical_internal::kLonSlot;
 using lexical_internal::kMetaFields;
-using lexical_internal::kMetaFilterValues;
 using lexical_internal::kMetaFormat;
 using lexical_internal::kMetaSnapshot;
 using lexical_internal::kMetaSpelling;
 using lexical_internal::kMetaStem;
-using lexical_internal::kPriceSlot;
-using lexical_internal::PassesPriceAndGeo;
 using lexical_internal::Shape;
 using lexical_internal::ShapeContext;
 using lexical_internal::ShapedQuery;
@@ -77,25 +68,21 @@ class LexicalIndex::Pool : public internal::HandlePool<LexicalIndex::Handle> {
 namespace {
 
 // Decides which matching documents may enter a tier's result: the first tier's condition
-// check, the request's price and geo filters (from the value slots) and, with a LexicalDelta,
-// the skipping of the main index's copies that the delta superseded. The condition check is
-// not an OP_FILTER on the XK terms: "used" holds about half of all listings, so the filter
-// would decode a posting list of half the index for every such query. Xapian calls the decider only for documents that could enter the result set,
+// check and, with a LexicalDelta, the skipping of the main index's copies that the delta
+// superseded. The condition check is not an OP_FILTER on the XK terms: "used" holds about
+// half of all listings, so the filter would decode a posting list of half the index for every
+// such query. Xapian calls the decider only for documents that could enter the result set,
 // with the docid of the database holding the document (delta documents: kDeltaFirstDocid and
-// up); condition, price, location and listing id come from arrays filled at Open (delta
-// documents: from their terms and values).
+// up); condition and listing id come from arrays filled at Open (delta documents: from their
+// terms and value).
 class HitDecider : public Xapian::MatchDecider {
  public:
-  // `price_geo` (may be null): the filter whose price range and geo radius hits must pass,
-  // checked on `values_by_docid` (or the document's value slots).
   HitDecider(const std::vector<uint64_t>* listing_by_docid,
-             const std::vector<uint8_t>* condition_by_docid,
-             const std::vector<FilterValues>* values_by_docid, uint8_t mask,
-             const ListingFilter* price_geo, std::function<bool(uint64_t)> superseded)
+             const std::vector<uint8_t>* condition_by_docid, uint8_t mask,
+             std::function<bool(uint64_t)> superseded)
       : listing_by_docid_(listing_by_docid), condition_by_docid_(condition_by_docid),
-        values_by_docid_(values_by_docid), mask_(mask), price_geo_(price_geo),
-        superseded_(std::move(superseded)) {}
-  bool active() const { return mask_ != 0 || price_geo_ != nullptr || superseded_ != nullptr; }
+        mask_(mask), superseded_(std::move(superseded)) {}
+  bool active() const { return mask_ != 0 || superseded_ != nullptr; }
 
   bool operator()(const Xapian::Document& doc) const override {
     const Xapian::docid did = doc.get_docid();
@@ -104,12 +91,6 @@ class HitDecider : public Xapian::MatchDecider {
       uint64_t id = did < listing_by_docid_->size() ? (*listing_by_docid_)[did] : 0;
       if (id == 0) DecodeId(doc.get_value(kIdSlot), &id);
       if (superseded_(id)) return false;
-    }
-    if (price_geo_ != nullptr) {
-      FilterValues v;
-      if (main && did < values_by_docid_->size()) v = (*values_by_docid_)[did];
-      if (std::isnan(v.price)) v = DocumentFilterValues(doc);
-      if (!PassesPriceAndGeo(*price_geo_, v)) return false;
     }
     if (mask_ == 0) return true;
     if (main && did < condition_by_docid_->size() && (*condition_by_docid_)[did] != 0) {
@@ -131,9 +112,7 @@ class HitDecider : public Xapian::MatchDecider {
  private:
   const std::vector<uint64_t>* listing_by_docid_;
   const std::vector<uint8_t>* condition_by_docid_;
-  const std::vector<FilterValues>* values_by_docid_;
   uint8_t mask_;
-  const ListingFilter* price_geo_;
   std::function<bool(uint64_t)> superseded_;  // null: no delta
 };
 
@@ -212,23 +191,6 @@ absl::StatusOr<std::unique_ptr<LexicalIndex>> LexicalIndex::Open(const std::stri
         if (*it < index->condition_of_docid_.size()) index->condition_of_docid_[*it] |= bit;
       }
     }
-    if (first->db.get_metadata(kMetaFilterValues) == kFilterValues) {
-      std::vector<FilterValues>& values = index->filter_values_of_docid_;
-      values.assign(index->listing_of_docid_.size(), FilterValues());
-      for (auto it = first->db.valuestream_begin(kPriceSlot);
-           it != first->db.valuestream_end(kPriceSlot); ++it) {
-        values[it.get_docid()].price = Xapian::sortable_unserialise(*it);
-      }
-      // A location has both slots: the longitudes first, then the latitude marks it set.
-      for (auto it = first->db.valuestream_begin(kLonSlot); it != first->db.valuestream_end(kLonSlot);
-           ++it) {
-        values[it.get_docid()].lon = Xapian::sortable_unserialise(*it);
-      }
-      for (auto it = first->db.valuestream_begin(kLatSlot); it != first->db.valuestream_end(kLatSlot);
-           ++it) {
-        values[it.get_docid()].lat = Xapian::sortable_unserialise(*it);
-      }
-    }
   } catch (const Xapian::Error& e) {
     return FromXapian(e, absl::StrCat("open lexical index ", path));
   } catch (const std::exception& e) {
@@ -280,8 +242,7 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::Search(const std::string& 
 
 bool LexicalIndex::AppliesInside(const ListingFilter& filter) const {
   bool all = false;
-  lexical_internal::FilterQuery(filter.category_names(), filter.conditions(),
-                                filter.has_price_or_geo() && !filter_values(),
+  lexical_internal::FilterQuery(filter.category_names(), filter.conditions(), filter.has_price_or_geo(),
                                 document_options_.index_brand_category_attributes, nullptr, &all);
   return all;
 }
@@ -348,12 +309,9 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::SearchTokens(
           filter == nullptr
               ? Xapian::Query()
               : lexical_internal::FilterQuery(filter->category_names(), filter->conditions(),
-                                              filter->has_price_or_geo() && !filter_values(),
+                                              filter->has_price_or_geo(),
                                               document_options_.index_brand_category_attributes,
                                               stemmed_ ? &h.stem : nullptr, nullptr);
-      // Price and geo are checked on each hit's values, before it can take a place in the top k.
-      const ListingFilter* price_geo =
-          filter != nullptr && filter->has_price_or_geo() && filter_values() ? filter : nullptr;
       absl::flat_hash_set<uint64_t> seen;
       for (const Tier& tier : Tiers(shaped, options_.relax, options_.or_tier_max_terms)) {
         enquire->set_query(filter_query.empty()
@@ -361,8 +319,7 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::SearchTokens(
                                : Xapian::Query(Xapian::Query::OP_FILTER, tier.query, filter_query));
         // Each tier contains the ones before it, so its top k holds at least
         // k - hits.size() listings not seen yet (when it has that many at all).
-        const HitDecider decider(&listing_of_docid_, &condition_of_docid_,
-                                 &filter_values_of_docid_, tier.condition_mask, price_geo,
+        const HitDecider decider(&listing_of_docid_, &condition_of_docid_, tier.condition_mask,
                                  superseded);
         const Xapian::MSet mset = enquire->get_mset(0, static_cast<Xapian::doccount>(k), 0,
                                                     nullptr, decider.active() ? &decider : nullptr);

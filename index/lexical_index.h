@@ -71,18 +71,15 @@ class LexicalIndex {
   // The same for a query already normalised and tokenised (ParsedQuery::terms.tokens): the
   // request path's call, which normalises nothing.
   // `filter` (may be null): its categories and conditions are applied inside the search (see
-  // lexical_internal::FilterQuery), its price and geo too when the index has their values
-  // (filter_values()); the caller still checks each hit against the current listing.
+  // lexical_internal::FilterQuery; the caller still checks each hit against the listing), its
+  // price and geo are not.
   absl::StatusOr<std::vector<LexicalHit>> SearchTokens(const std::vector<std::string>& tokens, int k,
                                                        const LexicalDelta* delta = nullptr,
                                                        const ListingFilter* filter = nullptr) const;
-  // True when SearchTokens applies every part of `filter` inside the search (categories with
-  // category terms in the index, conditions, and price and geo with filter_values()): its k
-  // hits then nearly all pass it, so the caller need not ask for more.
+  // True when SearchTokens applies every part of `filter` inside the search (categories and
+  // conditions only, with category terms in the index): its k hits then nearly all pass it, so
+  // the caller need not ask for more.
   bool AppliesInside(const ListingFilter& filter) const;
-  // True when the index holds each listing's price and location (lexical_document.h), loaded
-  // into memory at Open, so that price and geo filters are applied inside the search.
-  bool filter_values() const { return !filter_values_of_docid_.empty(); }
 
   // The shaped queries of each tier, in Xapian's notation (for --debug output and tests).
   absl::StatusOr<std::string> Explain(const std::string& raw_query) const;
@@ -119,9 +116,6 @@ class LexicalIndex {
   std::vector<uint64_t> listing_of_docid_;
   // Condition bits of each docid at Open (0: unknown, read the document's XK terms instead).
   std::vector<uint8_t> condition_of_docid_;
-  // Price and location of each docid at Open (24 bytes a listing; empty for an index without
-  // the value slots). Read from the value slots per hit, this would be a B-tree lookup each.
-  std::vector<lexical_internal::FilterValues> filter_values_of_docid_;
   std::unique_ptr<Pool> pool_;
 };
 

@@ -2,7 +2,6 @@
 
 #include <sys/wait.h>
 #include <unistd.h>
-#include <xapian.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,7 +10,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,8 +35,6 @@ struct Spec {
   std::string brand;
   Condition condition = CONDITION_USED;
   std::vector<std::pair<std::string, std::string>> attributes;
-  double price = 10;
-  std::optional<std::pair<double, double>> location;  // lat, lon
 };
 
 Listing MakeListing(const Spec& s) {
@@ -49,11 +45,7 @@ Listing MakeListing(const Spec& s) {
   l.set_category(s.category);
   l.set_brand(s.brand);
   l.set_condition(s.condition);
-  l.set_price(s.price);
-  if (s.location) {
-    l.mutable_location()->set_lat(s.location->first);
-    l.mutable_location()->set_lon(s.location->second);
-  }
+  l.set_price(10);
   for (const auto& [name, value] : s.attributes) {
     Attribute* a = l.add_attributes();
     a->set_name(name);
@@ -274,11 +266,11 @@ TEST(LexicalIndexTest, CategoryAndConditionFiltersApplyInside) {
   used.add_conditions(CONDITION_USED);
   EXPECT_EQ(ids(used, 100).size(), 11u);  // 1-10 and 12
 
-  // Price (and geo) are checked on the value slots: inside as well (their own test below).
+  // Price and geo are not indexed: applied by the caller, so not "inside".
   SearchFilters priced = category;
   priced.mutable_price()->set_max(100);
-  EXPECT_TRUE(idx->AppliesInside(ListingFilter(priced)));
-  EXPECT_THAT(ids(priced, 5), ::testing::UnorderedElementsAre(11u, 12u));
+  EXPECT_FALSE(idx->AppliesInside(ListingFilter(priced)));
+  EXPECT_THAT(ids(priced, 5), ::testing::UnorderedElementsAre(11u, 12u));  // the category still
   // An unspecified condition has no term: conditions are then not applied.
   SearchFilters unspecified;
   unspecified.add_conditions(CONDITION_UNSPECIFIED);
@@ -581,90 +573,6 @@ std::vector<LexicalHit> SearchOrDie(const LexicalIndex& idx, const std::string& 
   auto r = idx.Search(q, k, delta);
   EXPECT_TRUE(r.ok()) << r.status();
   return r.ok() ? *r : std::vector<LexicalHit>{};
-}
-
-// Price ranges and geo radii are checked on the listings' value slots (held in memory) before a
-// hit takes a place in the top k: k hits in range, not the in-range share of the top k. A
-// fresh listing in the delta is checked on its own values, not on the copy it replaces.
-// An index written before the value slots applies neither and says so.
-TEST(LexicalIndexTest, PriceAndGeoFiltersApplyInsideOnTheValueSlots) {
-  const std::pair<double, double> berlin{52.52, 13.405}, munich{48.137, 11.575};
-  std::vector<Spec> specs;
-  // Ten strong "oak" matches, expensive and without a location; three weaker ones in range.
-  for (uint64_t id = 1; id <= 10; ++id) {
-    specs.push_back({id, "oak oak table", "", "dining tables", "", CONDITION_USED, {}, 500});
-  }
-  specs.push_back({11, "oak shelf", "", "Home > Book shelves", "", CONDITION_NEW, {}, 50, berlin});
-  specs.push_back({12, "oak shelf unit", "", "Home > Book shelves", "", CONDITION_USED, {}, 80,
-                   munich});
-  specs.push_back({13, "oak box", "", "boxes", "", CONDITION_NEW, {}, 99.99, {{52.5, 13.4}}});
-  const std::string dir = Build("price_geo_inside", specs);
-  auto idx = OpenOrDie(dir);
-  ASSERT_NE(idx, nullptr);
-  EXPECT_TRUE(idx->filter_values());
-  auto ids = [](const LexicalIndex& index, const SearchFilters& f, int k,
-                const LexicalDelta* delta = nullptr) {
-    const ListingFilter lf(f);
-    auto r = index.SearchTokens({"oak"}, k, delta, &lf);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? Ids(*r) : std::vector<uint64_t>{};
-  };
-  SearchFilters cheap;
-  cheap.mutable_price()->set_max(100);
-  EXPECT_TRUE(idx->AppliesInside(ListingFilter(cheap)));
-  EXPECT_THAT(ids(*idx, cheap, 3), ::testing::UnorderedElementsAre(11u, 12u, 13u));
-  const std::vector<uint64_t> two = ids(*idx, cheap, 2);
-  ASSERT_EQ(two.size(), 2u);
-  for (uint64_t id : two) EXPECT_GE(id, 11u);
-  // Bounds are inclusive and the price round-trips exactly (99.99 is not 99.98999...).
-  SearchFilters exact;
-  exact.mutable_price()->set_min(99.99);
-  exact.mutable_price()->set_max(99.99);
-  EXPECT_THAT(ids(*idx, exact, 10), ElementsAre(13u));
-  SearchFilters expensive;
-  expensive.mutable_price()->set_min(100);
-  EXPECT_EQ(ids(*idx, expensive, 100).size(), 10u);
-
-  SearchFilters near_berlin;
-  near_berlin.mutable_geo()->mutable_center()->set_lat(berlin.first);
-  near_berlin.mutable_geo()->mutable_center()->set_lon(berlin.second);
-  near_berlin.mutable_geo()->set_radius_km(50);
-  EXPECT_TRUE(idx->AppliesInside(ListingFilter(near_berlin)));
-  EXPECT_THAT(ids(*idx, near_berlin, 10), ::testing::UnorderedElementsAre(11u, 13u));
-  SearchFilters shelves_near_berlin = near_berlin;
-  shelves_near_berlin.add_categories("Home > Book shelves");
-  EXPECT_THAT(ids(*idx, shelves_near_berlin, 10), ElementsAre(11u));
-
-  // The delta moves 12 to Berlin at 20 and makes a table cheap: the delta's values count.
-  auto delta = DeltaFor(*idx);
-  ASSERT_NE(delta, nullptr);
-  Spec moved = specs[11];
-  moved.price = 20;
-  moved.location = berlin;
-  Spec discounted = specs[0];
-  discounted.price = 30;
-  ASSERT_TRUE(delta->Upsert({MakeListing(moved), MakeListing(discounted)}, 1000).ok());
-  SearchFilters under_40;
-  under_40.mutable_price()->set_max(40);
-  EXPECT_THAT(ids(*idx, under_40, 10, delta.get()), ::testing::UnorderedElementsAre(1u, 12u));
-  EXPECT_THAT(ids(*idx, near_berlin, 10, delta.get()),
-              ::testing::UnorderedElementsAre(11u, 12u, 13u));
-  EXPECT_THAT(ids(*idx, expensive, 100, delta.get()), ::testing::Not(::testing::Contains(1u)));
-
-  // Without the metadata (an index written before the value slots): not applied inside.
-  idx.reset();
-  {
-    Xapian::WritableDatabase db(dir, Xapian::DB_OPEN | Xapian::DB_BACKEND_GLASS);
-    db.set_metadata(lexical_internal::kMetaFilterValues, "");
-    db.commit();
-  }
-  auto old = OpenOrDie(dir);
-  ASSERT_NE(old, nullptr);
-  EXPECT_FALSE(old->filter_values());
-  EXPECT_FALSE(old->AppliesInside(ListingFilter(cheap)));
-  EXPECT_TRUE(old->AppliesInside(ListingFilter(SearchFilters())));
-  EXPECT_EQ(ids(*old, cheap, 3).size(), 3u);
-  EXPECT_THAT(ids(*old, cheap, 3), ::testing::Not(::testing::Contains(11u)));  // by BM25 only
 }
 
 TEST(LexicalDeltaTest, FreshListingIsFoundWithTheScoreItWouldHaveInTheIndex) {

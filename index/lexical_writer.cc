@@ -18,9 +18,7 @@ using lexical_internal::FromStd;
 using lexical_internal::FromXapian;
 using lexical_internal::IdTerm;
 using lexical_internal::kFormat;
-using lexical_internal::kFilterValues;
 using lexical_internal::kMetaFields;
-using lexical_internal::kMetaFilterValues;
 using lexical_internal::kMetaFormat;
 using lexical_internal::kMetaSnapshot;
 using lexical_internal::kMetaSpelling;
@@ -62,8 +60,6 @@ absl::StatusOr<std::unique_ptr<LexicalIndexWriter>> LexicalIndexWriter::Open(
       w->db_->set_metadata(kMetaFields, fields.Serialize());
       w->db_->set_metadata(kMetaStem, stem);
       w->db_->set_metadata(kMetaSpelling, options.spelling ? "1" : "0");
-      // Only a new database: an older one holds documents without the value slots.
-      w->db_->set_metadata(kMetaFilterValues, kFilterValues);
     } else if (format != kFormat || w->db_->get_metadata(kMetaFields) != fields.Serialize() ||
                w->db_->get_metadata(kMetaStem) != stem ||
                w->db_->get_metadata(kMetaSpelling) != (options.spelling ? "1" : "0")) {

@@ -61,14 +61,6 @@ class ListingFilter {
     return true;
   }
 
-  // True when the listing passes the price range and the geo radius, whatever its category
-  // and condition (the lexical leg applies those two as terms; this part from its values).
-  bool MatchesPriceAndGeo(const ListingAttributes& a) const {
-    if (min_price_ > 0 && a.price < min_price_) return false;
-    if (max_price_ > 0 && a.price > max_price_) return false;
-    return !has_geo_ || MatchesGeo(a);
-  }
-
   // True when no filter is set (Matches() is always true).
   bool empty() const { return empty_; }
   // Deduplicated fingerprints of the category any-of filter (empty = all categories).

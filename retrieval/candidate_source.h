@@ -2,8 +2,8 @@
 // best `depth` listings with that leg's score. GenerateCandidates (candidate_generator.h) runs
 // the legs and fuses them; the two legs of today implement it here:
 //   AnnSource      query tower → FAISS (published version + live delta), filters applied inside
-//   LexicalSource  Xapian BM25 (published version + live delta), filters applied inside when
-//                  the index can (LexicalIndex::AppliesInside); the caller checks every hit
+//   LexicalSource  Xapian BM25 (published version + live delta), categories and conditions
+//                  applied inside (LexicalIndex::AppliesInside); the caller checks every hit
 // A new leg is a new implementation; what it means for fusion and the ranker's features is a
 // choice about Candidate (candidate_merge.h), which names legs by role.
 //

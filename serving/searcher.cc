@@ -198,9 +198,11 @@ absl::Status Searcher::Retrieve(RequestContext* ctx) const {
   RetrievalOptions ro;
   ro.mode = ctx->options.mode;
   ro.ann_depth = depth;
-  // The lexical leg applies the filter inside its search (categories and conditions as terms,
-  // price and geo on its value slots); for an index that cannot apply all of it (e.g. one
-  // built before the value slots) the leg is over-fetched. Hydrate checks every hit.
+  // The lexical leg applies categories and conditions inside its search; a filter with a
+  // price or geo part it cannot apply is over-fetched and checked afterwards (Hydrate).
+  // (Price and geo checked inside Xapian by a match decider on in-memory values cost more:
+  // at 1M, filtered p99 15.6-16.3 -> 17.9-18.5 ms, since Xapian then walks far more postings
+  // for a selective filter than the over-fetch does.)
   const LexicalIndex* lexical = ctx->state.retrieval.lexical.get();
   const bool overfetch_lexical =
       ctx->filtered && (lexical == nullptr || !lexical->AppliesInside(ctx->filter));

@@ -71,9 +71,9 @@ class Searcher {
     int min_candidates = 200;   // depth of each retrieval leg for an unfiltered first page
     int max_candidates = 1000;  // hard cap on the depth of each leg
     // Depth multiplier of the lexical leg for a filter its index cannot apply inside the search
-    // (LexicalIndex::AppliesInside; e.g. price and geo on an index built before their value
-    // slots): its candidates are then filtered after retrieval. The ANN leg applies filters
-    // inside the index (its results all match) and keeps its unfiltered depth.
+    // (LexicalIndex::AppliesInside: price and geo): its candidates are then filtered after
+    // retrieval. The ANN leg applies filters inside the index (its results all match) and
+    // keeps its unfiltered depth.
     int filter_overfetch = 5;
     int nprobe = 0;             // IVF only; 0 = index default
     RetrievalMode mode = RetrievalMode::kHybrid;  // kAnnOnly ignores the lexical index
