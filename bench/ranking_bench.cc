@@ -149,13 +149,9 @@ absl::Status Run() {
     serve_forward.push_back(MsSince(t));
     serve_fetch.push_back(b.fetch_ms);
     serve_assemble.push_back(b.assemble_ms);
-    std::vector<size_t> order(scores.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t c) { return scores[a] > scores[c]; });
-    std::vector<uint64_t> ranked_ids;
+    const std::vector<uint64_t> ranked_ids = RankedOrder(b, scores);
     std::vector<RankedListing> items;
-    for (size_t i : order) {
-      ranked_ids.push_back(b.candidates[i].listing_id);
+    for (size_t i = 0; i < b.candidates.size(); ++i) {
       items.push_back({b.candidates[i].listing_id, b.listings[i]->seller_id(),
                        b.listings[i]->listed_at_unix(), scores[i]});
     }

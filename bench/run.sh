@@ -23,6 +23,8 @@ bash bench/public_smoke.sh 2>&1 | tee var/bench/public.txt
 if [ -f bench/ranking_bench.sh ]; then
   echo "== ranking"
   bash bench/ranking_bench.sh "$R" 2>&1 | tee var/bench/ranking.txt
+  echo "== search quality: per query kind, both Recall@100 definitions, typo'd queries per kind"
+  "$BIN/bench/quality_bench" --data_dir="$R" 2>&1 | tee var/bench/quality.txt
   echo "== model runtimes: AOTInductor vs the TorchScript fallback, same artifacts, one thread"
   "$BIN/bench/model_runtime_bench" --data_dir="$R" 2>&1 | tee var/bench/model_runtime.txt
 fi

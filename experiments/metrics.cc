@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace marketsearch {
 
@@ -23,17 +24,35 @@ double NdcgAtK(const std::vector<uint64_t>& ranked, const QueryJudgments& judged
   return idcg > 0 ? dcg / idcg : 0.0;
 }
 
-double ExactRecallAtK(const std::vector<uint64_t>& ranked, const QueryJudgments& judged, int k) {
+namespace {
+
+// Exact listings judged for the query, and how many of them are in the top k of `ranked`.
+std::pair<int64_t, int64_t> ExactHits(const std::vector<uint64_t>& ranked, const QueryJudgments& judged,
+                                      int k) {
   int64_t exact = 0;
   for (const auto& [id, label] : judged) exact += label == Esci::kExact;
-  if (exact == 0) return -1;
   int64_t hits = 0;
   const int n = std::min<int>(k, static_cast<int>(ranked.size()));
   for (int i = 0; i < n; ++i) {
     auto it = judged.find(ranked[i]);
     hits += it != judged.end() && it->second == Esci::kExact;
   }
+  return {exact, hits};
+}
+
+}  // namespace
+
+double ExactRecallAtK(const std::vector<uint64_t>& ranked, const QueryJudgments& judged, int k) {
+  const auto [exact, hits] = ExactHits(ranked, judged, k);
+  if (exact == 0) return -1;
   return static_cast<double>(hits) / std::min<int64_t>(exact, k);
+}
+
+double ExactRecallAtKUncapped(const std::vector<uint64_t>& ranked, const QueryJudgments& judged,
+                              int k) {
+  const auto [exact, hits] = ExactHits(ranked, judged, k);
+  if (exact == 0) return -1;
+  return static_cast<double>(hits) / exact;
 }
 
 }  // namespace marketsearch

@@ -18,9 +18,13 @@ using QueryJudgments = absl::flat_hash_map<uint64_t, Esci>;  // listing_id -> la
 // NDCG@k of `ranked` (listing ids, best first). 0 when the query has no positive gain.
 double NdcgAtK(const std::vector<uint64_t>& ranked, const QueryJudgments& judged, int k);
 
-// Capped recall of Exact listings: |top-k ∩ Exact| / min(|Exact|, k).
+// Capped recall of Exact listings: |top-k ∩ Exact| / min(|Exact|, k) (1.0 when the top k
+// holds k Exact listings, however many more there are).
 // Returns -1 when the query has no Exact listing (callers skip it).
 double ExactRecallAtK(const std::vector<uint64_t>& ranked, const QueryJudgments& judged, int k);
+// Plain recall of Exact listings: |top-k ∩ Exact| / |Exact|. -1 without Exact listings.
+double ExactRecallAtKUncapped(const std::vector<uint64_t>& ranked, const QueryJudgments& judged,
+                              int k);
 
 // Running mean over queries.
 struct MeanMetric {

@@ -33,6 +33,10 @@ TEST(Recall, CappedAtK) {
   // With k=2 the denominator is min(5, 2) = 2.
   EXPECT_NEAR(ExactRecallAtK({1, 2, 3}, j, 2), 1.0, 1e-12);
   EXPECT_EQ(ExactRecallAtK({1}, {{1, Esci::kSubstitute}}, 10), -1);
+  // Uncapped: over every Exact listing, however small k is.
+  EXPECT_NEAR(ExactRecallAtKUncapped({1, 6, 2, 7}, j, 100), 2.0 / 5.0, 1e-12);
+  EXPECT_NEAR(ExactRecallAtKUncapped({1, 2, 3}, j, 2), 2.0 / 5.0, 1e-12);
+  EXPECT_EQ(ExactRecallAtKUncapped({1}, {{1, Esci::kSubstitute}}, 10), -1);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "ranking/ranking_pipeline.h"
 
+#include <algorithm>
+
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -110,6 +112,16 @@ absl::StatusOr<RankingBatch> MakeRankingBatch(const CatalogStats& stats, const Q
   b.listings = std::move(listings);
   MS_RETURN_IF_ERROR(AssembleBatch(stats, query, query_embedding, inputs, token_cache, &b));
   return b;
+}
+
+std::vector<uint64_t> RankedOrder(const RankingBatch& batch, const std::vector<float>& scores) {
+  std::vector<size_t> order(std::min(scores.size(), batch.candidates.size()));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  std::vector<uint64_t> ids;
+  ids.reserve(order.size());
+  for (size_t i : order) ids.push_back(batch.candidates[i].listing_id);
+  return ids;
 }
 
 absl::StatusOr<RetrievalArtifacts> LoadRetrievalArtifacts(const std::string& data_dir,

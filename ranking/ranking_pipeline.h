@@ -61,6 +61,10 @@ absl::StatusOr<RankingBatch> MakeRankingBatch(const CatalogStats& stats, const Q
                                               const RankingInputs& inputs,
                                               ListingTokenCache* token_cache = nullptr);
 
+// The listing ids of `batch`'s candidates ordered by `scores` (the ranker's, one per
+// candidate), best first; equal scores keep the fused order.
+std::vector<uint64_t> RankedOrder(const RankingBatch& batch, const std::vector<float>& scores);
+
 // Loads what GenerateCandidates needs from <data_dir>: the index named by index/CURRENT, the
 // query tower it was built with (models/query_tower/<index listing_tower_version>) and, when
 // `with_lexical`, the Xapian index named by lexical/CURRENT. The query tower is warmed up.

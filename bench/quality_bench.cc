@@ -1,0 +1,277 @@
+// quality_bench: search quality where buyers are messy, on a data directory's judged queries.
+//
+//   1. NDCG@10 of the ranked pipeline (GenerateCandidates → FetchRankingBatch → Ranker::Score,
+//      as ranking_bench and the server) per query kind of the generator (plain, noisy,
+//      synonym, misspelled, ...; "kind" of the query's intent), and Recall@100 of Exact
+//      listings in both definitions: capped (|top-100 ∩ Exact| / min(|Exact|, 100)) and plain
+//      (/ |Exact|).
+//   2. The same queries with one typo of each kind (datasets/query_typos.h, fixed seed) in
+//      their longest word, judgments kept: NDCG@10 of each leg alone, of the fused order and
+//      of the ranked order, and how many of the Exact listings each leg still retrieves
+//      (capped Recall@200 of the leg's own list). The drop is measured on the queries the typo
+//      changed (those with an alphabetic word of 4+ letters) against the same queries clean,
+//      so it says where a typo loses listings: the lexical leg, the two-tower leg, or the
+//      ranker demoting what was retrieved.
+// BENCH lines: ndcg10_ranked (clean, every query), per kind ndcg10_ranked_typo_<kind> and
+// ndcg10_typo_drop_<kind>, and ndcg10_ranked_typo (mean over kinds) / ndcg10_typo_drop (the
+// largest drop of any kind).
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/proc_stat.h"
+#include "common/status_macros.h"
+#include "common/versions.h"
+#include "datasets/catalog_reader.h"
+#include "datasets/query_typos.h"
+#include "experiments/metrics.h"
+#include "features/feature_store.h"
+#include "index/listing_reader.h"
+#include "ranking/ranker.h"
+#include "ranking/ranking_features.h"
+#include "ranking/ranking_pipeline.h"
+#include "retrieval/candidate_generator.h"
+#include "retrieval/model_runner.h"
+
+ABSL_FLAG(std::string, data_dir, "var", "data directory (store/, catalog/, index/, lexical/, models/)");
+ABSL_FLAG(std::string, split, "test", "query split to evaluate");
+ABSL_FLAG(std::string, model_dir, "", "ranker version directory (default: newest under models/ranker)");
+ABSL_FLAG(int, candidates, 200, "candidates the ranker scores per query (as the server)");
+ABSL_FLAG(int, max_queries, 0, "evaluate at most this many queries (0 = all)");
+ABSL_FLAG(std::string, typo_kinds, "swap,deletion,doubling,keyboard,insertion",
+          "typo kinds to evaluate (datasets/query_typos.h), comma-separated; empty = none");
+ABSL_FLAG(uint64_t, typo_seed, 2026, "seed of the typo'd copies (fixed: the same set every run)");
+
+namespace marketsearch {
+namespace {
+
+// One query's figures through the pipeline.
+struct QueryScores {
+  double bm25 = 0, twotower = 0, hybrid = 0, ranked = 0;  // NDCG@10
+  // Capped Recall@200 of Exact listings in each leg's own list and in the fused candidates;
+  // -1 when the query has no Exact listing.
+  double bm25_recall = -1, ann_recall = -1, fused_recall = -1;
+  // Recall@100 of Exact listings of the ranked order, capped and plain.
+  double recall100_capped = -1, recall100_plain = -1;
+};
+
+std::vector<uint64_t> LegOrder(const std::vector<Candidate>& c, bool ann) {
+  std::vector<std::pair<int32_t, uint64_t>> r;
+  for (const Candidate& x : c) {
+    const int32_t rank = ann ? x.ann_rank : x.lexical_rank;
+    if (rank > 0) r.push_back({rank, x.listing_id});
+  }
+  std::sort(r.begin(), r.end());
+  std::vector<uint64_t> out;
+  for (const auto& [rank, id] : r) out.push_back(id);
+  return out;
+}
+
+struct Pipeline {
+  const RetrievalArtifacts* art;
+  const ListingReader* reader;
+  const CatalogStats* stats;
+  const Ranker* ranker;
+  int keep;
+  ListingTokenCache* token_cache;
+
+  absl::StatusOr<QueryScores> Score(const std::string& text, uint64_t user_id,
+                                    const QueryJudgments& judged) const {
+    QueryScores s;
+    MS_ASSIGN_OR_RETURN(RetrievalResult rr, GenerateCandidates(*art, text, RetrievalOptions()));
+    const std::vector<uint64_t> bm25 = LegOrder(rr.candidates, false);
+    const std::vector<uint64_t> ann = LegOrder(rr.candidates, true);
+    std::vector<uint64_t> fused;
+    for (const Candidate& c : rr.candidates) fused.push_back(c.listing_id);
+    s.bm25 = NdcgAtK(bm25, judged, 10);
+    s.twotower = NdcgAtK(ann, judged, 10);
+    s.hybrid = NdcgAtK(fused, judged, 10);
+    s.bm25_recall = ExactRecallAtK(bm25, judged, 200);
+    s.ann_recall = ExactRecallAtK(ann, judged, 200);
+    s.fused_recall = ExactRecallAtK(fused, judged, 400);
+    MS_ASSIGN_OR_RETURN(RankingBatch b,
+                        FetchRankingBatch(*reader, *art->index, *stats, text, rr.query_embedding,
+                                          rr.candidates, user_id, keep, token_cache));
+    MS_ASSIGN_OR_RETURN(std::vector<float> scores, ranker->Score(b.features));
+    // The top 100 is within the ranked candidates (--candidates, 200 as the server).
+    const std::vector<uint64_t> ranked = RankedOrder(b, scores);
+    s.ranked = NdcgAtK(ranked, judged, 10);
+    s.recall100_capped = ExactRecallAtK(ranked, judged, 100);
+    s.recall100_plain = ExactRecallAtKUncapped(ranked, judged, 100);
+    return s;
+  }
+};
+
+// Means of QueryScores (recalls over the queries that have Exact listings).
+struct Means {
+  MeanMetric bm25, twotower, hybrid, ranked, bm25_recall, ann_recall, fused_recall, capped, plain;
+  void Add(const QueryScores& s) {
+    bm25.Add(s.bm25);
+    twotower.Add(s.twotower);
+    hybrid.Add(s.hybrid);
+    ranked.Add(s.ranked);
+    if (s.bm25_recall >= 0) bm25_recall.Add(s.bm25_recall);
+    if (s.ann_recall >= 0) ann_recall.Add(s.ann_recall);
+    if (s.fused_recall >= 0) fused_recall.Add(s.fused_recall);
+    if (s.recall100_capped >= 0) capped.Add(s.recall100_capped);
+    if (s.recall100_plain >= 0) plain.Add(s.recall100_plain);
+  }
+};
+
+void PrintRow(const std::string& name, const Means& m) {
+  std::printf("%-22s %6lld %8.4f %8.4f %8.4f %8.4f %9.4f %9.4f %9.4f\n", name.c_str(),
+              static_cast<long long>(m.ranked.n), m.bm25.mean(), m.twotower.mean(),
+              m.hybrid.mean(), m.ranked.mean(), m.bm25_recall.mean(), m.ann_recall.mean(),
+              m.fused_recall.mean());
+}
+
+void PrintHeader(const char* first) {
+  std::printf("%-22s %6s %8s %8s %8s %8s %9s %9s %9s\n", first, "n", "BM25", "2-tower", "hybrid",
+              "ranked", "R@200 lex", "R@200 ann", "R fused");
+}
+
+absl::Status Run() {
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  const std::string split = absl::GetFlag(FLAGS_split);
+  std::vector<TypoKind> kinds;
+  for (absl::string_view name :
+       absl::StrSplit(absl::GetFlag(FLAGS_typo_kinds), ',', absl::SkipEmpty())) {
+    MS_ASSIGN_OR_RETURN(TypoKind k, ParseTypoKind(name));
+    kinds.push_back(k);
+  }
+  MS_ASSIGN_OR_RETURN(RetrievalArtifacts art, LoadRetrievalArtifacts(data_dir));
+  SetBlasThreads(1);
+  std::string dir = absl::GetFlag(FLAGS_model_dir);
+  if (dir.empty()) {
+    MS_ASSIGN_OR_RETURN(dir, NewestVersionDir(data_dir + "/models/ranker"));
+  }
+  Ranker::Options ro;
+  ro.dir = dir;
+  ro.intra_op_threads = 1;
+  MS_ASSIGN_OR_RETURN(std::unique_ptr<Ranker> ranker, Ranker::Load(ro));
+  FeatureStore::Options so;
+  so.path = data_dir + "/store";
+  so.read_only = true;
+  MS_ASSIGN_OR_RETURN(auto store, FeatureStore::Open(so));
+  const StoreListingReader reader(store.get(), /*ann=*/nullptr);
+  MS_ASSIGN_OR_RETURN(const CatalogStats stats, store->GetCatalogStats());
+  MS_ASSIGN_OR_RETURN(auto queries, ReadQueries(data_dir + "/catalog/queries.tsv"));
+  MS_ASSIGN_OR_RETURN(auto judgments, ReadJudgments(data_dir + "/catalog/judgments.tsv"));
+  const JudgmentMap by_query = GroupJudgments(judgments);
+  std::vector<const QueryRecord*> qs;
+  for (const QueryRecord& q : queries) {
+    if (q.split == split && by_query.contains(q.query_id)) qs.push_back(&q);
+  }
+  if (absl::GetFlag(FLAGS_max_queries) > 0 &&
+      qs.size() > static_cast<size_t>(absl::GetFlag(FLAGS_max_queries))) {
+    qs.resize(absl::GetFlag(FLAGS_max_queries));
+  }
+  if (qs.empty()) return absl::NotFoundError(absl::StrCat("no judged queries in split ", split));
+  ListingTokenCache token_cache;
+  const Pipeline pipeline{&art, &reader, &stats, ranker.get(), absl::GetFlag(FLAGS_candidates),
+                          &token_cache};
+
+  // Clean queries, overall and per query kind.
+  Means all;
+  std::map<std::string, Means> by_kind;
+  std::vector<QueryScores> clean(qs.size());
+  for (size_t i = 0; i < qs.size(); ++i) {
+    const QueryRecord& q = *qs[i];
+    MS_ASSIGN_OR_RETURN(clean[i], pipeline.Score(q.text, q.user_id, by_query.at(q.query_id)));
+    all.Add(clean[i]);
+    std::string kind = IntentValue(q.intent, "kind");
+    by_kind[kind.empty() ? "(none)" : kind].Add(clean[i]);
+  }
+  std::printf("quality_bench: %s split, %zu judged queries; index v%lld, ranker v%lld; load "
+              "average %s\n\n",
+              split.c_str(), qs.size(), static_cast<long long>(art.index->version()),
+              static_cast<long long>(ranker->version()), LoadAverage().c_str());
+  std::printf("NDCG@10 by query kind (the generator's; a query may be of several, joined by +),\n"
+              "and capped Recall@200 of Exact listings in each leg's list / in the fused list\n");
+  PrintHeader("query kind");
+  PrintRow("all", all);
+  for (const auto& [kind, m] : by_kind) PrintRow(kind, m);
+  std::printf("\nRecall@100 of Exact listings in the ranked list: capped %.4f "
+              "(|top-100 ∩ Exact| / min(|Exact|, 100)), plain %.4f (/ |Exact|)\n",
+              all.capped.mean(), all.plain.mean());
+
+  // Typo'd copies, per kind: the changed queries, clean and typo'd.
+  struct KindResult {
+    TypoKind kind;
+    Means clean, typo;
+  };
+  std::vector<KindResult> results;
+  std::vector<std::pair<std::string, std::string>> examples;
+  for (TypoKind kind : kinds) {
+    KindResult r{kind, {}, {}};
+    for (size_t i = 0; i < qs.size(); ++i) {
+      const QueryRecord& q = *qs[i];
+      bool changed = false;
+      const std::string typo = WithTypo(q.text, kind, absl::GetFlag(FLAGS_typo_seed), &changed);
+      if (!changed) continue;
+      MS_ASSIGN_OR_RETURN(QueryScores s, pipeline.Score(typo, q.user_id, by_query.at(q.query_id)));
+      r.clean.Add(clean[i]);
+      r.typo.Add(s);
+      if (examples.size() < kinds.size() * 2 && r.typo.ranked.n <= 2) examples.push_back({q.text, typo});
+    }
+    results.push_back(r);
+  }
+  if (!results.empty()) {
+    std::printf("\nOne typo in the longest word (datasets/query_typos.h, seed %llu), judgments kept;\n"
+                "each kind on the queries it changed, clean and typo'd:\n",
+                static_cast<unsigned long long>(absl::GetFlag(FLAGS_typo_seed)));
+    PrintHeader("typo kind");
+    for (const KindResult& r : results) {
+      PrintRow(absl::StrCat(TypoKindName(r.kind), " clean"), r.clean);
+      PrintRow(absl::StrCat(TypoKindName(r.kind), " typo"), r.typo);
+    }
+    std::printf("examples:");
+    for (const auto& [a, b] : examples) std::printf("  \"%s\" -> \"%s\"", a.c_str(), b.c_str());
+    std::printf("\n");
+  }
+
+  std::printf("\nBENCH ndcg10_ranked %.4f\n", all.ranked.mean());
+  std::printf("BENCH recall100_capped %.4f\nBENCH recall100_plain %.4f\n", all.capped.mean(),
+              all.plain.mean());
+  for (const auto& [kind, m] : by_kind) {
+    if (kind.find('+') == std::string::npos) std::printf("BENCH ndcg10_ranked_kind_%s %.4f\n", kind.c_str(), m.ranked.mean());
+  }
+  if (!results.empty()) {
+    MeanMetric typo_mean;
+    double worst_drop = -1;
+    for (const KindResult& r : results) {
+      const double drop = r.clean.ranked.mean() - r.typo.ranked.mean();
+      std::printf("BENCH ndcg10_ranked_typo_%s %.4f\n", std::string(TypoKindName(r.kind)).c_str(),
+                  r.typo.ranked.mean());
+      std::printf("BENCH ndcg10_typo_drop_%s %.4f\n", std::string(TypoKindName(r.kind)).c_str(), drop);
+      typo_mean.Add(r.typo.ranked.mean());
+      worst_drop = std::max(worst_drop, drop);
+    }
+    std::printf("BENCH ndcg10_ranked_typo %.4f\n", typo_mean.mean());
+    std::printf("BENCH ndcg10_typo_drop %.4f\n", worst_drop);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace marketsearch
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "NDCG@10 per query kind and on typo'd copies of the judged queries, each leg and the "
+      "ranked pipeline.\nUsage: quality_bench [--data_dir=var] [--split=test] [--typo_kinds=...]");
+  absl::ParseCommandLine(argc, argv);
+  absl::Status s = marketsearch::Run();
+  if (!s.ok()) {
+    std::fprintf(stderr, "quality_bench: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
