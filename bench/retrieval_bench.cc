@@ -113,9 +113,9 @@ absl::Status Run() {
   const std::string label = absl::GetFlag(FLAGS_label);
   std::printf("retrieval quality, %s split: %d queries (%d vocabulary-gap)%s%s\n",
               absl::GetFlag(FLAGS_split).c_str(), n, gap, label.empty() ? "" : ", ", label.c_str());
-  std::printf("  %-24s %11s %9s %17s\n", "retriever", "Recall@100", "NDCG@10", "Recall@100 (gap)");
+  std::printf("  %-24s %12s %9s %19s\n", "retriever", "R@100 capped", "NDCG@10", "R@100 capped (gap)");
   for (const Arm& a : arms) {
-    std::printf("  %-24s %11.4f %9.4f %17.4f\n", a.name.c_str(), a.recall.mean(), a.ndcg.mean(),
+    std::printf("  %-24s %12.4f %9.4f %19.4f\n", a.name.c_str(), a.recall.mean(), a.ndcg.mean(),
                 a.gap_recall.mean());
   }
   std::printf("  hybrid (RRF) - BM25 Recall@100: %+.4f\n", arms[2].recall.mean() - arms[0].recall.mean());

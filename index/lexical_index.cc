@@ -361,6 +361,31 @@ absl::StatusOr<std::vector<LexicalHit>> LexicalIndex::SearchTokens(
   }
 }
 
+absl::StatusOr<std::vector<std::string>> LexicalIndex::CorrectSpelling(
+    const std::vector<std::string>& tokens, bool* corrected) const {
+  if (corrected != nullptr) *corrected = false;
+  std::vector<std::string> out = tokens;
+  if (!has_spelling_ || !options_.correct_spelling) return out;
+  auto lease = pool_->Acquire();
+  if (!lease.ok()) return lease.status();
+  Handle& h = **lease;
+  try {
+    const ShapeContext ctx{&h.db, stemmed_ ? &h.stem : nullptr, &fields_, brand_phrases_,
+                           /*spelling=*/true, &options_};
+    for (std::string& t : out) {
+      if (lexical_internal::IsDroppableWord(t, ctx)) continue;
+      std::string fixed = lexical_internal::CorrectedWord(t, ctx);
+      if (fixed.empty()) continue;
+      t = std::move(fixed);
+      if (corrected != nullptr) *corrected = true;
+    }
+  } catch (const Xapian::Error& e) {
+    lease->Discard();
+    return FromXapian(e, absl::StrCat("spelling correction in lexical index ", path_));
+  }
+  return out;
+}
+
 absl::StatusOr<std::string> LexicalIndex::Explain(const std::string& raw_query) const {
   auto lease = pool_->Acquire();
   if (!lease.ok()) return lease.status();

@@ -81,6 +81,14 @@ class LexicalIndex {
   // the caller need not ask for more.
   bool AppliesInside(const ListingFilter& filter) const;
 
+  // `tokens` (a query normalised and tokenised: ParsedQuery::terms.tokens) with each word the
+  // index does not know replaced by its spelling correction, as the search itself corrects it
+  // (lexical_internal::CorrectedWord); every other token as it is. *corrected (optional) says
+  // whether any word changed. The two-tower leg encodes the corrected query, so a typo does not
+  // send it to unrelated listings.
+  absl::StatusOr<std::vector<std::string>> CorrectSpelling(const std::vector<std::string>& tokens,
+                                                           bool* corrected = nullptr) const;
+
   // The shaped queries of each tier, in Xapian's notation (for --debug output and tests).
   absl::StatusOr<std::string> Explain(const std::string& raw_query) const;
 

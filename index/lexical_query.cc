@@ -68,6 +68,34 @@ uint8_t ConditionMask(WantedCondition c) {
 
 }  // namespace
 
+bool IsDroppableWord(const std::string& token, const ShapeContext& ctx) {
+  return StopwordSet().contains(token) ||
+         (ctx.options->condition_words != LexicalSearchOptions::ConditionWords::kText &&
+          IsConditionWord(token));
+}
+
+std::string CorrectedWord(const std::string& token, const ShapeContext& ctx) {
+  if (!ctx.spelling || !IsSpellingWord(token)) return "";
+  const auto in_index = [&](const std::string& t) {
+    const std::string word = ctx.stem != nullptr ? (*ctx.stem)(t) : t;
+    int64_t listings = 0;  // in the field that has it most often
+    for (const FieldVariant& f : *ctx.fields) {
+      listings = std::max<int64_t>(listings, ctx.db->get_termfreq(f.first + word));
+    }
+    return listings;
+  };
+  if (in_index(token) > 0) return "";
+  // An unknown word is most often a typo ("nkie"): the most frequent dictionary word within
+  // Options::spelling_max_edits, unless that word is itself rare: sellers make typos too,
+  // and "earphones" must not become one listing's "hearphones".
+  const LexicalSearchOptions& o = *ctx.options;
+  const std::string fixed =
+      ctx.db->get_spelling_suggestion(token, static_cast<unsigned>(o.spelling_max_edits));
+  // Never towards a word the shaper would drop ("male" -> "sale").
+  if (fixed.empty() || IsDroppableWord(fixed, ctx)) return "";
+  return in_index(fixed) >= o.spelling_min_listings ? fixed : "";
+}
+
 ShapedQuery Shape(const std::string& raw_query, const ShapeContext& ctx) {
   return ShapeTokens(Tokenize(NormalizeText(raw_query)), ctx);
 }
@@ -77,11 +105,7 @@ ShapedQuery ShapeTokens(const std::vector<std::string>& tokens, const ShapeConte
   const size_t n = tokens.size();
   if (n == 0) return out;
   const auto& stop = StopwordSet();
-  const auto droppable = [&](const std::string& t) {
-    return stop.contains(t) ||
-           (ctx.options->condition_words != LexicalSearchOptions::ConditionWords::kText &&
-            IsConditionWord(t));
-  };
+  const auto droppable = [&](const std::string& t) { return IsDroppableWord(t, ctx); };
 
   // 1. Brand phrases: a run of tokens that is a whole brand of some listing keeps its words even
   //    when they look like stopwords or conditions ("new balance", "the north face"). Only runs
@@ -155,22 +179,9 @@ ShapedQuery ShapeTokens(const std::vector<std::string>& tokens, const ShapeConte
       return std::make_pair(word, std::move(variants));
     };
     auto [word, variants] = variants_of(tokens[i]);
-    if (variants.empty() && ctx.spelling && IsSpellingWord(tokens[i])) {
-      // An unknown word is most often a typo ("nkie"): the most frequent dictionary word within
-      // Options::spelling_max_edits, unless that word is itself rare: sellers make typos too,
-      // and "earphones" must not become one listing's "hearphones".
-      const LexicalSearchOptions& o = *ctx.options;
-      const std::string fixed =
-          ctx.db->get_spelling_suggestion(tokens[i], static_cast<unsigned>(o.spelling_max_edits));
-      // Never towards a word the shaper would drop ("male" -> "sale").
-      if (!fixed.empty() && !droppable(fixed)) {
-        const std::string fixed_word = ctx.stem != nullptr ? (*ctx.stem)(fixed) : fixed;
-        int64_t listings = 0;  // in the field that has it most often
-        for (const FieldVariant& f : *ctx.fields) {
-          listings = std::max<int64_t>(listings, ctx.db->get_termfreq(f.first + fixed_word));
-        }
-        if (listings >= o.spelling_min_listings) std::tie(word, variants) = variants_of(fixed);
-      }
+    if (variants.empty()) {
+      const std::string fixed = CorrectedWord(tokens[i], ctx);
+      if (!fixed.empty()) std::tie(word, variants) = variants_of(fixed);
     }
     if (variants.empty() || !seen.insert(word).second) continue;
     out.words.push_back(word);

@@ -131,6 +131,15 @@ ShapedQuery Shape(const std::string& raw_query, const ShapeContext& ctx);
 // normalises its query once, features/featurizer.h).
 ShapedQuery ShapeTokens(const std::vector<std::string>& tokens, const ShapeContext& ctx);
 
+// True for a word the shaper drops: a stopword, or a condition word unless those are text.
+bool IsDroppableWord(const std::string& token, const ShapeContext& ctx);
+// The spelling correction of `token` when it is a word no field of the index holds (a typo):
+// the most frequent dictionary word within Options::spelling_max_edits edits that at least
+// spelling_min_listings listings hold and the shaper would not drop. Empty when `token` is
+// known, not a spelling word (IsSpellingWord), the index has no dictionary (ctx.spelling false)
+// or nothing qualifies.
+std::string CorrectedWord(const std::string& token, const ShapeContext& ctx);
+
 // The tiers to search in turn, each containing the ones before it; none for a query without
 // words.
 // `or_max_terms` > 0: the OR tier searches only that many of the words, those with the highest

@@ -1,7 +1,7 @@
 // lexical_eval: quality and latency of the lexical leg alone. Builds lexical indexes with
 // different field sets from the feature store (into a scratch directory), replays the judged
 // queries of one split through LexicalIndex::Search under different query-shaping options and
-// prints NDCG@10, Recall@100 of Exact listings (experiments/metrics.h) and single-thread Search
+// prints NDCG@10, capped Recall@k of Exact listings (experiments/metrics.h) and single-thread Search
 // latency, one row per variant; then what the handle pool costs and how Search scales with
 // threads.
 #include <unistd.h>
@@ -326,7 +326,8 @@ absl::Status Run() {
   }
 
   std::printf("\n%-24s %-28s %8s %8s %8s %8s %8s %8s %7s\n", "index fields", "query shaping",
-              "NDCG@10", "R@100", "mean ms", "p50 ms", "p99 ms", "AND-fill", "empty");
+              "NDCG@10", "R@k cap", "mean ms", "p50 ms", "p99 ms", "AND-fill", "empty");
+  std::printf("(R@k cap: capped Recall@k of Exact listings, |top-k ∩ Exact| / min(|Exact|, k))\n");
   for (const Row& r : rows) {
     std::printf("%-24s %-28s %8.4f %8.4f %8.3f %8.3f %8.3f %7.1f%% %6.1f%%\n", r.index.c_str(),
                 r.shaping.c_str(), r.ndcg10, r.recall, r.mean_ms, r.p50_ms, r.p99_ms,

@@ -28,7 +28,10 @@ absl::StatusOr<RetrievalResult> GenerateCandidates(const RetrievalArtifacts& a,
   }
   std::optional<AnnSource> ann;
   std::optional<LexicalSource> lexical;
-  if (with_ann) ann.emplace(*a.query_encoder, *a.index, a.delta);
+  if (with_ann) {
+    ann.emplace(*a.query_encoder, *a.index, a.delta,
+                o.correct_ann_query ? a.lexical.get() : nullptr);
+  }
   if (with_lexical) lexical.emplace(*a.lexical, a.lexical_delta);
   return GenerateFromSources(ann ? &*ann : nullptr, lexical ? &*lexical : nullptr, query, o);
 }

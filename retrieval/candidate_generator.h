@@ -50,6 +50,9 @@ struct RetrievalOptions {
   // Run the lexical leg on a thread of its own while this thread encodes the query and searches
   // FAISS (hybrid mode). Measured on 2 cores before it became a default: see the README.
   bool concurrent_legs = false;
+  // The ANN leg encodes the query with the words the lexical index does not know replaced by
+  // their spelling corrections (AnnSource's speller), when a lexical index is loaded.
+  bool correct_ann_query = true;
 };
 
 struct RetrievalResult {

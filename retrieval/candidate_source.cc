@@ -1,7 +1,10 @@
 #include "retrieval/candidate_source.h"
 
 #include <chrono>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "common/timing.h"
 
@@ -10,7 +13,26 @@ namespace marketsearch {
 absl::StatusOr<SourceResult> AnnSource::Retrieve(const SourceQuery& q) const {
   SourceResult r;
   auto t = std::chrono::steady_clock::now();
-  MS_ASSIGN_OR_RETURN(FloatMatrix qv, encoder_.Encode(q.query));
+  // With a speller, a query whose words the lexical index does not know is encoded with the
+  // features of the raw text and of the corrected text in one bag: the raw words keep what
+  // the tower knows of them (a synonym the listings do not use is "unknown" too), the
+  // corrections bring the words a typo broke. On the demo (bench/quality_bench, 450 test
+  // queries): clean NDCG@10 0.8693 -> 0.8742, one typo in the longest word 0.7848 -> 0.8032
+  // (mean of five kinds); the corrected text alone gave 0.8682 / 0.8039.
+  std::vector<int64_t> with_corrections;
+  if (speller_ != nullptr) {
+    bool changed = false;
+    MS_ASSIGN_OR_RETURN(std::vector<std::string> tokens,
+                        speller_->CorrectSpelling(q.query.terms.tokens, &changed));
+    if (changed) {
+      with_corrections = q.query.feature_ids;
+      const std::vector<int64_t> extra = TextFeatureIds(absl::StrJoin(tokens, " "));
+      with_corrections.insert(with_corrections.end(), extra.begin(), extra.end());
+    }
+  }
+  MS_ASSIGN_OR_RETURN(FloatMatrix qv, with_corrections.empty()
+                                          ? encoder_.Encode(q.query)
+                                          : encoder_.EncodeFeatureIds(with_corrections));
   r.encode_ms = MsSince(t);
   r.query_embedding.assign(qv.row(0), qv.row(0) + qv.cols);
   t = std::chrono::steady_clock::now();

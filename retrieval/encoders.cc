@@ -26,8 +26,12 @@ absl::StatusOr<FloatMatrix> QueryEncoder::Encode(absl::Span<const std::string> q
 }
 
 absl::StatusOr<FloatMatrix> QueryEncoder::Encode(const ParsedQuery& query) const {
+  return EncodeFeatureIds(query.feature_ids);
+}
+
+absl::StatusOr<FloatMatrix> QueryEncoder::EncodeFeatureIds(const std::vector<int64_t>& feature_ids) const {
   const std::vector<int64_t> off = {0};
-  const InputTensor in[] = {InputTensor::Int64(query.feature_ids), InputTensor::Int64(off)};
+  const InputTensor in[] = {InputTensor::Int64(feature_ids), InputTensor::Int64(off)};
   return runner_->Run(in);
 }
 

@@ -29,6 +29,8 @@ class QueryEncoder {
   absl::StatusOr<FloatMatrix> Encode(absl::Span<const std::string> queries) const;
   // The request path's call: one query parsed once per request (its feature_ids), [1, dim].
   absl::StatusOr<FloatMatrix> Encode(const ParsedQuery& query) const;
+  // The same for a bag of feature ids (TextFeatureIds) made by the caller, [1, dim].
+  absl::StatusOr<FloatMatrix> EncodeFeatureIds(const std::vector<int64_t>& feature_ids) const;
   int dim() const { return runner_->manifest().embedding_dim(); }
   int64_t version() const { return runner_->manifest().version(); }
 

@@ -211,6 +211,7 @@ absl::Status Searcher::Retrieve(RequestContext* ctx) const {
                          : depth;
   ro.nprobe = ctx->options.nprobe;
   ro.fusion = ctx->options.fusion;
+  ro.correct_ann_query = ctx->options.correct_ann_query;
   ro.concurrent_legs = ctx->options.concurrent_legs ||
                        (ctx->options.concurrent_filtered_legs_when_idle && ctx->filtered &&
                         ctx->idle_workers > 0);

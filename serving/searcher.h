@@ -84,6 +84,7 @@ class Searcher {
     // ms) but not for unfiltered ones (BM25 ~1 ms: p50 and CPU ~+8%).
     bool concurrent_legs = false;
     bool concurrent_filtered_legs_when_idle = true;
+    bool correct_ann_query = true;  // RetrievalOptions::correct_ann_query
     FusionOptions fusion;
     bool use_ranker = true;   // rank with the loaded ranker (if any)
     // An experiment arm's ranker version instead of the served one (null: the served one). It

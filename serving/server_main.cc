@@ -108,6 +108,9 @@ ABSL_FLAG(bool, prepare_listing_tokens, true,
 ABSL_FLAG(bool, concurrent_legs, false,
           "always run the BM25 leg on a thread of its own while the query tower and FAISS run "
           "(hybrid mode); see the README for what it measured on 2 cores");
+ABSL_FLAG(bool, correct_ann_query, true,
+          "the query tower also reads the query with its unknown words spell-corrected by the "
+          "lexical index's dictionary (typo robustness of the two-tower leg; see the README)");
 ABSL_FLAG(bool, concurrent_filtered_legs_when_idle, true,
           "for a filtered request, run the BM25 leg on a thread of its own while the query tower "
           "and FAISS run when a serving thread is idle as the request starts (a spare core cuts "
@@ -245,6 +248,7 @@ int Run() {
   opts.token_cache_entries = absl::GetFlag(FLAGS_token_cache_entries);
   opts.concurrent_legs = absl::GetFlag(FLAGS_concurrent_legs);
   opts.concurrent_filtered_legs_when_idle = absl::GetFlag(FLAGS_concurrent_filtered_legs_when_idle);
+  opts.correct_ann_query = absl::GetFlag(FLAGS_correct_ann_query);
   const std::string mode = absl::GetFlag(FLAGS_retrieval);
   if (mode == "ann") {
     opts.mode = RetrievalMode::kAnnOnly;
