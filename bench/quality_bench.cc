@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ ABSL_FLAG(int, max_queries, 0, "evaluate at most this many queries (0 = all)");
 ABSL_FLAG(std::string, typo_kinds, "swap,deletion,doubling,keyboard,insertion",
           "typo kinds to evaluate (datasets/query_typos.h), comma-separated; empty = none");
 ABSL_FLAG(uint64_t, typo_seed, 2026, "seed of the typo'd copies (fixed: the same set every run)");
+ABSL_FLAG(int, show_worst, 0,
+          "per typo kind, print this many queries whose ranked NDCG@10 the typo cost most, with "
+          "each leg's NDCG@10 clean -> typo'd and how the lexical index shaped the typo'd query");
 
 namespace marketsearch {
 namespace {
@@ -206,6 +210,8 @@ absl::Status Run() {
   struct KindResult {
     TypoKind kind;
     Means clean, typo;
+    // (ranked NDCG@10 lost, query index, typo'd text, its scores) for --show_worst.
+    std::vector<std::tuple<double, size_t, std::string, QueryScores>> losses;
   };
   std::vector<KindResult> results;
   std::vector<std::pair<std::string, std::string>> examples;
@@ -219,6 +225,7 @@ absl::Status Run() {
       MS_ASSIGN_OR_RETURN(QueryScores s, pipeline.Score(typo, q.user_id, by_query.at(q.query_id)));
       r.clean.Add(clean[i]);
       r.typo.Add(s);
+      if (absl::GetFlag(FLAGS_show_worst) > 0) r.losses.emplace_back(clean[i].ranked - s.ranked, i, typo, s);
       if (examples.size() < kinds.size() * 2 && r.typo.ranked.n <= 2) examples.push_back({q.text, typo});
     }
     results.push_back(r);
@@ -235,6 +242,24 @@ absl::Status Run() {
     std::printf("examples:");
     for (const auto& [a, b] : examples) std::printf("  \"%s\" -> \"%s\"", a.c_str(), b.c_str());
     std::printf("\n");
+    for (KindResult& r : results) {
+      const int n = std::min<int>(absl::GetFlag(FLAGS_show_worst), r.losses.size());
+      if (n == 0) continue;
+      std::partial_sort(r.losses.begin(), r.losses.begin() + n, r.losses.end(),
+                        [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+      std::printf("\n%s: the %d queries the typo cost most (NDCG@10 clean -> typo'd: BM25, two-tower, "
+                  "ranked)\n", std::string(TypoKindName(r.kind)).c_str(), n);
+      for (int j = 0; j < n; ++j) {
+        const auto& [lost, i, typo, s] = r.losses[j];
+        const QueryScores& c = clean[i];
+        auto explain = art.lexical->Explain(typo);
+        std::string shaped = explain.ok() ? *explain : std::string(explain.status().message());
+        std::replace(shaped.begin(), shaped.end(), '\n', ' ');
+        std::printf("  \"%s\" -> \"%s\"  %.2f->%.2f  %.2f->%.2f  %.2f->%.2f  | %s\n",
+                    qs[i]->text.c_str(), typo.c_str(), c.bm25, s.bm25, c.twotower, s.twotower,
+                    c.ranked, s.ranked, shaped.substr(0, 160).c_str());
+      }
+    }
   }
 
   std::printf("\nBENCH ndcg10_ranked %.4f\n", all.ranked.mean());

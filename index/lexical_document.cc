@@ -157,10 +157,13 @@ Xapian::Document ListingDocument(const Listing& listing, const LexicalDocumentOp
   };
   add(listing.title(), kTitle, kTitleWdf);
   if (o.spelling) {
-    // The dictionary typos are corrected towards: title and brand words (what buyers type),
+    // The dictionary typos are corrected towards: title, brand, category and attribute words
+    // (what buyers type; the category's "overcoat" or "bedspread" need not be in a title),
     // unstemmed, letters only and long enough that an edit or two still leaves a word (and
     // short enough to be a word at all).
-    for (const std::string* text : {&listing.title(), &listing.brand()}) {
+    std::vector<const std::string*> texts = {&listing.title(), &listing.brand(), &listing.category(), &listing.description()};
+    for (const Attribute& a : listing.attributes()) texts.push_back(&a.value());
+    for (const std::string* text : texts) {
       for (const std::string& t : Tokenize(NormalizeText(*text))) {
         if (IsSpellingWord(t) && t.size() <= kMaxSpellingWordBytes && !StopwordSet().contains(t)) {
           db->add_spelling(t);

@@ -75,9 +75,11 @@ struct LexicalDocumentOptions {
   // normalisation). With it the description has no XD terms. See LexicalIndex::Options::
   // use_combined_field for why this is the default.
   bool combined_field = true;
-  // Build Xapian's spelling dictionary from title and brand words, so that the reader can
-  // correct typos in query words the index does not know (LexicalIndex::Options::
-  // correct_spelling).
+  // Build Xapian's spelling dictionary from the words of every field (title, brand, category,
+  // attributes, description), so that the reader can correct typos in query words the index
+  // does not know (LexicalIndex::Options::correct_spelling). Title and brand words alone left
+  // "outfit", "overcoat", "trainers" out; all fields: demo NDCG@10 of typo'd test queries
+  // 0.8144 -> 0.8288 (bench/quality_bench, mean of five typo kinds).
   bool spelling = true;
   // Start from an empty database even when `path` holds one.
   bool overwrite = false;
@@ -138,8 +140,9 @@ struct FieldSet {
 // LexicalStopwords() as a set.
 const absl::flat_hash_set<std::string>& StopwordSet();
 
-// Words worth a spelling correction: at least 4 bytes, ASCII letters only (model numbers and
-// sizes such as "128gb" or "10" must match exactly or not at all).
+// Words the spelling dictionary holds: at least 4 bytes, ASCII letters only (model numbers and
+// sizes such as "128gb" or "10" must match exactly or not at all). A query word of 3+ letters
+// may be corrected towards them (lexical_internal::CorrectedWord).
 bool IsSpellingWord(const std::string& t);
 
 // The document of one listing, shaped by `o` (see the layout above); with o.spelling its title

@@ -75,7 +75,11 @@ bool IsDroppableWord(const std::string& token, const ShapeContext& ctx) {
 }
 
 std::string CorrectedWord(const std::string& token, const ShapeContext& ctx) {
-  if (!ctx.spelling || !IsSpellingWord(token)) return "";
+  // A misspelt word may be a letter short of a dictionary word ("nke" for "nike").
+  const bool letters = !token.empty() && std::all_of(token.begin(), token.end(), [](char c) {
+    return c >= 'a' && c <= 'z';
+  });
+  if (!ctx.spelling || !letters || token.size() < 3) return "";
   const auto in_index = [&](const std::string& t) {
     const std::string word = ctx.stem != nullptr ? (*ctx.stem)(t) : t;
     int64_t listings = 0;  // in the field that has it most often
@@ -87,13 +91,27 @@ std::string CorrectedWord(const std::string& token, const ShapeContext& ctx) {
   if (in_index(token) > 0) return "";
   // An unknown word is most often a typo ("nkie"): the most frequent dictionary word within
   // Options::spelling_max_edits, unless that word is itself rare: sellers make typos too,
-  // and "earphones" must not become one listing's "hearphones".
+  // and "earphones" must not become one listing's "hearphones". Xapian counts two swapped
+  // letters as two edits, so each swap of adjacent letters is also tried as a word of the
+  // index ("wamrers" -> "warmers"); the candidate most listings hold wins.
   const LexicalSearchOptions& o = *ctx.options;
-  const std::string fixed =
-      ctx.db->get_spelling_suggestion(token, static_cast<unsigned>(o.spelling_max_edits));
-  // Never towards a word the shaper would drop ("male" -> "sale").
-  if (fixed.empty() || IsDroppableWord(fixed, ctx)) return "";
-  return in_index(fixed) >= o.spelling_min_listings ? fixed : "";
+  std::string best;
+  int64_t best_listings = o.spelling_min_listings - 1;
+  const auto consider = [&](const std::string& candidate) {
+    // Never towards a word the shaper would drop ("male" -> "sale").
+    if (candidate.empty() || candidate == token || IsDroppableWord(candidate, ctx)) return;
+    const int64_t listings = in_index(candidate);
+    if (listings > best_listings) best = candidate, best_listings = listings;
+  };
+  consider(ctx.db->get_spelling_suggestion(token, static_cast<unsigned>(o.spelling_max_edits)));
+  std::string swapped = token;
+  for (size_t i = 1; i + 1 < swapped.size(); ++i) {  // the first letter is rarely the typo
+    if (swapped[i] == swapped[i + 1]) continue;
+    std::swap(swapped[i], swapped[i + 1]);
+    consider(swapped);
+    std::swap(swapped[i], swapped[i + 1]);
+  }
+  return best;
 }
 
 ShapedQuery Shape(const std::string& raw_query, const ShapeContext& ctx) {

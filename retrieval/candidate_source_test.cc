@@ -46,9 +46,12 @@ class AnnSourceSpellerTest : public ::testing::Test {
     ASSERT_TRUE(w.ok()) << w.status();
     // "cordless" in three listings: enough for a correction (spelling_min_listings).
     const std::vector<std::string> titles = {"bosch cordless drill", "makita cordless drill",
-                                             "cordless screwdriver set", "garden hose reel"};
+                                             "cordless screwdriver set", "garden hose reel",
+                                             "bench vice", "small bench vice", "bench vice 4in"};
     for (size_t i = 0; i < titles.size(); ++i) {
-      ASSERT_TRUE((*w)->Add(Titled(i + 1, titles[i])).ok());
+      Listing l = Titled(i + 1, titles[i]);
+      if (titles[i].find("vice") != std::string::npos) l.set_description("lightweight and sturdy");
+      ASSERT_TRUE((*w)->Add(l).ok());
     }
     ASSERT_TRUE((*w)->Commit().ok());
     w->reset();
@@ -101,6 +104,11 @@ TEST_F(AnnSourceSpellerTest, CorrectSpellingReplacesOnlyUnknownWords) {
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_TRUE(corrected);
   EXPECT_EQ(*t, (std::vector<std::string>{"cordless", "drill", "for", "zzyzx", "18v"}));
+  // Two swapped letters (two edits to Xapian's dictionary); a word only descriptions hold; a
+  // three-letter word a letter short.
+  t = lexical_->CorrectSpelling({"crodless", "ligthweight", "lightweigt", "vce"}, &corrected);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(*t, (std::vector<std::string>{"cordless", "lightweight", "lightweight", "vice"}));
   t = lexical_->CorrectSpelling({"cordless", "drill"}, &corrected);
   ASSERT_TRUE(t.ok());
   EXPECT_FALSE(corrected);
