@@ -41,6 +41,7 @@
 #include "absl/strings/str_split.h"
 #include "common/proc_stat.h"
 #include "datasets/catalog_reader.h"
+#include "datasets/query_typos.h"
 #include "datasets/marketplace_taxonomy.h"
 #include "proto/search.grpc.pb.h"
 
@@ -53,6 +54,10 @@ ABSL_FLAG(std::string, queries_file, "",
           "the catalog's queries.tsv (<data_dir>/catalog/queries.tsv, datasets/catalog_reader.h); "
           "queries are cycled in a shuffled order");
 ABSL_FLAG(uint64_t, seed, 42, "seed of the query order");
+ABSL_FLAG(std::string, typo_kind, "",
+          "if set (swap, deletion, doubling, keyboard, insertion): every query gets one typo of "
+          "this kind in its longest word (datasets/query_typos.h, seed --seed): the load of "
+          "buyers who misspell");
 ABSL_FLAG(int, page_size, 10, "results per request (1..100)");
 ABSL_FLAG(int, deadline_ms, 2000, "per-request deadline");
 ABSL_FLAG(int, server_pid, 0,
@@ -226,6 +231,14 @@ int Run() {
   }
   std::vector<std::string> queries;
   for (const QueryRecord& q : *records) queries.push_back(q.text);
+  if (!absl::GetFlag(FLAGS_typo_kind).empty()) {
+    absl::StatusOr<marketsearch::TypoKind> kind = marketsearch::ParseTypoKind(absl::GetFlag(FLAGS_typo_kind));
+    if (!kind.ok()) {
+      std::fprintf(stderr, "load_gen: --typo_kind: %s\n", std::string(kind.status().message()).c_str());
+      return 2;
+    }
+    for (std::string& q : queries) q = marketsearch::WithTypo(q, *kind, absl::GetFlag(FLAGS_seed));
+  }
   std::mt19937_64 rng(absl::GetFlag(FLAGS_seed));
   std::shuffle(queries.begin(), queries.end(), rng);
 

@@ -88,7 +88,16 @@ std::string CorrectedWord(const std::string& token, const ShapeContext& ctx) {
     }
     return listings;
   };
-  if (in_index(token) > 0) return "";
+  // A word many listings hold is taken as written. A rare one may be a typo sellers made too
+  // (on 1M listings "balck" and "rnuning" are in a few dozen listings each): it is corrected
+  // when the correction is held by kRareWordRatio times as many listings. Rare: fewer than
+  // one listing in kRareWordShare (100 of 1M), and never fewer than spelling_min_listings.
+  constexpr int64_t kRareWordRatio = 20;
+  constexpr int64_t kRareWordShare = 10000;
+  const int64_t own = in_index(token);
+  const int64_t rare_below = std::max<int64_t>(ctx.options->spelling_min_listings,
+                                               ctx.db->get_doccount() / kRareWordShare);
+  if (own >= rare_below) return "";
   // An unknown word is most often a typo ("nkie"): the most frequent dictionary word within
   // Options::spelling_max_edits, unless that word is itself rare: sellers make typos too,
   // and "earphones" must not become one listing's "hearphones". Xapian counts two swapped
@@ -96,7 +105,7 @@ std::string CorrectedWord(const std::string& token, const ShapeContext& ctx) {
   // index ("wamrers" -> "warmers"); the candidate most listings hold wins.
   const LexicalSearchOptions& o = *ctx.options;
   std::string best;
-  int64_t best_listings = o.spelling_min_listings - 1;
+  int64_t best_listings = std::max<int64_t>(o.spelling_min_listings, own * kRareWordRatio) - 1;
   const auto consider = [&](const std::string& candidate) {
     // Never towards a word the shaper would drop ("male" -> "sale").
     if (candidate.empty() || candidate == token || IsDroppableWord(candidate, ctx)) return;
@@ -197,10 +206,10 @@ ShapedQuery ShapeTokens(const std::vector<std::string>& tokens, const ShapeConte
       return std::make_pair(word, std::move(variants));
     };
     auto [word, variants] = variants_of(tokens[i]);
-    if (variants.empty()) {
-      const std::string fixed = CorrectedWord(tokens[i], ctx);
-      if (!fixed.empty()) std::tie(word, variants) = variants_of(fixed);
-    }
+    // A typo: a word no listing holds, or one so rare next to its correction that sellers
+    // made the same typo (CorrectedWord).
+    const std::string fixed = CorrectedWord(tokens[i], ctx);
+    if (!fixed.empty()) std::tie(word, variants) = variants_of(fixed);
     if (variants.empty() || !seen.insert(word).second) continue;
     out.words.push_back(word);
     // The field variants' weights add up (OP_OR). Not OP_MAX: Xapian 1.4.22 segfaults in
