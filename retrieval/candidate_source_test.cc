@@ -53,6 +53,9 @@ class AnnSourceSpellerTest : public ::testing::Test {
       if (titles[i].find("vice") != std::string::npos) l.set_description("lightweight and sturdy");
       ASSERT_TRUE((*w)->Add(l).ok());
     }
+    // A sellers' typo: "balck" in one listing, "black" in 21 (20x as many: a typo after all).
+    for (uint64_t id = 100; id < 121; ++id) ASSERT_TRUE((*w)->Add(Titled(id, "black tool bag")).ok());
+    ASSERT_TRUE((*w)->Add(Titled(200, "balck tool bag")).ok());
     ASSERT_TRUE((*w)->Commit().ok());
     w->reset();
     auto lexical = LexicalIndex::Open(dir);
@@ -109,6 +112,10 @@ TEST_F(AnnSourceSpellerTest, CorrectSpellingReplacesOnlyUnknownWords) {
   t = lexical_->CorrectSpelling({"crodless", "ligthweight", "lightweigt", "vce"}, &corrected);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(*t, (std::vector<std::string>{"cordless", "lightweight", "lightweight", "vice"}));
+  // A word a listing holds, next to a correction 20x as frequent; a rare word without one.
+  t = lexical_->CorrectSpelling({"balck", "makita"}, &corrected);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(*t, (std::vector<std::string>{"black", "makita"}));
   t = lexical_->CorrectSpelling({"cordless", "drill"}, &corrected);
   ASSERT_TRUE(t.ok());
   EXPECT_FALSE(corrected);
