@@ -37,6 +37,7 @@
 #include "index/listing_reader.h"
 #include "ranking/ranker.h"
 #include "ranking/ranking_features.h"
+#include "bench/offline_eval.h"
 #include "ranking/ranking_pipeline.h"
 #include "retrieval/candidate_generator.h"
 #include "retrieval/model_runner.h"
@@ -65,18 +66,6 @@ struct QueryScores {
   // Recall@100 of Exact listings of the ranked order, capped and plain.
   double recall100_capped = -1, recall100_plain = -1;
 };
-
-std::vector<uint64_t> LegOrder(const std::vector<Candidate>& c, bool ann) {
-  std::vector<std::pair<int32_t, uint64_t>> r;
-  for (const Candidate& x : c) {
-    const int32_t rank = ann ? x.ann_rank : x.lexical_rank;
-    if (rank > 0) r.push_back({rank, x.listing_id});
-  }
-  std::sort(r.begin(), r.end());
-  std::vector<uint64_t> out;
-  for (const auto& [rank, id] : r) out.push_back(id);
-  return out;
-}
 
 struct Pipeline {
   const RetrievalArtifacts* art;
@@ -150,37 +139,17 @@ absl::Status Run() {
     MS_ASSIGN_OR_RETURN(TypoKind k, ParseTypoKind(name));
     kinds.push_back(k);
   }
-  MS_ASSIGN_OR_RETURN(RetrievalArtifacts art, LoadRetrievalArtifacts(data_dir));
-  SetBlasThreads(1);
-  std::string dir = absl::GetFlag(FLAGS_model_dir);
-  if (dir.empty()) {
-    MS_ASSIGN_OR_RETURN(dir, NewestVersionDir(data_dir + "/models/ranker"));
-  }
-  Ranker::Options ro;
-  ro.dir = dir;
-  ro.intra_op_threads = 1;
-  MS_ASSIGN_OR_RETURN(std::unique_ptr<Ranker> ranker, Ranker::Load(ro));
-  FeatureStore::Options so;
-  so.path = data_dir + "/store";
-  so.read_only = true;
-  MS_ASSIGN_OR_RETURN(auto store, FeatureStore::Open(so));
-  const StoreListingReader reader(store.get(), /*ann=*/nullptr);
-  MS_ASSIGN_OR_RETURN(const CatalogStats stats, store->GetCatalogStats());
-  MS_ASSIGN_OR_RETURN(auto queries, ReadQueries(data_dir + "/catalog/queries.tsv"));
-  MS_ASSIGN_OR_RETURN(auto judgments, ReadJudgments(data_dir + "/catalog/judgments.tsv"));
-  const JudgmentMap by_query = GroupJudgments(judgments);
-  std::vector<const QueryRecord*> qs;
-  for (const QueryRecord& q : queries) {
-    if (q.split == split && by_query.contains(q.query_id)) qs.push_back(&q);
-  }
-  if (absl::GetFlag(FLAGS_max_queries) > 0 &&
-      qs.size() > static_cast<size_t>(absl::GetFlag(FLAGS_max_queries))) {
-    qs.resize(absl::GetFlag(FLAGS_max_queries));
-  }
-  if (qs.empty()) return absl::NotFoundError(absl::StrCat("no judged queries in split ", split));
+  MS_ASSIGN_OR_RETURN(std::unique_ptr<OfflineEval> eval,
+                      LoadOfflineEval(data_dir, split, absl::GetFlag(FLAGS_model_dir),
+                                      absl::GetFlag(FLAGS_max_queries)));
+  SetBlasThreads(1);  // one thread, as a serving worker
+  const RetrievalArtifacts& art = eval->art;
+  const Ranker* ranker = eval->ranker.get();
+  const JudgmentMap& by_query = eval->by_query;
+  const std::vector<const QueryRecord*>& qs = eval->split_queries;
   ListingTokenCache token_cache;
-  const Pipeline pipeline{&art, &reader, &stats, ranker.get(), absl::GetFlag(FLAGS_candidates),
-                          &token_cache};
+  const Pipeline pipeline{&art, eval->reader.get(), &eval->stats, ranker,
+                          absl::GetFlag(FLAGS_candidates), &token_cache};
 
   // Clean queries, overall and per query kind.
   Means all;
