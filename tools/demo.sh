@@ -62,6 +62,16 @@ while IFS=$'\t' read -r text kind; do
   "$BIN/serving/search_cli" --target="$TARGET" --query="$text" --page_size=5 | sed 's/^/  /'
 done < "$DATA/run/samples.txt"
 
+printf '\n== a buyer who misspells (bench/quality_bench: every test query with a QWERTY-neighbour typo\n'
+printf '   in its longest word, a kind of typo training never shows; NDCG@10 of each leg and ranked)\n'
+"$BIN/bench/quality_bench" --data_dir="$DATA" --typo_kinds=keyboard \
+  --typo_examples_out="$DATA/run/typo_examples.txt" | grep -E '^(typo kind|keyboard) ' | sed 's/^/  /'
+if IFS=$'\t' read -r clean typo _ < "$DATA/run/typo_examples.txt"; then
+  echo
+  echo "  \"$typo\" (the buyer meant \"$clean\"):"
+  "$BIN/serving/search_cli" --target="$TARGET" --query="$typo" --page_size=5 | sed 's/^/  /'
+fi
+
 printf '\n== what the ranker changed, for one sample query (order before ranking = fused retrieval)\n'
 "$BIN/serving/search_cli" --target="$TARGET" --query="$(head -1 "$DATA/run/samples.txt" | cut -f1)" \
   --page_size=10 --explain | sed 's/^/  /'
