@@ -919,7 +919,10 @@ const char* const kOpeners[] = {"Selling my {x}.", "{X} for sale.", "Up for sale
 
 class Generator {
  public:
-  Generator(const MarketplaceOptions& o, const Taxonomy& tax) : o_(o), tax_(tax) {}
+  Generator(const MarketplaceOptions& o, const Taxonomy& tax) : o_(o), tax_(tax) {
+    held_out_.assign(tax.types.size(), 0);
+    for (const std::string& name : o.held_out_types) held_out_[tax.type_index.at(name)] = 1;
+  }
 
   absl::Status Run(const std::string& dir, MarketplaceSummary* sum);
 
@@ -953,6 +956,8 @@ class Generator {
   // True if no Exact listing of `in` has a title word among `qids` (stops at the first one).
   bool IsGap(const Intent& in, const std::vector<uint32_t>& qids) const;
   bool BrandImplied(const ModelDef& m) const;
+  // False for listings of held-out product types (drawn but never written).
+  bool Carried(uint32_t li) const { return !held_out_[listings_[li].type]; }
 
   const MarketplaceOptions& o_;
   const Taxonomy& tax_;
@@ -965,6 +970,8 @@ class Generator {
   Csr by_type_, by_category_, by_brand_, postings_;
   std::vector<MatchKey> type_keys_;  // aligned with by_type_.items
   std::vector<double> category_price_;
+  std::vector<uint8_t> held_out_;  // per product type
+  int64_t held_out_listings_ = 0;
   std::string buf_, buf2_;
   std::vector<std::string> pieces_;
 };
@@ -1351,21 +1358,27 @@ absl::Status Generator::WriteListings(const std::string& path) {
     brand.clear();
     if (l.brand >= 0 && r.Chance(0.85)) brand = tax_.brands[l.brand].canonical();
 
-    w.Uint(l.id);
-    w.Field(title);
-    w.Field(desc);
-    w.Field(cat.name);
-    w.Field(brand);
-    w.Field(attrs);
-    w.Fixed(cents, 2);
-    w.Field(kConditionNames[l.cond]);
-    w.Uint(l.seller + 1);
-    w.Double(seller.rating, 1);
-    w.Field(kCities[l.city].name);
-    w.Double(lat, 4);
-    w.Double(lon, 4);
-    w.Int(listed_at);
-    w.EndRow();
+    // A held-out listing is drawn in full (the stream stays the same for the others) and its
+    // title feeds the query generator's vocabulary, but it is not in the catalog.
+    if (held_out_[l.type]) {
+      ++held_out_listings_;
+    } else {
+      w.Uint(l.id);
+      w.Field(title);
+      w.Field(desc);
+      w.Field(cat.name);
+      w.Field(brand);
+      w.Field(attrs);
+      w.Fixed(cents, 2);
+      w.Field(kConditionNames[l.cond]);
+      w.Uint(l.seller + 1);
+      w.Double(seller.rating, 1);
+      w.Field(kCities[l.city].name);
+      w.Double(lat, 4);
+      w.Double(lon, 4);
+      w.Int(listed_at);
+      w.EndRow();
+    }
 
     ids.clear();
     ForEachToken(title, &buf_, [&](absl::string_view t) { ids.push_back(Intern(t)); });
@@ -1754,6 +1767,7 @@ absl::Status Generator::WriteQueries(const std::string& qpath, const std::string
   std::vector<int64_t> exact_counts;
   exact_counts.reserve(nq);
   int64_t gap_test = 0, gap_all = 0;
+  int64_t written[3] = {0, 0, 0};
   std::string text, kinds, norm;
   absl::flat_hash_set<uint32_t> chosen;  // sampled S/C/I listings of the current query
   StageProgress prog(o_.progress, "queries", nq);
@@ -1784,16 +1798,33 @@ absl::Status Generator::WriteQueries(const std::string& qpath, const std::string
                                               " (catalog too small for distinct split texts?)"));
     }
     split_of_text.emplace(norm, split);
-    exact_counts.push_back(static_cast<int64_t>(exact.size()));
-    gap_all += gap;
-    if (split == 2) gap_test += gap;
+    // Off-catalog: every Exact listing is of a held-out type. Such a query is drawn in full
+    // either way (the random stream, so every other query, stays the same) but written only
+    // in the test split.
+    const bool carried =
+        std::any_of(exact.begin(), exact.end(), [&](uint32_t li) { return Carried(li); });
+    const bool write = carried || split == 2;
+    if (carried) {
+      exact_counts.push_back(static_cast<int64_t>(
+          std::count_if(exact.begin(), exact.end(), [&](uint32_t li) { return Carried(li); })));
+    }
+    if (write) {
+      ++written[split];
+      gap_all += gap;
+      if (split == 2) gap_test += gap;
+      if (!carried) ++sum->off_catalog_test_queries;
+    } else {
+      ++sum->off_catalog_skipped_queries;
+    }
     const uint64_t qid = static_cast<uint64_t>(qi + 1);
-    qw.Uint(qid);
-    qw.Field(kSplitNames[split]);
-    qw.Uint(user + 1);
-    qw.Field(text);
-    qw.Field(IntentString(in, kinds));
-    qw.EndRow();
+    if (write) {
+      qw.Uint(qid);
+      qw.Field(kSplitNames[split]);
+      qw.Uint(user + 1);
+      qw.Field(text);
+      qw.Field(IntentString(in, kinds) + (carried ? "" : ";carried=no"));
+      qw.EndRow();
+    }
 
     // Judgments: every Exact listing, then sampled S, C and I.
     others.clear();
@@ -1854,7 +1885,8 @@ absl::Status Generator::WriteQueries(const std::string& qpath, const std::string
         got += add(static_cast<uint32_t>(r.Below(listings_.size())), kI);
       }
     }
-    // Rows in listing (file) order: merge the sorted Exact list with the sorted samples.
+    // Rows in listing (file) order: merge the sorted Exact list with the sorted samples,
+    // leaving out listings the catalog does not carry.
     std::sort(others.begin(), others.end());
     judged.clear();
     judged.reserve(exact.size() + others.size());
@@ -1862,11 +1894,17 @@ absl::Status Generator::WriteQueries(const std::string& qpath, const std::string
       size_t a = 0, b = 0;
       while (a < exact.size() || b < others.size()) {
         if (b == others.size() || (a < exact.size() && exact[a] < others[b].first)) {
-          judged.emplace_back(exact[a++], kE);
+          if (Carried(exact[a])) judged.emplace_back(exact[a], kE);
+          ++a;
         } else {
-          judged.push_back(others[b++]);
+          if (Carried(others[b].first)) judged.push_back(others[b]);
+          ++b;
         }
       }
+    }
+    if (!write) {
+      prog.Update(qi + 1);
+      continue;
     }
     for (const auto& j : judged) {
       jw.Uint(qid);
@@ -1924,14 +1962,14 @@ absl::Status Generator::WriteQueries(const std::string& qpath, const std::string
   if (auto st = jw.Close(); !st.ok()) return st;
   if (auto st = cw.Close(); !st.ok()) return st;
 
-  sum->queries = nq;
-  sum->train_queries = n_train;
-  sum->valid_queries = n_valid;
-  sum->test_queries = n_test;
+  sum->queries = written[0] + written[1] + written[2];
+  sum->train_queries = written[0];
+  sum->valid_queries = written[1];
+  sum->test_queries = written[2];
   sum->judgments = jw.rows();
   sum->clicks = cw.rows();
-  sum->vocab_gap_share_test = n_test > 0 ? static_cast<double>(gap_test) / n_test : 0;
-  sum->vocab_gap_share_all = nq > 0 ? static_cast<double>(gap_all) / nq : 0;
+  sum->vocab_gap_share_test = written[2] > 0 ? static_cast<double>(gap_test) / written[2] : 0;
+  sum->vocab_gap_share_all = sum->queries > 0 ? static_cast<double>(gap_all) / sum->queries : 0;
   if (!exact_counts.empty()) {
     std::vector<int64_t> sorted = exact_counts;
     std::sort(sorted.begin(), sorted.end());
@@ -1961,7 +1999,8 @@ absl::Status Generator::Run(const std::string& dir, MarketplaceSummary* sum) {
     std::filesystem::rename(tmp(i), absl::StrCat(dir, "/", files[i]), ec);
     if (ec) return absl::InternalError(absl::StrCat("rename ", tmp(i), ": ", ec.message()));
   }
-  sum->listings = o_.listings;
+  sum->listings = o_.listings - held_out_listings_;
+  sum->held_out_listings = held_out_listings_;
   sum->users = o_.users;
   sum->categories = static_cast<int>(tax_.categories.size());
   sum->product_types = static_cast<int>(tax_.types.size());
@@ -1988,11 +2027,17 @@ absl::Status WriteMarketplace(const MarketplaceOptions& options, const std::stri
     return absl::InvalidArgumentError("vocab_gap_target must be in [0, 1]");
   }
   if (out_dir.empty()) return absl::InvalidArgumentError("empty out_dir");
+  auto tax = ParseTaxonomy(kMarketplaceTaxonomy);
+  if (!tax.ok()) return tax.status();
+  for (const std::string& name : options.held_out_types) {
+    if (!(*tax)->type_index.contains(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("held_out_types: \"", name, "\" is not a product type of the taxonomy"));
+    }
+  }
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", out_dir, ": ", ec.message()));
-  auto tax = ParseTaxonomy(kMarketplaceTaxonomy);
-  if (!tax.ok()) return tax.status();
   MarketplaceSummary local;
   MarketplaceSummary* sum = summary != nullptr ? summary : &local;
   *sum = MarketplaceSummary();

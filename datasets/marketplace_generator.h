@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -41,6 +42,12 @@ struct MarketplaceOptions {
   // listing's title shares a word with the query). The generator retries a query's intent
   // until its gap status matches its slot, so the realised share is this within rounding.
   double vocab_gap_target = 0.20;
+  // Product types the marketplace does not carry (taxonomy type names, e.g. "coffee_table"),
+  // for measuring "no good match": their listings are drawn as usual, so every other listing
+  // is unchanged, but not written, and no judgment or click names them. A query left with no
+  // Exact listing in the catalog is "off-catalog": it is written only in the test split (its
+  // intent says `carried=no`), so no model trains or tunes on one; other splits skip it.
+  std::vector<std::string> held_out_types;
   // Optional; called from the generating thread about twice a second per stage and once at
   // the end of each stage. Does not influence the output.
   MarketplaceProgressFn progress;
@@ -61,6 +68,11 @@ struct MarketplaceSummary {
   double mean_exact_per_query = 0;
   double share_queries_under_100_exact = 0;
   int64_t max_exact_per_query = 0;
+  // With held_out_types: listings not written, off-catalog test queries written, and
+  // off-catalog train/valid queries skipped (their ids stay unused).
+  int64_t held_out_listings = 0;
+  int64_t off_catalog_test_queries = 0;
+  int64_t off_catalog_skipped_queries = 0;
 };
 
 // Generates the marketplace for `options` into `out_dir` (created with its parents):

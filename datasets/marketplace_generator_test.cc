@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -385,6 +386,75 @@ TEST(MarketplaceOptionsTest, RejectsBadOptions) {
   EXPECT_EQ(WriteMarketplace(o, TmpDir() + "/bad", nullptr).code(), absl::StatusCode::kInvalidArgument);
   o = Small(1);
   EXPECT_EQ(WriteMarketplace(o, "", nullptr).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(MarketplaceHeldOutTypes, ListingsGoOffCatalogQueriesStayInTestOnly) {
+  // sofa and dining_table share vocabulary and brands with carried types (armchair,
+  // coffee_table, "table", ikea), as the "no good match" measurement needs.
+  MarketplaceOptions o = Small(5);
+  Generated full = Generate("held_full", o);
+  o.held_out_types = {"sofa", "dining_table"};
+  Generated held = Generate("held_out", o);
+  ASSERT_TRUE(full.status.ok()) << full.status;
+  ASSERT_TRUE(held.status.ok()) << held.status;
+  Table fl = Load(full.dir + "/listings.tsv"), hl = Load(held.dir + "/listings.tsv");
+  Table fq = Load(full.dir + "/queries.tsv"), hq = Load(held.dir + "/queries.tsv");
+  Table hj = Load(held.dir + "/judgments.tsv"), hc = Load(held.dir + "/clicks.tsv");
+
+  // Listings: a strict subset, every carried row byte-identical, the missing ones counted.
+  std::map<std::string, std::vector<std::string>> full_rows;
+  for (const auto& r : fl.rows) full_rows[r[0]] = r;
+  std::set<std::string> carried;
+  for (const auto& r : hl.rows) {
+    ASSERT_TRUE(full_rows.count(r[0])) << r[0];
+    EXPECT_EQ(full_rows[r[0]], r);
+    carried.insert(r[0]);
+  }
+  EXPECT_GT(held.summary.held_out_listings, 0);
+  EXPECT_EQ(static_cast<int64_t>(hl.rows.size()) + held.summary.held_out_listings,
+            static_cast<int64_t>(fl.rows.size()));
+  EXPECT_EQ(held.summary.listings, static_cast<int64_t>(hl.rows.size()));
+
+  // Judgments and clicks name carried listings only.
+  std::map<std::string, int> exact;
+  for (const auto& r : hj.rows) {
+    EXPECT_TRUE(carried.count(r[1])) << "judgment names a held-out listing " << r[1];
+    exact[r[0]] += r[2] == "E";
+  }
+  for (const auto& r : hc.rows) EXPECT_TRUE(carried.count(r[2])) << r[2];
+
+  // Queries: the same texts as without held-out types, minus off-catalog train/valid ones;
+  // off-catalog queries (no Exact listing left) are test queries marked carried=no.
+  std::map<std::string, std::vector<std::string>> full_queries;
+  for (const auto& r : fq.rows) full_queries[r[0]] = r;
+  int64_t off = 0;
+  for (const auto& r : hq.rows) {
+    ASSERT_TRUE(full_queries.count(r[0])) << r[0];
+    EXPECT_EQ(full_queries[r[0]][3], r[3]) << "query text changed for " << r[0];
+    const bool marked = absl::StrContains(r[4], ";carried=no");
+    EXPECT_EQ(marked, exact[r[0]] == 0) << r[0] << " " << r[4];
+    if (marked) {
+      ++off;
+      EXPECT_EQ(r[1], "test") << r[0];
+      EXPECT_TRUE(absl::StrContains(r[4], "type=sofa") || absl::StrContains(r[4], "type=dining_table") ||
+                  !absl::StrContains(r[4], "type="))
+          << r[4];
+    }
+  }
+  EXPECT_GT(off, 0);
+  EXPECT_EQ(off, held.summary.off_catalog_test_queries);
+  EXPECT_EQ(static_cast<int64_t>(hq.rows.size()) + held.summary.off_catalog_skipped_queries,
+            static_cast<int64_t>(fq.rows.size()));
+  EXPECT_EQ(held.summary.queries, static_cast<int64_t>(hq.rows.size()));
+}
+
+TEST(MarketplaceHeldOutTypes, UnknownTypeIsRejectedByName) {
+  MarketplaceOptions o = Small(1);
+  o.held_out_types = {"sofa", "hoverboard"};
+  const absl::Status st = WriteMarketplace(o, TmpDir() + "/bad_type", nullptr);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(st.message(), "held_out_types")) << st;
+  EXPECT_TRUE(absl::StrContains(st.message(), "hoverboard")) << st;
 }
 
 TEST(MarketplaceTiny, TinyCatalogStillGivesEveryQueryAnExactListing) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -23,6 +24,11 @@ ABSL_FLAG(double, test_fraction, 0.15, "Share of queries in the test split.");
 ABSL_FLAG(double, vocab_gap_target, 0.20,
           "Share of queries per split whose words appear in no Exact listing's title.");
 ABSL_FLAG(std::string, out_dir, "var/catalog", "Output directory (created if missing).");
+ABSL_FLAG(std::vector<std::string>, hold_out_types, {},
+          "Comma-separated product types the marketplace does not carry (taxonomy names, e.g. "
+          "coffee_table,ebike): their listings are not written and their queries stay, in the "
+          "test split only, as off-catalog queries (intent carried=no). For measuring the "
+          "\"no good match\" signal.");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -40,6 +46,7 @@ int main(int argc, char** argv) {
   o.valid_fraction = absl::GetFlag(FLAGS_valid_fraction);
   o.test_fraction = absl::GetFlag(FLAGS_test_fraction);
   o.vocab_gap_target = absl::GetFlag(FLAGS_vocab_gap_target);
+  o.held_out_types = absl::GetFlag(FLAGS_hold_out_types);
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
 
   std::unique_ptr<marketsearch::Progress> bar;
@@ -79,5 +86,12 @@ int main(int argc, char** argv) {
       static_cast<long long>(s.clicks), static_cast<long long>(s.median_exact_per_query),
       s.mean_exact_per_query, static_cast<long long>(s.max_exact_per_query),
       100.0 * s.share_queries_under_100_exact, s.vocab_gap_share_test, s.vocab_gap_share_all);
+  if (!o.held_out_types.empty()) {
+    std::printf("  held out    %zu product types: %lld listings not written; %lld off-catalog test "
+                "queries kept, %lld off-catalog train/valid queries skipped\n",
+                o.held_out_types.size(), static_cast<long long>(s.held_out_listings),
+                static_cast<long long>(s.off_catalog_test_queries),
+                static_cast<long long>(s.off_catalog_skipped_queries));
+  }
   return 0;
 }
