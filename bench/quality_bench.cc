@@ -16,6 +16,7 @@
 // ndcg10_typo_drop_<kind>, and ndcg10_ranked_typo (mean over kinds) / ndcg10_typo_drop (the
 // largest drop of any kind).
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <tuple>
@@ -25,7 +26,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/proc_stat.h"
 #include "common/status_macros.h"
@@ -53,6 +56,9 @@ ABSL_FLAG(uint64_t, typo_seed, 2026, "seed of the typo'd copies (fixed: the same
 ABSL_FLAG(std::string, typo_examples_out, "",
           "if set: write up to 5 lines 'clean<TAB>typo'd<TAB>kind' of typo'd queries the pipeline "
           "answers as well as the clean ones (ranked NDCG@10 >= 0.9 and >= clean), for the demo");
+ABSL_FLAG(std::string, bench_prefix, "",
+          "prefix of the BENCH names (not of no_match_*, which only a catalog with held-out "
+          "product types prints), for a second data directory in the same make bench");
 ABSL_FLAG(int, show_worst, 0,
           "per typo kind, print this many queries whose ranked NDCG@10 the typo cost most, with "
           "each leg's NDCG@10 clean -> typo'd and how the lexical index shaped the typo'd query");
@@ -68,6 +74,11 @@ struct QueryScores {
   double bm25_recall = -1, ann_recall = -1, fused_recall = -1;
   // Recall@100 of Exact listings of the ranked order, capped and plain.
   double recall100_capped = -1, recall100_plain = -1;
+  // With a calibrated ranker: (P(Exact), is Exact) of the top 10 ranked results, and the best
+  // probability over all ranked candidates (what the server's no_good_match compares).
+  std::vector<std::pair<float, bool>> top10;
+  float best_probability = -1;
+  bool has_exact = false;  // the catalog has an Exact listing for the query (all are judged)
 };
 
 struct Pipeline {
@@ -101,6 +112,19 @@ struct Pipeline {
     s.ranked = NdcgAtK(ranked, judged, 10);
     s.recall100_capped = ExactRecallAtK(ranked, judged, 100);
     s.recall100_plain = ExactRecallAtKUncapped(ranked, judged, 100);
+    for (const auto& [id, label] : judged) s.has_exact |= label == Esci::kExact;
+    if (const RelevanceCalibration* c = ranker->calibration(); c != nullptr) {
+      absl::flat_hash_map<uint64_t, float> prob;
+      for (size_t j = 0; j < b.candidates.size(); ++j) {
+        const float p = c->Probability(scores[j]);
+        prob[b.candidates[j].listing_id] = p;
+        s.best_probability = std::max(s.best_probability, p);
+      }
+      for (size_t r = 0; r < ranked.size() && r < 10; ++r) {
+        auto it = judged.find(ranked[r]);
+        s.top10.emplace_back(prob.at(ranked[r]), it != judged.end() && it->second == Esci::kExact);
+      }
+    }
     return s;
   }
 };
@@ -120,6 +144,28 @@ struct Means {
     if (s.recall100_plain >= 0) plain.Add(s.recall100_plain);
   }
 };
+
+// The relevance calibration on the top 10 of each query (`rows`: P(Exact), is Exact): a
+// reliability table (10 equal-width bins) and the expected calibration error it sums to.
+double PrintReliability(const std::vector<std::pair<float, bool>>& rows) {
+  constexpr int kBins = 10;
+  double n[kBins] = {}, predicted[kBins] = {}, observed[kBins] = {};
+  for (const auto& [p, exact] : rows) {
+    const int b = std::min(kBins - 1, static_cast<int>(p * kBins));
+    n[b] += 1;
+    predicted[b] += p;
+    observed[b] += exact;
+  }
+  double ece = 0;
+  std::printf("  %-11s %7s %10s %9s\n", "P(Exact)", "results", "predicted", "observed");
+  for (int b = 0; b < kBins; ++b) {
+    if (n[b] == 0) continue;
+    std::printf("  [%.1f, %.1f%c %7.0f %10.3f %9.3f\n", b / 10.0, (b + 1) / 10.0, b == kBins - 1 ? ']' : ')',
+                n[b], predicted[b] / n[b], observed[b] / n[b]);
+    ece += n[b] / rows.size() * std::abs(predicted[b] / n[b] - observed[b] / n[b]);
+  }
+  return ece;
+}
 
 void PrintRow(const std::string& name, const Means& m) {
   std::printf("%-22s %6lld %8.4f %8.4f %8.4f %8.4f %9.4f %9.4f %9.4f\n", name.c_str(),
@@ -245,25 +291,84 @@ absl::Status Run() {
     std::fclose(f);
   }
 
-  std::printf("\nBENCH ndcg10_ranked %.4f\n", all.ranked.mean());
-  std::printf("BENCH recall100_capped %.4f\nBENCH recall100_plain %.4f\n", all.capped.mean(),
-              all.plain.mean());
-  for (const auto& [kind, m] : by_kind) {
-    if (kind.find('+') == std::string::npos) std::printf("BENCH ndcg10_ranked_kind_%s %.4f\n", kind.c_str(), m.ranked.mean());
+  // Calibration and "no good match" (the server's relevance_probability / no_good_match).
+  const std::string px = absl::GetFlag(FLAGS_bench_prefix);
+  std::vector<std::string> bench_lines;
+  auto bench = [&](const std::string& name, double v) {
+    bench_lines.push_back(absl::StrFormat("BENCH %s %.4f", name, v));
+  };
+  if (const RelevanceCalibration* c = ranker->calibration(); c != nullptr) {
+    std::vector<std::pair<float, bool>> rows;
+    MeanMetric fire_in, ndcg_in, ndcg_fired;
+    int64_t off = 0, off_flagged = 0, in_flagged = 0;
+    for (size_t i = 0; i < qs.size(); ++i) {
+      const QueryScores& q = clean[i];
+      const bool flagged = q.best_probability >= 0 && c->NoGoodMatch(q.best_probability);
+      if (!q.has_exact) {
+        ++off;
+        off_flagged += flagged;
+        continue;
+      }
+      rows.insert(rows.end(), q.top10.begin(), q.top10.end());
+      fire_in.Add(flagged);
+      in_flagged += flagged;
+      ndcg_in.Add(q.ranked);
+      // What a client that hides flagged pages would lose of the in-catalog NDCG@10.
+      ndcg_fired.Add(flagged ? q.ranked : 0.0);
+    }
+    std::printf("\nRelevance calibration (ranker v%lld: isotonic P(Exact), %zu knots), top 10 of each of "
+                "the %lld queries with an Exact listing:\n",
+                static_cast<long long>(ranker->version()), c->knots(), static_cast<long long>(fire_in.n));
+    const double ece = PrintReliability(rows);
+    std::printf("  expected calibration error %.4f\n", ece);
+    bench(px + "relevance_ece", ece);
+    std::printf("\nNo good match: best P(Exact) < %.4f (the ranker's threshold, chosen on valid queries)\n"
+                "  fires on %lld of %lld queries with an Exact listing (%.2f%%; their NDCG@10 share %.4f)\n",
+                c->no_match_threshold(), static_cast<long long>(in_flagged),
+                static_cast<long long>(fire_in.n), 100 * fire_in.mean(), ndcg_fired.mean());
+    bench(px + "no_match_fire_in_catalog", fire_in.mean());
+    if (off > 0) {
+      const double precision = off_flagged + in_flagged > 0
+                                   ? static_cast<double>(off_flagged) / (off_flagged + in_flagged) : 0;
+      const double recall = static_cast<double>(off_flagged) / off;
+      std::printf("  off-catalog queries (no Exact listing: held-out product types): %lld, flagged %lld\n"
+                  "  precision %.4f  recall %.4f\n",
+                  static_cast<long long>(off), static_cast<long long>(off_flagged), precision, recall);
+      bench("no_match_precision", precision);
+      bench("no_match_recall", recall);
+      bench("no_match_fire_in_catalog", fire_in.mean());
+      bench("no_match_ndcg10_cost", ndcg_fired.mean());
+    } else {
+      std::printf("  no off-catalog query in this split (make_marketplace --hold_out_types makes them)\n");
+    }
+  } else {
+    std::printf("\nranker v%lld has no relevance calibration (retrain with ranking/train/train_ranker.py)\n",
+                static_cast<long long>(ranker->version()));
   }
+
+  std::printf("\nBENCH %sndcg10_ranked %.4f\n", px.c_str(), all.ranked.mean());
+  std::printf("BENCH %srecall100_capped %.4f\nBENCH %srecall100_plain %.4f\n", px.c_str(), all.capped.mean(),
+              px.c_str(), all.plain.mean());
+  for (const auto& [kind, m] : by_kind) {
+    if (kind.find('+') == std::string::npos) {
+      std::printf("BENCH %sndcg10_ranked_kind_%s %.4f\n", px.c_str(), kind.c_str(), m.ranked.mean());
+    }
+  }
+  for (const std::string& line : bench_lines) std::printf("%s\n", line.c_str());
   if (!results.empty()) {
     MeanMetric typo_mean;
     double worst_drop = -1;
     for (const KindResult& r : results) {
       const double drop = r.clean.ranked.mean() - r.typo.ranked.mean();
-      std::printf("BENCH ndcg10_ranked_typo_%s %.4f\n", std::string(TypoKindName(r.kind)).c_str(),
-                  r.typo.ranked.mean());
-      std::printf("BENCH ndcg10_typo_drop_%s %.4f\n", std::string(TypoKindName(r.kind)).c_str(), drop);
+      std::printf("BENCH %sndcg10_ranked_typo_%s %.4f\n", px.c_str(),
+                  std::string(TypoKindName(r.kind)).c_str(), r.typo.ranked.mean());
+      std::printf("BENCH %sndcg10_typo_drop_%s %.4f\n", px.c_str(),
+                  std::string(TypoKindName(r.kind)).c_str(), drop);
       typo_mean.Add(r.typo.ranked.mean());
       worst_drop = std::max(worst_drop, drop);
     }
-    std::printf("BENCH ndcg10_ranked_typo %.4f\n", typo_mean.mean());
-    std::printf("BENCH ndcg10_typo_drop %.4f\n", worst_drop);
+    std::printf("BENCH %sndcg10_ranked_typo %.4f\n", px.c_str(), typo_mean.mean());
+    std::printf("BENCH %sndcg10_typo_drop %.4f\n", px.c_str(), worst_drop);
   }
   return absl::OkStatus();
 }

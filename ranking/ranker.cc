@@ -53,6 +53,20 @@ absl::StatusOr<std::unique_ptr<Ranker>> Ranker::Create(std::unique_ptr<ModelRunn
   }
   std::unique_ptr<Ranker> r(new Ranker(std::move(runner)));
   r->listing_tower_version_ = static_cast<int64_t>(Metric(m, "listing_tower_version", -1));
+  if (!r->runner_->dir().empty()) {
+    const double threshold = Metric(m, "no_match_threshold", -1);
+    absl::StatusOr<std::unique_ptr<RelevanceCalibration>> c =
+        RelevanceCalibration::Load(r->runner_->dir(), threshold < 0 ? 0 : threshold);
+    if (c.ok()) {
+      if (threshold < 0) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(what, " has calibration knots but no no_match_threshold metric"));
+      }
+      r->calibration_ = *std::move(c);
+    } else if (!absl::IsNotFound(c.status())) {
+      return absl::FailedPreconditionError(absl::StrCat(what, ": ", c.status().message()));
+    }
+  }
 
   for (int rows : options.warmup_batch_sizes) {
     FloatMatrix x;

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/float_matrix.h"
+#include "ranking/relevance_calibration.h"
 #include "retrieval/model_runner.h"
 
 namespace marketsearch {
@@ -46,7 +47,9 @@ class Ranker {
     o.dir = dir;
     return Load(o);
   }
-  // Load's checks (input spec, feature version) and warm-up on a runner already loaded
+  // Load's checks (input spec, feature version), the calibration (when the runner's directory
+  // has one; broken knots or a missing no_match_threshold metric fail the load) and warm-up on
+  // a runner already loaded
   // (`options.dir` unused): how tests put a fake model behind the ranker.
   static absl::StatusOr<std::unique_ptr<Ranker>> Create(std::unique_ptr<ModelRunner> runner,
                                                         const Options& options);
@@ -65,6 +68,10 @@ class Ranker {
   int64_t listing_tower_version() const { return listing_tower_version_; }
   // Analytic multiply-add count x 2 of one candidate's forward, from the manifest (0 if absent).
   double mflops_per_candidate() const;
+  // The artifact's score → P(Exact) map and "no good match" threshold
+  // (ranking/relevance_calibration.h); nullptr when the artifact has none (a ranker trained
+  // before calibration existed): then results carry no probability and no page is flagged.
+  const RelevanceCalibration* calibration() const { return calibration_.get(); }
   const ModelManifest& manifest() const { return runner_->manifest(); }
   const std::string& dir() const { return runner_->dir(); }
 
@@ -72,6 +79,7 @@ class Ranker {
   explicit Ranker(std::unique_ptr<ModelRunner> runner) : runner_(std::move(runner)) {}
   std::unique_ptr<ModelRunner> runner_;
   int64_t listing_tower_version_ = -1;
+  std::unique_ptr<RelevanceCalibration> calibration_;
 };
 
 // Process-wide: limits OpenBLAS's own thread pool(s) to `threads`. FAISS runs its GEMMs through

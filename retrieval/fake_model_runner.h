@@ -17,8 +17,10 @@ class FakeModelRunner : public ModelRunner {
  public:
   using Forward = std::function<absl::StatusOr<FloatMatrix>(absl::Span<const InputTensor>)>;
 
-  FakeModelRunner(ModelManifest manifest, Forward forward)
-      : ModelRunner(std::move(manifest), "fake"), forward_(std::move(forward)) {}
+  // `dir` is what dir() reports: a directory holding files an artifact carries beside the
+  // model (e.g. a ranker's calibration), or "fake".
+  FakeModelRunner(ModelManifest manifest, Forward forward, std::string dir = "fake")
+      : ModelRunner(std::move(manifest), std::move(dir)), forward_(std::move(forward)) {}
 
   absl::StatusOr<FloatMatrix> Run(absl::Span<const InputTensor> inputs) const override {
     calls_.fetch_add(1);

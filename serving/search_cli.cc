@@ -97,11 +97,18 @@ int main(int argc, char** argv) {
     std::printf("  experiment %s: arm %s%s (ranker v%lld)\n", a.experiment().c_str(), a.arm().c_str(),
                 a.forced() ? " (forced)" : "", static_cast<long long>(resp.versions().ranker()));
   }
+  if (resp.has_best_relevance_probability()) {
+    std::printf("  %s (best result P(Exact) %.2f)\n",
+                resp.no_good_match() ? "NO GOOD MATCH: nothing in the catalog is likely what was asked for"
+                                     : "good match",
+                resp.best_relevance_probability());
+  }
   int pos = 0;
   for (const SearchResult& r : resp.results()) {
-    std::printf("  %2d. %s %9.2f  %-14.14s %-9s score %.3f  [#%llu]\n", ++pos, Fit(r.title(), 56).c_str(),
-                r.price(), r.category().c_str(), ConditionName(r.condition()), r.score(),
-                static_cast<unsigned long long>(r.listing_id()));
+    std::printf("  %2d. %s %9.2f  %-14.14s %-9s score %.3f", ++pos, Fit(r.title(), 56).c_str(),
+                r.price(), r.category().c_str(), ConditionName(r.condition()), r.score());
+    if (r.has_relevance_probability()) std::printf(" P(Exact) %.2f", r.relevance_probability());
+    std::printf("  [#%llu]\n", static_cast<unsigned long long>(r.listing_id()));
   }
   if (resp.results_size() == 0) std::printf("  (no results)\n");
   if (absl::GetFlag(FLAGS_explain)) {

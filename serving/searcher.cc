@@ -131,6 +131,10 @@ struct Searcher::RequestContext {
   std::vector<size_t> order;
   std::vector<float> score;         // what the page is ordered by
   std::vector<float> ranker_score;  // 0 when not ranked
+  // Calibrated P(Exact) per candidate, -1 when not ranked or not calibrated; the best one.
+  std::vector<float> probability;
+  float best_probability = -1;
+  bool no_good_match = false;
   absl::flat_hash_map<size_t, int> fused_rank;  // 1-based position among the kept
   absl::flat_hash_map<size_t, std::vector<std::pair<std::string, float>>> explain;  // debug only
 
@@ -261,6 +265,7 @@ absl::Status Searcher::Rank(RequestContext* ctx) const {
   ctx->score.resize(candidates.size());
   for (size_t i = 0; i < candidates.size(); ++i) ctx->score[i] = candidates[i].fused_score;
   ctx->ranker_score.assign(candidates.size(), 0.0f);
+  ctx->probability.assign(candidates.size(), -1.0f);
   for (size_t j = 0; j < kept.size(); ++j) ctx->fused_rank[kept[j]] = static_cast<int>(j + 1);
   ctx->order = kept;
   const ServingState& state = ctx->state;
@@ -284,6 +289,8 @@ absl::Status Searcher::Rank(RequestContext* ctx) const {
   t = std::chrono::steady_clock::now();
   MS_ASSIGN_OR_RETURN(std::vector<float> s, ctx->ranker->Score(batch.features));
   ctx->timer.Record("ranker", t);
+  const RelevanceCalibration* calibration =
+      ctx->options.relevance_calibration ? ctx->ranker->calibration() : nullptr;
   // The batch holds the kept candidates in fused order.
   absl::flat_hash_map<uint64_t, size_t> at;
   for (size_t j = 0; j < depth; ++j) at[candidates[kept[j]].listing_id] = kept[j];
@@ -291,6 +298,10 @@ absl::Status Searcher::Rank(RequestContext* ctx) const {
   for (size_t j = 0; j < batch.candidates.size(); ++j) {
     const size_t i = at.at(batch.candidates[j].listing_id);
     ctx->ranker_score[i] = s[j];
+    if (calibration != nullptr) {
+      ctx->probability[i] = calibration->Probability(s[j]);
+      ctx->best_probability = std::max(ctx->best_probability, ctx->probability[i]);
+    }
     if (ctx->request.debug()) {
       ctx->explain[i] = ExplainFeatures(batch.features.row(static_cast<int64_t>(j)));
     }
@@ -298,6 +309,11 @@ absl::Status Searcher::Rank(RequestContext* ctx) const {
                       ctx->listings[i]->listed_at_unix(), s[j]});
   }
   ranked = ApplyBusinessRules(std::move(ranked), ctx->options.rules, NowUnixMs() / 1000);
+  // Filters and an empty page do not matter here: "no good match" is about the ranked set
+  // (no candidate survived: nothing was ranked, and the empty page speaks for itself).
+  if (calibration != nullptr && !batch.candidates.empty()) {
+    ctx->no_good_match = calibration->NoGoodMatch(ctx->best_probability);
+  }
   std::vector<size_t> reordered;
   absl::flat_hash_set<size_t> placed;
   for (const RankedListing& r : ranked) {
@@ -328,6 +344,7 @@ void Searcher::Paginate(const RequestContext& ctx, SearchResponse* resp) const {
     r->set_condition(l.condition());
     r->set_city(l.city());
     r->set_score(ctx.score[i]);
+    if (ctx.probability[i] >= 0) r->set_relevance_probability(ctx.probability[i]);
     if (req.debug()) {
       const Candidate& c = ctx.candidates()[i];
       StageScores* d = r->mutable_debug();
@@ -342,6 +359,10 @@ void Searcher::Paginate(const RequestContext& ctx, SearchResponse* resp) const {
         for (const auto& [name, value] : e->second) (*d->mutable_features())[name] = value;
       }
     }
+  }
+  if (ctx.best_probability >= 0) {
+    resp->set_best_relevance_probability(ctx.best_probability);
+    resp->set_no_good_match(ctx.no_good_match);
   }
   if (more && end < kMaxResultDepth) {
     resp->set_next_page_token(EncodePageToken(req, end, ctx.state.versions.index()));

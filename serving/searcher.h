@@ -85,6 +85,9 @@ class Searcher {
     bool concurrent_legs = false;
     bool concurrent_filtered_legs_when_idle = true;
     bool correct_ann_query = true;  // RetrievalOptions::correct_ann_query
+    // Results carry the ranker's calibrated relevance_probability and the response its
+    // no_good_match flag, when the ranker's artifact has a calibration.
+    bool relevance_calibration = true;
     FusionOptions fusion;
     bool use_ranker = true;   // rank with the loaded ranker (if any)
     // An experiment arm's ranker version instead of the served one (null: the served one). It

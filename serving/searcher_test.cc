@@ -1,9 +1,11 @@
 #include "serving/searcher.h"
 
+#include <filesystem>
 #include <map>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "features/npy_io.h"
 #include "gtest/gtest.h"
 #include "ranking/ranking_features.h"
 #include "retrieval/fake_model_runner.h"
@@ -208,7 +210,11 @@ TEST_F(SearcherOverFakes, PagesFollowOneAnotherWithoutOverlap) {
 // The ranker reorders the best rank_depth survivors from the inputs the reader returned for
 // exactly those; the rest follow in fused order.
 // A ranker that scores the least similar highest: the opposite of the fused (ANN) order.
-std::shared_ptr<const Ranker> ReverseSimilarityRanker(int64_t listing_tower_version) {
+// With `calibration_dir` (holding calibration_{scores,probabilities}.npy) the ranker has a
+// relevance calibration with that no-match threshold.
+std::shared_ptr<const Ranker> ReverseSimilarityRanker(int64_t listing_tower_version,
+                                                      const std::string& calibration_dir = "fake",
+                                                      double no_match_threshold = -1) {
   constexpr int kSim = kRankRetrievalBegin + 0;  // query·listing embedding similarity
   ModelManifest m;
   m.set_model_name("ranker");
@@ -219,6 +225,7 @@ std::shared_ptr<const Ranker> ReverseSimilarityRanker(int64_t listing_tower_vers
   in->add_shape(kRankingFeatureDim);
   (*m.mutable_metrics())["ranking_feature_version"] = kRankingFeatureVersion;
   (*m.mutable_metrics())["listing_tower_version"] = listing_tower_version;
+  if (no_match_threshold >= 0) (*m.mutable_metrics())["no_match_threshold"] = no_match_threshold;
   auto runner = std::make_unique<FakeModelRunner>(
       m, [](absl::Span<const InputTensor> x) -> absl::StatusOr<FloatMatrix> {
         const auto* f = static_cast<const float*>(x[0].data);
@@ -227,12 +234,72 @@ std::shared_ptr<const Ranker> ReverseSimilarityRanker(int64_t listing_tower_vers
         out.cols = 1;
         for (int64_t r = 0; r < out.rows; ++r) out.data.push_back(-f[r * kRankingFeatureDim + kSim]);
         return out;
-      });
+      },
+      calibration_dir);
   Ranker::Options ro;
   ro.warmup_batch_sizes = {};
   auto ranker = Ranker::Create(std::move(runner), ro);
   EXPECT_TRUE(ranker.ok()) << ranker.status();
   return ranker.ok() ? std::shared_ptr<const Ranker>(std::move(*ranker)) : nullptr;
+}
+
+// A calibrated ranker: each ranked result carries P(Exact) through the calibration, the
+// response the best of them and whether it is below the threshold; off by option.
+TEST_F(SearcherOverFakes, CalibratedRankerReturnsProbabilitiesAndNoGoodMatch) {
+  const std::string dir = ::testing::TempDir() + "/calibrated_ranker";
+  std::filesystem::create_directories(dir);
+  // Scores are -similarity, in [-1, 1]: P(Exact) = (score + 1) / 2.
+  ASSERT_TRUE(WriteNpy(dir + "/calibration_scores.npy", std::vector<float>{-1, 1}, {2}).ok());
+  ASSERT_TRUE(WriteNpy(dir + "/calibration_probabilities.npy", std::vector<float>{0, 1}, {2}).ok());
+  const std::unique_ptr<Searcher> searcher = Serving();
+  SearchRequest r;
+  r.set_query("grey fabric sofa");
+  r.set_page_size(2);  // the best probability is over every ranked candidate, not the page
+  for (double threshold : {0.0, 1.0}) {
+    Searcher::Options arm = searcher->options();
+    arm.ranker = ReverseSimilarityRanker(1, dir, threshold);
+    ASSERT_NE(arm.ranker, nullptr);
+    ASSERT_NE(arm.ranker->calibration(), nullptr);
+    SearchResponse resp;
+    ASSERT_TRUE(searcher->Search(r, &resp, nullptr, nullptr, &arm).ok());
+    ASSERT_EQ(resp.results_size(), 2);
+    float best = -1;
+    for (const SearchResult& res : resp.results()) {
+      ASSERT_TRUE(res.has_relevance_probability()) << res.listing_id();
+      EXPECT_NEAR(res.relevance_probability(), (res.score() + 1) / 2, 1e-5) << res.listing_id();
+      best = std::max(best, res.relevance_probability());
+    }
+    ASSERT_TRUE(resp.has_best_relevance_probability());
+    EXPECT_GE(resp.best_relevance_probability(), best);
+    EXPECT_LT(resp.best_relevance_probability(), 1.0f);
+    EXPECT_EQ(resp.no_good_match(), threshold == 1.0) << threshold;
+    // Off: no probabilities, no flag.
+    arm.relevance_calibration = false;
+    ASSERT_TRUE(searcher->Search(r, &resp, nullptr, nullptr, &arm).ok());
+    EXPECT_FALSE(resp.results(0).has_relevance_probability());
+    EXPECT_FALSE(resp.has_best_relevance_probability());
+    EXPECT_FALSE(resp.no_good_match());
+  }
+  // A ranker without calibration: neither.
+  Searcher::Options arm = searcher->options();
+  arm.ranker = ReverseSimilarityRanker(1);
+  SearchResponse resp;
+  ASSERT_TRUE(searcher->Search(r, &resp, nullptr, nullptr, &arm).ok());
+  EXPECT_EQ(arm.ranker->calibration(), nullptr);
+  EXPECT_FALSE(resp.results(0).has_relevance_probability());
+  EXPECT_FALSE(resp.no_good_match());
+  // Knots without a threshold fail the ranker's load.
+  ModelManifest m = arm.ranker->manifest();
+  Ranker::Options no_warmup;
+  no_warmup.warmup_batch_sizes = {};
+  auto broken = Ranker::Create(
+      std::make_unique<FakeModelRunner>(
+          m, [](absl::Span<const InputTensor>) -> absl::StatusOr<FloatMatrix> { return FloatMatrix(); },
+          dir),
+      no_warmup);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(std::string(broken.status().message()).find("no_match_threshold"), std::string::npos)
+      << broken.status();
 }
 
 // An experiment arm's options for one request: another ranker version (only with an index of

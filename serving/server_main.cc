@@ -111,6 +111,10 @@ ABSL_FLAG(bool, concurrent_legs, false,
 ABSL_FLAG(bool, correct_ann_query, true,
           "the query tower also reads the query with its unknown words spell-corrected by the "
           "lexical index's dictionary (typo robustness of the two-tower leg; see the README)");
+ABSL_FLAG(bool, relevance_calibration, true,
+          "return each ranked result's calibrated probability of being an Exact match and flag "
+          "a response whose best candidate is below the ranker's no_match_threshold "
+          "(no_good_match); needs a ranker trained with calibration (see the README)");
 ABSL_FLAG(bool, concurrent_filtered_legs_when_idle, true,
           "for a filtered request, run the BM25 leg on a thread of its own while the query tower "
           "and FAISS run when a serving thread is idle as the request starts (a spare core cuts "
@@ -249,6 +253,7 @@ int Run() {
   opts.concurrent_legs = absl::GetFlag(FLAGS_concurrent_legs);
   opts.concurrent_filtered_legs_when_idle = absl::GetFlag(FLAGS_concurrent_filtered_legs_when_idle);
   opts.correct_ann_query = absl::GetFlag(FLAGS_correct_ann_query);
+  opts.relevance_calibration = absl::GetFlag(FLAGS_relevance_calibration);
   const std::string mode = absl::GetFlag(FLAGS_retrieval);
   if (mode == "ann") {
     opts.mode = RetrievalMode::kAnnOnly;

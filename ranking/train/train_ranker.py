@@ -85,6 +85,14 @@ class Split:
         s.max_len = int(sizes.max()) if len(sizes) else 0
         return s
 
+    def exact_padded(self, groups, L):
+        """[B, L] float: 1 where the row is an Exact listing of its query (padding 0)."""
+        out = np.zeros((len(groups), L), dtype=np.float32)
+        for i, g in enumerate(groups):
+            a, b = self.offsets[g], self.offsets[g + 1]
+            out[i, :b - a] = self.labels[a:b] == 3
+        return torch.from_numpy(out)
+
     def padded(self, groups, click_gain=0.0):
         """x [B, L, D], target gains [B, L], mask [B, L] (True = real row)."""
         lens = [int(self.offsets[g + 1] - self.offsets[g]) for g in groups]
@@ -184,9 +192,12 @@ def train(train_split, valid_split, args, log=print):
                         product_proj=args.product_proj)
     model.set_standardization(torch.from_numpy(train_split.features))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    # Groups with some positive gain carry the listwise signal.
+    # Groups with some positive gain carry the listwise signal; with the pointwise term, every
+    # group with candidates does (one whose candidates hold no Exact listing is exactly the
+    # page "no good match" is for).
     useful = [g for g in range(train_split.num_groups)
-              if GAINS[train_split.labels[train_split.offsets[g]:train_split.offsets[g + 1]]].sum() > 0]
+              if (args.pointwise_weight > 0 and train_split.offsets[g + 1] > train_split.offsets[g]) or
+              GAINS[train_split.labels[train_split.offsets[g]:train_split.offsets[g + 1]]].sum() > 0]
     best, best_state, bad, history = -1.0, None, 0, []
     batches = (len(useful) + args.batch - 1) // args.batch
     evals = max(1, args.evals_per_epoch)
@@ -207,6 +218,13 @@ def train(train_split, valid_split, args, log=print):
                 loss = lambdarank_loss(scores, gain, mask, idcg)
             else:
                 loss = listwise_softmax_loss(scores, gain, mask)
+            if args.pointwise_weight > 0:
+                # Listwise losses fix only the order within a query; this term gives the score
+                # an absolute meaning (sigmoid(score) ~ P(Exact)), which the calibration and the
+                # no-match threshold compare across queries.
+                exact = train_split.exact_padded(groups, L)
+                loss = loss + args.pointwise_weight * torch.nn.functional.binary_cross_entropy_with_logits(
+                    scores[mask], exact[mask])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -298,6 +316,85 @@ def parity_fixture(model, scripted, split, min_rows=300):
     }, diff
 
 
+def top_rows(scores, split, k):
+    """Row indexes of each group's k best rows by score (ties keep the stored order), as
+    [(group, rows)]; groups without rows are left out."""
+    out = []
+    for g in range(split.num_groups):
+        a, b = split.offsets[g], split.offsets[g + 1]
+        if b > a:
+            out.append((g, a + np.argsort(-scores[a:b], kind="stable")[:k]))
+    return out
+
+
+def isotonic_knots(x, y):
+    """Isotonic regression of y on x by pool-adjacent-violators: returns knots (block mean x,
+    strictly increasing; block mean y, non-decreasing). Equal x values are pooled first so
+    knots never share a score. Written here (20 lines) rather than adding scikit-learn to
+    the environment for one function."""
+    order = np.argsort(x, kind="stable")
+    xs, ys = x[order].astype(np.float64), y[order].astype(np.float64)
+    blocks = []  # [sum_x, sum_y, weight]
+    i = 0
+    while i < len(xs):
+        j = i
+        while j + 1 < len(xs) and xs[j + 1] == xs[i]:
+            j += 1
+        blocks.append([xs[i] * (j - i + 1), ys[i:j + 1].sum(), float(j - i + 1)])
+        while len(blocks) >= 2 and blocks[-2][1] / blocks[-2][2] > blocks[-1][1] / blocks[-1][2]:
+            last = blocks.pop()
+            for t in range(3):
+                blocks[-1][t] += last[t]
+        i = j + 1
+    kx = np.array([b[0] / b[2] for b in blocks], dtype=np.float32)
+    ky = np.array([b[1] / b[2] for b in blocks], dtype=np.float32)
+    # float32 may merge centroids that differed in float64: keep the last of equal scores.
+    keep = np.append(kx[1:] > kx[:-1], True)
+    return kx[keep], np.maximum.accumulate(ky[keep])
+
+
+def calibrated(knots, scores):
+    """The C++ RelevanceCalibration::Probability (linear between knots, flat beyond)."""
+    return np.interp(scores, knots[0], knots[1]).astype(np.float32)
+
+
+def expected_calibration_error(prob, label, bins=10):
+    """Equal-width bins over [0, 1]: sum over bins of share x |mean predicted - observed|."""
+    idx = np.minimum((prob * bins).astype(int), bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            ece += m.mean() * abs(float(prob[m].mean()) - float(label[m].mean()))
+    return ece
+
+
+def fit_calibration(scores, split, top_k, fire_share):
+    """P(Exact) of a result from its ranker score, fitted on each validation query's top_k
+    results (the rows a buyer sees: the unjudged rows there are not Exact, since every Exact
+    listing is judged), and the no-match threshold: the best result's probability below which
+    at most fire_share of the validation queries (each of which has an Exact listing in the
+    catalog) would be flagged."""
+    tops = top_rows(scores, split, top_k)
+    rows = np.concatenate([r for _, r in tops]) if tops else np.zeros(0, np.int64)
+    if len(rows) == 0:
+        raise SystemExit("train_ranker: no validation candidates to calibrate on")
+    exact = (split.labels[rows] == 3).astype(np.float64)
+    knots = isotonic_knots(scores[rows], exact)
+    prob = calibrated(knots, scores[rows])
+    best = np.sort(np.array([calibrated(knots, scores[r[:1]])[0] for _, r in tops]))
+    # Fire when best < threshold: at most floor(fire_share * n) validation queries lie below.
+    threshold = float(best[int(np.floor(fire_share * len(best)))]) if len(best) else 0.0
+    return knots, threshold, {
+        "calibration_rows_valid": float(len(rows)),
+        "calibration_ece_valid": expected_calibration_error(prob, exact),
+        "calibration_knots": float(len(knots[0])),
+        "no_match_threshold": threshold,
+        "no_match_fire_valid": float(np.mean(best < threshold)) if len(best) else 0.0,
+        "calibration_top_k": float(top_k),
+    }
+
+
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data_dir", default="var")
@@ -321,6 +418,14 @@ def parse_args(argv=None):
     ap.add_argument("--click_gain", type=float, default=0.0,
                     help="added to the target gain of clicked (query, listing) pairs of the click "
                          "log; 0 = labels only")
+    ap.add_argument("--pointwise_weight", type=float, default=0.5,
+                    help="weight of a pointwise term (logistic loss of each candidate being Exact) "
+                         "added to the listwise loss, so scores mean the same across queries; 0 = "
+                         "listwise only")
+    ap.add_argument("--calibration_top_k", type=int, default=10,
+                    help="the calibration is fitted on each validation query's top k results")
+    ap.add_argument("--no_match_fire_share", type=float, default=0.01,
+                    help="the no-match threshold flags at most this share of validation queries")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--summary_json", default="", help="also write the summary as JSON here")
@@ -367,6 +472,18 @@ def main(argv=None):
     if parity_diff > 1e-5:
         raise SystemExit("train_ranker: TorchScript differs from eager by %.3g" % parity_diff)
 
+    valid_scores = score_split(model, splits["valid"])
+    knots, threshold, calib = fit_calibration(valid_scores, splits["valid"], args.calibration_top_k,
+                                              args.no_match_fire_share)
+    extra["calibration_scores.npy"] = knots[0]
+    extra["calibration_probabilities.npy"] = knots[1]
+    test_scores = score_split(model, splits["test"])
+    test_tops = top_rows(test_scores, splits["test"], args.calibration_top_k)
+    if test_tops:
+        rows = np.concatenate([r for _, r in test_tops])
+        calib["calibration_ece_test"] = expected_calibration_error(
+            calibrated(knots, test_scores[rows]), (splits["test"].labels[rows] == 3).astype(np.float64))
+
     flops = flops_per_candidate(model)
     metrics = {
         "valid_ndcg10": best_valid,
@@ -382,6 +499,7 @@ def main(argv=None):
         "evaluations": float(len(history)),
         "click_gain": args.click_gain,
     }
+    metrics.update(calib)
     aoti = ranker_export(model, extra["parity_features.npy"][:64]) if args.format == "aoti" else None
     path = write_artifact(os.path.join(args.data_dir, "models"), scripted, D, meta["featurizer_version"],
                           int(meta.get("embedding_dim", 64)), metrics, extra, aoti=aoti)
@@ -400,8 +518,9 @@ def main(argv=None):
               D, "dropped" if model.project and model.proj_dim == 0 else
               ("projected to %d" % model.proj_dim if model.project else "kept"),
               args.cross_layers, model.width, "-".join(str(h) for h in args.hidden), num_parameters(model)))
-    print("  loss                 %s%s" % (args.loss, " + clicks (gain %.3g)" % args.click_gain
-                                           if args.click_gain > 0 else ""))
+    print("  loss                 %s%s%s" % (
+        args.loss, " + clicks (gain %.3g)" % args.click_gain if args.click_gain > 0 else "",
+        " + %.3g x pointwise logistic (Exact)" % args.pointwise_weight if args.pointwise_weight > 0 else ""))
     print("  evaluations          %d, %d per epoch (best valid NDCG@10 %.4f)" % (
         len(history), args.evals_per_epoch, best_valid))
     print("  NDCG@10 valid        hybrid %.4f -> ranked %.4f (%+.4f)" % (
@@ -411,6 +530,11 @@ def main(argv=None):
     print("  FLOPs per candidate  %.3f MFLOP" % (flops / 1e6))
     print("  TorchScript vs eager max |diff| %.3g on %d parity rows" % (
         parity_diff, len(extra["parity_scores.npy"])))
+    print("  calibration          P(Exact) isotonic on %d valid top-%d rows, %d knots; ECE valid %.4f, "
+          "test %.4f" % (calib["calibration_rows_valid"], args.calibration_top_k, calib["calibration_knots"],
+                         calib["calibration_ece_valid"], calib.get("calibration_ece_test", float("nan"))))
+    print("  no-match threshold   best result P(Exact) < %.4f (flags %.1f%% of valid queries)" % (
+        threshold, 100 * calib["no_match_fire_valid"]))
     print("  training time        %.1f s" % train_s)
     print("  artifact             %s" % path)
     if args.summary_json:
