@@ -25,6 +25,8 @@ if [ -f bench/ranking_bench.sh ]; then
   bash bench/ranking_bench.sh "$R" 2>&1 | tee var/bench/ranking.txt
   echo "== search quality: per query kind, both Recall@100 definitions, typo'd queries per kind"
   "$BIN/bench/quality_bench" --data_dir="$R" 2>&1 | tee var/bench/quality.txt
+  echo "== no good match: queries for product types the catalog does not carry"
+  bash bench/no_match_bench.sh var/bench/heldout 2>&1 | tee var/bench/no_match.txt
   echo "== model runtimes: AOTInductor vs the TorchScript fallback, same artifacts, one thread"
   "$BIN/bench/model_runtime_bench" --data_dir="$R" 2>&1 | tee var/bench/model_runtime.txt
 fi
