@@ -72,6 +72,14 @@ if IFS=$'\t' read -r clean typo _ < "$DATA/run/typo_examples.txt"; then
   "$BIN/serving/search_cli" --target="$TARGET" --query="$typo" --page_size=5 | sed 's/^/  /'
 fi
 
+printf '\n== knowing when nothing matches: two things the marketplace does not carry and one it does\n'
+printf '   (no_good_match: the best candidate'"'"'s calibrated P(Exact) is below the ranker'"'"'s threshold;\n'
+printf '   the receiver is missed: a Yamaha guitar looks half right to the ranker, see the README)\n'
+for q in "lawn mower" "yamaha av receiver" "grey sofa"; do
+  echo
+  "$BIN/serving/search_cli" --target="$TARGET" --query="$q" --page_size=3 | sed 's/^/  /'
+done
+
 printf '\n== what the ranker changed, for one sample query (order before ranking = fused retrieval)\n'
 "$BIN/serving/search_cli" --target="$TARGET" --query="$(head -1 "$DATA/run/samples.txt" | cut -f1)" \
   --page_size=10 --explain | sed 's/^/  /'
