@@ -3,6 +3,12 @@
 //
 // <out_dir>/listing_{ids,tok,off,cat,dense}.npy   every listing in the store, in id order
 // <out_dir>/q_<split>_{ids,tok,off}.npy           queries of each split
+// <out_dir>/q_train_typo_{tok,off}.npy            per train query (same rows), the query with
+//                                                 one typo (datasets/query_typos: swaps,
+//                                                 deletions and doublings in turn; keyboard
+//                                                 substitutions and insertions are kept for
+//                                                 evaluation); the query itself when the
+//                                                 typo cannot apply
 // <out_dir>/pairs_<split>.npy                     int64 [M, 3]: query row, listing row, ESCI grade 0..3
 // <out_dir>/clicks_train.npy                      int64 [C, 4]: query row, listing row, position, clicked
 // <out_dir>/meta.txt                              featurizer version and tensor sizes
@@ -20,12 +26,14 @@
 #include "common/progress.h"
 #include "common/status_macros.h"
 #include "datasets/catalog_reader.h"
+#include "datasets/query_typos.h"
 #include "features/feature_store.h"
 #include "features/featurizer.h"
 #include "features/npy_io.h"
 
 ABSL_FLAG(std::string, data_dir, "var", "data directory (store/ and catalog/ in)");
 ABSL_FLAG(std::string, out_dir, "", "output directory (default <data_dir>/training)");
+ABSL_FLAG(uint64_t, typo_seed, 7, "seed of the train queries' typo'd copies (q_train_typo_*)");
 
 namespace marketsearch {
 namespace {
@@ -89,14 +97,25 @@ absl::Status Run() {
   std::printf("export_training summary\n  listings          %lld\n", static_cast<long long>(n));
   for (const std::string split : {"train", "valid", "test"}) {
     std::vector<uint64_t> qids;
-    Ragged qtext;
+    Ragged qtext, typo_text;
     std::vector<int64_t> pairs;
+    int64_t typos = 0;
     int64_t missing = 0;
     for (const QueryRecord& q : queries) {
       if (q.split != split) continue;
       const int64_t qrow = static_cast<int64_t>(qids.size());
       qids.push_back(q.query_id);
       qtext.Add(QueryFeatureIds(q.text));
+      if (split == std::string("train")) {
+        // The kinds training sees; quality_bench's keyboard and insertion typos stay unseen.
+        static constexpr TypoKind kTrainKinds[] = {TypoKind::kSwap, TypoKind::kDeletion,
+                                                   TypoKind::kDoubling};
+        bool changed = false;
+        const std::string typo =
+            WithTypo(q.text, kTrainKinds[qrow % 3], absl::GetFlag(FLAGS_typo_seed), &changed);
+        typo_text.Add(QueryFeatureIds(changed ? typo : q.text));
+        typos += changed;
+      }
       auto it = by_query.find(q.query_id);
       if (it == by_query.end()) continue;
       for (const auto& [lid, label] : it->second) {
@@ -112,6 +131,12 @@ absl::Status Run() {
     const int64_t np = static_cast<int64_t>(pairs.size() / 3);
     MS_RETURN_IF_ERROR(WriteNpy(out + "/q_" + split + "_ids.npy", qids, {nq}));
     MS_RETURN_IF_ERROR(qtext.Write(out + "/q_" + split));
+    if (split == std::string("train")) {
+      MS_RETURN_IF_ERROR(typo_text.Write(out + "/q_train_typo"));
+      absl::StrAppend(&meta, "train_typo_queries=", typos, "\n");
+      std::printf("  train queries with a typo'd copy (swap / deletion / doubling): %lld\n",
+                  static_cast<long long>(typos));
+    }
     MS_RETURN_IF_ERROR(WriteNpy(out + "/pairs_" + split + ".npy", pairs, {np, 3}));
     absl::StrAppend(&meta, "queries_", split, "=", nq, "\npairs_", split, "=", np, "\n");
     std::printf("  %-6s queries    %lld  judged pairs %lld  (judged listings not in store: %lld)\n",

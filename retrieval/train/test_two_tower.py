@@ -55,6 +55,24 @@ def write_problem(d, n_listings=300, vocab=2000, seed=0):
             f.write("%s=%d\n" % (k, v))
 
 
+def test_typo_copies_stack_after_the_clean_train_bags(tmp_path):
+    d = str(tmp_path / "training")
+    write_problem(d)
+    clean = train_two_tower.load(d)
+    assert "q_train_all_tok" not in clean  # no typo'd copies: clean queries only
+    # Typo'd copy of train query r: its first token + 5000 (bags of one token each).
+    n = len(clean["q_train_ids"])
+    first = [int(clean["q_train_tok"][int(clean["q_train_off"][r])]) for r in range(n)]
+    np.save(os.path.join(d, "q_train_typo_tok.npy"), np.array([t + 5000 for t in first], dtype=np.int64))
+    np.save(os.path.join(d, "q_train_typo_off.npy"), np.arange(n + 1, dtype=np.int64))
+    data = train_two_tower.load(d)
+    for r in (0, 7, n - 1):
+        tok, off = bag_slice(data["q_train_all_tok"], data["q_train_all_off"], torch.tensor([r, r + n]))
+        clean_tok, _ = bag_slice(data["q_train_tok"], data["q_train_off"], torch.tensor([r]))
+        assert tok[:int(off[1])].tolist() == clean_tok.tolist()
+        assert tok[int(off[1]):].tolist() == [first[r] + 5000]
+
+
 def test_trains_and_exports_verifiable_artifacts(tmp_path):
     data = str(tmp_path / "data")
     write_problem(os.path.join(data, "training"))

@@ -9,6 +9,8 @@ towers (common/model_artifact.py): torch.export + AOTInductor packages that the 
 Loss: in-batch softmax over (query, Exact listing) pairs with a learned temperature, plus
 one mined hard negative per query (a judged Substitute/Complement/Irrelevant listing that
 the current model scores highest). Early stopping on validation Recall@100.
+Typo augmentation (--typo_share): a share of each batch's train queries is read through its
+typo'd copy from export_training (swapped, dropped or doubled letter), with the same positives.
 """
 import argparse
 import os
@@ -51,6 +53,14 @@ def load(training_dir):
         data["q_%s_tok" % split] = torch.from_numpy(npy("q_%s_tok" % split))
         data["q_%s_off" % split] = torch.from_numpy(npy("q_%s_off" % split))
         data["pairs_%s" % split] = torch.from_numpy(npy("pairs_%s" % split))
+    # Typo'd copies of the train queries (export_training), stacked after the clean bags: row
+    # r's copy is bag r + N of q_train_all.
+    if os.path.exists(os.path.join(training_dir, "q_train_typo_tok.npy")):
+        typo_tok = torch.from_numpy(npy("q_train_typo_tok"))
+        typo_off = torch.from_numpy(npy("q_train_typo_off"))
+        clean_tok, clean_off = data["q_train_tok"], data["q_train_off"]
+        data["q_train_all_tok"] = torch.cat([clean_tok, typo_tok])
+        data["q_train_all_off"] = torch.cat([clean_off, typo_off[1:] + clean_off[-1]])
     return data
 
 
@@ -153,6 +163,9 @@ def main(argv=None):
                     help="1: clicked listings of the click log are positives too")
     ap.add_argument("--positives_per_query", type=int, default=8,
                     help="Exact listings sampled per query per epoch (without replacement)")
+    ap.add_argument("--typo_share", type=float, default=0.3,
+                    help="share of each batch's train queries read through their typo'd copy "
+                         "(swap / deletion / doubling, export_training); 0 = clean queries only")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--format", choices=["aoti", "torchscript"], default="aoti",
@@ -246,7 +259,14 @@ def main(argv=None):
             negs = sorted({hard[q] for q in qs if q in hard})
             cand = torch.tensor(pos + negs, dtype=torch.long)
             qrows = torch.tensor(qs, dtype=torch.long)
-            qtok, qoff = bag_slice(d["q_train_tok"], d["q_train_off"], qrows)
+            if args.typo_share > 0 and "q_train_all_tok" in d:
+                # Some queries as a buyer who mistyped one word would send them: the same
+                # positives, so the tower learns to put the typo'd text where the clean one is.
+                typo = torch.from_numpy(rng.random(len(qs)) < args.typo_share)
+                bag_rows = qrows + typo.long() * len(d["q_train_ids"])
+                qtok, qoff = bag_slice(d["q_train_all_tok"], d["q_train_all_off"], bag_rows)
+            else:
+                qtok, qoff = bag_slice(d["q_train_tok"], d["q_train_off"], qrows)
             ltok, loff = bag_slice(d["listing_tok"], d["listing_off"], cand)
             q_emb = qt(qtok, qoff)
             l_emb = lt(ltok, loff, d["listing_cat"][cand], d["listing_dense"][cand])
