@@ -163,7 +163,7 @@ def main(argv=None):
                     help="1: clicked listings of the click log are positives too")
     ap.add_argument("--positives_per_query", type=int, default=8,
                     help="Exact listings sampled per query per epoch (without replacement)")
-    ap.add_argument("--typo_share", type=float, default=0.3,
+    ap.add_argument("--typo_share", type=float, default=0.15,
                     help="share of each batch's train queries read through their typo'd copy "
                          "(swap / deletion / doubling, export_training); 0 = clean queries only")
     ap.add_argument("--seed", type=int, default=7)
