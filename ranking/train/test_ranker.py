@@ -180,7 +180,13 @@ def test_trains_and_exports_verifiable_artifact(tmp_path, capsys):
     files = re.findall(r'files \{ name: "([^"]+)" sha256: "([0-9a-f]+)" bytes: (\d+) \}', manifest)
     names = {f for f, _, _ in files}
     assert {"model.pt", "parity_features.npy", "parity_scores.npy", "parity_offsets.npy",
-            "parity_query_ids.npy", "parity_listing_ids.npy"} <= names
+            "parity_query_ids.npy", "parity_listing_ids.npy", "calibration_scores.npy",
+            "calibration_probabilities.npy"} <= names
+    assert 'key: "no_match_threshold"' in manifest
+    knots = np.load(os.path.join(art, "calibration_scores.npy"))
+    probs = np.load(os.path.join(art, "calibration_probabilities.npy"))
+    assert knots.dtype == np.float32 and probs.dtype == np.float32 and len(knots) == len(probs)
+    assert np.all(np.diff(knots) > 0) and np.all(np.diff(probs) >= 0)
     for name, digest, size in files:
         p = os.path.join(art, name)
         assert sha256(p) == digest and os.path.getsize(p) == int(size)
@@ -201,6 +207,37 @@ def test_trains_and_exports_verifiable_artifact(tmp_path, capsys):
     assert os.path.isdir(os.path.join(data, "models", "ranker", "2"))
     assert before == {n: sha256(os.path.join(art, n)) for n in os.listdir(art)}
     assert not [e for e in os.listdir(os.path.join(data, "models", "ranker")) if e.startswith(".tmp")]
+
+
+def test_isotonic_knots_pool_violators_and_merge_equal_scores():
+    x = np.array([1.0, 2.0, 3.0, 4.0, 4.0, 5.0])
+    y = np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0])
+    kx, ky = train_ranker.isotonic_knots(x, y)
+    # (2, 1) and (3, 0) violate: pooled to (2.5, 0.5); the two 4s pool first to (4, 0.5), an
+    # equal mean, which is not a violation, so it stays a knot of its own.
+    assert kx.tolist() == [1.0, 2.5, 4.0, 5.0]
+    assert ky.tolist() == [0.0, 0.5, 0.5, 1.0]
+    # Probability between knots is linear and flat beyond them, as the C++ map.
+    p = train_ranker.calibrated((kx, ky), np.array([0.0, 1.75, 4.5, 9.0]))
+    assert np.allclose(p, [0.0, 0.25, 0.75, 1.0])
+
+
+def test_no_match_threshold_flags_at_most_the_share_of_valid_queries():
+    # 200 queries of 3 rows; the first row of query g scores g / 10, and is Exact when g >= 20.
+    n = 200
+    scores = np.zeros(3 * n, dtype=np.float32)
+    labels = np.zeros(3 * n, dtype=np.int64)
+    for g in range(n):
+        scores[3 * g] = g / 10.0
+        scores[3 * g + 1:3 * g + 3] = -5.0
+        labels[3 * g] = 3 if g >= 20 else 0
+    split = Split.synthetic(np.zeros((3 * n, 1)), np.arange(0, 3 * n + 1, 3), labels, np.ones(n))
+    for share in (0.01, 0.05):
+        knots, threshold, m = train_ranker.fit_calibration(scores, split, 10, share)
+        best = train_ranker.calibrated(knots, scores[0::3])
+        assert np.mean(best < threshold) <= share
+        assert m["no_match_fire_valid"] <= share
+        assert m["calibration_ece_valid"] < 0.05
 
 
 def test_refuses_metric_disagreement_with_cpp(tmp_path):

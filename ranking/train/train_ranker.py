@@ -4,7 +4,8 @@ features of every query's hybrid candidates) and exports it (common/model_artifa
 torch.export + AOTInductor package the server runs (format "aoti"), TorchScript beside it as
 the fallback, fixtures and the manifest:
 
-    <data_dir>/models/ranker/<v>/{model.pt2, model.pt, MANIFEST, parity_*.npy, load_check_*.npy}
+    <data_dir>/models/ranker/<v>/{model.pt2, model.pt, MANIFEST, parity_*.npy, load_check_*.npy,
+                                  calibration_*.npy}
 
 Model: ranker_model.RankerModel (DCN-V2 cross layers + MLP, standardisation baked in).
 Loss: listwise softmax cross-entropy per query: the target distribution over the query's
@@ -12,6 +13,12 @@ candidates is proportional to their ESCI gains (Exact 1, Substitute 0.1, Complem
 Irrelevant/unjudged 0), i.e. the NDCG gains; queries without any positive gain among their
 candidates carry no signal and are skipped. `--loss=lambdarank` uses pairwise logistic losses
 weighted by |delta NDCG@10| instead.
+Plus (--pointwise_weight, default 0.5) a logistic loss of each candidate being Exact, so that
+scores mean the same across queries, not only within one.
+Calibration: an isotonic map score -> P(Exact) fitted on each validation query's top 10 and
+the "no good match" threshold (the best result's probability below which at most 1% of the
+validation queries would be flagged) go into the artifact (calibration_scores.npy,
+calibration_probabilities.npy, metric no_match_threshold; ranking/relevance_calibration.h).
 Click log (train queries only): with --click_gain g > 0, a candidate that was shown and
 clicked on the simulated results page gets g added to its target gain (see --help).
 Early stopping on validation NDCG@10, computed exactly as experiments/metrics.h: linear ESCI
