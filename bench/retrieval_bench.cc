@@ -1,7 +1,8 @@
 // retrieval_bench: quality and speed of candidate generation on one data directory.
 //  - Recall@100 (Exact, capped) and NDCG@10 on a split for: Xapian BM25 alone, two-tower
 //    alone, and the hybrid merge (reciprocal-rank fusion and a score blend, side by side),
-//    also on the vocabulary-gap queries (no Exact listing's title shares a word with them);
+//    also on the vocabulary-gap queries (no Exact listing's title shares a word with them),
+//    and the served hybrid minus the better single leg, NDCG@10 with a paired-bootstrap CI;
 //  - query-tower latency p50/p99 on one thread, listing-tower throughput on 2 threads.
 // Everything runs through retrieval/candidate_generator.h, the code the server runs.
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include "common/versions.h"
 #include "datasets/catalog_reader.h"
 #include "experiments/metrics.h"
+#include "experiments/stats.h"
 #include "features/feature_store.h"
 #include "features/text_normalizer.h"
 #include "retrieval/candidate_generator.h"
@@ -40,6 +42,7 @@ struct Arm {
   std::string name;
   RetrievalOptions options;
   MeanMetric ndcg, recall, gap_recall;
+  std::vector<double> query_ndcg;  // per query, in evaluation order (paired across arms)
 };
 
 absl::Status Run() {
@@ -103,6 +106,7 @@ absl::Status Run() {
       std::vector<uint64_t> ranked;
       for (const Candidate& c : r.candidates) ranked.push_back(c.listing_id);
       a.ndcg.Add(NdcgAtK(ranked, it->second, 10));
+      a.query_ndcg.push_back(NdcgAtK(ranked, it->second, 10));
       const double rec = ExactRecallAtK(ranked, it->second, 100);
       if (rec >= 0) {
         a.recall.Add(rec);
@@ -119,6 +123,15 @@ absl::Status Run() {
                 a.gap_recall.mean());
   }
   std::printf("  hybrid (RRF) - BM25 Recall@100: %+.4f\n", arms[2].recall.mean() - arms[0].recall.mean());
+  // Is the served hybrid at least as good as its better leg on these queries? Per-query paired
+  // differences, percentile bootstrap over queries (fixed seed).
+  const Arm& best_leg = arms[0].ndcg.mean() >= arms[1].ndcg.mean() ? arms[0] : arms[1];
+  std::vector<double> diff(arms[2].query_ndcg.size());
+  for (size_t i = 0; i < diff.size(); ++i) diff[i] = arms[2].query_ndcg[i] - best_leg.query_ndcg[i];
+  const stats::MeanInterval d = stats::BootstrapMeanInterval(diff, 0.05, 2000, 2026);
+  std::printf("  hybrid (RRF 0.7) - best single leg (%s) NDCG@10: %+.4f, 95%% CI [%+.4f, %+.4f] "
+              "(paired bootstrap over %zu queries)\n",
+              best_leg.name.c_str(), d.mean, d.low, d.high, diff.size());
   const std::string p = absl::GetFlag(FLAGS_bench_prefix);
   std::printf("BENCH %srecall100_bm25 %.4f\nBENCH %srecall100_twotower %.4f\nBENCH %srecall100_hybrid %.4f\n",
               p.c_str(), arms[0].recall.mean(), p.c_str(), arms[1].recall.mean(), p.c_str(), arms[2].recall.mean());
@@ -126,6 +139,8 @@ absl::Status Run() {
               p.c_str(), arms[0].ndcg.mean(), p.c_str(), arms[1].ndcg.mean(), p.c_str(), arms[2].ndcg.mean());
   std::printf("BENCH %srecall100_gap_bm25 %.4f\nBENCH %srecall100_gap_twotower %.4f\n", p.c_str(),
               arms[0].gap_recall.mean(), p.c_str(), arms[1].gap_recall.mean());
+  std::printf("BENCH %shybrid_minus_best_leg %.4f\nBENCH %shybrid_minus_best_leg_lo %.4f\n", p.c_str(),
+              d.mean, p.c_str(), d.low);
   if (!absl::GetFlag(FLAGS_speed)) return absl::OkStatus();
 
   // Query tower latency, one thread (ModelRunner's default intra-op setting).

@@ -327,6 +327,30 @@ InterleavingResult AnalyzeInterleaving(absl::Span<const UserPreference> users, d
   return r;
 }
 
+MeanInterval BootstrapMeanInterval(absl::Span<const double> values, double alpha, int draws,
+                                   uint64_t seed) {
+  MeanInterval r;
+  if (values.empty()) return r;
+  r.mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+  if (draws < 1) return {r.mean, r.mean, r.mean};
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<size_t> pick(0, values.size() - 1);
+  std::vector<double> means(static_cast<size_t>(draws));
+  for (double& m : means) {
+    double sum = 0;
+    for (size_t i = 0; i < values.size(); ++i) sum += values[pick(rng)];
+    m = sum / static_cast<double>(values.size());
+  }
+  std::sort(means.begin(), means.end());
+  auto at = [&](double q) {
+    return means[std::min(means.size() - 1,
+                          static_cast<size_t>(std::floor(q * static_cast<double>(means.size()))))];
+  };
+  r.low = at(alpha / 2);
+  r.high = at(1 - alpha / 2);
+  return r;
+}
+
 const char* VerdictName(Verdict v) {
   switch (v) {
     case Verdict::kInvalid: return "invalid (sample ratio mismatch)";

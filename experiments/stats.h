@@ -145,6 +145,15 @@ struct InterleavingResult {
 InterleavingResult AnalyzeInterleaving(absl::Span<const UserPreference> users, double alpha = 0.05,
                                        int bootstrap_draws = 2000, uint64_t seed = 1);
 
+// Percentile-bootstrap confidence interval of the mean of `values` (e.g. per-query paired
+// differences of two rankers' NDCG@10 on the same queries): `draws` resamples of the values
+// with replacement, a fixed seed so a report is reproducible. Empty input gives all zeros.
+struct MeanInterval {
+  double mean = 0, low = 0, high = 0;
+};
+MeanInterval BootstrapMeanInterval(absl::Span<const double> values, double alpha = 0.05,
+                                   int draws = 2000, uint64_t seed = 1);
+
 // Two-sided exact binomial test of k successes in n trials at p = 1/2.
 double SignTestPValue(int64_t k, int64_t n);
 

@@ -192,6 +192,29 @@ TEST(StatsTest, CupedRemovesTheVarianceThePrePeriodPredicts) {
   EXPECT_NEAR(none.variance_ratio, 1, 1e-12);
 }
 
+TEST(StatsTest, BootstrapMeanIntervalCoversTheMeanAtTheNormalWidth) {
+  EXPECT_EQ(BootstrapMeanInterval({}).mean, 0);
+  const MeanInterval c = BootstrapMeanInterval({0.25, 0.25, 0.25});
+  EXPECT_DOUBLE_EQ(c.mean, 0.25);
+  EXPECT_DOUBLE_EQ(c.low, 0.25);
+  EXPECT_DOUBLE_EQ(c.high, 0.25);
+  // 400 values, mean 0.1, sd 0.5: the 95% interval is about mean +- 1.96 * 0.5 / 20.
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> normal(0.1, 0.5);
+  std::vector<double> v(400);
+  for (double& x : v) x = normal(rng);
+  const MeanInterval m = BootstrapMeanInterval(v, 0.05, 4000, 7);
+  const double half = 1.96 * 0.5 / 20;
+  EXPECT_LT(m.low, m.mean);
+  EXPECT_GT(m.high, m.mean);
+  EXPECT_NEAR(m.high - m.low, 2 * half, 0.2 * half);
+  EXPECT_NEAR((m.low + m.high) / 2, m.mean, 0.1 * half);
+  // Same seed, same interval.
+  const MeanInterval again = BootstrapMeanInterval(v, 0.05, 4000, 7);
+  EXPECT_EQ(again.low, m.low);
+  EXPECT_EQ(again.high, m.high);
+}
+
 TEST(StatsTest, VerdictFromPrimaryAndGuardrails) {
   const Difference win = Compare(0.30, 1e-6, 0.32, 1e-6);
   const Difference loss = Compare(0.30, 1e-6, 0.28, 1e-6);
