@@ -40,11 +40,11 @@ void AccessLog::Write(int64_t unix_ms, const absl::Status& status, double ms,
   const ServedVersions& v = response.versions();
   const std::string line = absl::StrFormat(
       "{\"ts_ms\":%d,\"request_id\":\"%s\",\"status\":\"%s\",\"ms\":%.3f,\"results\":%d,"
-      "\"candidates\":%d,\"filtered\":%s,\"legs\":\"%s\",\"stages\":{%s},"
+      "\"candidates\":%d,\"filtered\":%s,\"legs\":\"%s\",\"match\":\"%s\",\"stages\":{%s},"
       "\"versions\":{\"index\":%d,\"query_tower\":%d,\"lexical\":%d,\"ranker\":%d}}\n",
       unix_ms, response.request_id(), absl::StatusCodeToString(status.code()), ms, stats.results,
       stats.fused_candidates, stats.filtered ? "true" : "false",
-      stats.concurrent_legs ? "concurrent" : "sequential", stages, v.index(), v.query_tower(),
+      stats.concurrent_legs ? "concurrent" : "sequential", stats.match, stages, v.index(), v.query_tower(),
       v.lexical(), v.ranker());
   absl::MutexLock lock(&mu_);
   std::fputs(line.c_str(), file_);

@@ -27,6 +27,7 @@ TEST(AccessLog, WritesOneJsonLinePerSampledRequestWithoutBuyerText) {
   stats.results = 1;
   stats.fused_candidates = 312;
   stats.filtered = true;
+  stats.match = "none";
   ASSERT_TRUE((*log)->Sampled());
   (*log)->Write(1796160000123, absl::OkStatus(), 4.21, resp, stats);
   (*log)->Write(1796160000124, absl::DeadlineExceededError("x"), 2000, resp, stats);
@@ -38,6 +39,7 @@ TEST(AccessLog, WritesOneJsonLinePerSampledRequestWithoutBuyerText) {
   EXPECT_EQ(first,
             "{\"ts_ms\":1796160000123,\"request_id\":\"00ab\",\"status\":\"OK\",\"ms\":4.210,"
             "\"results\":1,\"candidates\":312,\"filtered\":true,\"legs\":\"sequential\","
+            "\"match\":\"none\","
             "\"stages\":{\"ann\":0.812,\"ranker\":0.200},"
             "\"versions\":{\"index\":3,\"query_tower\":0,\"lexical\":0,\"ranker\":5}}");
   EXPECT_NE(second.find("\"status\":\"DEADLINE_EXCEEDED\""), std::string::npos);

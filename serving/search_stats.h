@@ -20,6 +20,9 @@ struct SearchRequestStats {
   int64_t results = 0;
   bool filtered = false;         // the request had filters
   bool concurrent_legs = false;  // the two retrieval legs ran at the same time
+  // The response's match quality: "good", "none" (no_good_match) or "" when the ranker gave
+  // no calibrated probability (no calibration, calibration off, or nothing ranked).
+  std::string match;
 };
 
 }  // namespace marketsearch

@@ -181,6 +181,7 @@ absl::Status Searcher::SearchValidated(const SearchRequest& req, const ParsedQue
     stats->fused_candidates = static_cast<int64_t>(ctx.candidates().size());
     stats->kept_candidates = static_cast<int64_t>(ctx.kept.size());
     stats->results = resp->results_size();
+    if (resp->has_best_relevance_probability()) stats->match = resp->no_good_match() ? "none" : "good";
     stats->filtered = ctx.filtered;
     stats->concurrent_legs = ctx.retrieved.concurrent;
   }

@@ -261,8 +261,10 @@ TEST_F(SearcherOverFakes, CalibratedRankerReturnsProbabilitiesAndNoGoodMatch) {
     ASSERT_NE(arm.ranker, nullptr);
     ASSERT_NE(arm.ranker->calibration(), nullptr);
     SearchResponse resp;
-    ASSERT_TRUE(searcher->Search(r, &resp, nullptr, nullptr, &arm).ok());
+    SearchRequestStats stats;
+    ASSERT_TRUE(searcher->Search(r, &resp, &stats, nullptr, &arm).ok());
     ASSERT_EQ(resp.results_size(), 2);
+    EXPECT_EQ(stats.match, threshold == 1.0 ? "none" : "good");  // metrics and access log
     float best = -1;
     for (const SearchResult& res : resp.results()) {
       ASSERT_TRUE(res.has_relevance_probability()) << res.listing_id();
@@ -275,7 +277,9 @@ TEST_F(SearcherOverFakes, CalibratedRankerReturnsProbabilitiesAndNoGoodMatch) {
     EXPECT_EQ(resp.no_good_match(), threshold == 1.0) << threshold;
     // Off: no probabilities, no flag.
     arm.relevance_calibration = false;
-    ASSERT_TRUE(searcher->Search(r, &resp, nullptr, nullptr, &arm).ok());
+    stats = SearchRequestStats();
+    ASSERT_TRUE(searcher->Search(r, &resp, &stats, nullptr, &arm).ok());
+    EXPECT_EQ(stats.match, "");
     EXPECT_FALSE(resp.results(0).has_relevance_probability());
     EXPECT_FALSE(resp.has_best_relevance_probability());
     EXPECT_FALSE(resp.no_good_match());

@@ -58,6 +58,12 @@ struct ServerMetrics::Families {
                     .Help("Results returned per Search request.")
                     .Register(r)
                     .Add({}, CountBuckets())),
+        match(prometheus::BuildCounter()
+                  .Name("marketsearch_search_match_total")
+                  .Help("Search responses with a calibrated relevance probability, by match "
+                        "quality: good, or none (no_good_match: even the best candidate is "
+                        "unlikely to be what was asked for).")
+                  .Register(r)),
         version(prometheus::BuildGauge()
                     .Name("marketsearch_servable_version")
                     .Help("The version serving, by kind (index, lexical, ranker).")
@@ -115,6 +121,7 @@ struct ServerMetrics::Families {
   prometheus::Family<prometheus::Histogram>& stage_seconds;
   prometheus::Family<prometheus::Histogram>& candidates;
   prometheus::Histogram& results;
+  prometheus::Family<prometheus::Counter>& match;
   prometheus::Family<prometheus::Gauge>& version;
   prometheus::Family<prometheus::Gauge>& load_seconds;
   prometheus::Family<prometheus::Counter>& events;
@@ -164,6 +171,7 @@ void ServerMetrics::SearchDone(const SearchRequestStats& s) {
   f_->candidates.Add({{"source", "kept"}}, CountBuckets())
       .Observe(static_cast<double>(s.kept_candidates));
   f_->results.Observe(static_cast<double>(s.results));
+  if (!s.match.empty()) f_->match.Add({{"match", s.match}}).Increment();
 }
 
 void ServerMetrics::ServableEvent(absl::string_view kind, absl::string_view event) {

@@ -10,6 +10,9 @@
 //   marketsearch_search_candidates{source}               histogram: candidates per request
 //       (ann, lexical, fused, kept = after store and filters)
 //   marketsearch_search_results                          histogram: results returned
+//   marketsearch_search_match_total{match}               counter: calibrated responses by match
+//       quality (good, none = no_good_match); a rising "none" share means buyers ask for
+//       what the catalog does not carry, or the ranker/calibration went wrong
 //   marketsearch_servable_version{kind}                  gauge: the version serving
 //   marketsearch_servable_load_seconds{kind}             gauge: how long its load took
 //   marketsearch_servable_events_total{kind, event}      counter: loaded, failed, swapped

@@ -37,6 +37,7 @@ TEST(ServerMetrics, CountsRpcsShedsStagesAndVersions) {
   s.fused_candidates = 300;
   s.kept_candidates = 290;
   s.results = 10;
+  s.match = "none";
   m.SearchDone(s);
   m.ServableLoaded("index", 1.5);
   m.ServableServing("index", 7);
@@ -55,6 +56,8 @@ TEST(ServerMetrics, CountsRpcsShedsStagesAndVersions) {
   EXPECT_NEAR(Sample(t, "marketsearch_search_stage_duration_seconds_sum{stage=\"ann\"}"), 0.0008, 1e-9);
   EXPECT_EQ(Sample(t, "marketsearch_search_candidates_sum{source=\"lexical\"}"), 150);
   EXPECT_EQ(Sample(t, "marketsearch_search_results_sum"), 10);
+  EXPECT_EQ(Sample(t, "marketsearch_search_match_total{match=\"none\"}"), 1);
+  EXPECT_EQ(t.find("marketsearch_search_match_total{match=\"good\"}"), std::string::npos);
   EXPECT_EQ(Sample(t, "marketsearch_servable_version{kind=\"index\"}"), 7);
   EXPECT_EQ(Sample(t, "marketsearch_servable_load_seconds{kind=\"index\"}"), 1.5);
   EXPECT_EQ(Sample(t, "marketsearch_servable_events_total{event=\"loaded\",kind=\"index\"}"), 1);
