@@ -336,7 +336,7 @@ absl::Status Run() {
                   static_cast<long long>(off), static_cast<long long>(off_flagged), precision, recall);
       bench("no_match_precision", precision);
       bench("no_match_recall", recall);
-      bench("no_match_fire_in_catalog", fire_in.mean());
+      if (!px.empty()) bench("no_match_fire_in_catalog", fire_in.mean());
       bench("no_match_ndcg10_cost", ndcg_fired.mean());
     } else {
       std::printf("  no off-catalog query in this split (make_marketplace --hold_out_types makes them)\n");

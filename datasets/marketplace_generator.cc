@@ -1801,13 +1801,11 @@ absl::Status Generator::WriteQueries(const std::string& qpath, const std::string
     // Off-catalog: every Exact listing is of a held-out type. Such a query is drawn in full
     // either way (the random stream, so every other query, stays the same) but written only
     // in the test split.
-    const bool carried =
-        std::any_of(exact.begin(), exact.end(), [&](uint32_t li) { return Carried(li); });
+    const int64_t carried_exact =
+        std::count_if(exact.begin(), exact.end(), [&](uint32_t li) { return Carried(li); });
+    const bool carried = carried_exact > 0;
     const bool write = carried || split == 2;
-    if (carried) {
-      exact_counts.push_back(static_cast<int64_t>(
-          std::count_if(exact.begin(), exact.end(), [&](uint32_t li) { return Carried(li); })));
-    }
+    if (carried) exact_counts.push_back(carried_exact);
     if (write) {
       ++written[split];
       gap_all += gap;

@@ -96,6 +96,7 @@ absl::Status Run() {
                                   "\ndense_dim=", kListingDenseDim, "\nlistings=", n, "\n");
   std::printf("export_training summary\n  listings          %lld\n", static_cast<long long>(n));
   for (const std::string split : {"train", "valid", "test"}) {
+    const bool train = split == "train";
     std::vector<uint64_t> qids;
     Ragged qtext, typo_text;
     std::vector<int64_t> pairs;
@@ -106,7 +107,7 @@ absl::Status Run() {
       const int64_t qrow = static_cast<int64_t>(qids.size());
       qids.push_back(q.query_id);
       qtext.Add(QueryFeatureIds(q.text));
-      if (split == std::string("train")) {
+      if (train) {
         // The kinds training sees; quality_bench's keyboard and insertion typos stay unseen.
         static constexpr TypoKind kTrainKinds[] = {TypoKind::kSwap, TypoKind::kDeletion,
                                                    TypoKind::kDoubling};
@@ -131,7 +132,7 @@ absl::Status Run() {
     const int64_t np = static_cast<int64_t>(pairs.size() / 3);
     MS_RETURN_IF_ERROR(WriteNpy(out + "/q_" + split + "_ids.npy", qids, {nq}));
     MS_RETURN_IF_ERROR(qtext.Write(out + "/q_" + split));
-    if (split == std::string("train")) {
+    if (train) {
       MS_RETURN_IF_ERROR(typo_text.Write(out + "/q_train_typo"));
       absl::StrAppend(&meta, "train_typo_queries=", typos, "\n");
       std::printf("  train queries with a typo'd copy (swap / deletion / doubling): %lld\n",

@@ -134,7 +134,6 @@ struct Searcher::RequestContext {
   // Calibrated P(Exact) per candidate, -1 when not ranked or not calibrated; the best one.
   std::vector<float> probability;
   float best_probability = -1;
-  bool no_good_match = false;
   absl::flat_hash_map<size_t, int> fused_rank;  // 1-based position among the kept
   absl::flat_hash_map<size_t, std::vector<std::pair<std::string, float>>> explain;  // debug only
 
@@ -310,11 +309,6 @@ absl::Status Searcher::Rank(RequestContext* ctx) const {
                       ctx->listings[i]->listed_at_unix(), s[j]});
   }
   ranked = ApplyBusinessRules(std::move(ranked), ctx->options.rules, NowUnixMs() / 1000);
-  // Filters and an empty page do not matter here: "no good match" is about the ranked set
-  // (no candidate survived: nothing was ranked, and the empty page speaks for itself).
-  if (calibration != nullptr && !batch.candidates.empty()) {
-    ctx->no_good_match = calibration->NoGoodMatch(ctx->best_probability);
-  }
   std::vector<size_t> reordered;
   absl::flat_hash_set<size_t> placed;
   for (const RankedListing& r : ranked) {
@@ -361,9 +355,11 @@ void Searcher::Paginate(const RequestContext& ctx, SearchResponse* resp) const {
       }
     }
   }
+  // "No good match" is about the ranked set, not the page or the filters; a best probability
+  // exists only when the calibrated ranker scored something (an empty set speaks for itself).
   if (ctx.best_probability >= 0) {
     resp->set_best_relevance_probability(ctx.best_probability);
-    resp->set_no_good_match(ctx.no_good_match);
+    resp->set_no_good_match(ctx.ranker->calibration()->NoGoodMatch(ctx.best_probability));
   }
   if (more && end < kMaxResultDepth) {
     resp->set_next_page_token(EncodePageToken(req, end, ctx.state.versions.index()));
