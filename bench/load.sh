@@ -153,7 +153,9 @@ copy_models() {
   cp -r "$MSRC/models/query_tower/$lt" "$D/models/query_tower/"
   cp -r "$MSRC/models/listing_tower/$lt" "$D/models/listing_tower/"
   cp -r "$MSRC/models/ranker/$want" "$D/models/ranker/"
-  echo "copied query_tower v$lt, listing_tower v$lt, ranker v$want (trained for listing tower v$lt)"
+  # The ranker's features include the fused score: serve the fusion it was trained with.
+  if [ -f "$MSRC/fusion.textproto" ]; then cp "$MSRC/fusion.textproto" "$D/"; else rm -f "$D/fusion.textproto"; fi
+  echo "copied query_tower v$lt, listing_tower v$lt, ranker v$want (trained for listing tower v$lt), fusion: $(grep -E '^(method|ann_weight)' "$D/fusion.textproto" 2>/dev/null | tr '\n' ' ')"
 }
 # The default --factory=auto: the family and nprobe/efSearch chosen on these embeddings.
 build_index() { "$TOOLS/jobs/build_index" --data_dir="$D"; }

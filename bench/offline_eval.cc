@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "common/versions.h"
 #include "ranking/ranking_pipeline.h"
+#include "retrieval/fusion_config.h"
 
 namespace marketsearch {
 
@@ -16,6 +17,7 @@ absl::StatusOr<std::unique_ptr<OfflineEval>> LoadOfflineEval(const std::string& 
                                                              int max_queries) {
   auto e = std::make_unique<OfflineEval>();
   MS_ASSIGN_OR_RETURN(e->art, LoadRetrievalArtifacts(data_dir));
+  MS_ASSIGN_OR_RETURN(e->retrieval.fusion, LoadDeploymentFusion(data_dir));
   e->ranker_dir = model_dir;
   if (e->ranker_dir.empty()) {
     MS_ASSIGN_OR_RETURN(e->ranker_dir, NewestVersionDir(data_dir + "/models/ranker"));

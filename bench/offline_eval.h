@@ -24,6 +24,9 @@ namespace marketsearch {
 
 struct OfflineEval {
   RetrievalArtifacts art;
+  // The server's retrieval options for this deployment: its fusion (fusion.textproto, else the
+  // built-in default), which the ranker's features were exported with.
+  RetrievalOptions retrieval;
   std::string ranker_dir;
   std::unique_ptr<Ranker> ranker;  // one intra-op thread, as a serving worker
   std::unique_ptr<FeatureStore> store;

@@ -83,6 +83,7 @@ struct QueryScores {
 
 struct Pipeline {
   const RetrievalArtifacts* art;
+  const RetrievalOptions* retrieval;
   const ListingReader* reader;
   const CatalogStats* stats;
   const Ranker* ranker;
@@ -92,7 +93,7 @@ struct Pipeline {
   absl::StatusOr<QueryScores> Score(const std::string& text, uint64_t user_id,
                                     const QueryJudgments& judged) const {
     QueryScores s;
-    MS_ASSIGN_OR_RETURN(RetrievalResult rr, GenerateCandidates(*art, text, RetrievalOptions()));
+    MS_ASSIGN_OR_RETURN(RetrievalResult rr, GenerateCandidates(*art, text, *retrieval));
     const std::vector<uint64_t> bm25 = LegOrder(rr.candidates, false);
     const std::vector<uint64_t> ann = LegOrder(rr.candidates, true);
     std::vector<uint64_t> fused;
@@ -197,7 +198,7 @@ absl::Status Run() {
   const JudgmentMap& by_query = eval->by_query;
   const std::vector<const QueryRecord*>& qs = eval->split_queries;
   ListingTokenCache token_cache;
-  const Pipeline pipeline{&art, eval->reader.get(), &eval->stats, ranker,
+  const Pipeline pipeline{&art, &eval->retrieval, eval->reader.get(), &eval->stats, ranker,
                           absl::GetFlag(FLAGS_candidates), &token_cache};
 
   // Clean queries, overall and per query kind.

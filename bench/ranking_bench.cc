@@ -3,7 +3,7 @@
 // Quality (NDCG@10, experiments/metrics.h, judged queries of --split) side by side:
 //   BM25 order      Xapian hits in BM25 order (the lexical leg alone, depth 200)
 //   two-tower order ANN hits in similarity order (the ANN leg alone, depth 200)
-//   hybrid merge    both legs merged by reciprocal-rank fusion (what retrieval returns)
+//   hybrid merge    both legs fused as the deployment serves them (what retrieval returns)
 //   hybrid + ranker the first --candidates of the hybrid list, features assembled by
 //                   FetchRankingBatch/AssembleRankingFeatures, scored by Ranker::Score in one
 //                   batched forward, sorted by score
@@ -96,7 +96,7 @@ absl::Status Run() {
   MeanMetric bm25, twotower, hybrid, ranked, ranked_rules, oracle;
   ListingTokenCache token_cache;  // as a server would keep one
   std::vector<double> serve_fetch, serve_assemble, serve_forward;
-  const RetrievalOptions hybrid_opts;  // the server's: ANN 200 + BM25 200, RRF
+  const RetrievalOptions hybrid_opts = eval->retrieval;  // the server's: ANN 200 + BM25 200, its fusion
   for (const QueryRecord* q : qs) {
     const auto& judged = by_query.at(q->query_id);
     MS_ASSIGN_OR_RETURN(RetrievalResult rr, GenerateCandidates(art, q->text, hybrid_opts));
@@ -142,7 +142,7 @@ absl::Status Run() {
 
   // ---- Latency for fixed candidate counts, on long candidate lists of the same queries.
   const std::vector<int> sizes = {100, 200, 500};
-  RetrievalOptions deep;
+  RetrievalOptions deep = eval->retrieval;
   deep.ann_depth = 500;
   deep.lexical_depth = 500;
   struct Req {
@@ -205,7 +205,7 @@ absl::Status Run() {
   };
   row("BM25 (Xapian, lexical leg alone)", bm25.mean());
   row("two-tower (ANN leg alone)", twotower.mean());
-  row("hybrid merge (RRF)", hybrid.mean());
+  row("hybrid merge (served fusion)", hybrid.mean());
   row("hybrid + ranker", ranked.mean());
   std::printf("%-44s %9.4f %+10.4f   (info: <= 2 per seller in top 10)\n",
               "hybrid + ranker + seller-diversity rule", ranked_rules.mean(), ranked_rules.mean() - bm25.mean());

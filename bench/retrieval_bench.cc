@@ -1,6 +1,7 @@
 // retrieval_bench: quality and speed of candidate generation on one data directory.
 //  - Recall@100 (Exact, capped) and NDCG@10 on a split for: Xapian BM25 alone, two-tower
-//    alone, and the hybrid merge (reciprocal-rank fusion and a score blend, side by side),
+//    alone, and the hybrid merge (the fusion served on this data directory, fusion.textproto,
+//    beside fixed references: RRF 0.7, RRF equal weights, a score blend),
 //    also on the vocabulary-gap queries (no Exact listing's title shares a word with them),
 //    and the served hybrid minus the better single leg, NDCG@10 with a paired-bootstrap CI;
 //  - query-tower latency p50/p99 on one thread, listing-tower throughput on 2 threads.
@@ -23,6 +24,7 @@
 #include "features/feature_store.h"
 #include "features/text_normalizer.h"
 #include "retrieval/candidate_generator.h"
+#include "retrieval/fusion_config.h"
 
 ABSL_FLAG(std::string, data_dir, "var", "data directory with store/, models/, index/, lexical/");
 ABSL_FLAG(std::string, split, "test", "queries to evaluate");
@@ -73,16 +75,23 @@ absl::Status Run() {
     return true;
   }));
 
-  std::vector<Arm> arms(5);
+  // arms[2] is what the server fuses with on this data directory (fusion.textproto, chosen on
+  // the valid split by jobs/tune_fusion; else the built-in default); the others are fixed
+  // references.
+  std::string fusion_source;
+  MS_ASSIGN_OR_RETURN(const FusionOptions served, LoadDeploymentFusion(dir, &fusion_source));
+  std::vector<Arm> arms(6);
   arms[0].name = "BM25 (Xapian)";
   arms[0].options.mode = RetrievalMode::kLexicalOnly;
   arms[1].name = "two-tower (FAISS)";
   arms[1].options.mode = RetrievalMode::kAnnOnly;
-  arms[2].name = "hybrid, RRF 0.7 (default)";
-  arms[3].name = "hybrid, RRF equal weights";
-  arms[3].options.fusion.ann_weight = 0.5;
-  arms[4].name = "hybrid, score blend";
-  arms[4].options.fusion.method = FusionMethod::kScoreBlend;
+  arms[2].name = "hybrid, served: " + DescribeFusion(served);
+  arms[2].options.fusion = served;
+  arms[3].name = "hybrid, RRF 0.7 (built-in)";
+  arms[4].name = "hybrid, RRF equal weights";
+  arms[4].options.fusion.ann_weight = 0.5;
+  arms[5].name = "hybrid, score blend 0.7";
+  arms[5].options.fusion.method = FusionMethod::kScoreBlend;
   for (Arm& a : arms) a.options.ann_depth = a.options.lexical_depth = 200;
 
   int n = 0, gap = 0;
@@ -115,21 +124,22 @@ absl::Status Run() {
     }
   }
   const std::string label = absl::GetFlag(FLAGS_label);
-  std::printf("retrieval quality, %s split: %d queries (%d vocabulary-gap)%s%s\n",
-              absl::GetFlag(FLAGS_split).c_str(), n, gap, label.empty() ? "" : ", ", label.c_str());
-  std::printf("  %-24s %12s %9s %19s\n", "retriever", "R@100 capped", "NDCG@10", "R@100 capped (gap)");
+  std::printf("retrieval quality, %s split: %d queries (%d vocabulary-gap)%s%s; served fusion from %s\n",
+              absl::GetFlag(FLAGS_split).c_str(), n, gap, label.empty() ? "" : ", ", label.c_str(),
+              fusion_source.c_str());
+  std::printf("  %-44s %12s %9s %19s\n", "retriever", "R@100 capped", "NDCG@10", "R@100 capped (gap)");
   for (const Arm& a : arms) {
-    std::printf("  %-24s %12.4f %9.4f %19.4f\n", a.name.c_str(), a.recall.mean(), a.ndcg.mean(),
+    std::printf("  %-44s %12.4f %9.4f %19.4f\n", a.name.c_str(), a.recall.mean(), a.ndcg.mean(),
                 a.gap_recall.mean());
   }
-  std::printf("  hybrid (RRF) - BM25 Recall@100: %+.4f\n", arms[2].recall.mean() - arms[0].recall.mean());
+  std::printf("  hybrid (served) - BM25 Recall@100: %+.4f\n", arms[2].recall.mean() - arms[0].recall.mean());
   // Is the served hybrid at least as good as its better leg on these queries? Per-query paired
   // differences, percentile bootstrap over queries (fixed seed).
   const Arm& best_leg = arms[0].ndcg.mean() >= arms[1].ndcg.mean() ? arms[0] : arms[1];
   std::vector<double> diff(arms[2].query_ndcg.size());
   for (size_t i = 0; i < diff.size(); ++i) diff[i] = arms[2].query_ndcg[i] - best_leg.query_ndcg[i];
   const stats::MeanInterval d = stats::BootstrapMeanInterval(diff, 0.05, 2000, 2026);
-  std::printf("  hybrid (RRF 0.7) - best single leg (%s) NDCG@10: %+.4f, 95%% CI [%+.4f, %+.4f] "
+  std::printf("  hybrid (served) - best single leg (%s) NDCG@10: %+.4f, 95%% CI [%+.4f, %+.4f] "
               "(paired bootstrap over %zu queries)\n",
               best_leg.name.c_str(), d.mean, d.low, d.high, diff.size());
   const std::string p = absl::GetFlag(FLAGS_bench_prefix);

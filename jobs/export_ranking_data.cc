@@ -1,6 +1,7 @@
 // export_ranking_data: the ranker's training tensors, computed by the serving path itself.
 // For every query of queries.tsv it runs hybrid candidate generation exactly as the server
-// does (GenerateCandidates: ANN depth 200 + BM25 depth 200, RRF), keeps the first
+// does (GenerateCandidates: ANN depth 200 + BM25 depth 200, fused as <data_dir>/fusion.textproto
+// says: retrieval/fusion_config.h), keeps the first
 // --candidates by fused score, fetches the listings/user/stats/counters and stored embeddings
 // and assembles the features (FetchRankingBatch → AssembleRankingFeatures).
 // Train queries take their candidates and embedding features from an out-of-fold retriever
@@ -54,6 +55,7 @@
 #include "index/listing_reader.h"
 #include "ranking/ranking_pipeline.h"
 #include "retrieval/candidate_generator.h"
+#include "retrieval/fusion_config.h"
 
 ABSL_FLAG(std::string, data_dir, "var",
           "data directory (store/, catalog/, index/, lexical/, models/ in)");
@@ -103,6 +105,11 @@ absl::Status Run() {
   ro.mode = RetrievalMode::kHybrid;
   ro.ann_depth = absl::GetFlag(FLAGS_ann_depth);
   ro.lexical_depth = absl::GetFlag(FLAGS_lexical_depth);
+  // The fusion the server will use: the fused score and ranks are ranker features.
+  std::string fusion_source;
+  MS_ASSIGN_OR_RETURN(ro.fusion, LoadDeploymentFusion(data_dir, &fusion_source));
+  std::printf("export_ranking_data: fusion %s (%s)\n", DescribeFusion(ro.fusion).c_str(),
+              fusion_source.c_str());
 
   // Out-of-fold retrievers: a train query gets its candidates and embedding features from
   // the fold model that was trained without it (fold_of_query.tsv).
@@ -181,6 +188,7 @@ absl::Status Run() {
       "ranking_feature_version=", kRankingFeatureVersion, "\nfeature_dim=", kRankingFeatureDim,
       "\nfeaturizer_version=", kFeaturizerVersion, "\ncandidates=", keep,
       "\nann_depth=", ro.ann_depth, "\nlexical_depth=", ro.lexical_depth,
+      "\nfusion=", FusionMethodName(ro.fusion.method), "\nfusion_ann_weight=", ro.fusion.ann_weight,
       "\nindex_version=", art.index->version(),
       "\nlisting_tower_version=", art.index->manifest().listing_tower_version(),
       "\nquery_tower_version=", art.query_encoder->version(),

@@ -27,6 +27,7 @@
 #include "index/listing_reader.h"
 #include "ranking/ranking_pipeline.h"
 #include "retrieval/candidate_generator.h"
+#include "retrieval/fusion_config.h"
 
 ABSL_FLAG(std::string, data_dir, "var", "data directory (models/, store/, catalog/, index/, lexical/)");
 ABSL_FLAG(std::string, model_dir, "", "ranker version directory (default: newest under models/ranker)");
@@ -101,13 +102,15 @@ absl::StatusOr<bool> Run() {
     MS_ASSIGN_OR_RETURN(auto queries, ReadQueries(data_dir + "/catalog/queries.tsv"));
     absl::flat_hash_map<uint64_t, const QueryRecord*> by_id;
     for (const auto& q : queries) by_id[q.query_id] = &q;
+    RetrievalOptions retrieval;  // as export_ranking_data: the deployment's fusion
+    MS_ASSIGN_OR_RETURN(retrieval.fusion, LoadDeploymentFusion(data_dir));
     double feat_diff = 0, rescore_diff = 0;
     int64_t id_mismatch = 0;
     for (size_t g = 0; g < qids.size(); ++g) {
       auto it = by_id.find(qids[g]);
       if (it == by_id.end()) return absl::NotFoundError(absl::StrCat("query ", qids[g], " not in queries.tsv"));
       const QueryRecord& q = *it->second;
-      MS_ASSIGN_OR_RETURN(RetrievalResult rr, GenerateCandidates(art, q.text, RetrievalOptions()));
+      MS_ASSIGN_OR_RETURN(RetrievalResult rr, GenerateCandidates(art, q.text, retrieval));
       MS_ASSIGN_OR_RETURN(RankingBatch b,
                           FetchRankingBatch(reader, *art.index, stats, q.text, rr.query_embedding,
                                             rr.candidates, q.user_id,

@@ -56,4 +56,21 @@ std::vector<Candidate> MergeCandidates(const std::vector<ScoredId>& ann,
   return out;
 }
 
+std::vector<Candidate> RefuseCandidates(const std::vector<Candidate>& candidates,
+                                        const FusionOptions& options) {
+  std::vector<std::pair<int32_t, ScoredId>> ann, lexical;
+  for (const Candidate& c : candidates) {
+    if (c.ann_rank > 0) ann.push_back({c.ann_rank, {c.listing_id, c.ann_score}});
+    if (c.lexical_rank > 0) lexical.push_back({c.lexical_rank, {c.listing_id, c.lexical_score}});
+  }
+  auto by_rank = [](std::vector<std::pair<int32_t, ScoredId>>& v) {
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<ScoredId> out;
+    out.reserve(v.size());
+    for (const auto& [rank, s] : v) out.push_back(s);
+    return out;
+  };
+  return MergeCandidates(by_rank(ann), by_rank(lexical), options);
+}
+
 }  // namespace marketsearch

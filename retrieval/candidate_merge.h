@@ -45,6 +45,12 @@ std::vector<Candidate> MergeCandidates(const std::vector<ScoredId>& ann,
                                        const std::vector<ScoredId>& lexical,
                                        const FusionOptions& options);
 
+// The same candidates fused another way: each leg's hits rebuilt from the ranks and scores
+// they carry, merged again. What jobs/tune_fusion and the benches use to compare fusions
+// without retrieving each query once per fusion.
+std::vector<Candidate> RefuseCandidates(const std::vector<Candidate>& candidates,
+                                        const FusionOptions& options);
+
 }  // namespace marketsearch
 
 #endif  // MARKETSEARCH_RETRIEVAL_CANDIDATE_MERGE_H_

@@ -34,6 +34,7 @@
 #include "features/feature_store.h"
 #include "index/listing_reader.h"
 #include "index/memory_listing_reader.h"
+#include "retrieval/fusion_config.h"
 #include "serving/access_log.h"
 #include "serving/admin_server.h"
 #include "serving/server_config.h"
@@ -115,6 +116,11 @@ ABSL_FLAG(bool, relevance_calibration, true,
           "return each ranked result's calibrated probability of being an Exact match and flag "
           "a response whose best candidate is below the ranker's no_match_threshold "
           "(no_good_match); needs a ranker trained with calibration (see the README)");
+ABSL_FLAG(std::string, fusion_config, "",
+          "how the ANN and BM25 legs are fused: a FusionConfig text proto (jobs/tune_fusion writes "
+          "one chosen on the valid split); default <data_dir>/fusion.textproto, and when that is "
+          "missing the built-in RRF with the ANN leg at 0.7. Read at start; a file that does not "
+          "parse stops the start");
 ABSL_FLAG(bool, concurrent_filtered_legs_when_idle, true,
           "for a filtered request, run the BM25 leg on a thread of its own while the query tower "
           "and FAISS run when a serving thread is idle as the request starts (a spare core cuts "
@@ -254,6 +260,18 @@ int Run() {
   opts.concurrent_filtered_legs_when_idle = absl::GetFlag(FLAGS_concurrent_filtered_legs_when_idle);
   opts.correct_ann_query = absl::GetFlag(FLAGS_correct_ann_query);
   opts.relevance_calibration = absl::GetFlag(FLAGS_relevance_calibration);
+  {
+    std::string source = absl::GetFlag(FLAGS_fusion_config);
+    absl::StatusOr<FusionOptions> fusion =
+        source.empty() ? LoadDeploymentFusion(data_dir, &source) : LoadFusionConfig(source);
+    if (!fusion.ok()) {
+      std::fprintf(stderr, "server: --fusion_config: %s\n", std::string(fusion.status().message()).c_str());
+      return 2;
+    }
+    opts.fusion = *fusion;
+    std::fprintf(stderr, "server: retrieval legs fused by %s (%s)\n", DescribeFusion(opts.fusion).c_str(),
+                 source.c_str());
+  }
   const std::string mode = absl::GetFlag(FLAGS_retrieval);
   if (mode == "ann") {
     opts.mode = RetrievalMode::kAnnOnly;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End to end on a small catalog (5,000 listings, 1,500 queries): the offline pipeline
-# (tools/pipeline.sh: marketplace, ingest, two-tower, FAISS, Xapian), the out-of-fold
-# retrievers, export_ranking_data, train_ranker.py, ranker_parity_check (C++ == Python within
-# 1e-5, from saved features and again from raw query text), and the ranked order must beat the
-# hybrid-merge order on the valid split.
+# (tools/pipeline.sh: marketplace, ingest, two-tower, FAISS, Xapian, tune_fusion), the
+# out-of-fold retrievers, export_ranking_data, train_ranker.py, ranker_parity_check (C++ ==
+# Python within 1e-5, from saved features and again from raw query text), the ranked order must
+# beat the hybrid-merge order on the valid split, and the fusion chosen on valid is the one the
+# export and the server use (a broken fusion file stops the server's start).
 set -euo pipefail
 R="$TEST_SRCDIR/marketsearch"
 D="${TEST_TMPDIR:-/tmp}/ranker_pipeline"
@@ -62,4 +63,25 @@ api_ranked=$(serve_ndcg --ranker)
 echo "API NDCG@10: fused $api_fused  ranked $api_ranked"
 "$PY" -c "import sys; f, r = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if r > f + 0.005 else 'FAIL: through the API the ranker does not beat the fused order')" \
   "$api_fused" "$api_ranked"
+
+# The fusion tune_fusion chose on the valid split (tools/pipeline.sh step 7) is the one the
+# ranker's features were exported with and the one the server fuses with.
+printf '\n== the deployment fusion\n'
+[ -f "$D/fusion.textproto" ] || { echo "FAIL: tools/pipeline.sh wrote no $D/fusion.textproto"; exit 1; }
+method=$(sed -n 's/^method: "\(.*\)"$/\1/p' "$D/fusion.textproto")
+echo "chosen: $(grep -E '^(method|ann_weight|ndcg10|default_ndcg10):' "$D/fusion.textproto" | tr '\n' ' ')"
+grep -qx "fusion=$method" "$D/ranking_training/meta.txt" ||
+  { echo "FAIL: export_ranking_data did not use the deployment fusion ($method)"; exit 1; }
+grep -q "retrieval legs fused by $method ann_weight=.*fusion.textproto" "$D/run/server--ranker.log" ||
+  { echo "FAIL: the server did not fuse with $D/fusion.textproto"; grep fused "$D/run/server--ranker.log"; exit 1; }
+# A fusion file that does not parse stops the start, naming the field; it never falls back.
+printf 'method: "rrf" ann_weight: 1.5\n' > "$D/bad_fusion.textproto"
+set +e
+timeout 120 "$R/serving/server" --data_dir="$D" --port=0 --fusion_config="$D/bad_fusion.textproto" \
+  --log_impressions=false > "$D/run/bad_fusion.log" 2>&1
+rc=$?
+set -e
+grep -q "ann_weight: 1.5 is outside \[0, 1\]" "$D/run/bad_fusion.log" && [ "$rc" = 2 ] ||
+  { echo "FAIL: a bad --fusion_config gave exit $rc:"; cat "$D/run/bad_fusion.log"; exit 1; }
+echo "bad fusion file refused: $(grep fusion_config "$D/run/bad_fusion.log")"
 echo "PASS"

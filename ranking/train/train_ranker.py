@@ -53,7 +53,10 @@ def read_meta(path):
                 try:
                     meta[k] = int(v)
                 except ValueError:
-                    meta[k] = float(v)
+                    try:
+                        meta[k] = float(v)
+                    except ValueError:
+                        meta[k] = v  # e.g. fusion=rrf
     return meta
 
 
