@@ -105,8 +105,7 @@ struct Pipeline {
     s.ann_recall = ExactRecallAtK(ann, judged, 200);
     s.fused_recall = ExactRecallAtK(fused, judged, 400);
     MS_ASSIGN_OR_RETURN(RankingBatch b,
-                        FetchRankingBatch(*reader, *art->index, *stats, text, rr.query_embedding,
-                                          rr.candidates, user_id, keep, token_cache));
+                        FetchRankingBatch(*reader, *art->index, *stats, text, rr, user_id, keep, token_cache));
     MS_ASSIGN_OR_RETURN(std::vector<float> scores, ranker->Score(b.features));
     // The top 100 is within the ranked candidates (--candidates, 200 as the server).
     const std::vector<uint64_t> ranked = RankedOrder(b, scores);

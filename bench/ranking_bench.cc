@@ -106,10 +106,8 @@ absl::Status Run() {
     for (const Candidate& c : rr.candidates) fused.push_back(c.listing_id);
     hybrid.Add(NdcgAtK(fused, judged, 10));
 
-    MS_ASSIGN_OR_RETURN(RankingBatch b, FetchRankingBatch(reader, *art.index, stats, q->text,
-                                                          rr.query_embedding, rr.candidates,
-                                                          q->user_id, keep,
-                                                          &token_cache));
+    MS_ASSIGN_OR_RETURN(RankingBatch b, FetchRankingBatch(reader, *art.index, stats, q->text, rr,
+                                                          q->user_id, keep, &token_cache));
     auto t = std::chrono::steady_clock::now();
     MS_ASSIGN_OR_RETURN(std::vector<float> scores, ranker->Score(b.features));
     serve_forward.push_back(MsSince(t));
@@ -170,13 +168,9 @@ absl::Status Run() {
       for (int i = 0; i < n_req; ++i) {
         const Req& r = reqs[i % reqs.size()];
         MS_ASSIGN_OR_RETURN(RankingBatch cold,
-                            FetchRankingBatch(reader, *art.index, stats, r.q->text,
-                                              r.rr.query_embedding, r.rr.candidates,
-                                              r.q->user_id, sizes[s], nullptr));
+                            FetchRankingBatch(reader, *art.index, stats, r.q->text, r.rr, r.q->user_id, sizes[s], nullptr));
         MS_ASSIGN_OR_RETURN(RankingBatch b,
-                            FetchRankingBatch(reader, *art.index, stats, r.q->text,
-                                              r.rr.query_embedding, r.rr.candidates,
-                                              r.q->user_id, sizes[s], &token_cache));
+                            FetchRankingBatch(reader, *art.index, stats, r.q->text, r.rr, r.q->user_id, sizes[s], &token_cache));
         auto t = std::chrono::steady_clock::now();
         MS_ASSIGN_OR_RETURN(std::vector<float> scores, ranker->Score(b.features));
         const double fwd = MsSince(t);

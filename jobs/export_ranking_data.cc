@@ -240,8 +240,7 @@ absl::Status Run() {
       }
       MS_ASSIGN_OR_RETURN(RetrievalResult rr, GenerateCandidates(*a, q->text, ro));
       MS_ASSIGN_OR_RETURN(RankingBatch b,
-                          FetchRankingBatch(reader, *a->index, stats, q->text, rr.query_embedding,
-                                            rr.candidates, q->user_id, keep,
+                          FetchRankingBatch(reader, *a->index, stats, q->text, rr, q->user_id, keep,
                                             &token_cache));
       sum.not_in_store += b.not_in_store;
       sum.not_in_index += b.not_in_index;

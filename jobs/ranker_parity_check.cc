@@ -112,8 +112,7 @@ absl::StatusOr<bool> Run() {
       const QueryRecord& q = *it->second;
       MS_ASSIGN_OR_RETURN(RetrievalResult rr, GenerateCandidates(art, q.text, retrieval));
       MS_ASSIGN_OR_RETURN(RankingBatch b,
-                          FetchRankingBatch(reader, *art.index, stats, q.text, rr.query_embedding,
-                                            rr.candidates, q.user_id,
+                          FetchRankingBatch(reader, *art.index, stats, q.text, rr, q.user_id,
                                             absl::GetFlag(FLAGS_candidates)));
       const size_t n = offsets[g + 1] - offsets[g];
       if (b.candidates.size() != n) {

@@ -37,7 +37,9 @@ std::string MakeArtifact(const std::string& models_dir, int version, const std::
                          int seed = 0) {
   const std::string cmd = absl::StrCat(Runfile("third_party/python"), " ", Runfile("ranking/train/make_test_ranker.py"), " --models_dir=", models_dir,
                                        " --version=", version, " --featurizer_version=",
-                                       kFeaturizerVersion, " --seed=", seed, " ", extra,
+                                       kFeaturizerVersion, " --feature_dim=", kRankingFeatureDim,
+                                       " --ranking_feature_version=", kRankingFeatureVersion,
+                                       " --seed=", seed, " ", extra,
                                        " > /dev/null");
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
   return absl::StrCat(models_dir, "/ranker/", version);

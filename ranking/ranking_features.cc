@@ -259,6 +259,10 @@ absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& 
   if (qhash.size() != qtok.size()) {
     return absl::InvalidArgumentError("query: token_hashes must match tokens (use PrepareQuery)");
   }
+  if (in.corrected_query != nullptr &&
+      in.corrected_query->token_hashes.size() != in.corrected_query->tokens.size()) {
+    return absl::InvalidArgumentError("corrected_query: token_hashes must match tokens (use PrepareQuery)");
+  }
   const std::vector<uint64_t> qsorted = [&] {
     std::vector<uint64_t> t = qhash;
     std::sort(t.begin(), t.end());
@@ -290,6 +294,17 @@ absl::StatusOr<FloatMatrix> AssembleRankingFeatures(const RankingFeatureInputs& 
 
     const auto pair = PairFeatures(*in.query, lt.pair, listing, in.user);
     std::copy(pair.begin(), pair.end(), row + kRankPairBegin);
+    {
+      // Only a corrected query pays for a second PairFeatures.
+      const auto fixed = in.corrected_query != nullptr
+                             ? PairFeatures(*in.corrected_query, lt.pair, listing, in.user)
+                             : pair;
+      float* cq = row + kRankCorrectedBegin;
+      cq[0] = fixed[0];
+      cq[1] = fixed[1];
+      cq[2] = fixed[2];
+      cq[3] = fixed[7];
+    }
     const auto dense = ListingDenseFeatures(listing, *in.stats);
     std::copy(dense.begin(), dense.end(), row + kRankDenseBegin);
 

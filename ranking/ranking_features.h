@@ -6,7 +6,7 @@
 // Thread safety: stateless; AssembleRankingFeatures may be called concurrently.
 // Ownership: the inputs are borrowed for the duration of the call; the result owns its data.
 //
-// Layout (kRankingFeatureDim = 113 float32 columns; a change of any column's meaning, order
+// Layout (kRankingFeatureDim = 117 float32 columns; a change of any column's meaning, order
 // or scaling bumps kRankingFeatureVersion, which the ranker's manifest records; the model is
 // refused at load when the version or the width differs):
 //
@@ -32,7 +32,9 @@
 //            28 retrieved by BM25 (0/1)          29 1 / lexical_rank (0 when not retrieved)
 //            30 BM25 score / max BM25 score of the request's candidates (0 when not retrieved)
 //            31 log1p(BM25 score)
-//            32 fused score x 100 (RRF, k = 60: 100 / 61 = 1.64 for rank 1 in both legs)
+//            32 fused score x 100, fused as the deployment serves (fusion.textproto,
+//               retrieval/fusion_config.h): RRF, k = 60: 1.64 for rank 1 in both legs at
+//               equal weights; score blend: up to 100 (a ranker is trained for one fusion)
 //            33 1 / (position in the fused candidate list), 1-based
 //            34 share of the request's candidates that BM25 retrieved (request-level)
 //  [35, 40)  engagement counters (from the experiment log; all zero until logs exist):
@@ -56,10 +58,17 @@
 //               preloved, pre loved, refurbished)  (0/1)
 //            48 the listing's condition is the one asked for (new = NEW; used = USED or
 //               LIKE_NEW); 0 when the query asks for none
-//  [49, 113) q (.) l, the elementwise product of the query and listing embeddings
+//  [49, 53)  pair features 0, 1, 2 and 7 again, against the query with its misspelt words
+//            corrected (RankingFeatureInputs::corrected_query: the ANN leg's speller, the
+//            lexical index's dictionary); equal to 0, 1, 2 and 7 when nothing was corrected.
+//            The raw columns stay: a rare real word "corrected" into a common one must not
+//            lose what the buyer typed.
+//            49 query-token coverage of the listing text   50 query-token coverage of the title
+//            51 all query tokens in the title (0/1)        52 trigram Jaccard query-title
+//  [53, 117) q (.) l, the elementwise product of the query and listing embeddings
 //            (kRankingEmbeddingDim = 64 columns; their sum is column 22); 0 without embedding
 //
-// Columns 22-24 and 49-112 live in the embedding space of the two-tower model that built the
+// Columns 22-24 and 53-116 live in the embedding space of the two-tower model that built the
 // index: a ranker is trained for one listing tower version (recorded in its manifest, see
 // Ranker::listing_tower_version()) and must be served with an index of that version.
 #ifndef MARKETSEARCH_RANKING_RANKING_FEATURES_H_
@@ -81,7 +90,8 @@
 
 namespace marketsearch {
 
-inline constexpr uint32_t kRankingFeatureVersion = 1;
+// 2: the corrected-query columns 49-52 (version 1 had 113 columns, the product block at 49).
+inline constexpr uint32_t kRankingFeatureVersion = 2;
 inline constexpr int kRankingEmbeddingDim = 64;
 
 // Column offsets of the blocks above.
@@ -93,9 +103,11 @@ inline constexpr int kRankCounterBegin = kRankRetrievalBegin + kRankRetrievalDim
 inline constexpr int kRankCounterDim = 5;
 inline constexpr int kRankLexicalBegin = kRankCounterBegin + kRankCounterDim;    // 40
 inline constexpr int kRankLexicalDim = 9;
-inline constexpr int kRankProductBegin = kRankLexicalBegin + kRankLexicalDim;    // 49
-inline constexpr int kRankingFeatureDim = kRankProductBegin + kRankingEmbeddingDim;  // 113
-static_assert(kRankingFeatureDim == 113, "update the layout comment and bump the version");
+inline constexpr int kRankCorrectedBegin = kRankLexicalBegin + kRankLexicalDim;  // 49
+inline constexpr int kRankCorrectedDim = 4;
+inline constexpr int kRankProductBegin = kRankCorrectedBegin + kRankCorrectedDim;  // 53
+inline constexpr int kRankingFeatureDim = kRankProductBegin + kRankingEmbeddingDim;  // 117
+static_assert(kRankingFeatureDim == 117, "update the layout comment and bump the version");
 
 // The ranker's inputs a person reads to see why a listing ranks where it does (search_cli
 // --explain, SearchResult.debug.features), by name, from one row of the feature matrix:
@@ -137,6 +149,9 @@ class ListingTokenCache {
 // candidates[i]. Candidates must be in the order the ranker sees them (fused order).
 struct RankingFeatureInputs {
   const QueryTerms* query = nullptr;            // REQUIRED: PrepareQuery(raw query text)
+  // Optional: the query with its misspelt words corrected (RetrievalResult::corrected_tokens
+  // through PrepareQuery); null when nothing was corrected (columns 49-52 copy the raw ones).
+  const QueryTerms* corrected_query = nullptr;
   absl::Span<const float> query_embedding;      // kRankingEmbeddingDim floats, or empty
   absl::Span<const Candidate> candidates;       // per-source scores and ranks (retrieval)
   absl::Span<const Listing* const> listings;    // the fetched record of each candidate (not null)

@@ -104,8 +104,45 @@ TEST(RankingFeaturesTest, LayoutConstants) {
   EXPECT_EQ(kRankRetrievalBegin, 22);
   EXPECT_EQ(kRankCounterBegin, 35);
   EXPECT_EQ(kRankLexicalBegin, 40);
-  EXPECT_EQ(kRankProductBegin, 49);
-  EXPECT_EQ(kRankingFeatureDim, 113);
+  EXPECT_EQ(kRankCorrectedBegin, 49);
+  EXPECT_EQ(kRankProductBegin, 53);
+  EXPECT_EQ(kRankingFeatureDim, 117);
+}
+
+// Columns 49-52: the pair features of the corrected query when there is one, else the raw
+// query's; the raw columns never change.
+TEST(RankingFeaturesTest, CorrectedQueryColumns) {
+  Request r;
+  const QueryTerms typo = PrepareQuery("apple ihpone 12 128gb");
+  const QueryTerms fixed = PrepareQuery("apple iphone 12 128gb");
+  RankingFeatureInputs in = r.Inputs();
+  in.query = &typo;
+  auto plain = AssembleRankingFeatures(in);
+  in.corrected_query = &fixed;
+  auto corrected = AssembleRankingFeatures(in);
+  ASSERT_TRUE(plain.ok() && corrected.ok());
+  const int pair_cols[] = {0, 1, 2, 7};
+  for (int i = 0; i < 4; ++i) {
+    const auto raw = PairFeatures(typo, r.listings[i], &r.user);
+    const auto good = PairFeatures(fixed, r.listings[i], &r.user);
+    for (int k = 0; k < kRankCorrectedDim; ++k) {
+      EXPECT_EQ(plain->row(i)[kRankCorrectedBegin + k], raw[pair_cols[k]]) << i << "," << k;
+      EXPECT_EQ(corrected->row(i)[kRankCorrectedBegin + k], good[pair_cols[k]]) << i << "," << k;
+    }
+    for (int c = 0; c < kRankCorrectedBegin; ++c) {
+      EXPECT_EQ(plain->row(i)[c], corrected->row(i)[c]) << i << "," << c;  // raw columns kept
+    }
+  }
+  // The typo costs the iPhone listing title coverage; the corrected columns get it back.
+  EXPECT_LT(plain->row(0)[kRankCorrectedBegin + 1], 1.0f);
+  EXPECT_FLOAT_EQ(corrected->row(0)[kRankCorrectedBegin + 1], 1.0f);
+  // A corrected query whose hashes do not match its tokens is refused, naming the field.
+  QueryTerms broken = fixed;
+  broken.token_hashes.pop_back();
+  in.corrected_query = &broken;
+  auto bad = AssembleRankingFeatures(in);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(std::string(bad.status().message()).find("corrected_query"), std::string::npos);
 }
 
 TEST(RankingFeaturesTest, EveryBlock) {

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "common/timing.h"
 #include "common/versions.h"
@@ -25,8 +26,9 @@ absl::Status CheckIndexDim(const IndexSnapshot& index) {
 
 // The feature matrix of b->candidates/b->listings from what the reader returned for them.
 absl::Status AssembleBatch(const CatalogStats& stats, const QueryTerms& terms,
-                           absl::Span<const float> query_embedding, const RankingInputs& inputs,
-                           ListingTokenCache* token_cache, RankingBatch* b) {
+                           const QueryTerms* corrected, absl::Span<const float> query_embedding,
+                           const RankingInputs& inputs, ListingTokenCache* token_cache,
+                           RankingBatch* b) {
   const size_t m = b->listings.size();
   if (inputs.counters.size() != m || inputs.has_embedding.size() != m ||
       (!inputs.tokens.empty() && inputs.tokens.size() != m) ||
@@ -41,6 +43,7 @@ absl::Status AssembleBatch(const CatalogStats& stats, const QueryTerms& terms,
   for (size_t i = 0; i < m; ++i) listings[i] = b->listings[i].get();
   RankingFeatureInputs in;
   in.query = &terms;
+  in.corrected_query = corrected;
   in.query_embedding = query_embedding;
   in.candidates = b->candidates;
   in.listings = listings;
@@ -61,11 +64,11 @@ absl::Status AssembleBatch(const CatalogStats& stats, const QueryTerms& terms,
 
 absl::StatusOr<RankingBatch> FetchRankingBatch(const ListingReader& reader, const IndexSnapshot& index,
                                                const CatalogStats& stats, const std::string& raw_query,
-                                               absl::Span<const float> query_embedding,
-                                               absl::Span<const Candidate> candidates,
+                                               const RetrievalResult& retrieved,
                                                uint64_t user_id, int max_candidates,
                                                ListingTokenCache* token_cache) {
   MS_RETURN_IF_ERROR(CheckIndexDim(index));
+  const std::vector<Candidate>& candidates = retrieved.candidates;
   RankingBatch b;
   auto t = std::chrono::steady_clock::now();
   size_t n = candidates.size();
@@ -87,8 +90,9 @@ absl::StatusOr<RankingBatch> FetchRankingBatch(const ListingReader& reader, cons
   }
   MS_ASSIGN_OR_RETURN(RankingInputs inputs, reader.ReadRankingInputs(ids, user_id, index));
   b.fetch_ms = MsSince(t);
-  MS_RETURN_IF_ERROR(
-      AssembleBatch(stats, PrepareQuery(raw_query), query_embedding, inputs, token_cache, &b));
+  const std::optional<QueryTerms> corrected = CorrectedQueryTerms(retrieved.corrected_tokens);
+  MS_RETURN_IF_ERROR(AssembleBatch(stats, PrepareQuery(raw_query), corrected ? &*corrected : nullptr,
+                                   retrieved.query_embedding, inputs, token_cache, &b));
   return b;
 }
 
@@ -97,7 +101,8 @@ absl::StatusOr<RankingBatch> MakeRankingBatch(const CatalogStats& stats, const Q
                                               std::vector<Candidate> candidates,
                                               std::vector<ListingRecord> listings,
                                               const RankingInputs& inputs,
-                                              ListingTokenCache* token_cache) {
+                                              ListingTokenCache* token_cache,
+                                              const QueryTerms* corrected_query) {
   if (inputs.dim != kRankingEmbeddingDim) {
     return absl::InvalidArgumentError(absl::StrCat("ranking inputs have embeddings of dim ", inputs.dim,
                                                    "; the ranker's features need ",
@@ -110,8 +115,13 @@ absl::StatusOr<RankingBatch> MakeRankingBatch(const CatalogStats& stats, const Q
   RankingBatch b;
   b.candidates = std::move(candidates);
   b.listings = std::move(listings);
-  MS_RETURN_IF_ERROR(AssembleBatch(stats, query, query_embedding, inputs, token_cache, &b));
+  MS_RETURN_IF_ERROR(AssembleBatch(stats, query, corrected_query, query_embedding, inputs, token_cache, &b));
   return b;
+}
+
+std::optional<QueryTerms> CorrectedQueryTerms(const std::vector<std::string>& corrected_tokens) {
+  if (corrected_tokens.empty()) return std::nullopt;
+  return PrepareQuery(absl::StrJoin(corrected_tokens, " "));
 }
 
 std::vector<uint64_t> RankedOrder(const RankingBatch& batch, const std::vector<float>& scores) {

@@ -11,6 +11,7 @@
 #define MARKETSEARCH_RANKING_RANKING_PIPELINE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,30 +37,35 @@ struct RankingBatch {
   double assemble_ms = 0;             // AssembleRankingFeatures
 };
 
-// Reads the listings, counters and stored embeddings of `candidates` (the first
+// Reads the listings, counters and stored embeddings of `retrieved.candidates` (the first
 // `max_candidates` of them; <= 0 means all) through `reader` and assembles the ranker's
 // feature matrix (offline tools: the export, the parity check, the benchmark).
-// `query_embedding` is the query tower's output for `raw_query` (empty in lexical-only mode).
+// `retrieved` is GenerateCandidates' result for `raw_query`: its query embedding (empty in
+// lexical-only mode) and its spelling-corrected tokens are features too.
 // `user_id` 0 = none; `token_cache` (optional, shared across requests) saves re-tokenising
 // listings and never changes the result. Errors come from the reader or the feature assembly
 // (InvalidArgument, e.g. an index whose dim is not kRankingEmbeddingDim).
 absl::StatusOr<RankingBatch> FetchRankingBatch(const ListingReader& reader, const IndexSnapshot& index,
                                                const CatalogStats& stats, const std::string& raw_query,
-                                               absl::Span<const float> query_embedding,
-                                               absl::Span<const Candidate> candidates,
+                                               const RetrievalResult& retrieved,
                                                uint64_t user_id, int max_candidates = 0,
                                                ListingTokenCache* token_cache = nullptr);
 
 // The request path's call, after its Hydrate stage read the listings (listings[i] is the
 // record of candidates[i]) and the ranking inputs of the same ids (ListingReader): assembles
-// the features and reads nothing. `query` is the request's parsed query (ParsedQuery::terms).
+// the features and reads nothing. `query` is the request's parsed query (ParsedQuery::terms),
+// `corrected_query` the same for its spelling-corrected tokens (null: nothing corrected).
 // InvalidArgument when the sizes differ or the embeddings are not kRankingEmbeddingDim wide.
 absl::StatusOr<RankingBatch> MakeRankingBatch(const CatalogStats& stats, const QueryTerms& query,
                                               absl::Span<const float> query_embedding,
                                               std::vector<Candidate> candidates,
                                               std::vector<ListingRecord> listings,
                                               const RankingInputs& inputs,
-                                              ListingTokenCache* token_cache = nullptr);
+                                              ListingTokenCache* token_cache = nullptr,
+                                              const QueryTerms* corrected_query = nullptr);
+
+// PrepareQuery of a retrieval's corrected tokens; nullopt when there are none.
+std::optional<QueryTerms> CorrectedQueryTerms(const std::vector<std::string>& corrected_tokens);
 
 // The listing ids of `batch`'s candidates ordered by `scores` (the ranker's, one per
 // candidate), best first; equal scores keep the fused order.

@@ -64,6 +64,7 @@ absl::StatusOr<RetrievalResult> GenerateFromSources(const CandidateSource* ann,
   RetrievalResult r;
   r.concurrent = concurrent;
   r.query_embedding = std::move(ann_result.query_embedding);
+  r.corrected_tokens = std::move(ann_result.corrected_tokens);
   r.encode_ms = ann_result.encode_ms;
   r.ann_ms = ann_result.search_ms;
   r.lexical_ms = lexical_result.encode_ms + lexical_result.search_ms;

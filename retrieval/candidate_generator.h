@@ -58,6 +58,9 @@ struct RetrievalOptions {
 struct RetrievalResult {
   std::vector<Candidate> candidates;   // best first (fused score)
   std::vector<float> query_embedding;  // empty in kLexicalOnly mode
+  // The query's tokens with misspelt words corrected (the ANN leg's speller: correct_ann_query
+  // and a lexical index loaded); empty when nothing was corrected or no ANN leg ran.
+  std::vector<std::string> corrected_tokens;
   double encode_ms = 0, ann_ms = 0, lexical_ms = 0, merge_ms = 0;
   bool concurrent = false;  // the two legs ran at the same time
 };

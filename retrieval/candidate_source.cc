@@ -28,6 +28,7 @@ absl::StatusOr<SourceResult> AnnSource::Retrieve(const SourceQuery& q) const {
       with_corrections = q.query.feature_ids;
       const std::vector<int64_t> extra = TextFeatureIds(absl::StrJoin(tokens, " "));
       with_corrections.insert(with_corrections.end(), extra.begin(), extra.end());
+      r.corrected_tokens = std::move(tokens);
     }
   }
   MS_ASSIGN_OR_RETURN(FloatMatrix qv, with_corrections.empty()

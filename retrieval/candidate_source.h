@@ -11,6 +11,7 @@
 #ifndef MARKETSEARCH_RETRIEVAL_CANDIDATE_SOURCE_H_
 #define MARKETSEARCH_RETRIEVAL_CANDIDATE_SOURCE_H_
 
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -34,6 +35,9 @@ struct SourceQuery {
 struct SourceResult {
   std::vector<ScoredId> hits;          // best first
   std::vector<float> query_embedding;  // a dense leg's query vector (the ranker reuses it)
+  // The query's tokens with its misspelt words corrected, when the leg corrected any (the ANN
+  // leg with a speller); empty otherwise. The ranker reads them too (ranking_features.h).
+  std::vector<std::string> corrected_tokens;
   double encode_ms = 0;                // turning the query into what the leg searches with
   double search_ms = 0;
 };

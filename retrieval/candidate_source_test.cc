@@ -101,6 +101,24 @@ TEST_F(AnnSourceSpellerTest, MisspeltWordsReachTheTowerCorrectedBesideTheRawOnes
   EXPECT_EQ(BagFor("hoze reel", lexical_.get()), ids("hoze reel"));
 }
 
+// The corrected tokens go out with the result (the ranker's corrected-query columns), only
+// when a word changed.
+TEST_F(AnnSourceSpellerTest, TheResultCarriesTheCorrectedTokens) {
+  const AnnSource source(*encoder_, *index_, nullptr, lexical_.get());
+  const ParsedQuery typo = ParseQuery("Cordles drill");
+  auto r = source.Retrieve({typo, 2, nullptr, 0});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->corrected_tokens, (std::vector<std::string>{"cordless", "drill"}));
+  const ParsedQuery clean = ParseQuery("cordless drill");
+  r = source.Retrieve({clean, 2, nullptr, 0});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->corrected_tokens.empty());
+  const AnnSource no_speller(*encoder_, *index_, nullptr, nullptr);
+  r = no_speller.Retrieve({typo, 2, nullptr, 0});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->corrected_tokens.empty());
+}
+
 TEST_F(AnnSourceSpellerTest, CorrectSpellingReplacesOnlyUnknownWords) {
   bool corrected = false;
   auto t = lexical_->CorrectSpelling({"cordles", "drill", "for", "zzyzx", "18v"}, &corrected);

@@ -281,10 +281,12 @@ absl::Status Searcher::Rank(RequestContext* ctx) const {
     to_rank.push_back(candidates[kept[j]]);
     to_rank_listings.push_back(ctx->listings[kept[j]]);
   }
+  const std::optional<QueryTerms> corrected = CorrectedQueryTerms(ctx->retrieved.corrected_tokens);
   MS_ASSIGN_OR_RETURN(RankingBatch batch,
                       MakeRankingBatch(state.stats, ctx->query.terms, ctx->retrieved.query_embedding,
                                        std::move(to_rank), std::move(to_rank_listings),
-                                       ctx->ranking_inputs, &token_cache_));
+                                       ctx->ranking_inputs, &token_cache_,
+                                       corrected ? &*corrected : nullptr));
   ctx->timer.Record("rank_features", t);
   t = std::chrono::steady_clock::now();
   MS_ASSIGN_OR_RETURN(std::vector<float> s, ctx->ranker->Score(batch.features));

@@ -3,7 +3,7 @@
 with parity fixtures of random features) for the C++ tests of ranking/ranker.
 
 usage: make_test_ranker.py --models_dir DIR --version V --featurizer_version F
-           [--feature_dim 113] [--ranking_feature_version 1] [--seed 0] [--format torchscript]
+           [--feature_dim 117] [--ranking_feature_version 2] [--seed 0] [--format torchscript]
 """
 import argparse
 import os
@@ -22,8 +22,10 @@ def main(argv=None):
     ap.add_argument("--models_dir", required=True)
     ap.add_argument("--version", type=int, required=True)
     ap.add_argument("--featurizer_version", type=int, required=True)
-    ap.add_argument("--feature_dim", type=int, default=113)
-    ap.add_argument("--ranking_feature_version", type=int, default=1)
+    # Defaults: ranking/ranking_features.h kRankingFeatureDim and kRankingFeatureVersion (the
+    # takedown e2e test relies on them; ranking/ranker_test passes the C++ constants).
+    ap.add_argument("--feature_dim", type=int, default=117)
+    ap.add_argument("--ranking_feature_version", type=int, default=2)
     ap.add_argument("--listing_tower_version", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--format", choices=["aoti", "torchscript"], default="torchscript",
