@@ -109,6 +109,10 @@ ABSL_FLAG(bool, prepare_listing_tokens, true,
 ABSL_FLAG(bool, concurrent_legs, false,
           "always run the BM25 leg on a thread of its own while the query tower and FAISS run "
           "(hybrid mode); see the README for what it measured on 2 cores");
+ABSL_FLAG(bool, spelling_correction, true,
+          "correct misspelt query words against the lexical index's dictionary in the BM25 leg; "
+          "off, nothing is corrected anywhere (neither the query tower's nor the ranker's "
+          "corrected-query input): the switch to compare or to fall back");
 ABSL_FLAG(bool, correct_ann_query, true,
           "the query tower also reads the query with its unknown words spell-corrected by the "
           "lexical index's dictionary (typo robustness of the two-tower leg; see the README)");
@@ -327,6 +331,7 @@ int Run() {
   lo.metrics = &metrics;
   lo.model_format = absl::GetFlag(FLAGS_model_format);
   lo.model_concurrency = serving_threads;  // one AOTInductor model instance per worker
+  lo.spelling_correction = absl::GetFlag(FLAGS_spelling_correction);
   auto lifecycle = ServingLifecycle::Create(lo, store->get(), &searcher, writer.get(), &live_ann,
                                             &live_lexical);
   if (!lifecycle.ok()) {

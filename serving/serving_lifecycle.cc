@@ -22,6 +22,7 @@ absl::StatusOr<std::unique_ptr<ServingLifecycle>> ServingLifecycle::Create(
   lo.store = store;
   lo.towers.format = l->options_.model_format;
   lo.towers.concurrency = l->options_.model_concurrency;
+  lo.lexical.correct_spelling = l->options_.spelling_correction;
   lo.ranker.format = l->options_.model_format;
   lo.ranker.concurrency = l->options_.model_concurrency;
   ServableManager::Options mo;

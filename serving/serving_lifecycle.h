@@ -39,6 +39,9 @@ class ServingLifecycle {
     // format, "torchscript" = the fallback; concurrency = the serving threads.
     std::string model_format;
     int model_concurrency = 1;
+    // LexicalSearchOptions::correct_spelling of every lexical version served. Off, the query
+    // tower's speller (the lexical index) corrects nothing either.
+    bool spelling_correction = true;
     // Lifecycle events and the serving versions are also counted here (null = only logged).
     ServerMetrics* metrics = nullptr;  // not owned
   };

@@ -45,8 +45,9 @@ absl::StatusOr<std::shared_ptr<const Servable>> IndexLoader::Load() {
 
 absl::StatusOr<std::shared_ptr<const Servable>> LexicalLoader::Load() {
   auto s = std::make_shared<LexicalServable>();
-  MS_ASSIGN_OR_RETURN(s->lexical, LexicalIndex::Open(ServableVersionDir(
-                                      options_.data_dir, ServableKind::kLexical, version_)));
+  MS_ASSIGN_OR_RETURN(s->lexical, LexicalIndex::Open(ServableVersionDir(options_.data_dir,
+                                                                        ServableKind::kLexical, version_),
+                                                     options_.lexical));
   return std::shared_ptr<const Servable>(std::move(s));
 }
 

@@ -63,6 +63,8 @@ struct ServingLoaderOptions {
   Ranker::Options ranker;
   // For the towers (dir and name filled in per version): format override and concurrency.
   ModelRunner::Options towers;
+  // Every lexical version is opened with these (LexicalSearchOptions: spelling correction).
+  LexicalIndex::Options lexical;
 };
 
 // Loads <data_dir>/index/<version>, then the query tower and the listing tower named by its

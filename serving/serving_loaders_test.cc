@@ -3,7 +3,12 @@
 // per kind, and the served set needs an index.
 #include "serving/serving_loaders.h"
 
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "index/lexical_writer.h"
+#include "serving/servable_source.h"
 
 namespace marketsearch {
 namespace {
@@ -23,6 +28,40 @@ TEST(ServingLoadersTest, MissingVersionsFailToLoad) {
   EXPECT_NE(ranker.status().message().find("/nonexistent/marketsearch-data/models/ranker/1"),
             std::string::npos)
       << ranker.status();
+}
+
+// --spelling_correction=false reaches every lexical version the lifecycle loads: the index
+// (the query tower's speller too) then corrects nothing.
+TEST(ServingLoadersTest, LexicalVersionsOpenWithTheSpellingOption) {
+  const std::string data = absl::StrCat(std::getenv("TEST_TMPDIR"), "/spelling_data");
+  LexicalIndexWriter::Options w;
+  w.path = ServableVersionDir(data, ServableKind::kLexical, 1);
+  w.overwrite = true;
+  auto writer = LexicalIndexWriter::Open(w);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  for (uint64_t id = 1; id <= 3; ++id) {
+    Listing l;
+    l.set_listing_id(id);
+    l.set_title("makita cordless drill");
+    l.set_category("tools");
+    l.set_price(50);
+    ASSERT_TRUE((*writer)->Add(l).ok());
+  }
+  ASSERT_TRUE((*writer)->Commit().ok());
+  writer->reset();
+  for (const bool on : {true, false}) {
+    ServingLoaderOptions o;
+    o.data_dir = data;
+    o.lexical.correct_spelling = on;
+    auto loaded = LexicalLoader(o, 1).Load();
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    const auto& lexical = *static_cast<const LexicalServable&>(**loaded).lexical;
+    bool changed = false;
+    auto tokens = lexical.CorrectSpelling({"cordles", "drill"}, &changed);
+    ASSERT_TRUE(tokens.ok()) << tokens.status();
+    EXPECT_EQ(changed, on);
+    EXPECT_EQ((*tokens)[0], on ? "cordless" : "cordles");
+  }
 }
 
 TEST(ServingLoadersTest, FactoryMakesALoaderPerKind) {
