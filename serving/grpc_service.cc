@@ -158,9 +158,27 @@ grpc::ServerUnaryReactor* MarketSearchService::LogEvents(grpc::CallbackServerCon
       });
 }
 
+grpc::ServerUnaryReactor* MarketSearchService::RefuseUnauthenticatedWrite(
+    grpc::CallbackServerContext* context, const char* method) {
+  if (options_.write_token == nullptr) return nullptr;
+  const auto start = std::chrono::steady_clock::now();
+  const auto& metadata = context->client_metadata();
+  const auto it = metadata.find("authorization");
+  const absl::string_view value =
+      it == metadata.end() ? absl::string_view() : absl::string_view(it->second.data(), it->second.size());
+  const absl::Status s = options_.write_token->Check(value);
+  if (s.ok()) return nullptr;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Finish(reactor, method, grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(s.message())), start);
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* MarketSearchService::UpsertListings(grpc::CallbackServerContext* context,
                                                               const grpc::ByteBuffer* request,
                                                               grpc::ByteBuffer* response) {
+  if (grpc::ServerUnaryReactor* refused = RefuseUnauthenticatedWrite(context, "UpsertListings")) {
+    return refused;
+  }
   return Dispatch<UpsertListingsRequest, UpsertListingsResponse>(
       "UpsertListings", context, request, response,
       [this](const UpsertListingsRequest& q, UpsertListingsResponse* r, const RequestControl&) {
@@ -171,6 +189,9 @@ grpc::ServerUnaryReactor* MarketSearchService::UpsertListings(grpc::CallbackServ
 grpc::ServerUnaryReactor* MarketSearchService::DeleteListings(grpc::CallbackServerContext* context,
                                                               const grpc::ByteBuffer* request,
                                                               grpc::ByteBuffer* response) {
+  if (grpc::ServerUnaryReactor* refused = RefuseUnauthenticatedWrite(context, "DeleteListings")) {
+    return refused;
+  }
   return Dispatch<DeleteListingsRequest, DeleteListingsResponse>(
       "DeleteListings", context, request, response,
       [this](const DeleteListingsRequest& q, DeleteListingsResponse* r, const RequestControl&) {

@@ -28,6 +28,7 @@
 #include "experiments/event_log.h"
 #include "experiments/impression_queue.h"
 #include "serving/access_log.h"
+#include "serving/bearer_token.h"
 #include "serving/experiment_router.h"
 #include "proto/search.grpc.pb.h"
 #include "serving/listing_writer.h"
@@ -55,6 +56,9 @@ class MarketSearchService final : public RawMarketSearchService {
     AccessLog* access_log = nullptr;  // null: no access log
     // null: no experiments (no arms in responses; LogEvents accepts tokens unchecked)
     ExperimentRouter* experiments = nullptr;
+    // null: anyone who reaches the port may write; else UpsertListings and DeleteListings
+    // need `authorization: Bearer <token>` and are answered UNAUTHENTICATED without it.
+    const BearerToken* write_token = nullptr;
     // The deadline of a request whose client set none (or a later one).
     std::chrono::milliseconds default_deadline{2000};
   };
@@ -86,6 +90,10 @@ class MarketSearchService final : public RawMarketSearchService {
   grpc::Status ToClientStatus(const absl::Status& s, const char* method);
 
  private:
+  // For a write RPC: null when the request may write, else the reactor it was answered on
+  // (UNAUTHENTICATED: Options::write_token is set and the request lacks it).
+  grpc::ServerUnaryReactor* RefuseUnauthenticatedWrite(grpc::CallbackServerContext* context,
+                                                       const char* method);
   // Answers the RPC and counts it (method, code, time since `start`).
   void Finish(grpc::ServerUnaryReactor* reactor, const char* method, const grpc::Status& status,
               std::chrono::steady_clock::time_point start);

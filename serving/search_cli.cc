@@ -2,6 +2,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -11,6 +14,9 @@
 #include "proto/search.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:8500", "server address");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "PEM certificate(s) to verify a TLS server with (its --tls_cert_file for a self-signed "
+          "one); empty = plaintext");
 ABSL_FLAG(std::string, query, "", "what the buyer types (required)");
 ABSL_FLAG(int, page_size, 10, "results per page (1-100)");
 ABSL_FLAG(std::string, page_token, "", "next_page_token of a previous call");
@@ -78,8 +84,20 @@ int main(int argc, char** argv) {
     f->mutable_geo()->set_radius_km(absl::GetFlag(FLAGS_radius_km));
   }
 
-  auto stub = MarketSearch::NewStub(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials()));
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!absl::GetFlag(FLAGS_tls_ca_file).empty()) {
+    std::ifstream in(absl::GetFlag(FLAGS_tls_ca_file));
+    std::stringstream pem;
+    pem << in.rdbuf();
+    if (!in || pem.str().empty()) {
+      std::fprintf(stderr, "search_cli: --tls_ca_file: cannot read %s\n", absl::GetFlag(FLAGS_tls_ca_file).c_str());
+      return 2;
+    }
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = pem.str();
+    credentials = grpc::SslCredentials(tls);
+  }
+  auto stub = MarketSearch::NewStub(grpc::CreateChannel(absl::GetFlag(FLAGS_target), credentials));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms)));

@@ -25,6 +25,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/file_util.h"
@@ -36,6 +37,7 @@
 #include "index/memory_listing_reader.h"
 #include "retrieval/fusion_config.h"
 #include "serving/access_log.h"
+#include "serving/bearer_token.h"
 #include "serving/admin_server.h"
 #include "serving/server_config.h"
 #include "proto/server_config.pb.h"
@@ -146,6 +148,16 @@ ABSL_FLAG(int, max_queued_requests, 16,
           "RESOURCE_EXHAUSTED at once (clients retry with backoff). The longest wait is about "
           "max_queued_requests x the CPU time of a request / serving_threads (16: ~80 ms at "
           "1M listings on 2 cores)");
+ABSL_FLAG(std::string, write_token_file, "",
+          "a file holding the bearer token UpsertListings and DeleteListings must carry "
+          "(metadata authorization: Bearer <token>; at least 16 bytes, no whitespace); empty = "
+          "writes are open to anyone who reaches the port");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain: serve gRPC over TLS (with --tls_key_file); empty = plaintext");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(int, max_request_bytes, 4 << 20,
+          "largest gRPC request message accepted (gRPC answers RESOURCE_EXHAUSTED above it); "
+          "a full UpsertListings batch of 1,000 listings at their size limits fits");
 ABSL_FLAG(std::string, store_mode, "primary",
           "primary: the server writes the feature store (UpsertListings/DeleteListings); "
           "secondary: follow a store another process writes, read only");
@@ -157,6 +169,11 @@ std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
 constexpr char kServiceName[] = "marketsearch.MarketSearch";
+
+// Loopback addresses the default --host and the operators' usual spellings of it.
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || absl::StartsWith(host, "127.");
+}
 
 int Run() {
   const auto process_start = std::chrono::steady_clock::now();
@@ -446,13 +463,53 @@ int Run() {
   service_options.access_log = access_log.get();
   service_options.default_deadline =
       std::chrono::milliseconds(std::max(1, absl::GetFlag(FLAGS_default_deadline_ms)));
+  // Writes: a bearer token when one is configured.
+  std::unique_ptr<BearerToken> write_token;
+  if (!absl::GetFlag(FLAGS_write_token_file).empty()) {
+    absl::StatusOr<BearerToken> token = BearerToken::Load(absl::GetFlag(FLAGS_write_token_file));
+    if (!token.ok()) {
+      std::fprintf(stderr, "server: --write_token_file: %s\n", std::string(token.status().message()).c_str());
+      return 2;
+    }
+    write_token = std::make_unique<BearerToken>(*std::move(token));
+    service_options.write_token = write_token.get();
+    std::fprintf(stderr, "server: UpsertListings and DeleteListings need the bearer token of --write_token_file\n");
+  } else if (writable && !IsLoopbackHost(absl::GetFlag(FLAGS_host))) {
+    std::fprintf(stderr, "server: WARNING: --host=%s is not loopback and writes need no token: anyone who "
+                 "reaches the port can change the catalog (set --write_token_file)\n",
+                 absl::GetFlag(FLAGS_host).c_str());
+  }
+  // Transport: TLS when a certificate and key are given.
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!absl::GetFlag(FLAGS_tls_cert_file).empty() || !absl::GetFlag(FLAGS_tls_key_file).empty()) {
+    if (absl::GetFlag(FLAGS_tls_cert_file).empty() || absl::GetFlag(FLAGS_tls_key_file).empty()) {
+      std::fprintf(stderr, "server: --tls_cert_file and --tls_key_file: give both or neither\n");
+      return 2;
+    }
+    absl::StatusOr<std::string> cert = ReadFile(absl::GetFlag(FLAGS_tls_cert_file));
+    absl::StatusOr<std::string> key = ReadFile(absl::GetFlag(FLAGS_tls_key_file));
+    if (!cert.ok() || !key.ok()) {
+      std::fprintf(stderr, "server: --tls_cert_file / --tls_key_file: %s\n",
+                   std::string((cert.ok() ? key.status() : cert.status()).message()).c_str());
+      return 2;
+    }
+    grpc::SslServerCredentialsOptions tls;
+    tls.pem_key_cert_pairs.push_back({*key, *cert});
+    credentials = grpc::SslServerCredentials(tls);
+    std::fprintf(stderr, "server: gRPC over TLS (%s)\n", absl::GetFlag(FLAGS_tls_cert_file).c_str());
+  }
+  if (absl::GetFlag(FLAGS_max_request_bytes) < 1024) {
+    std::fprintf(stderr, "server: --max_request_bytes: %d is below 1024\n", absl::GetFlag(FLAGS_max_request_bytes));
+    return 2;
+  }
   MarketSearchService service(&searcher, &pool, service_options);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
   const std::string addr = absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port));
-  builder.AddListeningPort(addr, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(addr, credentials, &port);
+  builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_request_bytes));
   builder.RegisterService(&service);
   // The health and reflection services are synchronous: bound the threads gRPC may start
   // for them (MarketSearch's own methods run on the pool above).

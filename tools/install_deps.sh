@@ -29,6 +29,8 @@ PACKAGES=(
   # tests (prometheus: promtool and a real Prometheus scraping the server; chromium: the
   # dashboard rendered in a real headless browser)
   libgtest-dev libgmock-dev prometheus chromium
+  # tests: the self-signed certificate of the TLS test (tests/security_e2e_test)
+  openssl
   # the interpreter the virtual environment is made from (Debian's python3 3.11: the wheel is cp311)
   python3 python3-venv
 )
