@@ -2,7 +2,7 @@
 BAZEL ?= bazel
 SCALE ?= default
 
-.PHONY: deps build test demo bench load clean tpu-parity
+.PHONY: deps build test test-sanitizers demo bench load clean tpu-parity
 
 deps:
 	bash tools/install_deps.sh
@@ -12,6 +12,11 @@ build: deps
 
 test: deps
 	bash tools/run_tests.sh
+
+# Every C++ test (unit and end to end) under AddressSanitizer + UndefinedBehaviorSanitizer
+# (.bazelrc --config=asan); not part of `make test`.
+test-sanitizers: deps
+	bash tools/test_sanitizers.sh
 
 demo: build
 	bash tools/demo.sh
