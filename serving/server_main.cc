@@ -156,8 +156,8 @@ ABSL_FLAG(std::string, tls_cert_file, "",
           "PEM certificate chain: serve gRPC over TLS (with --tls_key_file); empty = plaintext");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
 ABSL_FLAG(int, max_request_bytes, 4 << 20,
-          "largest gRPC request message accepted (gRPC answers RESOURCE_EXHAUSTED above it); "
-          "a full UpsertListings batch of 1,000 listings at their size limits fits");
+          "largest gRPC request message accepted (gRPC answers RESOURCE_EXHAUSTED above it; "
+          "4 MiB is gRPC's own default, made explicit); at least 1024");
 ABSL_FLAG(std::string, store_mode, "primary",
           "primary: the server writes the feature store (UpsertListings/DeleteListings); "
           "secondary: follow a store another process writes, read only");
