@@ -3,7 +3,7 @@
 // ranking-data export and the benches read (retrieval/fusion_config.h).
 //
 // Every judged query of the split is retrieved once (ANN depth 200 + BM25 depth 200, as the
-// server), then its candidates are fused again for each candidate fusion (RefuseCandidates):
+// server), then its candidates are fused again for each candidate fusion (FuseAgain):
 // reciprocal-rank fusion and the score blend, each with the ANN leg's weight 0, 0.1, ..., 1.
 // Weight 0 orders the top by BM25 and weight 1 by the two-tower leg, so the chosen fusion is
 // never worse on these queries than either leg alone. The winner is the highest mean NDCG@10
@@ -76,7 +76,7 @@ absl::Status Run() {
     MS_ASSIGN_OR_RETURN(RetrievalResult r, GenerateCandidates(art, q.text, ro));
     for (Arm& a : arms) {
       std::vector<uint64_t> ranked;
-      for (const Candidate& c : RefuseCandidates(r.candidates, a.options)) ranked.push_back(c.listing_id);
+      for (const Candidate& c : FuseAgain(r.candidates, a.options)) ranked.push_back(c.listing_id);
       a.ndcg.Add(NdcgAtK(ranked, it->second, 10));
       const double rec = ExactRecallAtK(ranked, it->second, 100);
       if (rec >= 0) a.recall.Add(rec);

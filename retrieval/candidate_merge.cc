@@ -56,7 +56,7 @@ std::vector<Candidate> MergeCandidates(const std::vector<ScoredId>& ann,
   return out;
 }
 
-std::vector<Candidate> RefuseCandidates(const std::vector<Candidate>& candidates,
+std::vector<Candidate> FuseAgain(const std::vector<Candidate>& candidates,
                                         const FusionOptions& options) {
   std::vector<std::pair<int32_t, ScoredId>> ann, lexical;
   for (const Candidate& c : candidates) {

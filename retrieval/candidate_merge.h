@@ -35,8 +35,9 @@ struct FusionOptions {
   FusionMethod method = FusionMethod::kReciprocalRank;
   double rrf_k = 60.0;       // RRF constant (Cormack et al. 2009)
   // RRF: weight of the ANN leg (lexical gets 1 - ann_weight), x2 so 0.5 means equal
-  // weights; blend: the mixing weight. 0.7 measured best on the synthetic marketplace
-  // (bench/retrieval_bench: Recall@100 and NDCG@10 above equal weights and the blend).
+  // weights; blend: the mixing weight. The built-in 0.7 measured best on the synthetic
+  // marketplace in an early stop; a deployment serves what jobs/tune_fusion chose on its own
+  // valid split (retrieval/fusion_config.h), which this default only stands in for.
   double ann_weight = 0.7;
 };
 
@@ -48,7 +49,7 @@ std::vector<Candidate> MergeCandidates(const std::vector<ScoredId>& ann,
 // The same candidates fused another way: each leg's hits rebuilt from the ranks and scores
 // they carry, merged again. What jobs/tune_fusion and the benches use to compare fusions
 // without retrieving each query once per fusion.
-std::vector<Candidate> RefuseCandidates(const std::vector<Candidate>& candidates,
+std::vector<Candidate> FuseAgain(const std::vector<Candidate>& candidates,
                                         const FusionOptions& options);
 
 }  // namespace marketsearch

@@ -59,7 +59,7 @@ TEST(MergeCandidates, EmptyLegs) {
   EXPECT_EQ(only_ann[0].lexical_rank, 0);
 }
 
-TEST(RefuseCandidates, SameAsMergingTheLegsWithTheOtherFusion) {
+TEST(FuseAgain, SameAsMergingTheLegsWithTheOtherFusion) {
   const std::vector<ScoredId> ann = {{1, 0.9f}, {2, 0.8f}, {3, 0.7f}, {5, 0.1f}};
   const std::vector<ScoredId> lex = {{3, 12.0f}, {4, 10.0f}, {1, 5.0f}, {6, 1.0f}};
   const std::vector<Candidate> rrf = MergeCandidates(ann, lex, FusionOptions());
@@ -67,7 +67,7 @@ TEST(RefuseCandidates, SameAsMergingTheLegsWithTheOtherFusion) {
   blend.method = FusionMethod::kScoreBlend;
   blend.ann_weight = 0.3;
   const std::vector<Candidate> want = MergeCandidates(ann, lex, blend);
-  const std::vector<Candidate> got = RefuseCandidates(rrf, blend);
+  const std::vector<Candidate> got = FuseAgain(rrf, blend);
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_EQ(got[i].listing_id, want[i].listing_id) << i;
@@ -76,7 +76,7 @@ TEST(RefuseCandidates, SameAsMergingTheLegsWithTheOtherFusion) {
     EXPECT_FLOAT_EQ(got[i].fused_score, want[i].fused_score) << i;
   }
   // And back: the RRF order again.
-  const std::vector<Candidate> back = RefuseCandidates(got, FusionOptions());
+  const std::vector<Candidate> back = FuseAgain(got, FusionOptions());
   for (size_t i = 0; i < back.size(); ++i) EXPECT_EQ(back[i].listing_id, rrf[i].listing_id) << i;
 }
 
