@@ -293,6 +293,45 @@ int Run() {
     std::fprintf(stderr, "server: retrieval legs fused by %s (%s)\n", DescribeFusion(opts.fusion).c_str(),
                  source.c_str());
   }
+  // The security settings are checked before anything is loaded, so a bad one fails at once
+  // rather than after the models and indexes. Writes: a bearer token when one is configured.
+  std::unique_ptr<BearerToken> write_token;
+  if (!absl::GetFlag(FLAGS_write_token_file).empty()) {
+    absl::StatusOr<BearerToken> token = BearerToken::Load(absl::GetFlag(FLAGS_write_token_file));
+    if (!token.ok()) {
+      std::fprintf(stderr, "server: --write_token_file: %s\n", std::string(token.status().message()).c_str());
+      return 2;
+    }
+    write_token = std::make_unique<BearerToken>(*std::move(token));
+    std::fprintf(stderr, "server: UpsertListings and DeleteListings need the bearer token of --write_token_file\n");
+  } else if (writable && !IsLoopbackHost(absl::GetFlag(FLAGS_host))) {
+    std::fprintf(stderr, "server: WARNING: --host=%s is not loopback and writes need no token: anyone who "
+                 "reaches the port can change the catalog (set --write_token_file)\n",
+                 absl::GetFlag(FLAGS_host).c_str());
+  }
+  // Transport: TLS when a certificate and key are given.
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!absl::GetFlag(FLAGS_tls_cert_file).empty() || !absl::GetFlag(FLAGS_tls_key_file).empty()) {
+    if (absl::GetFlag(FLAGS_tls_cert_file).empty() || absl::GetFlag(FLAGS_tls_key_file).empty()) {
+      std::fprintf(stderr, "server: --tls_cert_file and --tls_key_file: give both or neither\n");
+      return 2;
+    }
+    absl::StatusOr<std::string> cert = ReadFile(absl::GetFlag(FLAGS_tls_cert_file));
+    absl::StatusOr<std::string> key = ReadFile(absl::GetFlag(FLAGS_tls_key_file));
+    if (!cert.ok() || !key.ok()) {
+      std::fprintf(stderr, "server: --tls_cert_file / --tls_key_file: %s\n",
+                   std::string((cert.ok() ? key.status() : cert.status()).message()).c_str());
+      return 2;
+    }
+    grpc::SslServerCredentialsOptions tls;
+    tls.pem_key_cert_pairs.push_back({*key, *cert});
+    credentials = grpc::SslServerCredentials(tls);
+    std::fprintf(stderr, "server: gRPC over TLS (%s)\n", absl::GetFlag(FLAGS_tls_cert_file).c_str());
+  }
+  if (absl::GetFlag(FLAGS_max_request_bytes) < 1024) {
+    std::fprintf(stderr, "server: --max_request_bytes: %d is below 1024\n", absl::GetFlag(FLAGS_max_request_bytes));
+    return 2;
+  }
   const std::string mode = absl::GetFlag(FLAGS_retrieval);
   if (mode == "ann") {
     opts.mode = RetrievalMode::kAnnOnly;
@@ -463,45 +502,7 @@ int Run() {
   service_options.access_log = access_log.get();
   service_options.default_deadline =
       std::chrono::milliseconds(std::max(1, absl::GetFlag(FLAGS_default_deadline_ms)));
-  // Writes: a bearer token when one is configured.
-  std::unique_ptr<BearerToken> write_token;
-  if (!absl::GetFlag(FLAGS_write_token_file).empty()) {
-    absl::StatusOr<BearerToken> token = BearerToken::Load(absl::GetFlag(FLAGS_write_token_file));
-    if (!token.ok()) {
-      std::fprintf(stderr, "server: --write_token_file: %s\n", std::string(token.status().message()).c_str());
-      return 2;
-    }
-    write_token = std::make_unique<BearerToken>(*std::move(token));
-    service_options.write_token = write_token.get();
-    std::fprintf(stderr, "server: UpsertListings and DeleteListings need the bearer token of --write_token_file\n");
-  } else if (writable && !IsLoopbackHost(absl::GetFlag(FLAGS_host))) {
-    std::fprintf(stderr, "server: WARNING: --host=%s is not loopback and writes need no token: anyone who "
-                 "reaches the port can change the catalog (set --write_token_file)\n",
-                 absl::GetFlag(FLAGS_host).c_str());
-  }
-  // Transport: TLS when a certificate and key are given.
-  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
-  if (!absl::GetFlag(FLAGS_tls_cert_file).empty() || !absl::GetFlag(FLAGS_tls_key_file).empty()) {
-    if (absl::GetFlag(FLAGS_tls_cert_file).empty() || absl::GetFlag(FLAGS_tls_key_file).empty()) {
-      std::fprintf(stderr, "server: --tls_cert_file and --tls_key_file: give both or neither\n");
-      return 2;
-    }
-    absl::StatusOr<std::string> cert = ReadFile(absl::GetFlag(FLAGS_tls_cert_file));
-    absl::StatusOr<std::string> key = ReadFile(absl::GetFlag(FLAGS_tls_key_file));
-    if (!cert.ok() || !key.ok()) {
-      std::fprintf(stderr, "server: --tls_cert_file / --tls_key_file: %s\n",
-                   std::string((cert.ok() ? key.status() : cert.status()).message()).c_str());
-      return 2;
-    }
-    grpc::SslServerCredentialsOptions tls;
-    tls.pem_key_cert_pairs.push_back({*key, *cert});
-    credentials = grpc::SslServerCredentials(tls);
-    std::fprintf(stderr, "server: gRPC over TLS (%s)\n", absl::GetFlag(FLAGS_tls_cert_file).c_str());
-  }
-  if (absl::GetFlag(FLAGS_max_request_bytes) < 1024) {
-    std::fprintf(stderr, "server: --max_request_bytes: %d is below 1024\n", absl::GetFlag(FLAGS_max_request_bytes));
-    return 2;
-  }
+  service_options.write_token = write_token.get();
   MarketSearchService service(&searcher, &pool, service_options);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -15,9 +15,9 @@ rc=${PIPESTATUS[0]}
 n=$(echo "$targets" | wc -w)
 # Bazel's verdict per target (a test whose cases all passed can still fail: a sanitizer report
 # at exit, e.g. a leak).
-failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD|INCOMPLETE)' "$out")
-grep -E '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD|INCOMPLETE)' "$out" |
-  sed 's/^/under sanitizers: /'
+failing=$(grep -E '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD|INCOMPLETE)' "$out")
+failed=$(printf '%s' "$failing" | grep -c . || true)
+[ -n "$failing" ] && printf '%s\n' "$failing" | sed 's/^/under sanitizers: /'
 rm -f "$out"
 echo "sanitizers (ASan + UBSan): $((n - failed)) passed, $failed failed test targets in $(( $(date +%s) - start )) s"
 exit "$rc"
