@@ -1,5 +1,6 @@
 #include "common/fake_env.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -77,6 +78,125 @@ absl::StatusOr<std::string> FakeEnv::ReadFileToString(const std::string& path) {
   auto f = files_.find(p);
   if (f == files_.end()) return absl::NotFoundError(absl::StrCat("cannot open ", p));
   return f->second;
+}
+
+namespace {
+
+class FakeSequentialFile : public SequentialFile {
+ public:
+  explicit FakeSequentialFile(std::string contents) : contents_(std::move(contents)) {}
+  absl::Status Read(size_t n, std::string* out) override {
+    *out = contents_.substr(std::min(pos_, contents_.size()), n);
+    pos_ += out->size();
+    return absl::OkStatus();
+  }
+
+ private:
+  const std::string contents_;
+  size_t pos_ = 0;
+};
+
+class FakeWritableFile : public WritableFile {
+ public:
+  FakeWritableFile(FakeEnv* env, std::string path) : env_(env), path_(std::move(path)) {}
+  absl::Status Append(absl::string_view data) override {
+    env_->AppendToFile(path_, data);
+    return absl::OkStatus();
+  }
+  absl::Status Sync() override { return env_->SyncFile(path_); }
+  absl::Status Close() override { return absl::OkStatus(); }
+
+ private:
+  FakeEnv* const env_;
+  const std::string path_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SequentialFile>> FakeEnv::NewSequentialFile(
+    const std::string& path) {
+  absl::StatusOr<std::string> contents = ReadFileToString(path);
+  if (!contents.ok()) return contents.status();
+  return std::unique_ptr<SequentialFile>(new FakeSequentialFile(*std::move(contents)));
+}
+
+absl::StatusOr<std::unique_ptr<WritableFile>> FakeEnv::NewWritableFile(const std::string& path) {
+  const std::string p = Normalize(path);
+  absl::MutexLock lock(&mu_);
+  if (dirs_.count(p)) return absl::FailedPreconditionError(absl::StrCat("create ", p, ": is a directory"));
+  if (!Parent(p).empty() && !dirs_.count(Parent(p))) {
+    return absl::NotFoundError(absl::StrCat("create ", p, ": no directory ", Parent(p)));
+  }
+  files_[p].clear();
+  return std::unique_ptr<WritableFile>(new FakeWritableFile(this, p));
+}
+
+void FakeEnv::AppendToFile(const std::string& path, absl::string_view data) {
+  const std::string p = Normalize(path);
+  absl::MutexLock lock(&mu_);
+  MakeDirsLocked(Parent(p));
+  files_[p].append(data.data(), data.size());
+}
+
+absl::Status FakeEnv::SyncFile(const std::string& path) {
+  const std::string p = Normalize(path);
+  absl::MutexLock lock(&mu_);
+  if (!files_.count(p)) return absl::NotFoundError(absl::StrCat("fsync ", p, ": no such file"));
+  return absl::OkStatus();
+}
+
+absl::Status FakeEnv::SyncDir(const std::string& dir) {
+  const std::string d = Normalize(dir);
+  absl::MutexLock lock(&mu_);
+  if (!dirs_.count(d)) return absl::NotFoundError(absl::StrCat("fsync dir ", d, ": no directory"));
+  return absl::OkStatus();
+}
+
+absl::Status FakeEnv::RenameFile(const std::string& from, const std::string& to) {
+  const std::string f = Normalize(from), t = Normalize(to);
+  absl::MutexLock lock(&mu_);
+  if (files_.count(f)) {
+    if (dirs_.count(t)) return absl::FailedPreconditionError(absl::StrCat("rename ", f, " -> ", t, ": is a directory"));
+    std::string contents = std::move(files_[f]);
+    files_.erase(f);
+    MakeDirsLocked(Parent(t));
+    files_[t] = std::move(contents);
+    return absl::OkStatus();
+  }
+  if (!dirs_.count(f)) return absl::NotFoundError(absl::StrCat("rename ", f, " -> ", t, ": no such entry"));
+  if (files_.count(t)) return absl::FailedPreconditionError(absl::StrCat("rename ", f, " -> ", t, ": not a directory"));
+  for (const std::string& d : dirs_) {
+    if (d != t && IsUnder(t, d)) return absl::FailedPreconditionError(absl::StrCat("rename ", f, " -> ", t, ": directory not empty"));
+  }
+  for (const auto& [path, contents] : files_) {
+    if (IsUnder(t, path)) return absl::FailedPreconditionError(absl::StrCat("rename ", f, " -> ", t, ": directory not empty"));
+  }
+  std::set<std::string> dirs;
+  for (const std::string& d : dirs_) dirs.insert(IsUnder(f, d) ? t + d.substr(f.size()) : d);
+  std::map<std::string, std::string> files;
+  for (auto& [path, contents] : files_) {
+    files[IsUnder(f, path) ? t + path.substr(f.size()) : path] = std::move(contents);
+  }
+  dirs_ = std::move(dirs);
+  files_ = std::move(files);
+  MakeDirsLocked(Parent(t));
+  return absl::OkStatus();
+}
+
+absl::Status FakeEnv::CreateDirs(const std::string& dir) {
+  const std::string d = Normalize(dir);
+  absl::MutexLock lock(&mu_);
+  for (std::string p = d; !p.empty(); p = Parent(p)) {
+    if (files_.count(p)) return absl::FailedPreconditionError(absl::StrCat("mkdir ", d, ": ", p, " is a file"));
+    if (p == "/") break;
+  }
+  MakeDirsLocked(d);
+  return absl::OkStatus();
+}
+
+absl::Status FakeEnv::RemoveAll(const std::string& path) {
+  Remove(path);
+  return absl::OkStatus();
 }
 
 int64_t FakeEnv::NowUnixMs() {

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,6 +34,18 @@ class FakeEnv : public Env {
   bool FileExists(const std::string& path) override;
   bool IsDirectory(const std::string& path) override;
   absl::StatusOr<std::string> ReadFileToString(const std::string& path) override;
+  absl::StatusOr<std::unique_ptr<SequentialFile>> NewSequentialFile(
+      const std::string& path) override;
+  // Writes land in the map at once (there is no page cache to lose); Sync checks the file is
+  // still there. NotFound when the parent directory does not exist.
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
+  absl::Status SyncFile(const std::string& path) override;
+  absl::Status SyncDir(const std::string& dir) override;
+  // Moves a file, or a directory with everything under it. NotFound when `from` is absent;
+  // FailedPrecondition when `to` is a non-empty directory or a directory replaces a file.
+  absl::Status RenameFile(const std::string& from, const std::string& to) override;
+  absl::Status CreateDirs(const std::string& dir) override;
+  absl::Status RemoveAll(const std::string& path) override;
   int64_t NowUnixMs() override;
 
   // Creates the directory `path` and its missing parents. REQUIRES: no parent is a file.
@@ -42,7 +55,9 @@ class FakeEnv : public Env {
   void WriteFile(const std::string& path, const std::string& contents);
   // Removes the file or directory `path` and everything under it; absent paths are ignored.
   void Remove(const std::string& path);
-  // From now on ReadFileToString(path) and ListDir(path) return `error` (an OK status clears
+  // Appends to the file `path` (created when absent; parents are created).
+  void AppendToFile(const std::string& path, absl::string_view data);
+  // From now on ReadFileToString(path), NewSequentialFile(path) and ListDir(path) return `error` (an OK status clears
   // the injection). The entry itself is unchanged.
   void SetReadError(const std::string& path, absl::Status error);
 

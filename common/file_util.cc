@@ -18,10 +18,6 @@ namespace marketsearch {
 namespace fs = std::filesystem;
 
 namespace {
-absl::Status ErrnoStatus(const std::string& what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
 std::string Hex(const unsigned char* d, size_t n) {
   static const char* kHex = "0123456789abcdef";
   std::string out(2 * n, '0');
@@ -33,53 +29,34 @@ std::string Hex(const unsigned char* d, size_t n) {
 }
 }  // namespace
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return absl::InternalError(absl::StrCat("read failed: ", path));
-  return ss.str();
+absl::StatusOr<std::string> ReadFile(const std::string& path, Env* env) {
+  return env->ReadFileToString(path);
 }
 
-absl::Status WriteFileAtomically(const std::string& path, const std::string& contents) {
+absl::Status WriteFileDurably(const std::string& path, const std::string& contents, Env* env) {
+  absl::StatusOr<std::unique_ptr<WritableFile>> f = env->NewWritableFile(path);
+  if (!f.ok()) return f.status();
+  absl::Status s = (*f)->Append(contents);
+  if (s.ok()) s = (*f)->Sync();
+  absl::Status closed = (*f)->Close();
+  return s.ok() ? closed : s;
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& contents, Env* env) {
   const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("open", tmp);
-  size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      return ErrnoStatus("write", tmp);
-    }
-    done += static_cast<size_t>(n);
+  absl::Status s = WriteFileDurably(tmp, contents, env);
+  if (s.ok()) s = env->RenameFile(tmp, path);
+  if (!s.ok()) {
+    env->RemoveAll(tmp).IgnoreError();  // best effort: the error above is the one to report
+    return s;
   }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    return ErrnoStatus("fsync", tmp);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("rename", tmp);
-  return SyncDir(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string());
+  const std::string parent = fs::path(path).parent_path().string();
+  return SyncDir(parent.empty() ? "." : parent, env);
 }
 
-absl::Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open dir", dir);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return ErrnoStatus("fsync dir", dir);
-  return absl::OkStatus();
-}
+absl::Status SyncDir(const std::string& dir, Env* env) { return env->SyncDir(dir); }
 
-absl::Status MakeDirs(const std::string& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("mkdir ", dir, ": ", ec.message()));
-  return absl::OkStatus();
-}
+absl::Status MakeDirs(const std::string& dir, Env* env) { return env->CreateDirs(dir); }
 
 std::string Sha256Hex(const std::string& data) {
   unsigned char md[SHA256_DIGEST_LENGTH];
@@ -87,15 +64,16 @@ std::string Sha256Hex(const std::string& data) {
   return Hex(md, SHA256_DIGEST_LENGTH);
 }
 
-absl::StatusOr<std::string> Sha256File(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+absl::StatusOr<std::string> Sha256File(const std::string& path, Env* env) {
+  absl::StatusOr<std::unique_ptr<SequentialFile>> f = env->NewSequentialFile(path);
+  if (!f.ok()) return f.status();
   SHA256_CTX ctx;
   SHA256_Init(&ctx);
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), buf.size());
-    if (in.gcount() > 0) SHA256_Update(&ctx, buf.data(), static_cast<size_t>(in.gcount()));
+  std::string chunk;
+  for (;;) {
+    if (absl::Status s = (*f)->Read(1 << 20, &chunk); !s.ok()) return s;
+    if (chunk.empty()) break;
+    SHA256_Update(&ctx, chunk.data(), chunk.size());
   }
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256_Final(md, &ctx);

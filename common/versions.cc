@@ -82,16 +82,16 @@ absl::StatusOr<int64_t> ReadCurrent(const std::string& root) {
   return ParseCurrentFile(*text, path);
 }
 
-absl::Status WriteCurrent(const std::string& root, int64_t version) {
+absl::Status WriteCurrent(const std::string& root, int64_t version, Env* env) {
   if (version < 1) {
     return absl::InvalidArgumentError(absl::StrCat("version ", version, " is not >= 1"));
   }
   const std::string dir = VersionDir(root, version);
-  if (!IsDirectory(dir)) {
+  if (!env->IsDirectory(dir)) {
     return absl::NotFoundError(
         absl::StrCat("cannot make ", kCurrent, " name ", dir, ": not a directory"));
   }
-  return WriteFileAtomically(absl::StrCat(root, "/", kCurrent), absl::StrCat(version, "\n"));
+  return WriteFileAtomically(absl::StrCat(root, "/", kCurrent), absl::StrCat(version, "\n"), env);
 }
 
 std::string VersionDir(const std::string& root, int64_t version) {

@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/env.h"
 
 namespace marketsearch {
 
@@ -53,8 +54,9 @@ absl::StatusOr<int64_t> ReadCurrent(const std::string& root);
 // Makes <root>/CURRENT name `version`, atomically and durably (temporary file, fsync, rename,
 // fsync of root): a reader or a crash sees the old or the new CURRENT, never a mix.
 // InvalidArgument when version < 1; NotFound when <root>/<version> is not a directory
-// (CURRENT is unchanged then).
-absl::Status WriteCurrent(const std::string& root, int64_t version);
+// (CURRENT is unchanged then). The I/O goes through `env`: when a step fails, CURRENT still
+// names the old version (the temporary file is removed) and the error names the step and file.
+absl::Status WriteCurrent(const std::string& root, int64_t version, Env* env = Env::Default());
 
 // "<root>/<version>".
 std::string VersionDir(const std::string& root, int64_t version);

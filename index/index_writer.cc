@@ -7,6 +7,7 @@
 #include <faiss/IndexPQ.h>
 #include <faiss/IndexRefine.h>
 #include <faiss/index_factory.h>
+#include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 
 #include <algorithm>
@@ -24,9 +25,9 @@ namespace marketsearch {
 namespace {
 
 absl::Status AddChecksum(const std::string& dir, const std::string& name,
-                         IndexManifest* manifest) {
+                         IndexManifest* manifest, Env* env) {
   const std::string path = dir + "/" + name;
-  auto sum = Sha256File(path);
+  auto sum = Sha256File(path, env);
   if (!sum.ok()) return sum.status();
   std::error_code ec;
   const auto bytes = std::filesystem::file_size(path, ec);
@@ -37,6 +38,23 @@ absl::Status AddChecksum(const std::string& dir, const std::string& name,
   f->set_bytes(static_cast<int64_t>(bytes));
   return absl::OkStatus();
 }
+
+// FAISS's serialisation writes through this, so its bytes go through the Env: the first
+// failed Append is kept (with the file name and errno) and FAISS, seeing a short write, throws.
+class EnvIOWriter : public faiss::IOWriter {
+ public:
+  explicit EnvIOWriter(WritableFile* file) : file_(file) {}
+  size_t operator()(const void* ptr, size_t size, size_t nitems) override {
+    if (!status_.ok()) return 0;
+    status_ = file_->Append(absl::string_view(static_cast<const char*>(ptr), size * nitems));
+    return status_.ok() ? nitems : 0;
+  }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  WritableFile* const file_;
+  absl::Status status_;
+};
 
 }  // namespace
 
@@ -107,29 +125,37 @@ absl::StatusOr<std::unique_ptr<faiss::Index>> BuildFaissIndex(const std::string&
 }
 
 absl::Status WriteIndexFile(const std::string& dir, const faiss::Index& index,
-                            IndexManifest* manifest) {
+                            IndexManifest* manifest, Env* env) {
   const std::string path = dir + "/index.faiss";
+  absl::StatusOr<std::unique_ptr<WritableFile>> file = env->NewWritableFile(path);
+  if (!file.ok()) return file.status();
+  EnvIOWriter writer(file->get());
   try {
-    faiss::write_index(&index, path.c_str());
+    faiss::write_index(&index, &writer);
   } catch (const std::exception& e) {
+    if (!writer.status().ok()) return writer.status();  // names the file and the errno
     return absl::InternalError(absl::StrCat("write_index ", path, ": ", e.what()));
   }
-  return AddChecksum(dir, "index.faiss", manifest);
+  absl::Status s = (*file)->Sync();
+  absl::Status closed = (*file)->Close();
+  if (!s.ok()) return s;
+  if (!closed.ok()) return closed;
+  return AddChecksum(dir, "index.faiss", manifest, env);
 }
 
 absl::Status WriteAttributesFile(const std::string& dir, const ListingAttributeTable& table,
-                                 IndexManifest* manifest) {
-  absl::Status s = table.Save(dir + "/attributes.bin");
+                                 IndexManifest* manifest, Env* env) {
+  absl::Status s = WriteFileDurably(dir + "/attributes.bin", table.Serialize(), env);
   if (!s.ok()) return s;
-  return AddChecksum(dir, "attributes.bin", manifest);
+  return AddChecksum(dir, "attributes.bin", manifest, env);
 }
 
-absl::Status WriteIndexManifest(const std::string& dir, const IndexManifest& manifest) {
+absl::Status WriteIndexManifest(const std::string& dir, const IndexManifest& manifest, Env* env) {
   std::string text;
   if (!google::protobuf::TextFormat::PrintToString(manifest, &text)) {
     return absl::InternalError("cannot print IndexManifest");
   }
-  return WriteFileAtomically(dir + "/MANIFEST", text);
+  return WriteFileAtomically(dir + "/MANIFEST", text, env);
 }
 
 absl::StatusOr<std::shared_ptr<const IndexSnapshot>> BuildInMemorySnapshot(

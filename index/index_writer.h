@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/env.h"
 #include "index/index_snapshot.h"
 #include "index/listing_filter.h"
 #include "proto/manifest.pb.h"
@@ -52,16 +53,20 @@ absl::StatusOr<std::shared_ptr<const IndexSnapshot>> BuildInMemorySnapshot(
     IndexManifest manifest, std::unique_ptr<ListingAttributeTable> attributes,
     const IndexBuildOptions& options = IndexBuildOptions());
 
-// Writes <dir>/index.faiss and appends its FileChecksum to manifest->files.
-absl::Status WriteIndexFile(const std::string& dir, const faiss::Index& index,
-                            IndexManifest* manifest);
+// The writers below do their I/O through `env` (FAISS writes through an IOWriter over an
+// Env WritableFile), so an injected write/fsync error reaches them; errors name the file.
 
-// Writes <dir>/attributes.bin and appends its FileChecksum to manifest->files.
+// Writes <dir>/index.faiss (fsynced) and appends its FileChecksum to manifest->files.
+absl::Status WriteIndexFile(const std::string& dir, const faiss::Index& index,
+                            IndexManifest* manifest, Env* env = Env::Default());
+
+// Writes <dir>/attributes.bin (fsynced) and appends its FileChecksum to manifest->files.
 absl::Status WriteAttributesFile(const std::string& dir, const ListingAttributeTable& table,
-                                 IndexManifest* manifest);
+                                 IndexManifest* manifest, Env* env = Env::Default());
 
 // Writes <dir>/MANIFEST (text proto) atomically (temp file + fsync + rename).
-absl::Status WriteIndexManifest(const std::string& dir, const IndexManifest& manifest);
+absl::Status WriteIndexManifest(const std::string& dir, const IndexManifest& manifest,
+                                Env* env = Env::Default());
 
 }  // namespace marketsearch
 

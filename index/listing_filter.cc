@@ -161,6 +161,16 @@ int64_t ListingAttributeTable::MemoryBytes() const {
 }
 
 absl::Status ListingAttributeTable::Save(const std::string& path) const {
+  const std::string out = Serialize();
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) return absl::InternalError(absl::StrCat("cannot create ", path));
+  f.write(out.data(), static_cast<std::streamsize>(out.size()));
+  f.flush();
+  if (!f) return absl::InternalError(absl::StrCat("write failed: ", path));
+  return absl::OkStatus();
+}
+
+std::string ListingAttributeTable::Serialize() const {
   const size_t n = rows_.size();
   std::string out;
   out.reserve(32 + n * 45);
@@ -176,12 +186,7 @@ absl::Status ListingAttributeTable::Save(const std::string& path) const {
   for (size_t i = 0; i < n; ++i) Put<double>(&out, rows_[i].lat);
   for (size_t i = 0; i < n; ++i) Put<double>(&out, rows_[i].lon);
   Put<uint64_t>(&out, Fnv1a64(out.data(), out.size()));
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return absl::InternalError(absl::StrCat("cannot create ", path));
-  f.write(out.data(), static_cast<std::streamsize>(out.size()));
-  f.flush();
-  if (!f) return absl::InternalError(absl::StrCat("write failed: ", path));
-  return absl::OkStatus();
+  return out;
 }
 
 absl::StatusOr<ListingAttributeTable> ListingAttributeTable::Load(const std::string& path) {

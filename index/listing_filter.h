@@ -157,6 +157,8 @@ class ListingAttributeTable {
 
   // Writes the table to `path` (plain write; the caller publishes the directory atomically).
   absl::Status Save(const std::string& path) const;
+  // The bytes Save writes (for writers that do their own, fault-injectable, I/O).
+  std::string Serialize() const;
   // Errors: NotFound (no file), DataLoss (truncated, bad magic/version/checksum).
   static absl::StatusOr<ListingAttributeTable> Load(const std::string& path);
 

@@ -20,35 +20,29 @@
 namespace marketsearch {
 namespace fs = std::filesystem;
 
-absl::StatusOr<std::string> MakeStagingDir(const std::string& root, int64_t version) {
-  MS_RETURN_IF_ERROR(MakeDirs(root));
+absl::StatusOr<std::string> MakeStagingDir(const std::string& root, int64_t version, Env* env) {
+  MS_RETURN_IF_ERROR(MakeDirs(root, env));
   const std::string dir = absl::StrCat(root, "/.tmp-", version, "-", ::getpid());
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  MS_RETURN_IF_ERROR(MakeDirs(dir));
+  MS_RETURN_IF_ERROR(env->RemoveAll(dir));
+  MS_RETURN_IF_ERROR(MakeDirs(dir, env));
   return dir;
 }
 
 absl::Status PublishVersion(const std::string& staging_dir, const std::string& root,
-                            int64_t version) {
+                            int64_t version, Env* env) {
   const std::string final_dir = absl::StrCat(root, "/", version);
-  if (PathExists(final_dir)) {
+  if (env->FileExists(final_dir)) {
     return absl::AlreadyExistsError(absl::StrCat(final_dir, " exists; versions are immutable"));
   }
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(staging_dir, ec)) {
-    int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return absl::InternalError(absl::StrCat("open ", e.path().string()));
-    int rc = ::fsync(fd);
-    ::close(fd);
-    if (rc != 0) return absl::InternalError(absl::StrCat("fsync ", e.path().string()));
+  MS_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(staging_dir));
+  for (const std::string& name : names) {
+    const std::string path = absl::StrCat(staging_dir, "/", name);
+    if (env->IsDirectory(path)) continue;  // a library's subdirectory: its files are its own
+    MS_RETURN_IF_ERROR(env->SyncFile(path));
   }
-  MS_RETURN_IF_ERROR(SyncDir(staging_dir));
-  if (std::rename(staging_dir.c_str(), final_dir.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("rename ", staging_dir, " -> ", final_dir, ": ",
-                                            std::strerror(errno)));
-  }
-  return SyncDir(root);
+  MS_RETURN_IF_ERROR(env->SyncDir(staging_dir));
+  MS_RETURN_IF_ERROR(env->RenameFile(staging_dir, final_dir));
+  return env->SyncDir(root);
 }
 
 int RemoveAbandonedStagingDirs(const std::string& root) {
