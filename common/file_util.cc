@@ -64,19 +64,22 @@ std::string Sha256Hex(const std::string& data) {
   return Hex(md, SHA256_DIGEST_LENGTH);
 }
 
-absl::StatusOr<std::string> Sha256File(const std::string& path, Env* env) {
+absl::StatusOr<std::string> Sha256File(const std::string& path, Env* env, int64_t* bytes) {
   absl::StatusOr<std::unique_ptr<SequentialFile>> f = env->NewSequentialFile(path);
   if (!f.ok()) return f.status();
   SHA256_CTX ctx;
   SHA256_Init(&ctx);
   std::string chunk;
+  int64_t total = 0;
   for (;;) {
     if (absl::Status s = (*f)->Read(1 << 20, &chunk); !s.ok()) return s;
     if (chunk.empty()) break;
     SHA256_Update(&ctx, chunk.data(), chunk.size());
+    total += static_cast<int64_t>(chunk.size());
   }
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256_Final(md, &ctx);
+  if (bytes != nullptr) *bytes = total;
   return Hex(md, SHA256_DIGEST_LENGTH);
 }
 

@@ -5,6 +5,7 @@
 #ifndef MARKETSEARCH_COMMON_FILE_UTIL_H_
 #define MARKETSEARCH_COMMON_FILE_UTIL_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -32,7 +33,9 @@ absl::Status SyncDir(const std::string& dir, Env* env = Env::Default());
 absl::Status MakeDirs(const std::string& dir, Env* env = Env::Default());
 
 // Lowercase hex SHA-256 of a file's contents.
-absl::StatusOr<std::string> Sha256File(const std::string& path, Env* env = Env::Default());
+// Streamed (files may be GBs); with `bytes`, also the number of bytes read.
+absl::StatusOr<std::string> Sha256File(const std::string& path, Env* env = Env::Default(),
+                                       int64_t* bytes = nullptr);
 std::string Sha256Hex(const std::string& data);
 
 bool PathExists(const std::string& path);

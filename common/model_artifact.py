@@ -8,29 +8,46 @@ for it, used by both trainers and the test-artifact maker:
                   at load (a package that does not is refused)
   MANIFEST        text proto ModelManifest (proto/manifest.proto) checksumming every file
 
-Written atomically: a temporary directory, fsync, rename.
+Written atomically: a temporary directory, fsync, rename. The writes, fsyncs, renames and the
+checksum reads go through common/versions.py's file-system object (default_fs(): the real one,
+or the fault-injecting one under MARKETSEARCH_FAULTS); on any error the temporary directory is
+removed, no version directory appears, and the OSError names the operation and the file.
+Exporters end with run_main(), which turns such an error into one line and exit status 1.
 
 AOTInductor compiles for a fixed CPU target, not the build machine's (-march=native would
 produce a package that dies with SIGILL on an older serving CPU): AOTI_MARCH / AOTI_SIMD_BITS,
 recorded in the manifest, which the C++ runner checks against the CPU before loading.
 """
 import hashlib
+import io
 import os
+import sys
 import time
 
 import numpy as np
+
+from common import versions
 
 # x86-64-v3 = Haswell and newer (AVX2, FMA, BMI2): every x86 server of the last decade.
 AOTI_MARCH = "x86-64-v3"
 AOTI_SIMD_BITS = 256
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def sha256(path, fs=None):
+    """Hex SHA-256 of a file, read through fs (default_fs())."""
+    return hashlib.sha256((fs or versions.default_fs()).read_file(path)).hexdigest()
+
+
+def run_main(prog, main):
+    """sys.exit(main()), except that an OSError — a failed write, fsync, rename or read, whose
+    message names the operation and the file — ends the process with one line on stderr and
+    exit status 1 instead of a traceback."""
+    try:
+        code = main()
+    except OSError as e:
+        sys.stderr.write("%s: %s\n" % (prog, e.strerror if e.strerror and e.errno else e))
+        sys.exit(1)
+    sys.exit(code)
 
 
 def export_aoti(model, example_inputs, dynamic_shapes, package_path):
@@ -65,21 +82,43 @@ def write_artifact(models_dir, name, version, manifest_lines, scripted=None, aot
     """
     import torch
 
+    fs = versions.default_fs()
     root = os.path.join(models_dir, name)
-    os.makedirs(root, exist_ok=True)
+    fs.makedirs(root)
     tmp = os.path.join(root, ".tmp-%d-%d" % (version, os.getpid()))
-    os.makedirs(tmp)
+    final = os.path.join(root, str(version))
+    if os.path.exists(final):
+        raise FileExistsError("%s exists; versions are immutable" % final)
+    fs.makedirs(tmp)
+    try:
+        _write_files(fs, torch, tmp, name, version, manifest_lines, scripted, aoti, extra)
+        fs.rename(tmp, final)
+    except BaseException:
+        try:
+            versions.OsFileSystem().remove_tree(tmp)  # best effort; the error is the one to report
+        except OSError:
+            pass
+        raise
+    fs.fsync_dir(root)
+    return final
+
+
+def _write_files(fs, torch, tmp, name, version, manifest_lines, scripted, aoti, extra):
+    """Everything of one artifact into the staging directory tmp, each file fsynced."""
     paths = []
     if scripted is not None:
         p = os.path.join(tmp, "model.pt")
-        scripted.save(p)
+        buf = io.BytesIO()
+        torch.jit.save(scripted, buf)  # serialised in memory, written through fs
+        fs.write_file(p, buf.getvalue())
         paths.append(p)
     lines = ['model_name: "%s"' % name, "version: %d" % version]
     extra = dict(extra or {})
     if aoti is not None:
         model, example_inputs, dynamic_shapes = aoti
         p = os.path.join(tmp, "model.pt2")
-        out = export_aoti(model, example_inputs, dynamic_shapes, p)
+        out = export_aoti(model, example_inputs, dynamic_shapes, p)  # torch writes the package
+        fs.fsync(p)
         paths.append(p)
         for i, x in enumerate(example_inputs):
             extra["load_check_input_%d.npy" % i] = x.detach().cpu().numpy()
@@ -93,23 +132,13 @@ def write_artifact(models_dir, name, version, manifest_lines, scripted=None, aot
     lines.append("created_unix: %d" % int(time.time()))
     for fname, arr in sorted(extra.items()):
         p = os.path.join(tmp, fname)
-        np.save(p, arr)
+        buf = io.BytesIO()
+        np.save(buf, arr)
+        fs.write_file(p, buf.getvalue())
         paths.append(p)
     for p in paths:
+        data = fs.read_file(p)  # read back: the checksum is of what is on disk
         lines.append('files { name: "%s" sha256: "%s" bytes: %d }' % (
-            os.path.basename(p), sha256(p), os.path.getsize(p)))
-    manifest = os.path.join(tmp, "MANIFEST")
-    with open(manifest, "w") as f:
-        f.write("\n".join(lines) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    for p in paths:
-        fd = os.open(p, os.O_RDONLY)
-        os.fsync(fd)
-        os.close(fd)
-    final = os.path.join(root, str(version))
-    os.rename(tmp, final)
-    fd = os.open(root, os.O_RDONLY)
-    os.fsync(fd)
-    os.close(fd)
-    return final
+            os.path.basename(p), hashlib.sha256(data).hexdigest(), len(data)))
+    fs.write_file(os.path.join(tmp, "MANIFEST"), ("\n".join(lines) + "\n").encode())
+    fs.fsync_dir(tmp)

@@ -7,6 +7,9 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include "absl/strings/match.h"
+#include "features/rocksdb_fault_fs.h"
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -59,6 +62,8 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
   db_opts.create_if_missing = !options.read_only;
   db_opts.create_missing_column_families = !options.read_only;
   db_opts.IncreaseParallelism(2);
+  // MARKETSEARCH_FAULTS (a test hook): RocksDB's own I/O meets the injected faults too.
+  if (rocksdb::Env* faulty = DefaultRocksEnvWithFaults()) db_opts.env = faulty;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_mb) << 20);
   table.cache_index_and_filter_blocks = true;
@@ -100,7 +105,19 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
   } else {
     s = rocksdb::DB::Open(db_opts, options.path, cfs, &store->handles_, &db);
   }
-  if (!s.ok()) return FromRocks(s, absl::StrCat("open feature store ", options.path));
+  if (!s.ok()) {
+    // What the operator needs besides RocksDB's own words: which directory, and what to do.
+    std::string hint;
+    if (s.IsIOError() && absl::StrContains(s.ToString(), "lock")) {
+      hint = absl::StrCat(" (another process — a running server or ingest — holds ", options.path,
+                          "/LOCK; stop it or open the store read-only)");
+    } else if (s.IsCorruption()) {
+      hint = absl::StrCat(" (", options.path, " is corrupted; restore it from a copy, or re-run "
+                          "ingest into an empty directory)");
+    }
+    absl::Status st = FromRocks(s, absl::StrCat("open feature store ", options.path));
+    return absl::Status(st.code(), absl::StrCat(st.message(), hint));
+  }
   store->db_.reset(db);
   if (!has_writes) store->handles_.push_back(nullptr);
   return store;

@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 
+#include "common/fake_env.h"
+#include "common/fault_injection_env.h"
 #include "common/file_util.h"
 #include "common/versions.h"
 #include "gtest/gtest.h"
@@ -30,6 +32,26 @@ TEST(Publish, StagePublishAndSwitchCurrent) {
   EXPECT_EQ(*ReadFile(root + "/CURRENT"), "1\n");
   EXPECT_EQ(*ReadFile(root + "/1/index.faiss"), "data");
   EXPECT_EQ(NextVersion(root), 2);
+}
+
+// An I/O error at any step before the rename publishes nothing: no version directory, the
+// staging directory (which is not a version) still there for the caller to remove.
+TEST(Publish, AnErrorBeforeTheRenamePublishesNothing) {
+  for (const char* spec : {"sync:index.faiss:EIO", "syncdir:.tmp-:EIO", "rename:.tmp-:EIO",
+                           "rename:*:ENOSPC"}) {
+    FakeEnv fake;
+    auto rules = ParseFaultSpec(spec);
+    ASSERT_TRUE(rules.ok());
+    FaultInjectionEnv env(&fake, *rules);
+    auto staging = MakeStagingDir("/idx", 1, &env);
+    ASSERT_TRUE(staging.ok()) << staging.status();
+    ASSERT_TRUE(WriteFileDurably(*staging + "/index.faiss", "data", &fake).ok());
+    absl::Status s = PublishVersion(*staging, "/idx", 1, &env);
+    EXPECT_FALSE(s.ok()) << spec;
+    EXPECT_NE(s.message().find("/idx/.tmp-1-"), absl::string_view::npos) << s;
+    EXPECT_FALSE(fake.FileExists("/idx/1")) << spec;
+    EXPECT_TRUE(fake.FileExists(*staging + "/index.faiss")) << spec;
+  }
 }
 
 TEST(Publish, VersionsAreImmutable) {

@@ -24,6 +24,7 @@
 #include "common/versions.h"
 #include "features/feature_store.h"
 #include "index/lexical_index.h"
+#include "index/lexical_manifest.h"
 #include "index/lexical_writer.h"
 #include "index/publish.h"
 
@@ -117,14 +118,18 @@ absl::Status Run() {
   }
   const int64_t bytes = DirBytes(staging);
   const double build_s = SecondsSince(t_start);
+  // A sha256 per database file first (index/lexical_manifest.h): the server refuses a
+  // truncated or bit-flipped version instead of serving from it.
+  MS_ASSIGN_OR_RETURN(const std::string checksums, LexicalChecksumLines(staging));
   const std::string manifest =
-      absl::StrCat("version: ", version, "\nlisting_count: ", count,
+      absl::StrCat(checksums, "version: ", version, "\nlisting_count: ", count,
                    "\nbuild_seconds: ", absl::StrFormat("%.3f", build_s),
                    "\nsnapshot_unix_ms: ", snapshot_unix_ms, "\nskipped_listings: ", skipped,
                    "\nfields: title,brand,category,attributes",
                    wo.index_description ? ",description" : "", wo.combined_field ? ",combined" : "",
                    "\nbackend: xapian-glass\n");
   MS_RETURN_IF_ERROR(WriteFileAtomically(staging + "/MANIFEST", manifest));
+  MS_RETURN_IF_ERROR(VerifyLexicalVersion(staging));  // what the server will check, read back
   MS_RETURN_IF_ERROR(PublishVersion(staging, root, version));
   cleanup.armed = false;
   const bool publish = absl::GetFlag(FLAGS_publish);

@@ -1,10 +1,12 @@
 #include "serving/serving_loaders.h"
 
+#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "common/status_macros.h"
+#include "index/lexical_manifest.h"
 
 namespace marketsearch {
 
@@ -45,9 +47,16 @@ absl::StatusOr<std::shared_ptr<const Servable>> IndexLoader::Load() {
 
 absl::StatusOr<std::shared_ptr<const Servable>> LexicalLoader::Load() {
   auto s = std::make_shared<LexicalServable>();
-  MS_ASSIGN_OR_RETURN(s->lexical, LexicalIndex::Open(ServableVersionDir(options_.data_dir,
-                                                                        ServableKind::kLexical, version_),
-                                                     options_.lexical));
+  const std::string dir = ServableVersionDir(options_.data_dir, ServableKind::kLexical, version_);
+  // The checksums first: Xapian would open a bit-flipped database and fail (or answer wrongly)
+  // only at the queries that touch the damaged block.
+  bool verified = false;
+  MS_RETURN_IF_ERROR(VerifyLexicalVersion(dir, &verified));
+  if (!verified) {
+    std::fprintf(stderr, "server: lexical %s has no checksums (built before they existed); "
+                 "loading it unverified\n", dir.c_str());
+  }
+  MS_ASSIGN_OR_RETURN(s->lexical, LexicalIndex::Open(dir, options_.lexical));
   return std::shared_ptr<const Servable>(std::move(s));
 }
 

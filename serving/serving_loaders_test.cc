@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "common/file_util.h"
+#include "index/lexical_manifest.h"
 #include "index/lexical_writer.h"
 #include "serving/servable_source.h"
 
@@ -49,6 +51,9 @@ TEST(ServingLoadersTest, LexicalVersionsOpenWithTheSpellingOption) {
   }
   ASSERT_TRUE((*writer)->Commit().ok());
   writer->reset();
+  auto sums = LexicalChecksumLines(w.path);
+  ASSERT_TRUE(sums.ok()) << sums.status();
+  ASSERT_TRUE(WriteFileAtomically(w.path + "/MANIFEST", *sums).ok());
   for (const bool on : {true, false}) {
     ServingLoaderOptions o;
     o.data_dir = data;
@@ -62,6 +67,40 @@ TEST(ServingLoadersTest, LexicalVersionsOpenWithTheSpellingOption) {
     EXPECT_EQ(changed, on);
     EXPECT_EQ((*tokens)[0], on ? "cordless" : "cordles");
   }
+}
+
+// A lexical version whose files do not match its MANIFEST's checksums is refused by name
+// (the manager then keeps serving the previous one), before Xapian opens it.
+TEST(ServingLoadersTest, LexicalVersionWithAFlippedBitIsRefused) {
+  const std::string data = absl::StrCat(std::getenv("TEST_TMPDIR"), "/flipped_lexical");
+  LexicalIndexWriter::Options w;
+  w.path = ServableVersionDir(data, ServableKind::kLexical, 1);
+  w.overwrite = true;
+  auto writer = LexicalIndexWriter::Open(w);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  Listing l;
+  l.set_listing_id(1);
+  l.set_title("grey sofa");
+  l.set_category("furniture");
+  l.set_price(100);
+  ASSERT_TRUE((*writer)->Add(l).ok());
+  ASSERT_TRUE((*writer)->Commit().ok());
+  writer->reset();
+  auto sums = LexicalChecksumLines(w.path);
+  ASSERT_TRUE(sums.ok()) << sums.status();
+  ASSERT_TRUE(WriteFileAtomically(w.path + "/MANIFEST", *sums).ok());
+  ServingLoaderOptions o;
+  o.data_dir = data;
+  ASSERT_TRUE(LexicalLoader(o, 1).Load().ok());
+  const std::string victim = w.path + "/postlist.glass";
+  auto bytes = ReadFile(victim);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  (*bytes)[bytes->size() / 2] ^= 0x01;
+  ASSERT_TRUE(WriteFileAtomically(victim, *bytes).ok());
+  const auto loaded = LexicalLoader(o, 1).Load();
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(loaded.status().message().find(victim), std::string::npos) << loaded.status();
 }
 
 TEST(ServingLoadersTest, FactoryMakesALoaderPerKind) {

@@ -14,7 +14,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ranker_model import RankerModel, flops_per_candidate  # noqa: E402
-from train_ranker import ranker_export, write_artifact  # noqa: E402
+from train_ranker import model_artifact, ranker_export, write_artifact  # noqa: E402
 
 
 def main(argv=None):
@@ -62,4 +62,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    model_artifact.run_main("make_test_ranker", main)  # an I/O error: one line naming the step and file

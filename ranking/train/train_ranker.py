@@ -554,4 +554,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    model_artifact.run_main("train_ranker", main)  # an I/O error: one line naming the step and file
