@@ -30,7 +30,7 @@ LAYERS = [
     ["serving"],
     ["jobs"],
     ["tools"],  # scripts (pipeline.sh, server_lib.sh) that bench/ and tests/ run
-    ["bench", "tests"],
+    ["bench", "tests", "fuzz"],  # fuzz/: the libFuzzer targets and their replay tests
 ]
 
 # Folder of a label: the first path component of its package ("//index/train:x" -> index).

@@ -31,6 +31,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev prometheus chromium
   # tests: the self-signed certificate of the TLS test (tests/security_e2e_test)
   openssl
+  # make fuzz (tools/fuzz.sh): clang with libFuzzer and the ASan/UBSan runtimes; libomp's
+  # omp.h, which FAISS's headers include and clang does not find in GCC's directories
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev libomp-14-dev
   # the interpreter the virtual environment is made from (Debian's python3 3.11: the wheel is cp311)
   python3 python3-venv
 )
