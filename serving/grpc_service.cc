@@ -279,7 +279,7 @@ absl::Status MarketSearchService::InterleavedSearch(const SearchRequest& request
 
 absl::Status MarketSearchService::DoLogEvents(const LogEventsRequest& request,
                                               LogEventsResponse* response) {
-  if (auto s = ValidateLogEventsRequest(request); !s.ok()) return s;
+  if (auto s = ValidateLogEventsRequest(request, NowUnixMs()); !s.ok()) return s;
   if (options_.events == nullptr) return absl::UnavailableError("event log disabled");
   if (options_.experiments != nullptr) {
     for (int i = 0; i < request.events_size(); ++i) {

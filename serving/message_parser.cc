@@ -27,23 +27,25 @@ bool ParseUnknown(std::string_view bytes, UnknownFieldSet* fields) {
 }
 
 // Walks the wire form of a message of type `type` (parsed without any UTF-8 check) and
-// returns the path of the first string field whose bytes are not UTF-8.
+// returns the path of the first string field whose bytes are not UTF-8. `seen` counts, per
+// repeated field path, the elements met so far: a singular message field may occur several
+// times on the wire (protobuf merges the occurrences), and a repeated field inside it goes on
+// counting across them, so "filters.categories[1]" names the element the parsed request
+// holds at index 1 (counting per occurrence named a valid element instead).
 std::string Walk(const Descriptor& type, const UnknownFieldSet& fields, const std::string& prefix,
-                 int depth) {
-  std::map<int, int> occurrence;  // per field number: repeated fields are named by index
+                 int depth, std::map<std::string, int>* seen) {
   for (int i = 0; i < fields.field_count(); ++i) {
     const UnknownField& f = fields.field(i);
-    const int index = occurrence[f.number()]++;
     const FieldDescriptor* fd = type.FindFieldByNumber(f.number());
     if (fd == nullptr || f.type() != UnknownField::TYPE_LENGTH_DELIMITED) continue;
-    const std::string path =
-        fd->is_repeated() ? absl::StrCat(prefix, fd->name(), "[", index, "]") : prefix + fd->name();
+    std::string path = prefix + fd->name();
+    if (fd->is_repeated()) path = absl::StrCat(path, "[", (*seen)[path]++, "]");
     if (fd->type() == FieldDescriptor::TYPE_STRING) {
       if (!IsValidUtf8(f.length_delimited())) return path;
     } else if (fd->type() == FieldDescriptor::TYPE_MESSAGE && depth < kMaxDepth) {
       UnknownFieldSet sub;
       if (!ParseUnknown(f.length_delimited(), &sub)) continue;
-      std::string found = Walk(*fd->message_type(), sub, path + ".", depth + 1);
+      std::string found = Walk(*fd->message_type(), sub, path + ".", depth + 1, seen);
       if (!found.empty()) return found;
     }
   }
@@ -64,15 +66,17 @@ void FilteringLogHandler(google::protobuf::LogLevel level, const char* filename,
 std::string FindInvalidUtf8Field(std::string_view bytes, const Descriptor& type) {
   UnknownFieldSet fields;
   if (!ParseUnknown(bytes, &fields)) return "";
-  return Walk(type, fields, "", 0);
+  std::map<std::string, int> seen;
+  return Walk(type, fields, "", 0, &seen);
 }
 
 absl::Status ParseRequestMessage(std::string_view bytes, google::protobuf::Message* message) {
   if (message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return absl::OkStatus();
   const std::string field = FindInvalidUtf8Field(bytes, *message->GetDescriptor());
   if (!field.empty()) return absl::InvalidArgumentError(field + ": not valid UTF-8");
-  return absl::InvalidArgumentError(
-      absl::StrCat("request: not a valid ", message->GetDescriptor()->full_name(), " message"));
+  // Not the message's type name: a client is shown no internal name (the bad-input corpus in
+  // tests/takedown_e2e_test.cc), and the method already says what was expected.
+  return absl::InvalidArgumentError("request: not a valid protobuf encoding of this method's request");
 }
 
 void InstallProtobufLogFilter() { google::protobuf::SetLogHandler(&FilteringLogHandler); }

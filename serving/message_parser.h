@@ -17,12 +17,14 @@
 namespace marketsearch {
 
 // Parses `bytes` into `message`. INVALID_ARGUMENT "<field path>: not valid UTF-8" when a
-// string field (at any depth) holds invalid UTF-8, "request: not a valid <type> message" when
-// the bytes are not that message at all.
+// string field (at any depth) holds invalid UTF-8, "request: not a valid protobuf encoding of
+// this method's request" when the bytes are not that message at all (no type name: messages
+// are for clients).
 absl::Status ParseRequestMessage(std::string_view bytes, google::protobuf::Message* message);
 
 // The path of the first string field in `bytes` (a serialized `type`) that holds invalid
-// UTF-8, e.g. "filters.categories[2]"; empty when there is none or the bytes do not parse.
+// UTF-8, e.g. "filters.categories[2]", indexed as in the parsed message (a message field sent
+// twice is merged); empty when there is none or the bytes do not parse.
 std::string FindInvalidUtf8Field(std::string_view bytes, const google::protobuf::Descriptor& type);
 
 // Routes protobuf's log through a filter that drops its "invalid UTF-8" parse errors (the

@@ -16,6 +16,13 @@ void ExpectInvalidUtf8(const google::protobuf::Message& sent, google::protobuf::
   EXPECT_EQ(s.message(), field + ": not valid UTF-8");
 }
 
+void ExpectInvalidUtf8Bytes(const std::string& bytes, google::protobuf::Message* into,
+                            const std::string& field) {
+  absl::Status s = ParseRequestMessage(bytes, into);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), field + ": not valid UTF-8");
+}
+
 TEST(ParseRequestMessage, ParsesAValidRequest) {
   SearchRequest r;
   r.set_query("grey sofa £100");
@@ -59,7 +66,24 @@ TEST(ParseRequestMessage, GarbageIsAnInvalidMessage) {
   SearchRequest parsed;
   absl::Status s = ParseRequestMessage(std::string("\xff\xff\xff\xff\xff", 5), &parsed);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(), "request: not a valid marketsearch.SearchRequest message");
+  EXPECT_EQ(s.message(), "request: not a valid protobuf encoding of this method's request");
+  // The message names no type: clients see it (tests/takedown_e2e_test.cc's corpus).
+  EXPECT_EQ(s.message().find("SearchRequest"), absl::string_view::npos);
+}
+
+// A message field sent twice is merged by protobuf: a repeated field inside it is indexed
+// across both occurrences, as in the parsed request. (Counting per occurrence named
+// filters.categories[0], the valid "sofas", for the invalid second category.)
+TEST(ParseRequestMessage, IndexesRepeatedFieldsAcrossMergedOccurrences) {
+  InstallProtobufLogFilter();
+  SearchRequest first;
+  first.set_query("ok");
+  first.mutable_filters()->add_categories("sofas");
+  SearchRequest second;
+  second.mutable_filters()->add_categories("chairs");
+  second.mutable_filters()->add_categories("bad \xc0\xaf");
+  SearchRequest parsed;
+  ExpectInvalidUtf8Bytes(Wire(first) + Wire(second), &parsed, "filters.categories[2]");
 }
 
 }  // namespace

@@ -140,7 +140,7 @@ absl::Status ValidateSearchRequest(const SearchRequest& r, int* offset, ParsedQu
   return absl::OkStatus();
 }
 
-absl::Status ValidateLogEventsRequest(const LogEventsRequest& r) {
+absl::Status ValidateLogEventsRequest(const LogEventsRequest& r, int64_t now_ms) {
   if (r.events_size() == 0) return Invalid("events: must not be empty");
   if (r.events_size() > kMaxEventsPerCall) {
     return Invalid(absl::StrCat("events: at most ", kMaxEventsPerCall, " per call"));
@@ -151,19 +151,25 @@ absl::Status ValidateLogEventsRequest(const LogEventsRequest& r) {
     if (e.request_id().empty()) return Invalid(at + "request_id: must not be empty");
     if (e.request_id().size() > kMaxRequestIdBytes || !IsValidUtf8(e.request_id())) {
       return Invalid(absl::StrCat(at, "request_id: not a request id (at most ", kMaxRequestIdBytes,
-                                  " bytes of UTF-8, from SearchResponse.request_id)"));
+                                  " bytes of UTF-8, from a search response's request_id)"));
     }
     if (e.listing_id() == 0) return Invalid(at + "listing_id: must be > 0");
     if (e.position() < 0 || e.position() >= kMaxResultDepth) {
       return Invalid(absl::StrCat(at, "position: must be in [0, ", kMaxResultDepth, ")"));
     }
     if (e.type() == EVENT_TYPE_UNSPECIFIED || !EventType_IsValid(e.type())) {
-      return Invalid(at + "type: must be set");
+      return Invalid(at + "type: must be click, add_to_cart, purchase or contact_seller");
     }
     if (e.timestamp_ms() < 0) return Invalid(at + "timestamp_ms: must be >= 0 (0 = server time)");
+    // The log is keyed by time and retention drops what is older than a cutoff: an event
+    // stamped far ahead (INT64_MAX was accepted) would outlive every cutoff, kept forever.
+    if (now_ms > 0 && e.timestamp_ms() > now_ms + kMaxEventClockAheadMs) {
+      return Invalid(absl::StrCat(at, "timestamp_ms: more than ", kMaxEventClockAheadMs / 3600000,
+                                  " h ahead of the server clock (0 = server time)"));
+    }
     if (e.attribution_token().size() > kMaxAttributionTokenBytes) {
       return Invalid(absl::StrCat(at, "attribution_token: longer than ", kMaxAttributionTokenBytes,
-                                  " bytes (pass SearchResponse.attribution_token unchanged)"));
+                                  " bytes (pass a search response's attribution_token unchanged)"));
     }
   }
   return absl::OkStatus();

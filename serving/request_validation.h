@@ -26,6 +26,7 @@ inline constexpr size_t kMaxRequestIdBytes = 64;
 inline constexpr size_t kMaxAnonymousIdBytes = 128;
 inline constexpr int kMaxForcedArms = 16;
 inline constexpr size_t kMaxAttributionTokenBytes = 1024;
+inline constexpr int64_t kMaxEventClockAheadMs = 24 * 3600 * 1000;  // a day of client clock skew
 
 // Checks a SearchRequest; on success *offset is the 0-based rank the page starts at and, when
 // `parsed` is set, *parsed is the query parsed for the rest of the request (the one place a
@@ -34,7 +35,9 @@ inline constexpr size_t kMaxAttributionTokenBytes = 1024;
 absl::Status ValidateSearchRequest(const SearchRequest& request, int* offset,
                                    ParsedQuery* parsed = nullptr);
 
-absl::Status ValidateLogEventsRequest(const LogEventsRequest& request);
+// `now_ms` (ms since the epoch; 0 = not checked): an event's timestamp_ms may be at most
+// kMaxEventClockAheadMs ahead of it (a client clock running ahead), no further.
+absl::Status ValidateLogEventsRequest(const LogEventsRequest& request, int64_t now_ms = 0);
 
 // The page token is opaque to clients: a versioned, web-safe base64 encoding of the offset,
 // the index version that served the first page, and a fingerprint of the request's query and

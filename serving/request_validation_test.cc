@@ -1,6 +1,7 @@
 #include "serving/request_validation.h"
 
 #include <cmath>
+#include <limits>
 
 #include "gtest/gtest.h"
 
@@ -158,6 +159,30 @@ TEST(ValidateLogEvents, NamesTheEventAndField) {
   e->set_attribution_token(std::string(5000, 't'));
   s = ValidateLogEventsRequest(r);
   EXPECT_EQ(s.message().substr(0, 27), "events[0].attribution_token");
+}
+
+// An event stamped far ahead would outlive every retention cutoff of the time-keyed log.
+TEST(ValidateLogEvents, RefusesTimestampsFarAheadOfTheServerClock) {
+  LogEventsRequest r;
+  Event* e = r.add_events();
+  e->set_request_id("abc");
+  e->set_listing_id(3);
+  e->set_type(EVENT_TYPE_CLICK);
+  const int64_t now = 1'800'000'000'000;
+  e->set_timestamp_ms(now + kMaxEventClockAheadMs);  // a client clock a day ahead: accepted
+  EXPECT_TRUE(ValidateLogEventsRequest(r, now).ok());
+  e->set_timestamp_ms(1);  // 1970: old, accepted (retention drops it)
+  EXPECT_TRUE(ValidateLogEventsRequest(r, now).ok());
+  for (int64_t t : {now + kMaxEventClockAheadMs + 1, std::numeric_limits<int64_t>::max()}) {
+    e->set_timestamp_ms(t);
+    absl::Status s = ValidateLogEventsRequest(r, now);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(s.message().substr(0, 22), "events[0].timestamp_ms") << s.message();
+  }
+  e->set_type(static_cast<EventType>(99));  // an unknown value on the wire
+  e->set_timestamp_ms(0);
+  EXPECT_EQ(ValidateLogEventsRequest(r, now).message(),
+            "events[0].type: must be click, add_to_cart, purchase or contact_seller");
 }
 
 TEST(ValidateSearchRequest, ExperimentFields) {
