@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,7 +25,7 @@ std::string TestTmpDir();
 // Runs tools/pipeline.sh into data_dir; returns its exit code (0 = success).
 int RunPipeline(const std::string& data_dir, int listings, int queries, int epochs);
 
-// A server child process; killed in the destructor.
+// A server child process; stopped (Stop) in the destructor.
 class ServerProcess {
  public:
   // Starts `server --data_dir=... --port=0 --port_file=... --admin_address=127.0.0.1:0` and waits (up to timeout_s) for
@@ -37,16 +38,22 @@ class ServerProcess {
   // with --store_mode=secondary --log_impressions=false).
   bool Start(const std::string& data_dir, int timeout_s = 120,
              const std::vector<std::string>& extra_args = {}, const std::string& name = "server");
-  // The server's log so far.
+  // The server's log so far, and its last `max_bytes` bytes.
   std::string Log() const;
+  std::string LogTail(size_t max_bytes) const;
   // Waits up to timeout_s for the process to exit (after a signal sent by the test); its exit
   // code, 128 + signal when a signal ended it, or -1 when it is still running.
   int WaitExit(int timeout_s);
   // True while the process runs (false once it exited or was killed, e.g. by a crash).
   bool Alive();
   pid_t pid() const { return pid_; }
+  // Stops the server as an operator would (SIGTERM: drain, then exit) and reaps it. The server
+  // must exit 0 within a minute; otherwise the current test fails (ADD_FAILURE) with the end
+  // of the server's log, so that a sanitizer report printed only at exit, a crash while
+  // shutting down or a hung drain is not lost. The destructor stops the same way.
   void Stop();
-  // Kills the server with SIGKILL (a crash: no shutdown path runs) and reaps it.
+  // Kills the server with SIGKILL (a crash: no shutdown path runs) and reaps it. Its exit
+  // status is not checked: the test asked for the crash.
   void Kill();
   ~ServerProcess() { Stop(); }
   std::string target() const;
