@@ -2,7 +2,7 @@
 BAZEL ?= bazel
 SCALE ?= default
 
-.PHONY: deps build test test-sanitizers demo bench load clean tpu-parity
+.PHONY: deps build test test-sanitizers fuzz demo bench load clean tpu-parity
 
 deps:
 	bash tools/install_deps.sh
@@ -17,6 +17,13 @@ test: deps
 # (.bazelrc --config=asan); not part of `make test`.
 test-sanitizers: deps
 	bash tools/test_sanitizers.sh
+
+# Coverage-guided fuzzing (libFuzzer, clang, ASan + UBSan) of every parser and request path in
+# fuzz/, in its own Bazel output base: builds the targets, runs each for FUZZ_SECONDS (default
+# 60) on a copy of its seed corpus, fails on any crash, hang or OOM (tools/fuzz.sh). Not part
+# of `make test`, which replays the corpus and the crash inputs (fuzz/*_replay_test).
+fuzz: deps
+	bash tools/fuzz.sh
 
 demo: build
 	bash tools/demo.sh

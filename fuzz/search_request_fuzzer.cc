@@ -45,6 +45,9 @@ void CheckPage(const SearchRequest& r, const SearchResponse& resp,
 }  // namespace marketsearch
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // As the server does at start: protobuf's own "invalid UTF-8" parse errors are answered by
+  // ParseRequestMessage, not logged once per input.
+  marketsearch::InstallProtobufLogFilter();
   marketsearch::Deployment();
   return 0;
 }

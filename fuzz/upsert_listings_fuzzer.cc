@@ -18,6 +18,9 @@
 #include "serving/message_parser.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // As the server does at start: protobuf's own "invalid UTF-8" parse errors are answered by
+  // ParseRequestMessage, not logged once per input.
+  marketsearch::InstallProtobufLogFilter();
   marketsearch::Deployment();
   return 0;
 }
