@@ -1,5 +1,7 @@
 #include "experiments/event_log.h"
 
+#include <algorithm>
+
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -43,11 +45,22 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& path
   if (!s.ok()) return absl::UnavailableError(absl::StrCat("open event log ", path, ": ", s.ToString()));
   std::unique_ptr<EventLog> log(new EventLog());
   log->db_.reset(db);
-  // Continue the sequence after existing keys so a restart never overwrites.
+  // Continue the sequence after the highest one in use so a restart never overwrites a
+  // record: a key is (kind, timestamp, sequence), and events carry client timestamps, so two
+  // events may share kind and timestamp. Counting the keys (as before) fell short of the
+  // highest sequence whenever one was used but its key is gone: dropped by retention, or
+  // taken by an append that a kill -9 cut short. A later event with the same client timestamp
+  // (a client resending a batch whose answer the crash lost) then replaced an acknowledged one.
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
-  uint64_t n = 0;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
-  log->seq_ = n;
+  uint64_t next = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const rocksdb::Slice k = it->key();
+    if (k.size() != 17) continue;
+    uint64_t seq = 0;
+    for (int i = 0; i < 8; ++i) seq = (seq << 8) | static_cast<unsigned char>(k[9 + i]);
+    next = std::max(next, seq + 1);
+  }
+  log->seq_ = next;
   return log;
 }
 

@@ -1,6 +1,8 @@
 #include "experiments/event_log.h"
 
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -119,6 +121,42 @@ TEST(EventLog, RetentionDropsOnlyOldRecords) {
   EXPECT_EQ(events, (std::vector<int64_t>{3000, 4000}));
   EXPECT_TRUE((*log)->DropBefore(0).ok());  // nothing
   EXPECT_EQ((*log)->CountImpressions(), 2);
+}
+
+// A reopened log continues after the highest sequence in use, not after the number of keys:
+// with a record gone (here dropped by retention; a kill -9 in the middle of an append leaves
+// the same gap), counting reused a sequence, and an event with the same client timestamp as
+// an acknowledged one replaced it.
+TEST(EventLog, ReopenNeverReusesASequence) {
+  const std::string path = Path("log4");
+  Event e;
+  e.set_request_id("first");
+  e.set_listing_id(5);
+  e.set_type(EVENT_TYPE_CLICK);
+  e.set_timestamp_ms(5000);  // the client's clock: every event here has the same timestamp
+  SearchRequest req;
+  req.set_query("sofa");
+  SearchResponse resp;
+  resp.set_request_id("r");
+  {
+    auto log = EventLog::Open(path);
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE((*log)->AppendEvents({&e, 1}, 9000).ok());        // sequence 0
+    ASSERT_TRUE((*log)->AppendImpression(req, resp, 100).ok());   // sequence 1
+    e.set_request_id("second");
+    ASSERT_TRUE((*log)->AppendEvents({&e, 1}, 9000).ok());        // sequence 2
+    ASSERT_TRUE((*log)->DropBefore(1000).ok());                   // the impression goes
+  }
+  auto log = EventLog::Open(path);
+  ASSERT_TRUE(log.ok());
+  e.set_request_id("third");
+  ASSERT_TRUE((*log)->AppendEvents({&e, 1}, 9000).ok());
+  std::vector<std::string> ids;
+  ASSERT_TRUE((*log)->ScanEvents([&](const Event& x) {
+    ids.push_back(x.request_id());
+    return true;
+  }).ok());
+  EXPECT_EQ(ids, (std::vector<std::string>{"first", "second", "third"}));
 }
 
 }  // namespace
