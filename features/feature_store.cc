@@ -11,6 +11,11 @@
 #include "features/rocksdb_fault_fs.h"
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 
@@ -44,6 +49,42 @@ absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.IsIOError()) return absl::UnavailableError(absl::StrCat(what, ": ", s.ToString()));
   return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
 }
+
+// RocksDB's info LOG, written by us: RocksDB's own EnvLogger (this Debian build has
+// assertions on) aborts the process when it appends after a failed write — a full disk made
+// `ingest` die with SIGABRT while closing the store instead of reporting the error. This one
+// appends lines to <dir>/LOG with stdio and, after its first failed write, stops writing it
+// (the store's own writes report the disk error). Warnings and errors also go to stderr.
+class StoreLogger : public rocksdb::Logger {
+ public:
+  explicit StoreLogger(const std::string& path)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), f_(std::fopen(path.c_str(), "ae")) {}
+  ~StoreLogger() override {
+    if (f_ != nullptr) std::fclose(f_);
+  }
+
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    if (level >= rocksdb::InfoLogLevel::WARN_LEVEL && level < rocksdb::InfoLogLevel::HEADER_LEVEL) {
+      std::fprintf(stderr, "rocksdb: %s\n", line);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (f_ == nullptr) return;
+    if (std::fprintf(f_, "%s\n", line) < 0 || std::fflush(f_) != 0) {
+      std::fclose(f_);  // a full disk: the LOG is the least important file to keep writing
+      f_ = nullptr;
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::FILE* f_;
+};
 
 }  // namespace
 
@@ -89,6 +130,12 @@ absl::StatusOr<std::unique_ptr<FeatureStore>> FeatureStore::Open(const Options& 
     }
   }
   if (has_writes) cfs.push_back({kWritesCf, cf_opts});
+  // The info LOG goes where RocksDB would put it (a secondary writes into its own directory);
+  // a read-only open appends to the primary's.
+  const std::string log_dir = options.secondary_path.empty() ? options.path : options.secondary_path;
+  std::error_code mkdir_ec;
+  if (!options.read_only) std::filesystem::create_directories(log_dir, mkdir_ec);
+  db_opts.info_log = std::make_shared<StoreLogger>(log_dir + "/LOG");
   std::unique_ptr<FeatureStore> store(new FeatureStore());
   store->sync_writes_ = options.sync_writes;
   rocksdb::DB* db = nullptr;

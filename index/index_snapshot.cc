@@ -52,7 +52,10 @@ IndexSnapshot::~IndexSnapshot() = default;
 
 absl::StatusOr<IndexManifest> ReadIndexManifest(const std::string& dir) {
   auto text = ReadFile(dir + "/MANIFEST");
-  if (!text.ok()) return absl::NotFoundError(absl::StrCat("no MANIFEST in ", dir));
+  if (absl::IsNotFound(text.status())) {
+    return absl::NotFoundError(absl::StrCat("no MANIFEST in ", dir));
+  }
+  if (!text.ok()) return text.status();  // an I/O error, naming the operation and the file
   IndexManifest m;
   if (!google::protobuf::TextFormat::ParseFromString(*text, &m)) {
     return absl::DataLossError(absl::StrCat("unparsable MANIFEST in ", dir));

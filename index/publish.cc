@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/file_util.h"
+#include "common/versions.h"
 #include "common/status_macros.h"
 
 namespace marketsearch {
@@ -65,6 +66,21 @@ int RemoveAbandonedStagingDirs(const std::string& root) {
     if (!rm) ++removed;
   }
   return removed;
+}
+
+void WithdrawUnservedVersion(const std::string& root, int64_t version, Env* env) {
+  const std::string dir = absl::StrCat(root, "/", version);
+  if (!env->IsDirectory(dir)) return;
+  absl::StatusOr<std::string> current = env->ReadFileToString(absl::StrCat(root, "/CURRENT"));
+  if (current.ok()) {
+    absl::StatusOr<int64_t> named = ParseCurrentFile(*current, root + "/CURRENT");
+    if (named.ok() && *named == version) return;
+  } else if (!absl::IsNotFound(current.status())) {
+    return;  // cannot tell whether it serves: keep it (complete and verified)
+  }
+  const std::string staging = absl::StrCat(root, "/.tmp-", version, "-", ::getpid());
+  if (!env->RenameFile(dir, staging).ok()) return;
+  env->RemoveAll(staging).IgnoreError();
 }
 
 void RemoveStagingDir(const std::string& staging_dir) {

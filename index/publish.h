@@ -34,6 +34,14 @@ absl::Status PublishVersion(const std::string& staging_dir, const std::string& r
 // directory of a live job (this one included) is left alone. Returns how many were removed.
 int RemoveAbandonedStagingDirs(const std::string& root);
 
+// For a job whose PublishVersion or WriteCurrent failed after the rename: withdraws
+// <root>/<version> unless CURRENT names it — renamed back to its staging name first (so a crash
+// midway leaves a staging directory, never a half-deleted version), then removed — so a failed
+// run leaves no new version behind. A version CURRENT names (the switch happened but was not
+// reported durable) is kept: it is complete, and the caller's error says what failed.
+// Best effort: the caller reports its own error either way.
+void WithdrawUnservedVersion(const std::string& root, int64_t version, Env* env = Env::Default());
+
 // Removes a staging directory (best effort; for error paths before PublishVersion).
 void RemoveStagingDir(const std::string& staging_dir);
 

@@ -54,6 +54,21 @@ TEST(Publish, AnErrorBeforeTheRenamePublishesNothing) {
   }
 }
 
+// After a failed switch the new version goes unless CURRENT names it.
+TEST(Publish, WithdrawsOnlyAnUnservedVersion) {
+  FakeEnv env;
+  env.MakeDirs("/idx/1");
+  env.WriteFile("/idx/2/index.faiss", "new");
+  env.WriteFile("/idx/CURRENT", "1\n");
+  WithdrawUnservedVersion("/idx", 2, &env);
+  EXPECT_FALSE(env.FileExists("/idx/2"));
+  EXPECT_EQ(*env.ListDir("/idx"), (std::vector<std::string>{"1", "CURRENT"}));
+  env.WriteFile("/idx/3/index.faiss", "served");
+  env.WriteFile("/idx/CURRENT", "3\n");
+  WithdrawUnservedVersion("/idx", 3, &env);
+  EXPECT_TRUE(env.FileExists("/idx/3/index.faiss"));
+}
+
 TEST(Publish, VersionsAreImmutable) {
   const std::string root = Root("idx2");
   auto s1 = MakeStagingDir(root, 1);

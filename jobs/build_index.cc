@@ -412,11 +412,20 @@ absl::Status Run() {
   MS_RETURN_IF_ERROR(WriteIndexManifest(staging, m));
   MaybeCrash("staging");
 
-  // Phase 5: publish (rename into place, then CURRENT).
-  MS_RETURN_IF_ERROR(PublishVersion(staging, root, version));
+  // Phase 5: publish (rename into place, then CURRENT). An I/O error after the rename
+  // withdraws the new directory again unless CURRENT names it: a failed run adds no version.
+  if (absl::Status s = PublishVersion(staging, root, version); !s.ok()) {
+    WithdrawUnservedVersion(root, version);
+    return s;
+  }
   guard.Release();
   MaybeCrash("publish_dir");
-  if (absl::GetFlag(FLAGS_publish)) MS_RETURN_IF_ERROR(WriteCurrent(root, version));
+  if (absl::GetFlag(FLAGS_publish)) {
+    if (absl::Status s = WriteCurrent(root, version); !s.ok()) {
+      WithdrawUnservedVersion(root, version);
+      return s;
+    }
+  }
   MaybeCrash("current");
   int64_t index_bytes = 0, attr_bytes = 0;
   for (const FileChecksum& f : m.files()) {

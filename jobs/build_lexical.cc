@@ -130,10 +130,20 @@ absl::Status Run() {
                    "\nbackend: xapian-glass\n");
   MS_RETURN_IF_ERROR(WriteFileAtomically(staging + "/MANIFEST", manifest));
   MS_RETURN_IF_ERROR(VerifyLexicalVersion(staging));  // what the server will check, read back
-  MS_RETURN_IF_ERROR(PublishVersion(staging, root, version));
+  // An I/O error after the rename withdraws the new directory again unless CURRENT names it
+  // (index/publish.h): a failed run adds no version.
+  if (absl::Status s = PublishVersion(staging, root, version); !s.ok()) {
+    WithdrawUnservedVersion(root, version);
+    return s;
+  }
   cleanup.armed = false;
   const bool publish = absl::GetFlag(FLAGS_publish);
-  if (publish) MS_RETURN_IF_ERROR(WriteCurrent(root, version));
+  if (publish) {
+    if (absl::Status s = WriteCurrent(root, version); !s.ok()) {
+      WithdrawUnservedVersion(root, version);
+      return s;
+    }
+  }
 
   std::printf("build_lexical summary\n");
   std::printf("  listings indexed   %lld\n", static_cast<long long>(count));

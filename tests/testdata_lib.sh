@@ -12,16 +12,18 @@ TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { printf '\n== %s\n' "$*"; }
 
-# make_data DIR [LISTINGS]: catalog → store → training tensors → towers (1 epoch).
+# make_data DIR [LISTINGS [TRAIN_FLAGS...]]: catalog → store → training tensors → towers
+# (1 epoch; e.g. --format=torchscript skips the AOTInductor compile).
 make_data() {
   local d="$1" n="${2:-3000}"
+  shift; shift || true
   mkdir -p "$d"
   "$RUNFILES/jobs/make_marketplace" --seed=42 --listings="$n" --users=300 --queries=600 \
     --out_dir="$d/catalog" > "$d.setup.log" 2>&1
   "$RUNFILES/jobs/ingest" --data_dir="$d" >> "$d.setup.log" 2>&1
   "$RUNFILES/jobs/export_training" --data_dir="$d" >> "$d.setup.log" 2>&1
   "$RUNFILES/third_party/python" "$RUNFILES/retrieval/train/train_two_tower.py" --data_dir="$d" --epochs=1 \
-    --threads=2 >> "$d.setup.log" 2>&1 || { cat "$d.setup.log" >&2; fail "training failed"; }
+    --threads=2 "$@" >> "$d.setup.log" 2>&1 || { cat "$d.setup.log" >&2; fail "training failed"; }
 }
 
 # Numbered version directories under an index root, ascending.
