@@ -45,7 +45,10 @@ def run_main(prog, main):
     try:
         code = main()
     except OSError as e:
-        sys.stderr.write("%s: %s\n" % (prog, e.strerror if e.strerror and e.errno else e))
+        # Ours carry "<op> <file>: <reason>" as strerror; others (open() of a missing input)
+        # name the file in str(e).
+        ours = e.errno and e.strerror and e.filename is None
+        sys.stderr.write("%s: %s\n" % (prog, e.strerror if ours else e))
         sys.exit(1)
     sys.exit(code)
 
