@@ -143,7 +143,9 @@ std::map<std::string, Table> MarketplaceTest::tables_;
 
 TEST_F(MarketplaceTest, DefaultRunIsFastAndSummarised) {
   const MarketplaceSummary& s = def_->summary;
+#ifndef MARKETSEARCH_TSAN  // the bound is the normal build's; ThreadSanitizer runs it 5-15x slower
   EXPECT_LT(s.seconds, 5.0);
+#endif
   EXPECT_EQ(s.listings, 20000);
   EXPECT_EQ(s.users, 2000);
   EXPECT_EQ(s.queries, 3000);
