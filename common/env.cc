@@ -193,7 +193,8 @@ Env* MakeDefaultEnv() {
 
 // A malformed MARKETSEARCH_FAULTS stops the process at start, not in the middle of a job that
 // first touches the Env after an hour of work; the loud line comes first thing too.
-[[maybe_unused]] const bool kFaultsCheckedAtStart = std::getenv(kFaultsEnvVar) != nullptr && Env::Default();
+[[maybe_unused]] const bool kFaultsCheckedAtStart =
+    std::getenv(kFaultsEnvVar) != nullptr && Env::Default() != nullptr;
 
 }  // namespace
 

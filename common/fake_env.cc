@@ -123,7 +123,9 @@ absl::StatusOr<std::unique_ptr<SequentialFile>> FakeEnv::NewSequentialFile(
 absl::StatusOr<std::unique_ptr<WritableFile>> FakeEnv::NewWritableFile(const std::string& path) {
   const std::string p = Normalize(path);
   absl::MutexLock lock(&mu_);
-  if (dirs_.count(p)) return absl::FailedPreconditionError(absl::StrCat("create ", p, ": is a directory"));
+  if (dirs_.count(p)) {
+    return absl::FailedPreconditionError(absl::StrCat("create ", p, ": is a directory"));
+  }
   if (!Parent(p).empty() && !dirs_.count(Parent(p))) {
     return absl::NotFoundError(absl::StrCat("create ", p, ": no directory ", Parent(p)));
   }
@@ -141,35 +143,44 @@ void FakeEnv::AppendToFile(const std::string& path, absl::string_view data) {
 absl::Status FakeEnv::SyncFile(const std::string& path) {
   const std::string p = Normalize(path);
   absl::MutexLock lock(&mu_);
-  if (!files_.count(p)) return absl::NotFoundError(absl::StrCat("fsync ", p, ": no such file"));
+  if (!files_.count(p)) {
+    return absl::NotFoundError(absl::StrCat("fsync ", p, ": no such file"));
+  }
   return absl::OkStatus();
 }
 
 absl::Status FakeEnv::SyncDir(const std::string& dir) {
   const std::string d = Normalize(dir);
   absl::MutexLock lock(&mu_);
-  if (!dirs_.count(d)) return absl::NotFoundError(absl::StrCat("fsync dir ", d, ": no directory"));
+  if (!dirs_.count(d)) {
+    return absl::NotFoundError(absl::StrCat("fsync dir ", d, ": no directory"));
+  }
   return absl::OkStatus();
 }
 
 absl::Status FakeEnv::RenameFile(const std::string& from, const std::string& to) {
   const std::string f = Normalize(from), t = Normalize(to);
+  auto refused = [&](absl::string_view why) {
+    return absl::FailedPreconditionError(absl::StrCat("rename ", f, " -> ", t, ": ", why));
+  };
   absl::MutexLock lock(&mu_);
   if (files_.count(f)) {
-    if (dirs_.count(t)) return absl::FailedPreconditionError(absl::StrCat("rename ", f, " -> ", t, ": is a directory"));
+    if (dirs_.count(t)) return refused("is a directory");
     std::string contents = std::move(files_[f]);
     files_.erase(f);
     MakeDirsLocked(Parent(t));
     files_[t] = std::move(contents);
     return absl::OkStatus();
   }
-  if (!dirs_.count(f)) return absl::NotFoundError(absl::StrCat("rename ", f, " -> ", t, ": no such entry"));
-  if (files_.count(t)) return absl::FailedPreconditionError(absl::StrCat("rename ", f, " -> ", t, ": not a directory"));
+  if (!dirs_.count(f)) {
+    return absl::NotFoundError(absl::StrCat("rename ", f, " -> ", t, ": no such entry"));
+  }
+  if (files_.count(t)) return refused("not a directory");
   for (const std::string& d : dirs_) {
-    if (d != t && IsUnder(t, d)) return absl::FailedPreconditionError(absl::StrCat("rename ", f, " -> ", t, ": directory not empty"));
+    if (d != t && IsUnder(t, d)) return refused("directory not empty");
   }
   for (const auto& [path, contents] : files_) {
-    if (IsUnder(t, path)) return absl::FailedPreconditionError(absl::StrCat("rename ", f, " -> ", t, ": directory not empty"));
+    if (IsUnder(t, path)) return refused("directory not empty");
   }
   std::set<std::string> dirs;
   for (const std::string& d : dirs_) dirs.insert(IsUnder(f, d) ? t + d.substr(f.size()) : d);
@@ -187,7 +198,9 @@ absl::Status FakeEnv::CreateDirs(const std::string& dir) {
   const std::string d = Normalize(dir);
   absl::MutexLock lock(&mu_);
   for (std::string p = d; !p.empty(); p = Parent(p)) {
-    if (files_.count(p)) return absl::FailedPreconditionError(absl::StrCat("mkdir ", d, ": ", p, " is a file"));
+    if (files_.count(p)) {
+      return absl::FailedPreconditionError(absl::StrCat("mkdir ", d, ": ", p, " is a file"));
+    }
     if (p == "/") break;
   }
   MakeDirsLocked(d);

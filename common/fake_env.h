@@ -57,8 +57,8 @@ class FakeEnv : public Env {
   void Remove(const std::string& path);
   // Appends to the file `path` (created when absent; parents are created).
   void AppendToFile(const std::string& path, absl::string_view data);
-  // From now on ReadFileToString(path), NewSequentialFile(path) and ListDir(path) return `error` (an OK status clears
-  // the injection). The entry itself is unchanged.
+  // From now on ReadFileToString(path), NewSequentialFile(path) and ListDir(path) return
+  // `error` (an OK status clears the injection). The entry itself is unchanged.
   void SetReadError(const std::string& path, absl::Status error);
 
   void AdvanceMs(int64_t ms);

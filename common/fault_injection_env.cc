@@ -99,7 +99,8 @@ absl::StatusOr<std::vector<FaultRule>> ParseFaultSpec(absl::string_view spec) {
   auto bad = [](absl::string_view rule, absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(
         "bad rule \"", rule, "\": ", why,
-        " (expected OP:PATTERN:ERROR[:WHEN], e.g. rename:CURRENT:EIO or sync:*.faiss:ENOSPC:first)"));
+        " (expected OP:PATTERN:ERROR[:WHEN], e.g. rename:CURRENT:EIO or "
+        "sync:*.faiss:ENOSPC:first)"));
   };
   if (spec.empty()) return absl::InvalidArgumentError("empty (unset it to inject nothing)");
   for (absl::string_view text : absl::StrSplit(spec, ',')) {
@@ -125,7 +126,8 @@ absl::StatusOr<std::vector<FaultRule>> ParseFaultSpec(absl::string_view spec) {
     if (r.error == 0) {
       std::vector<std::string> names;
       for (const NamedErrno& e : kErrors) names.push_back(e.name);
-      return bad(text, absl::StrCat("unknown error \"", f[2], "\" (", absl::StrJoin(names, ", "), ")"));
+      return bad(text, absl::StrCat("unknown error \"", f[2], "\" (",
+                                    absl::StrJoin(names, ", "), ")"));
     }
     if (f.size() == 4 && f[3] != "every") {
       std::string when = f[3];
@@ -216,10 +218,8 @@ absl::Status FaultInjectionEnv::SyncDir(const std::string& dir) {
 }
 
 absl::Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
-  if (absl::Status s = Check(FaultOp::kRename, {from, to}, "rename", absl::StrCat(from, " -> ", to));
-      !s.ok()) {
-    return s;
-  }
+  const std::string shown = absl::StrCat(from, " -> ", to);
+  if (absl::Status s = Check(FaultOp::kRename, {from, to}, "rename", shown); !s.ok()) return s;
   return base_->RenameFile(from, to);
 }
 

@@ -21,7 +21,8 @@ IOStatus ToIOStatus(const absl::Status& s) {
 
 class FaultWritable : public rocksdb::FSWritableFileOwnerWrapper {
  public:
-  FaultWritable(std::unique_ptr<rocksdb::FSWritableFile>&& t, FaultInjectionEnv* f, std::string path)
+  FaultWritable(std::unique_ptr<rocksdb::FSWritableFile>&& t, FaultInjectionEnv* f,
+                std::string path)
       : FSWritableFileOwnerWrapper(std::move(t)), f_(f), path_(std::move(path)) {}
 
   IOStatus Append(const Slice& data, const IOOptions& o, IODebugContext* dbg) override {
@@ -181,10 +182,9 @@ class FaultFileSystem : public rocksdb::FileSystemWrapper {
   }
   IOStatus RenameFile(const std::string& src, const std::string& dst, const IOOptions& o,
                       IODebugContext* dbg) override {
-    if (IOStatus s = ToIOStatus(f_->Check(FaultOp::kRename, {src, dst}, "rename", src + " -> " + dst));
-        !s.ok()) {
-      return s;
-    }
+    const std::string shown = src + " -> " + dst;
+    IOStatus s = ToIOStatus(f_->Check(FaultOp::kRename, {src, dst}, "rename", shown));
+    if (!s.ok()) return s;
     return target()->RenameFile(src, dst, o, dbg);
   }
   IOStatus CreateDir(const std::string& d, const IOOptions& o, IODebugContext* dbg) override {

@@ -55,12 +55,14 @@ absl::Status VerifyLexicalVersion(const std::string& dir, bool* verified, Env* e
     int64_t size = 0;
     absl::StatusOr<std::string> sum = Sha256File(path, env, &size);
     if (absl::IsNotFound(sum.status())) {
-      return absl::DataLossError(absl::StrCat("lexical file ", path, " listed in the MANIFEST is missing"));
+      return absl::DataLossError(
+          absl::StrCat("lexical file ", path, " listed in the MANIFEST is missing"));
     }
     if (!sum.ok()) return sum.status();
     if (size != bytes) {
       return absl::DataLossError(absl::StrCat("lexical file ", path, " has ", size,
-                                              " bytes, the MANIFEST says ", bytes, " (truncated?)"));
+                                              " bytes, the MANIFEST says ", bytes,
+                                              " (truncated?)"));
     }
     if (*sum != f[1]) {
       return absl::DataLossError(
