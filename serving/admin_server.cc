@@ -26,8 +26,11 @@ MHD_Result Answer(void* self, MHD_Connection* connection, const char* url, const
 
 }  // namespace
 
-AdminServer::~AdminServer() {
+AdminServer::~AdminServer() { Stop(); }
+
+void AdminServer::Stop() {
   if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
+  daemon_ = nullptr;
 }
 
 void AdminServer::Handle(const std::string& path, Handler handler) {

@@ -51,6 +51,9 @@ class AdminServer {
   absl::Status Start(const std::string& address);
   // The bound port (after Start).
   int port() const { return port_; }
+  // Stops the listener and waits for the requests in progress (idempotent; the destructor
+  // calls it): after it no handler runs, so what the handlers read may be destroyed.
+  void Stop();
 
   // libmicrohttpd's request callback calls this (public only for that C callback): answers one
   // request; returns 0 when the response could not be queued.

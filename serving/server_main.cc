@@ -626,6 +626,12 @@ int Run() {
                    std::chrono::milliseconds(std::max(0, absl::GetFlag(FLAGS_drain_timeout_ms))));
   std::fprintf(stderr, "server: drained in %.0f ms: %lld requests answered during the drain\n",
                MsSince(drain_start), static_cast<long long>(service.finished() - finished_before));
+  // The admin listener stops here, before what its handlers read goes away: clearing the atomic
+  // pointers below keeps new requests off, but a request already inside /experiments would still
+  // be reading the dashboard while `return` destroys it (declared after `admin`, so destroyed
+  // first). ThreadSanitizer reported exactly that (tests:search_e2e_test's server, the /experiments
+  // handler's read against ~ExperimentDashboard). Stop() waits for the handlers in progress.
+  admin.Stop();
   dashboard = nullptr;  // /experiments stops reading the log before it closes
   if (impressions) {
     impression_queue = nullptr;  // /metrics stops reading it

@@ -619,6 +619,11 @@ TEST_F(SearchE2E, SigtermDrainsWithoutFailingAcceptedRequests) {
       }
     });
   }
+  // Until the first search succeeds (a fixed 300 ms was too short under ThreadSanitizer, whose
+  // first searches on a fresh server take longer), then 300 ms of steady traffic.
+  for (int i = 0; i < 600 && ok.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ASSERT_GT(ok.load(), 0);
   must_succeed_before = (SteadyClock::now() + std::chrono::milliseconds(1500 - 300)).time_since_epoch().count();

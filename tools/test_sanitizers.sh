@@ -14,30 +14,41 @@
 #      there fails the pass, and the script prints each report's summary and path.
 # Not part of `make test`: the instrumented builds and runs take much longer. A failure in
 # either pass fails the script. Prints the wall time and `N passed, N failed` (test targets) of
-# each pass, then of both.
+# each pass, then of both. MARKETSEARCH_SANITIZERS=tsan (or asan) runs one pass only; extra
+# arguments go to both `bazel test` commands (e.g. --nocache_test_results).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+passes=${MARKETSEARCH_SANITIZERS:-asan tsan}
 start=$(date +%s)
-targets=$(bazel query 'kind(cc_test, //...)' 2>/dev/null)
-out=$(mktemp)
-bazel test --config=asan --test_output=errors $targets "$@" 2>&1 | tee "$out"
-rc=${PIPESTATUS[0]}
-n=$(echo "$targets" | wc -w)
-# Bazel's verdict per target (a test whose cases all passed can still fail: a sanitizer report
-# at exit, e.g. a leak).
-failing=$(grep -E '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD|INCOMPLETE)' "$out")
-failed=$(printf '%s' "$failing" | grep -c . || true)
-[ -n "$failing" ] && printf '%s\n' "$failing" | sed 's/^/under sanitizers: /'
-rm -f "$out"
-asan_summary="sanitizers (ASan + UBSan): $((n - failed)) passed, $failed failed test targets in $(( $(date +%s) - start )) s"
-echo "$asan_summary"
+rc=0
+n=0
+failed=0
+asan_summary="sanitizers (ASan + UBSan): not run (MARKETSEARCH_SANITIZERS=$passes)"
+if [[ " $passes " == *" asan "* ]]; then
+  targets=$(bazel query 'kind(cc_test, //...)' 2>/dev/null)
+  out=$(mktemp)
+  bazel test --config=asan --test_output=errors $targets "$@" 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+  n=$(echo "$targets" | wc -w)
+  # Bazel's verdict per target (a test whose cases all passed can still fail: a sanitizer report
+  # at exit, e.g. a leak).
+  failing=$(grep -E '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD|INCOMPLETE)' "$out")
+  failed=$(printf '%s' "$failing" | grep -c . || true)
+  [ -n "$failing" ] && printf '%s\n' "$failing" | sed 's/^/under sanitizers: /'
+  rm -f "$out"
+  asan_summary="sanitizers (ASan + UBSan): $((n - failed)) passed, $failed failed test targets in $(( $(date +%s) - start )) s"
+  echo "$asan_summary"
+fi
 
 # --- ThreadSanitizer -------------------------------------------------------------------------
 tsan_start=$(date +%s)
 tsan_rc=0
 tsan_n=0
 tsan_failed=0
-if ! absl=$(bash tools/build_tsan_abseil.sh | tail -n 1) || [ ! -d "$absl/lib" ]; then
+tsan_summary="sanitizers (TSan): not run (MARKETSEARCH_SANITIZERS=$passes)"
+if [[ " $passes " != *" tsan "* ]]; then
+  :
+elif ! absl=$(bash tools/build_tsan_abseil.sh | tail -n 1) || [ ! -d "$absl/lib" ]; then
   echo "under tsan: the instrumented abseil could not be built (tools/build_tsan_abseil.sh)"
   tsan_rc=1
 else
@@ -46,7 +57,7 @@ else
   declare -A tsan_excluded=()
   # The packages are listed from the tree rather than with //...: in another output base, //...
   # would descend into the main output base's bazel-<workspace> link.
-  packages=$(find . -name BUILD -not -path './bazel-*' -not -path './.venv/*' \
+  packages=$(find . -name BUILD -not -path './bazel-*' -not -path './.venv/*' -not -path './var/*' \
                -not -path './third_party/*' -printf '%h\n' | sort -u |
              awk '{ print ($0 == "." ? "//:all" : "//" substr($0, 3) ":all") }' | paste -sd+)
   tsan_targets=$("${tsan_bazel[@]}" query "kind(cc_test, $packages)" 2>/dev/null)
@@ -77,8 +88,9 @@ else
     tsan_rc=1
   done
   [ "$tsan_rc" = 0 ] && rmdir "$reports" 2>/dev/null
+  tsan_summary="sanitizers (TSan): $((tsan_n - tsan_failed)) passed, $tsan_failed failed test targets in $(( $(date +%s) - tsan_start )) s"
 fi
 echo "$asan_summary"
-echo "sanitizers (TSan): $((tsan_n - tsan_failed)) passed, $tsan_failed failed test targets in $(( $(date +%s) - tsan_start )) s"
+echo "$tsan_summary"
 echo "$((n - failed + tsan_n - tsan_failed)) passed, $((failed + tsan_failed)) failed"
 [ "$rc" = 0 ] && [ "$tsan_rc" = 0 ]
