@@ -14,7 +14,8 @@ test: deps
 	bash tools/run_tests.sh
 
 # Every C++ test (unit and end to end) under AddressSanitizer + UndefinedBehaviorSanitizer
-# (.bazelrc --config=asan); not part of `make test`.
+# (.bazelrc --config=asan), then under ThreadSanitizer (--config=tsan, its own output base,
+# an instrumented abseil built once by tools/build_tsan_abseil.sh); not part of `make test`.
 test-sanitizers: deps
 	bash tools/test_sanitizers.sh
 
