@@ -93,4 +93,4 @@ fi
 echo "$asan_summary"
 echo "$tsan_summary"
 echo "$((n - failed + tsan_n - tsan_failed)) passed, $((failed + tsan_failed)) failed"
-[ "$rc" = 0 ] && [ "$tsan_rc" = 0 ]
+[ "$rc" = 0 ] && [ "$tsan_rc" = 0 ] && [ "$((failed + tsan_failed))" = 0 ]
