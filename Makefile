@@ -2,7 +2,7 @@
 BAZEL ?= bazel
 SCALE ?= default
 
-.PHONY: deps build test test-sanitizers fuzz demo bench load clean tpu-parity
+.PHONY: deps build test test-sanitizers fuzz demo bench load overload clean tpu-parity
 
 deps:
 	bash tools/install_deps.sh
@@ -43,6 +43,12 @@ bench: build
 # env LISTINGS, LOAD_INFLIGHT, LOAD_RATES, LOAD_DURATION_S, SERVER_BIN_DIR (see bench/load.sh).
 load: build
 	bash bench/load.sh
+	bash bench/overload.sh
+
+# The server at 3x its measured saturation rate for 30 s, with a new index, lexical index and
+# ranker published during it, then the load dropped (bench/overload.sh; part of make load).
+overload: build
+	bash bench/overload.sh
 
 # The ranker's TPU path on the demo's ranker (run `make demo` first): jax.export to StableHLO for
 # cpu and tpu, written to var/demo/tpu/, and its scores on XLA:CPU against eager PyTorch (1e-4).

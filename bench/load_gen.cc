@@ -3,7 +3,9 @@
 //   closed loop (default): --in_flight requests outstanding, each completion issues the next;
 //   open loop (--rate_qps > 0): requests arrive at that mean rate with Poisson (exponential)
 //     gaps whatever the server does, and latency counts from each request's scheduled arrival,
-//     so a server that falls behind shows its queueing (no coordinated omission).
+//     so a server that falls behind shows its queueing (no coordinated omission);
+//     --rate_phases changes the rate over the window (an overload, then a drop), and
+//     --timeline_file keeps every completion so a script can cut the window per second.
 // --filtered_share of the requests carry a filter (category, price range, condition or a geo
 // radius, drawn in turn). Reports throughput, status codes (by name), latency percentiles of OK
 // responses up to p99.9, its own CPU and, with --server_pid, the server's CPU per request
@@ -19,6 +21,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -69,6 +72,13 @@ ABSL_FLAG(double, rate_qps, 0,
           "open loop: mean arrival rate (Poisson); 0 = closed loop with --in_flight. Requests "
           "that would exceed --max_outstanding are not sent and counted as client_overflow");
 ABSL_FLAG(int, max_outstanding, 4096, "open loop: most requests in flight at once");
+ABSL_FLAG(std::string, rate_phases, "",
+          "open loop in phases, 'qps:seconds,...' (e.g. '900:30,150:15' for an overload then a "
+          "drop); overrides --rate_qps and --duration_s, the warmup runs at the first rate");
+ABSL_FLAG(std::string, timeline_file, "",
+          "if set, one line per request completed in the window: sent_s done_s grpc_code "
+          "latency_ms index lexical ranker (seconds from the window's start; versions of OK "
+          "responses, else 0) - for per-second views of overload, recovery and swaps");
 ABSL_FLAG(double, filtered_share, 0.0,
           "share of requests with a filter (category, price range, condition, geo; in turn)");
 
@@ -197,15 +207,51 @@ void AddFilter(int64_t k, const std::vector<std::string>& categories, std::mt199
   }
 }
 
+struct RatePhase {
+  double qps = 0;
+  double seconds = 0;
+};
+
+// "qps:seconds,qps:seconds" -> phases; InvalidArgument naming the bad part.
+absl::StatusOr<std::vector<RatePhase>> ParseRatePhases(const std::string& spec) {
+  std::vector<RatePhase> phases;
+  for (absl::string_view part : absl::StrSplit(spec, ',', absl::SkipWhitespace())) {
+    const std::vector<std::string> kv = absl::StrSplit(part, ':');
+    RatePhase ph;
+    if (kv.size() != 2 || !absl::SimpleAtod(kv[0], &ph.qps) || !absl::SimpleAtod(kv[1], &ph.seconds) ||
+        !(ph.qps > 0) || !(ph.seconds > 0) || !std::isfinite(ph.qps) || !std::isfinite(ph.seconds)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--rate_phases: '", part, "' is not qps:seconds with both > 0"));
+    }
+    phases.push_back(ph);
+  }
+  if (phases.empty()) return absl::InvalidArgumentError("--rate_phases: no phase");
+  return phases;
+}
+
 int Run() {
   const std::string target = absl::GetFlag(FLAGS_target);
   const int in_flight = absl::GetFlag(FLAGS_in_flight);
-  const double duration_s = absl::GetFlag(FLAGS_duration_s);
+  double duration_s = absl::GetFlag(FLAGS_duration_s);
   const double warmup_s = std::max(0.0, absl::GetFlag(FLAGS_warmup_s));
   const int deadline_ms = absl::GetFlag(FLAGS_deadline_ms);
   const int server_pid = absl::GetFlag(FLAGS_server_pid);
   const int64_t max_requests = absl::GetFlag(FLAGS_max_requests);
-  const double rate_qps = absl::GetFlag(FLAGS_rate_qps);
+  double rate_qps = absl::GetFlag(FLAGS_rate_qps);
+  std::vector<RatePhase> phases;
+  if (!absl::GetFlag(FLAGS_rate_phases).empty()) {
+    absl::StatusOr<std::vector<RatePhase>> parsed = ParseRatePhases(absl::GetFlag(FLAGS_rate_phases));
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "load_gen: %s\n", std::string(parsed.status().message()).c_str());
+      return 2;
+    }
+    phases = *parsed;
+    rate_qps = phases[0].qps;
+    duration_s = 0;
+    for (const RatePhase& ph : phases) duration_s += ph.seconds;
+  } else if (rate_qps > 0) {
+    phases.push_back({rate_qps, duration_s});
+  }
   const bool open_loop = rate_qps > 0;
   const int max_outstanding = std::max(1, absl::GetFlag(FLAGS_max_outstanding));
   const double filtered_share = std::clamp(absl::GetFlag(FLAGS_filtered_share), 0.0, 1.0);
@@ -297,8 +343,27 @@ int Run() {
 
   // Open loop: the next Poisson arrival; requests due while max_outstanding are in flight are
   // not sent (counted: the client, not the server, would be the bottleneck).
-  std::exponential_distribution<double> gap(open_loop ? rate_qps : 1.0);
+  // Gaps are unit exponentials scaled by the rate of the phase the arrival falls in (the
+  // warmup runs at the first phase's rate).
+  std::exponential_distribution<double> unit_gap(1.0);
   std::mt19937_64 arrival_rng(absl::GetFlag(FLAGS_seed) + 2);
+  auto rate_at = [&](Clock::time_point t) {
+    double into = Seconds(t_measure, t);
+    for (const RatePhase& ph : phases) {
+      if (into < ph.seconds) return ph.qps;
+      into -= ph.seconds;
+    }
+    return phases.back().qps;
+  };
+  std::FILE* timeline = nullptr;
+  if (!absl::GetFlag(FLAGS_timeline_file).empty()) {
+    timeline = std::fopen(absl::GetFlag(FLAGS_timeline_file).c_str(), "w");
+    if (timeline == nullptr) {
+      std::fprintf(stderr, "load_gen: cannot write --timeline_file=%s\n",
+                   absl::GetFlag(FLAGS_timeline_file).c_str());
+      return 2;
+    }
+  }
   Clock::time_point next_arrival = t_begin;
   int64_t client_overflow = 0;
   if (!open_loop) {
@@ -337,7 +402,7 @@ int Run() {
           ++client_overflow;
         }
         next_arrival += std::chrono::duration_cast<Clock::duration>(
-            std::chrono::duration<double>(gap(arrival_rng)));
+            std::chrono::duration<double>(unit_gap(arrival_rng) / rate_at(next_arrival)));
       }
     }
     void* tag = nullptr;
@@ -377,10 +442,19 @@ int Run() {
         const StatusBucket b = BucketOf(call->status.error_code());
         ++counts[b];
         ++by_code[absl::StatusCodeToString(static_cast<absl::StatusCode>(call->status.error_code()))];
+        const double latency_ms = std::chrono::duration<double, std::milli>(now - call->sent).count();
         if (b == kOk) {
-          ok_ms.push_back(std::chrono::duration<double, std::milli>(now - call->sent).count());
+          ok_ms.push_back(latency_ms);
         } else if (!first_error.count(b)) {
           first_error[b] = absl::StrCat(call->status.error_code(), " ", call->status.error_message());
+        }
+        if (timeline != nullptr) {
+          const ServedVersions& v = call->resp.versions();
+          const bool got = call->status.ok();
+          std::fprintf(timeline, "%.4f %.4f %d %.3f %lld %lld %lld\n", Seconds(t_measure, call->sent),
+                       Seconds(t_measure, now), static_cast<int>(call->status.error_code()), latency_ms,
+                       static_cast<long long>(got ? v.index() : 0), static_cast<long long>(got ? v.lexical() : 0),
+                       static_cast<long long>(got ? v.ranker() : 0));
         }
       }
       if (issuing && !open_loop) {
@@ -411,6 +485,7 @@ int Run() {
     }
   }
   if (measuring) end_window(Clock::now());
+  if (timeline != nullptr) std::fclose(timeline);
   const std::string loadavg_after = LoadAverage();
   cq.Shutdown();
   {
@@ -458,8 +533,12 @@ int Run() {
     }
   }
 
-  const std::string shape = open_loop ? absl::StrFormat("open loop at %.0f qps (Poisson)", rate_qps)
-                                      : absl::StrCat("closed loop, in_flight ", in_flight);
+  std::string shape = open_loop ? absl::StrFormat("open loop at %.0f qps (Poisson)", rate_qps)
+                                : absl::StrCat("closed loop, in_flight ", in_flight);
+  if (phases.size() > 1) {
+    shape = "open loop (Poisson) in phases";
+    for (const RatePhase& ph : phases) absl::StrAppendFormat(&shape, " %.0f qps for %.0f s;", ph.qps, ph.seconds);
+  }
   std::printf("load_gen -> %s: %s, %.1f s measured after %.1f s warmup, page_size %d, "
               "deadline %d ms, %zu distinct queries, %.0f%% filtered\n",
               target.c_str(), shape.c_str(), wall, warmup_s, absl::GetFlag(FLAGS_page_size), deadline_ms,
