@@ -77,6 +77,15 @@ LISTINGS=$("$STORE_INSPECT" --store="$D/store" | sed -n 's/^listings //p')
 [ "$LISTINGS" = 1500 ] || fail "store holds '$LISTINGS' listings"
 echo "setup $(secs "$t0" "$(now)") s"
 
+# expect_unpublished JOB ROOT SPEC CURRENT_BEFORE VERSIONS_BEFORE: the failed run left ROOT as
+# it was: CURRENT unchanged, no new version, no staging directory left behind.
+expect_unpublished() {
+  local job="$1" root="$2" spec="$3"
+  [ "$(cat "$root/CURRENT")" = "$4" ] || fail "$job [$spec]: CURRENT changed"
+  [ "$(versions "$root")" = "$5" ] || fail "$job [$spec]: a version appeared: $(versions "$root")"
+  [ -z "$(staging_left "$root")" ] || fail "$job [$spec]: staging left: $(staging_left "$root")"
+}
+
 note "build_index under faults"
 for c in "write:index.faiss:EIO|write|index.faiss" \
          "write:attributes.bin:ENOSPC|No space left on device|attributes.bin" \
@@ -93,9 +102,7 @@ for c in "write:index.faiss:EIO|write|index.faiss" \
   before_current="$(cat "$D/index/CURRENT")"
   before_versions="$(versions "$D/index")"
   run_fault build_index "$spec" "$op" "$file" -- "${BI[@]}"
-  [ "$(cat "$D/index/CURRENT")" = "$before_current" ] || fail "build_index [$spec]: CURRENT changed"
-  [ "$(versions "$D/index")" = "$before_versions" ] || fail "build_index [$spec]: a version appeared: $(versions "$D/index")"
-  [ -z "$(staging_left "$D/index")" ] || fail "build_index [$spec]: staging left: $(staging_left "$D/index")"
+  expect_unpublished build_index "$D/index" "$spec" "$before_current" "$before_versions"
   check_intact "$D"
   echo "MEASURED build_index $spec: exit $FAULT_RC in $FAULT_SECS s, CURRENT $before_current unchanged: $FAULT_MSG"
 done
@@ -119,9 +126,7 @@ for c in "write:MANIFEST:EIO|write|MANIFEST" \
   before_current="$(cat "$D/lexical/CURRENT")"
   before_versions="$(versions "$D/lexical")"
   run_fault build_lexical "$spec" "$op" "$file" -- "$BUILD_LEXICAL" --data_dir="$D"
-  [ "$(cat "$D/lexical/CURRENT")" = "$before_current" ] || fail "build_lexical [$spec]: CURRENT changed"
-  [ "$(versions "$D/lexical")" = "$before_versions" ] || fail "build_lexical [$spec]: a version appeared"
-  [ -z "$(staging_left "$D/lexical")" ] || fail "build_lexical [$spec]: staging left"
+  expect_unpublished build_lexical "$D/lexical" "$spec" "$before_current" "$before_versions"
   check_lexical_intact "$D"
   t0=$(now)
   "$BUILD_LEXICAL" --data_dir="$D" > "$TMP/bl.log" 2>&1 || { cat "$TMP/bl.log"; fail "build_lexical after [$spec]"; }
