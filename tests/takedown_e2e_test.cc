@@ -448,7 +448,9 @@ std::vector<BadInput> SearchCorpus() {
   add("Unicode whitespace only", query("\u3000\u00a0\u2003\u2029"), Want::kInvalid, "query");
   add("zero-width characters only", query("\u200b\u200c\u200d\ufeff"), Want::kInvalid, "query");
   add("control characters only", query(std::string("\x01\x02\x03\x1b\x7f\x00", 6)), Want::kInvalid, "query");
-  add("control characters and NUL between words", query(std::string("grey\x00sofa\x1b\x07 bed", 17)), Want::kOk);
+  constexpr char kNulBetweenWords[] = "grey\x00sofa\x1b\x07 bed";  // sizeof includes the terminating NUL
+  add("control characters and NUL between words",
+      query(std::string(kNulBetweenWords, sizeof(kNulBetweenWords) - 1)), Want::kOk);
   add("punctuation only", query("!!! ??? ..."), Want::kInvalid, "query");
   for (const auto& [name, bad] : InvalidUtf8()) {
     add("query: invalid UTF-8 (" + name + ")", sofa, Want::kInvalid, "query", LenField(kQuery, bad));
