@@ -2,7 +2,7 @@
 # make overload (and the last step of make load): the server at FACTOR (default 3) times its
 # measured saturation rate, with a new index, lexical index and ranker published during it.
 #   1. unloaded: one client, closed loop -> the p99 that accepted requests are held to (2x);
-#   2. saturation: closed loop at 32 in flight -> the rate the server completes (S qps);
+#   2. saturation: closed loop at 2 per core in flight -> the rate the server completes (S qps);
 #   3. open loop (Poisson) at FACTOR x S for OVERLOAD_S seconds, then at S/2 for AFTER_S
 #      seconds (the load drops), every completion in a timeline; the server's resident memory
 #      sampled every 0.5 s; at 1/4, 1/2 and 3/4 of the overload a new version of the index, the
@@ -61,26 +61,32 @@ bench_value() { awk -v n="$1" '$1 == "BENCH" && $2 == n { print $3 }' "$2"; }
 
 echo "-- 1. unloaded: one client, 10 s"
 "$LOAD_GEN" --target="$TARGET" --in_flight=1 --duration_s=10 --warmup_s=2 --queries_file="$Q" \
-  --server_pid="$SERVER_PID" --name=unloaded_ | tee "$RUN/unloaded.txt" | grep -v '^BENCH'
+  --server_pid="$SERVER_PID" --name=unloaded --filtered_share=0.3 | tee "$RUN/unloaded.txt" | grep -v '^BENCH'
 server_alive
 U99=$(bench_value unloaded_inflight1_p99_ms "$RUN/unloaded.txt")
 
-echo "-- 2. saturation: closed loop, 32 in flight, 10 s"
-"$LOAD_GEN" --target="$TARGET" --in_flight=32 --duration_s=10 --warmup_s=2 --queries_file="$Q" \
-  --server_pid="$SERVER_PID" --name=sat_ | tee "$RUN/saturation.txt" | grep -v '^BENCH'
+# Two requests per core in flight: every worker busy, a short queue. (More clients than the
+# queue holds measure less: each refusal is retried at once and costs the server CPU.)
+SAT_IN_FLIGHT="${OVERLOAD_SAT_IN_FLIGHT:-$(( 2 * $(nproc) ))}"
+echo "-- 2. saturation: closed loop, $SAT_IN_FLIGHT in flight, 10 s"
+"$LOAD_GEN" --target="$TARGET" --in_flight="$SAT_IN_FLIGHT" --duration_s=10 --warmup_s=2 --queries_file="$Q" \
+  --server_pid="$SERVER_PID" --name=sat --filtered_share=0.3 | tee "$RUN/saturation.txt" | grep -v '^BENCH'
 server_alive
-SAT=$(bench_value sat_inflight32_qps "$RUN/saturation.txt")
+SAT=$(bench_value "sat_inflight${SAT_IN_FLIGHT}_qps" "$RUN/saturation.txt")
 OVER_QPS=$(awk -v s="$SAT" -v f="$FACTOR" 'BEGIN { printf "%.0f", s * f }')
 AFTER_QPS=$(awk -v s="$SAT" 'BEGIN { printf "%.0f", s / 2 }')
 
 # Publishes the served version of ROOT (CURRENT, else the newest) again as the next version:
 # a staging copy renamed into place, then CURRENT rewritten through a rename (common/versions.h).
+# The copy's MANIFEST gets the new version number where it records one (index, ranker: the
+# server reports that number in every response, which is how the report sees the swap).
 publish_copy() {
   local root="$1" cur next
   if [ -f "$root/CURRENT" ]; then cur=$(tr -d '[:space:]' < "$root/CURRENT"); else
     cur=$(ls "$root" | grep -E '^[1-9][0-9]*$' | sort -n | tail -1); fi
   next=$(( $(ls "$root" | grep -E '^[1-9][0-9]*$' | sort -n | tail -1) + 1 ))
   cp -a "$root/$cur" "$root/.tmp-$next-$$"
+  sed -i "s/^version: .*/version: $next/" "$root/.tmp-$next-$$/MANIFEST"
   sync -f "$root/.tmp-$next-$$" 2>/dev/null || true
   mv "$root/.tmp-$next-$$" "$root/$next"
   if [ -f "$root/CURRENT" ]; then
@@ -97,7 +103,7 @@ echo "-- 3. open loop: ${OVER_QPS} qps (${FACTOR} x ${SAT}) for ${OVER_S} s, the
 RSS_PID=$!
 T0=$(date +%s.%N)
 "$LOAD_GEN" --target="$TARGET" --rate_phases="$OVER_QPS:$OVER_S,$AFTER_QPS:$AFTER_S" --warmup_s=0 \
-  --queries_file="$Q" --server_pid="$SERVER_PID" --name=overload_run_ --filtered_share=0.3 \
+  --queries_file="$Q" --server_pid="$SERVER_PID" --name=overload_run --filtered_share=0.3 \
   --timeline_file="$RUN/timeline.txt" > "$RUN/overload.txt" &
 GEN_PID=$!
 : > "$RUN/swaps.txt"

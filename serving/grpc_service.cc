@@ -82,7 +82,7 @@ void MarketSearchService::Finish(grpc::ServerUnaryReactor* reactor, const char* 
 
 template <typename Req, typename Resp>
 grpc::ServerUnaryReactor* MarketSearchService::Dispatch(
-    const char* method, grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    const char* method, QueueDelay queue_delay, grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response,
     std::function<absl::Status(const Req&, Resp*, const RequestControl&)> handle) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -97,8 +97,9 @@ grpc::ServerUnaryReactor* MarketSearchService::Dispatch(
   }
   control.cancelled = [context] { return context->IsCancelled(); };
   if (options_.metrics != nullptr) options_.metrics->RpcStarted();
-  const bool queued = pool_->TrySubmit([this, method, context, request, response, reactor, start,
-                                        control = std::move(control), handle = std::move(handle)] {
+  const bool queued = pool_->TrySubmit([this, method, queue_delay, context, request, response,
+                                        reactor, start, control = std::move(control),
+                                        handle = std::move(handle)] {
     if (context->IsCancelled()) {
       if (options_.metrics != nullptr) options_.metrics->Shed("cancelled_in_queue");
       Finish(reactor, method, grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"), start);
@@ -112,6 +113,32 @@ grpc::ServerUnaryReactor* MarketSearchService::Dispatch(
                           "deadline passed while the request waited for a worker"),
              start);
       return;
+    }
+    // Controlled delay: while overloaded (Options::queue_delay_target), a search that waited
+    // longer than the target is shed, so that the searches served under overload keep about
+    // their unloaded latency instead of each waiting out the whole queue. A burst the workers
+    // absorb within the interval is served, however long it made a search wait.
+    if (queue_delay == QueueDelay::kShed && options_.queue_delay_target.count() > 0) {
+      const auto now = std::chrono::steady_clock::now();
+      const auto waited = now - start;
+      const auto since_shed = now.time_since_epoch().count() - last_shed_ticks_.load();
+      const bool overloaded =
+          pool_->standing_for() > options_.queue_delay_interval ||
+          (last_shed_ticks_.load() != 0 &&
+           std::chrono::steady_clock::duration(since_shed) < options_.queue_delay_interval);
+      if (waited > options_.queue_delay_target && overloaded) {
+        last_shed_ticks_ = now.time_since_epoch().count();
+        ++shed_;
+        if (options_.metrics != nullptr) options_.metrics->Shed("queue_delay");
+        Finish(reactor, method,
+               grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            absl::StrCat("server overloaded: waited ",
+                                         std::chrono::duration_cast<std::chrono::milliseconds>(waited).count(),
+                                         " ms for a worker (limit ", options_.queue_delay_target.count(),
+                                         " ms while overloaded); retry with backoff")),
+               start);
+        return;
+      }
     }
     Req req;
     if (absl::Status parsed = ParseRequestMessage(ToString(*request), &req); !parsed.ok()) {
@@ -127,6 +154,7 @@ grpc::ServerUnaryReactor* MarketSearchService::Dispatch(
     Finish(reactor, method, ToClientStatus(s, method), start);
   });
   if (!queued) {
+    last_shed_ticks_ = std::chrono::steady_clock::now().time_since_epoch().count();
     ++shed_;
     if (options_.metrics != nullptr) options_.metrics->Shed("queue_full");
     Finish(reactor, method,
@@ -142,7 +170,7 @@ grpc::ServerUnaryReactor* MarketSearchService::Search(grpc::CallbackServerContex
                                                       const grpc::ByteBuffer* request,
                                                       grpc::ByteBuffer* response) {
   return Dispatch<SearchRequest, SearchResponse>(
-      "Search", context, request, response,
+      "Search", QueueDelay::kShed, context, request, response,
       [this](const SearchRequest& q, SearchResponse* r, const RequestControl& c) {
         return DoSearch(q, r, c);
       });
@@ -152,7 +180,7 @@ grpc::ServerUnaryReactor* MarketSearchService::LogEvents(grpc::CallbackServerCon
                                                          const grpc::ByteBuffer* request,
                                                          grpc::ByteBuffer* response) {
   return Dispatch<LogEventsRequest, LogEventsResponse>(
-      "LogEvents", context, request, response,
+      "LogEvents", QueueDelay::kWait, context, request, response,
       [this](const LogEventsRequest& q, LogEventsResponse* r, const RequestControl&) {
         return DoLogEvents(q, r);
       });
@@ -180,7 +208,7 @@ grpc::ServerUnaryReactor* MarketSearchService::UpsertListings(grpc::CallbackServ
     return refused;
   }
   return Dispatch<UpsertListingsRequest, UpsertListingsResponse>(
-      "UpsertListings", context, request, response,
+      "UpsertListings", QueueDelay::kWait, context, request, response,
       [this](const UpsertListingsRequest& q, UpsertListingsResponse* r, const RequestControl&) {
         return DoUpsert(q, r);
       });
@@ -193,7 +221,7 @@ grpc::ServerUnaryReactor* MarketSearchService::DeleteListings(grpc::CallbackServ
     return refused;
   }
   return Dispatch<DeleteListingsRequest, DeleteListingsResponse>(
-      "DeleteListings", context, request, response,
+      "DeleteListings", QueueDelay::kWait, context, request, response,
       [this](const DeleteListingsRequest& q, DeleteListingsResponse* r, const RequestControl&) {
         return DoDelete(q, r);
       });

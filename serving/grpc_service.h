@@ -4,7 +4,8 @@
 // Every method is a raw callback handler: gRPC hands over the request bytes and returns at
 // once; the work runs on the RequestPool (bounded workers, bounded queue), and a request that
 // finds the pool full is answered RESOURCE_EXHAUSTED at once (gRPC's load-shedding code:
-// clients retry with backoff). A request whose deadline passed or that the client cancelled
+// clients retry with backoff), as is a search that waited beyond Options::queue_delay_target
+// in a standing queue. A request whose deadline passed or that the client cancelled
 // while it waited is answered without doing the work, and a Search checks both again before
 // each stage; a request without a deadline gets the service's default one. The server parses the request itself
 // (ParseRequestMessage), so invalid UTF-8 is INVALID_ARGUMENT naming the field.
@@ -61,6 +62,15 @@ class MarketSearchService final : public RawMarketSearchService {
     const BearerToken* write_token = nullptr;
     // The deadline of a request whose client set none (or a later one).
     std::chrono::milliseconds default_deadline{2000};
+    // Searches are shed (RESOURCE_EXHAUSTED) when they waited longer than the target for a
+    // worker while the service is overloaded: the pool's queue has not emptied for a whole
+    // interval (a standing queue, not a burst), or a request was shed within the last interval
+    // (so that draining the stale requests, which may empty the queue for a moment, does not
+    // end the state and let the queue's whole length build up again). Zero target: searches
+    // wait up to their deadline. Writes and LogEvents always wait (a shed write costs its
+    // client a retry for little CPU saved).
+    std::chrono::milliseconds queue_delay_target{0};
+    std::chrono::milliseconds queue_delay_interval{100};
   };
   MarketSearchService(const Searcher* searcher, RequestPool* pool, const Options& options)
       : searcher_(searcher), pool_(pool), options_(options) {}
@@ -78,11 +88,12 @@ class MarketSearchService final : public RawMarketSearchService {
                                            const grpc::ByteBuffer* request,
                                            grpc::ByteBuffer* response) override;
 
-  // Requests answered RESOURCE_EXHAUSTED because the pool was full, and DEADLINE_EXCEEDED
-  // because their deadline passed in the queue.
+  // Requests answered RESOURCE_EXHAUSTED because the pool was full or (searches) they waited
+  // beyond the queue-delay target in a standing queue.
   int64_t shed() const { return shed_.load(); }
   // RPCs answered so far, whatever their status.
   int64_t finished() const { return finished_.load(); }
+  // Requests answered DEADLINE_EXCEEDED because their deadline passed in the queue.
   int64_t expired_in_queue() const { return expired_.load(); }
 
   // The client-facing status for `s` (see the header comment); `method` names the RPC in the
@@ -97,10 +108,12 @@ class MarketSearchService final : public RawMarketSearchService {
   // Answers the RPC and counts it (method, code, time since `start`).
   void Finish(grpc::ServerUnaryReactor* reactor, const char* method, const grpc::Status& status,
               std::chrono::steady_clock::time_point start);
+  // Whether a request of the method may be shed for its wait in a standing queue.
+  enum class QueueDelay { kShed, kWait };
   // Parses the request into Req on a pool worker, runs `handle`, serialises the response.
   template <typename Req, typename Resp>
   grpc::ServerUnaryReactor* Dispatch(
-      const char* method, grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+      const char* method, QueueDelay queue_delay, grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
       grpc::ByteBuffer* response,
       std::function<absl::Status(const Req&, Resp*, const RequestControl&)> handle);
 
@@ -119,6 +132,9 @@ class MarketSearchService final : public RawMarketSearchService {
   RequestPool* const pool_;
   const Options options_;
   std::atomic<int64_t> shed_{0};
+  // When a request was last shed (queue full or queue delay), steady-clock ticks: shedding
+  // keeps the service in its overloaded state for another queue_delay_interval.
+  std::atomic<int64_t> last_shed_ticks_{0};  // 0: never (the steady clock counts from boot)
   std::atomic<int64_t> finished_{0};
   std::atomic<int64_t> expired_{0};
   std::atomic<int64_t> incidents_{0};

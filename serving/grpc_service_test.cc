@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -21,13 +22,16 @@ class GrpcServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     InstallProtobufLogFilter();
+    Start(MarketSearchService::Options(), /*max_queued=*/1);
+  }
+  // One worker, `max_queued` waiting.
+  void Start(const MarketSearchService::Options& options, int max_queued) {
     RequestPool::Options po;
     po.threads = 1;
-    po.max_queued = 1;
+    po.max_queued = max_queued;
     pool_ = std::make_unique<RequestPool>(po);
     searcher_ = std::make_unique<Searcher>(Searcher::Options(), nullptr, &ann_, &lexical_);
-    service_ = std::make_unique<MarketSearchService>(searcher_.get(), pool_.get(),
-                                                     MarketSearchService::Options());
+    service_ = std::make_unique<MarketSearchService>(searcher_.get(), pool_.get(), options);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -43,6 +47,10 @@ class GrpcServiceTest : public ::testing::Test {
     server_.reset();
     service_.reset();
     pool_.reset();
+  }
+  void Restart(const MarketSearchService::Options& options, int max_queued) {
+    TearDown();
+    Start(options, max_queued);
   }
 
   grpc::Status Search(const SearchRequest& req) {
@@ -107,6 +115,65 @@ TEST_F(GrpcServiceTest, AFullPoolAnswersResourceExhaustedAtOnce) {
   while (pool_->queued() > 0) std::this_thread::yield();  // the queued one started: the blocker is done
   // Capacity is back.
   EXPECT_EQ(Search(Request("sofa")).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+// Controlled delay: with the worker held for 150 ms, a search that waited in a queue that
+// stood the whole time (another item behind it) is shed; one that leaves the queue empty when
+// it is taken (a burst absorbed) is run however long it waited; a write is never shed.
+TEST_F(GrpcServiceTest, SearchesThatWaitedInAStandingQueueAreShed) {
+  MarketSearchService::Options options;
+  options.queue_delay_target = std::chrono::milliseconds(20);
+  options.queue_delay_interval = std::chrono::milliseconds(50);
+  Restart(options, /*max_queued=*/4);
+  // Holds the worker for 150 ms; the rest of `queue` (submitted by the caller) waits behind.
+  auto hold_worker_while = [&](const std::function<void()>& queue) {
+    absl::Notification release, started;
+    ASSERT_TRUE(pool_->TrySubmit([&] {
+      started.Notify();
+      release.WaitForNotification();
+    }));
+    started.WaitForNotification();
+    queue();
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    release.Notify();
+  };
+
+  grpc::Status standing, alone, write;
+  std::thread client;
+  hold_worker_while([&] {
+    client = std::thread([&] { standing = Search(Request("sofa")); });
+    while (pool_->queued() < 1) std::this_thread::yield();
+    ASSERT_TRUE(pool_->TrySubmit([] {}));  // behind the search: the queue does not empty
+  });
+  client.join();
+  EXPECT_EQ(standing.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << standing.error_message();
+  EXPECT_EQ(standing.error_message().rfind("server overloaded: waited ", 0), 0u) << standing.error_message();
+  EXPECT_NE(standing.error_message().find("retry with backoff"), std::string::npos);
+  EXPECT_EQ(service_->shed(), 1);
+  while (pool_->queued() > 0) std::this_thread::yield();
+
+  hold_worker_while([&] {
+    client = std::thread([&] { alone = Search(Request("sofa")); });
+    while (pool_->queued() < 1) std::this_thread::yield();
+  });
+  client.join();
+  EXPECT_EQ(alone.error_code(), grpc::StatusCode::UNAVAILABLE) << "run (nothing loaded), not shed";
+  EXPECT_EQ(service_->shed(), 1);
+
+  hold_worker_while([&] {
+    client = std::thread([&] {
+      UpsertListingsRequest up;
+      up.add_listings()->set_title("x");
+      UpsertListingsResponse ack;
+      grpc::ClientContext ctx;
+      write = stub_->UpsertListings(&ctx, up, &ack);
+    });
+    while (pool_->queued() < 1) std::this_thread::yield();
+    ASSERT_TRUE(pool_->TrySubmit([] {}));
+  });
+  client.join();
+  EXPECT_EQ(write.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << "run, not shed";
+  EXPECT_EQ(service_->shed(), 1);
 }
 
 TEST_F(GrpcServiceTest, ServerFailuresBecomeNumberedIncidentsWithoutDetails) {

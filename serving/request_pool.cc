@@ -26,6 +26,7 @@ bool RequestPool::TrySubmit(std::function<void()> work) {
     ++rejected_;
     return false;
   }
+  if (queue_.empty()) nonempty_since_ = std::chrono::steady_clock::now();
   queue_.push_back(std::move(work));
   return true;
 }
@@ -38,6 +39,12 @@ int RequestPool::queued() const {
 int RequestPool::idle_workers() const {
   absl::MutexLock lock(&mu_);
   return std::max(0, threads() - running_ - static_cast<int>(queue_.size()));
+}
+
+std::chrono::steady_clock::duration RequestPool::standing_for() const {
+  absl::MutexLock lock(&mu_);
+  if (queue_.empty()) return std::chrono::steady_clock::duration::zero();
+  return std::chrono::steady_clock::now() - nonempty_since_;
 }
 
 int64_t RequestPool::rejected() const {

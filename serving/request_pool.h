@@ -9,6 +9,7 @@
 #ifndef MARKETSEARCH_SERVING_REQUEST_POOL_H_
 #define MARKETSEARCH_SERVING_REQUEST_POOL_H_
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -45,6 +46,10 @@ class RequestPool {
   // own (the Searcher's second retrieval leg).
   int idle_workers() const;
   int64_t rejected() const;  // TrySubmit calls refused so far
+  // How long the queue has been non-empty without a break (zero when it is empty now): a
+  // standing queue, the sign of overload rather than of a burst (MarketSearchService sheds
+  // searches that waited long in one; CoDel's and "Fail at Scale"'s controlled delay).
+  std::chrono::steady_clock::duration standing_for() const;
 
  private:
   void WorkerLoop();
@@ -55,6 +60,8 @@ class RequestPool {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t rejected_ ABSL_GUARDED_BY(mu_) = 0;
   int running_ ABSL_GUARDED_BY(mu_) = 0;  // items a worker is running
+  // When the queue last went from empty to non-empty.
+  std::chrono::steady_clock::time_point nonempty_since_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> workers_;
 };
 

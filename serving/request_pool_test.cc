@@ -1,6 +1,7 @@
 #include "serving/request_pool.h"
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -84,6 +85,31 @@ TEST(RequestPool, ZeroQueueStillUsesIdleWorkers) {
   absl::Notification done;
   ASSERT_TRUE(pool.TrySubmit([&] { done.Notify(); }));
   done.WaitForNotification();
+}
+
+TEST(RequestPool, StandingForCountsFromWhenTheQueueLastBecameNonEmpty) {
+  absl::Notification release;
+  std::atomic<int> started{0};
+  RequestPool pool(Opts(1, 4));
+  EXPECT_EQ(pool.standing_for(), std::chrono::steady_clock::duration::zero());
+  auto blocker = [&] {
+    ++started;
+    release.WaitForNotification();
+  };
+  ASSERT_TRUE(pool.TrySubmit(blocker));
+  while (started.load() < 1) std::this_thread::yield();
+  // Running, nothing waiting: no standing queue.
+  EXPECT_EQ(pool.standing_for(), std::chrono::steady_clock::duration::zero());
+  const auto before = std::chrono::steady_clock::now();
+  ASSERT_TRUE(pool.TrySubmit([] {}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  ASSERT_TRUE(pool.TrySubmit([] {}));  // a second arrival does not restart the clock
+  const auto standing = pool.standing_for();
+  EXPECT_GE(standing, std::chrono::milliseconds(30));
+  EXPECT_LE(standing, std::chrono::steady_clock::now() - before);
+  release.Notify();
+  while (pool.queued() > 0) std::this_thread::yield();
+  EXPECT_EQ(pool.standing_for(), std::chrono::steady_clock::duration::zero());
 }
 
 TEST(RequestPool, RunsThreadStartHookOnEveryWorker) {

@@ -148,6 +148,15 @@ ABSL_FLAG(int, max_queued_requests, 16,
           "RESOURCE_EXHAUSTED at once (clients retry with backoff). The longest wait is about "
           "max_queued_requests x the CPU time of a request / serving_threads (16: ~80 ms at "
           "1M listings on 2 cores)");
+ABSL_FLAG(int, queue_delay_target_ms, 5,
+          "under overload, a search that waited longer than this for a worker is answered "
+          "RESOURCE_EXHAUSTED instead of run, so the searches served keep about their unloaded "
+          "latency; 'overload' = the queue has not emptied for queue_delay_interval_ms (a "
+          "burst is served however long it waits). 0 = searches wait up to their deadline. "
+          "Writes and LogEvents are never shed this way");
+ABSL_FLAG(int, queue_delay_interval_ms, 100,
+          "how long the request queue must stand (not empty once) before queue_delay_target_ms "
+          "applies");
 ABSL_FLAG(std::string, write_token_file, "",
           "a file holding the bearer token UpsertListings and DeleteListings must carry "
           "(metadata authorization: Bearer <token>; at least 16 bytes, no whitespace); empty = "
@@ -403,9 +412,11 @@ int Run() {
   po.on_thread_start = [] { omp_set_num_threads(1); };
   // Declared before the server: destroyed after it, once every accepted request has finished.
   RequestPool pool(po);
-  std::fprintf(stderr, "server: %d serving threads, up to %d queued requests; OpenMP and BLAS "
-               "at 1 thread per worker (%d OpenBLAS libraries set)\n",
-               pool.threads(), pool.max_queued(), blas_libraries);
+  std::fprintf(stderr, "server: %d serving threads, up to %d queued requests (searches shed "
+               "after %d ms in a queue standing %d ms); OpenMP and BLAS at 1 thread per worker "
+               "(%d OpenBLAS libraries set)\n",
+               pool.threads(), pool.max_queued(), absl::GetFlag(FLAGS_queue_delay_target_ms),
+               absl::GetFlag(FLAGS_queue_delay_interval_ms), blas_libraries);
   // Impressions leave the request path: a bounded queue drained by one thread into the log.
   std::unique_ptr<ImpressionQueue> impressions;
   if (events) {
@@ -500,6 +511,10 @@ int Run() {
   service_options.metrics = &metrics;
   service_options.impressions = impressions.get();
   service_options.access_log = access_log.get();
+  service_options.queue_delay_target =
+      std::chrono::milliseconds(std::max(0, absl::GetFlag(FLAGS_queue_delay_target_ms)));
+  service_options.queue_delay_interval =
+      std::chrono::milliseconds(std::max(0, absl::GetFlag(FLAGS_queue_delay_interval_ms)));
   service_options.default_deadline =
       std::chrono::milliseconds(std::max(1, absl::GetFlag(FLAGS_default_deadline_ms)));
   service_options.write_token = write_token.get();

@@ -5,7 +5,7 @@
 //   marketsearch_rpc_duration_seconds{method}            histogram: arrival to answer
 //   marketsearch_rpcs_in_flight                          gauge: accepted, not yet answered
 //   marketsearch_shed_total{reason}                      counter: answered without running
-//       (queue_full = RESOURCE_EXHAUSTED, expired_in_queue, cancelled_in_queue)
+//       (queue_full and queue_delay = RESOURCE_EXHAUSTED, expired_in_queue, cancelled_in_queue)
 //   marketsearch_search_stage_duration_seconds{stage}    histogram: Searcher stages
 //   marketsearch_search_candidates{source}               histogram: candidates per request
 //       (ann, lexical, fused, kept = after store and filters)
@@ -57,7 +57,7 @@ class ServerMetrics {
   void RpcStarted();
   // `code`: the gRPC status code the client got (absl and gRPC codes share their numbers).
   void RpcFinished(absl::string_view method, absl::StatusCode code, double seconds);
-  // `reason`: queue_full, expired_in_queue, cancelled_in_queue.
+  // `reason`: queue_full, queue_delay, expired_in_queue, cancelled_in_queue.
   void Shed(absl::string_view reason);
   void SearchDone(const SearchRequestStats& stats);
 

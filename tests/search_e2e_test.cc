@@ -415,14 +415,16 @@ TEST_F(SearchE2E, FreshListingsAndDeletesSurviveARestart) {
 }
 
 // Runs last (gtest keeps definition order): publishes a new index version while four
-// threads search, and checks the swap costs no request.
+// threads search, and checks the swap costs no request. Four closed loops on two workers keep
+// a standing queue, so a search may be shed for its wait (RESOURCE_EXHAUSTED, "server
+// overloaded"): load shedding, counted apart; any other error is a failure.
 TEST_F(SearchE2E, HotSwapUnderConcurrentSearchFailsNoRequest) {
   SearchResponse before;
   ASSERT_TRUE(Search(Request("phone"), &before).ok());
   const int64_t old_version = before.versions().index();
 
   std::atomic<bool> stop{false};
-  std::atomic<int> ok{0}, failed{0};
+  std::atomic<int> ok{0}, shed{0}, failed{0};
   std::atomic<int64_t> newest{old_version};
   const char* queries[] = {"phone", "grey sofa", "bike", "laptop 16gb", "running shoes size 10"};
   std::vector<std::thread> threads;
@@ -435,6 +437,11 @@ TEST_F(SearchE2E, HotSwapUnderConcurrentSearchFailsNoRequest) {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
         grpc::Status s = stub->Search(&ctx, req, &resp);
+        if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+            s.error_message().rfind("server overloaded", 0) == 0) {
+          ++shed;
+          continue;
+        }
         if (!s.ok() || resp.results_size() == 0) {
           ++failed;
           continue;
@@ -458,8 +465,9 @@ TEST_F(SearchE2E, HotSwapUnderConcurrentSearchFailsNoRequest) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   stop = true;
   for (auto& th : threads) th.join();
-  std::printf("hot swap: %d requests ok, %d failed, index v%lld -> v%lld\n", ok.load(), failed.load(),
-              static_cast<long long>(old_version), static_cast<long long>(newest.load()));
+  std::printf("hot swap: %d requests ok, %d shed, %d failed, index v%lld -> v%lld\n", ok.load(),
+              shed.load(), failed.load(), static_cast<long long>(old_version),
+              static_cast<long long>(newest.load()));
   EXPECT_EQ(failed.load(), 0);
   EXPECT_GT(ok.load(), 20);
   EXPECT_EQ(newest.load(), old_version + 1);
@@ -607,6 +615,9 @@ TEST_F(SearchE2E, SigtermDrainsWithoutFailingAcceptedRequests) {
         const grpc::Status st = stub->Search(&ctx, Request("grey sofa"), &resp);
         if (st.ok()) {
           ++ok;
+        } else if (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+                   st.error_message().rfind("server overloaded", 0) == 0) {
+          // three closed loops on two workers: shed for its wait in a standing queue
         } else if (started >= must_succeed_before.load() &&
                    (st.error_code() == grpc::StatusCode::UNAVAILABLE ||
                     st.error_code() == grpc::StatusCode::CANCELLED)) {
