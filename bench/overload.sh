@@ -76,11 +76,13 @@ SAT=$(bench_value "sat_inflight${SAT_IN_FLIGHT}_qps" "$RUN/saturation.txt")
 OVER_QPS=$(awk -v s="$SAT" -v f="$FACTOR" 'BEGIN { printf "%.0f", s * f }')
 AFTER_QPS=$(awk -v s="$SAT" 'BEGIN { printf "%.0f", s / 2 }')
 
-# Publishes the served version of ROOT (CURRENT, else the newest) again as the next version:
-# a staging copy renamed into place, then CURRENT rewritten through a rename (common/versions.h).
-# The copy's MANIFEST gets the new version number where it records one (index, ranker: the
-# server reports that number in every response, which is how the report sees the swap).
-publish_copy() {
+# A new version of ROOT, staged before the overload as a build job leaves it (the served version,
+# CURRENT else the newest, copied to .tmp-<next>-<pid> and synced; the MANIFEST gets the new
+# number where it records one: index and ranker, whose number every response reports, which is
+# how the report sees the swap), then published during it: renamed into place, then CURRENT
+# rewritten through a rename (common/versions.h). Staging first keeps the copy of ~0.6 GB off
+# the two cores the server shares with this script; a build job writes from another machine.
+stage_copy() {
   local root="$1" cur next
   if [ -f "$root/CURRENT" ]; then cur=$(tr -d '[:space:]' < "$root/CURRENT"); else
     cur=$(ls "$root" | grep -E '^[1-9][0-9]*$' | sort -n | tail -1); fi
@@ -88,12 +90,19 @@ publish_copy() {
   cp -a "$root/$cur" "$root/.tmp-$next-$$"
   sed -i "s/^version: .*/version: $next/" "$root/.tmp-$next-$$/MANIFEST"
   sync -f "$root/.tmp-$next-$$" 2>/dev/null || true
+  echo "$next"
+}
+publish_staged() {
+  local root="$1" next="$2"
   mv "$root/.tmp-$next-$$" "$root/$next"
   if [ -f "$root/CURRENT" ]; then
     echo "$next" > "$root/CURRENT.tmp.$$" && mv "$root/CURRENT.tmp.$$" "$root/CURRENT"
   fi
-  echo "$next"
 }
+KINDS="index lexical models/ranker"
+declare -A STAGED
+for kind in $KINDS; do STAGED[$kind]=$(stage_copy "$D/$kind"); done
+echo "   staged index v${STAGED[index]}, lexical v${STAGED[lexical]}, ranker v${STAGED[models/ranker]}"
 
 echo "-- 3. open loop: ${OVER_QPS} qps (${FACTOR} x ${SAT}) for ${OVER_S} s, then ${AFTER_QPS} qps for ${AFTER_S} s"
 ( while kill -0 "$SERVER_PID" 2>/dev/null; do
@@ -107,13 +116,14 @@ T0=$(date +%s.%N)
   --timeline_file="$RUN/timeline.txt" > "$RUN/overload.txt" &
 GEN_PID=$!
 : > "$RUN/swaps.txt"
-for kind in index lexical models/ranker; do
+for kind in $KINDS; do
   # at 1/4, 1/2, 3/4 of the overload window
   n=$(grep -c . "$RUN/swaps.txt" || true)
   at=$(awk -v t0="$T0" -v o="$OVER_S" -v k="$n" 'BEGIN { printf "%.3f", t0 + o * (k + 1) / 4 }')
   while awk -v a="$at" -v now="$(date +%s.%N)" 'BEGIN { exit !(now < a) }'; do sleep 0.1; done
   t=$(date +%s.%N)
-  v=$(publish_copy "$D/$kind")
+  v=${STAGED[$kind]}
+  publish_staged "$D/$kind" "$v"
   echo "$kind $v $(awk -v t="$t" -v t0="$T0" 'BEGIN { printf "%.2f", t - t0 }')" >> "$RUN/swaps.txt"
   echo "   published $kind v$v at $(tail -1 "$RUN/swaps.txt" | cut -d' ' -f3) s"
 done
