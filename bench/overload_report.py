@@ -98,8 +98,8 @@ def main():
     before = rss[0][1] if rss else float("nan")
     during = max((m for t, m in rss if 0 <= t < a.overload_s), default=float("nan"))
     last = rss[-1][1] if rss else float("nan")
-    print("\n  server RSS: %.0f MB at the start, max %.0f MB during the overload (3 versions "
-          "loaded beside the served ones), %.0f MB at the end" % (before, during, last))
+    print("\n  server RSS: %.0f MB at the start, max %.0f MB during the overload (each new version "
+          "loaded beside the served one before the swap), %.0f MB at the end" % (before, during, last))
 
     # The overload outside and inside the publications: from a version's publication until a
     # second after it was first served, the copy (same machine here) and the server's load of

@@ -82,8 +82,8 @@ void MarketSearchService::Finish(grpc::ServerUnaryReactor* reactor, const char* 
 
 template <typename Req, typename Resp>
 grpc::ServerUnaryReactor* MarketSearchService::Dispatch(
-    const char* method, QueueDelay queue_delay, grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
-    grpc::ByteBuffer* response,
+    const char* method, QueueDelay queue_delay, grpc::CallbackServerContext* context,
+    const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
     std::function<absl::Status(const Req&, Resp*, const RequestControl&)> handle) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const auto start = std::chrono::steady_clock::now();
@@ -121,19 +121,19 @@ grpc::ServerUnaryReactor* MarketSearchService::Dispatch(
     if (queue_delay == QueueDelay::kShed && options_.queue_delay_target.count() > 0) {
       const auto now = std::chrono::steady_clock::now();
       const auto waited = now - start;
-      const auto since_shed = now.time_since_epoch().count() - last_shed_ticks_.load();
-      const bool overloaded =
-          pool_->standing_for() > options_.queue_delay_interval ||
-          (last_shed_ticks_.load() != 0 &&
-           std::chrono::steady_clock::duration(since_shed) < options_.queue_delay_interval);
+      const int64_t last_shed = last_shed_ticks_.load();
+      const bool shed_recently =
+          last_shed != 0 && std::chrono::steady_clock::duration(now.time_since_epoch().count() -
+                                                                last_shed) < options_.queue_delay_interval;
+      const bool overloaded = shed_recently || pool_->standing_for() > options_.queue_delay_interval;
       if (waited > options_.queue_delay_target && overloaded) {
+        const auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(waited);
         last_shed_ticks_ = now.time_since_epoch().count();
         ++shed_;
         if (options_.metrics != nullptr) options_.metrics->Shed("queue_delay");
         Finish(reactor, method,
                grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                            absl::StrCat("server overloaded: waited ",
-                                         std::chrono::duration_cast<std::chrono::milliseconds>(waited).count(),
+                            absl::StrCat("server overloaded: waited ", waited_ms.count(),
                                          " ms for a worker (limit ", options_.queue_delay_target.count(),
                                          " ms while overloaded); retry with backoff")),
                start);

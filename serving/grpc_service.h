@@ -5,7 +5,7 @@
 // once; the work runs on the RequestPool (bounded workers, bounded queue), and a request that
 // finds the pool full is answered RESOURCE_EXHAUSTED at once (gRPC's load-shedding code:
 // clients retry with backoff), as is a search that waited beyond Options::queue_delay_target
-// in a standing queue. A request whose deadline passed or that the client cancelled
+// while the service is overloaded. A request whose deadline passed or that the client cancelled
 // while it waited is answered without doing the work, and a Search checks both again before
 // each stage; a request without a deadline gets the service's default one. The server parses the request itself
 // (ParseRequestMessage), so invalid UTF-8 is INVALID_ARGUMENT naming the field.
@@ -89,7 +89,7 @@ class MarketSearchService final : public RawMarketSearchService {
                                            grpc::ByteBuffer* response) override;
 
   // Requests answered RESOURCE_EXHAUSTED because the pool was full or (searches) they waited
-  // beyond the queue-delay target in a standing queue.
+  // beyond the queue-delay target while overloaded.
   int64_t shed() const { return shed_.load(); }
   // RPCs answered so far, whatever their status.
   int64_t finished() const { return finished_.load(); }
@@ -108,13 +108,13 @@ class MarketSearchService final : public RawMarketSearchService {
   // Answers the RPC and counts it (method, code, time since `start`).
   void Finish(grpc::ServerUnaryReactor* reactor, const char* method, const grpc::Status& status,
               std::chrono::steady_clock::time_point start);
-  // Whether a request of the method may be shed for its wait in a standing queue.
+  // Whether a request of the method may be shed for its wait while overloaded.
   enum class QueueDelay { kShed, kWait };
   // Parses the request into Req on a pool worker, runs `handle`, serialises the response.
   template <typename Req, typename Resp>
   grpc::ServerUnaryReactor* Dispatch(
-      const char* method, QueueDelay queue_delay, grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
-      grpc::ByteBuffer* response,
+      const char* method, QueueDelay queue_delay, grpc::CallbackServerContext* context,
+      const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
       std::function<absl::Status(const Req&, Resp*, const RequestControl&)> handle);
 
   // The first page of a buyer in an interleaving experiment: both arms' rankings, one

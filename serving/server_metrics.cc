@@ -41,8 +41,8 @@ struct ServerMetrics::Families {
                       .Add({})),
         shed(prometheus::BuildCounter()
                  .Name("marketsearch_shed_total")
-                 .Help("RPCs answered without running: queue_full (RESOURCE_EXHAUSTED), "
-                       "expired_in_queue (DEADLINE_EXCEEDED), cancelled_in_queue.")
+                 .Help("RPCs answered without running: queue_full and queue_delay "
+                       "(RESOURCE_EXHAUSTED), expired_in_queue (DEADLINE_EXCEEDED), cancelled_in_queue.")
                  .Register(r)),
         stage_seconds(prometheus::BuildHistogram()
                           .Name("marketsearch_search_stage_duration_seconds")
