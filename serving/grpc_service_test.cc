@@ -127,16 +127,19 @@ TEST_F(GrpcServiceTest, SearchesThatWaitedInAStandingQueueAreShed) {
   options.queue_delay_interval = std::chrono::milliseconds(50);
   Restart(options, /*max_queued=*/4);
   // Holds the worker for 150 ms; the rest of `queue` (submitted by the caller) waits behind.
+  // The notifications are shared with the worker: it may still be inside WaitForNotification
+  // when this returns (on the stack, the next call's would reuse their memory: a race, a hang).
   auto hold_worker_while = [&](const std::function<void()>& queue) {
-    absl::Notification release, started;
-    ASSERT_TRUE(pool_->TrySubmit([&] {
-      started.Notify();
-      release.WaitForNotification();
+    auto release = std::make_shared<absl::Notification>();
+    auto started = std::make_shared<absl::Notification>();
+    ASSERT_TRUE(pool_->TrySubmit([release, started] {
+      started->Notify();
+      release->WaitForNotification();
     }));
-    started.WaitForNotification();
+    started->WaitForNotification();
     queue();
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
-    release.Notify();
+    release->Notify();
   };
 
   grpc::Status standing, alone, write;
