@@ -151,8 +151,9 @@ ABSL_FLAG(int, max_queued_requests, 16,
 ABSL_FLAG(int, queue_delay_target_ms, 5,
           "under overload, a search that waited longer than this for a worker is answered "
           "RESOURCE_EXHAUSTED instead of run, so the searches served keep about their unloaded "
-          "latency; 'overload' = the queue has not emptied for queue_delay_interval_ms (a "
-          "burst is served however long it waits). 0 = searches wait up to their deadline. "
+          "latency; 'overload' = the queue has not emptied for queue_delay_interval_ms, or a "
+          "request was shed within that time (a burst the workers absorb is served however "
+          "long it waits). 0 = searches wait up to their deadline. "
           "Writes and LogEvents are never shed this way");
 ABSL_FLAG(int, queue_delay_interval_ms, 100,
           "how long the request queue must stand (not empty once) before queue_delay_target_ms "

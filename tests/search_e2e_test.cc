@@ -415,8 +415,8 @@ TEST_F(SearchE2E, FreshListingsAndDeletesSurviveARestart) {
 }
 
 // Runs last (gtest keeps definition order): publishes a new index version while four
-// threads search, and checks the swap costs no request. Four closed loops on two workers keep
-// a standing queue, so a search may be shed for its wait (RESOURCE_EXHAUSTED, "server
+// threads search, and checks the swap costs no request. Four closed loops on two workers can
+// keep a standing queue, so a search may be shed for its wait (RESOURCE_EXHAUSTED, "server
 // overloaded"): load shedding, counted apart; any other error is a failure.
 TEST_F(SearchE2E, HotSwapUnderConcurrentSearchFailsNoRequest) {
   SearchResponse before;
