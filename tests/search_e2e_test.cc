@@ -414,6 +414,12 @@ TEST_F(SearchE2E, FreshListingsAndDeletesSurviveARestart) {
   }
 }
 
+// The server refused the request for load (pool full, or waited too long while overloaded).
+bool ShedForLoad(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+         s.error_message().rfind("server overloaded", 0) == 0;
+}
+
 // Runs last (gtest keeps definition order): publishes a new index version while four
 // threads search, and checks the swap costs no request. Four closed loops on two workers can
 // keep a standing queue, so a search may be shed for its wait (RESOURCE_EXHAUSTED, "server
@@ -437,8 +443,7 @@ TEST_F(SearchE2E, HotSwapUnderConcurrentSearchFailsNoRequest) {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
         grpc::Status s = stub->Search(&ctx, req, &resp);
-        if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
-            s.error_message().rfind("server overloaded", 0) == 0) {
+        if (ShedForLoad(s)) {
           ++shed;
           continue;
         }
@@ -615,8 +620,7 @@ TEST_F(SearchE2E, SigtermDrainsWithoutFailingAcceptedRequests) {
         const grpc::Status st = stub->Search(&ctx, Request("grey sofa"), &resp);
         if (st.ok()) {
           ++ok;
-        } else if (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
-                   st.error_message().rfind("server overloaded", 0) == 0) {
+        } else if (ShedForLoad(st)) {
           // three closed loops on two workers: shed for its wait in a standing queue
         } else if (started >= must_succeed_before.load() &&
                    (st.error_code() == grpc::StatusCode::UNAVAILABLE ||
